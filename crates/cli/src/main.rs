@@ -1,0 +1,135 @@
+//! `sscope`: the Streamscope engine on the command line.
+//!
+//! Parses the arguments (`args`), opens one connection with the engine, and prints its
+//! records (`print`) until the run ends; the exit status follows CONTRACT.md. A
+//! current-thread runtime: one connection and one printer gain nothing from more
+//! threads, and cross-thread wake-ups would cost on every record.
+
+mod args;
+mod print;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
+use streamscope_engine::{
+    Command, ConnHandle, ConnId, Outcome, Record, RecordSink, open_sse, open_ws,
+};
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use args::{BadArgs, Cli, Cmd, Format};
+
+/// Records buffered between the connection and the printer. Enough to keep both busy
+/// in a firehose; when full, the connection stops reading and TCP slows the peer.
+const RECORD_CAPACITY: usize = 4096;
+
+fn main() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sscope: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let planned = match &cli.cmd {
+        Cmd::Ws(a) => {
+            let sub = matches.subcommand_matches("ws").unwrap_or(&matches);
+            args::ws_options(a, sub).map(|opts| {
+                let run: Box<dyn FnOnce(RecordSink, CancellationToken) -> ConnHandle> =
+                    Box::new(move |sink, cancel| open_ws(ConnId(1), opts, sink, cancel));
+                (run, a.stdin, a.common.format)
+            })
+        }
+        Cmd::Sse(a) => args::sse_options(a).map(|opts| {
+            let run: Box<dyn FnOnce(RecordSink, CancellationToken) -> ConnHandle> =
+                Box::new(move |sink, cancel| open_sse(ConnId(1), opts, sink, cancel));
+            (run, false, a.common.format)
+        }),
+    };
+    match planned {
+        Ok((open, stdin, format)) => runtime.block_on(run(open, stdin, format)),
+        Err(BadArgs(message)) => {
+            eprintln!("sscope: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(
+    open: Box<dyn FnOnce(RecordSink, CancellationToken) -> ConnHandle>,
+    stdin: bool,
+    format: Format,
+) -> ExitCode {
+    let (tx, rx) = mpsc::channel::<Record>(RECORD_CAPACITY);
+    let cancel = CancellationToken::new();
+    let handle = open(tx, cancel.clone());
+    if stdin {
+        tokio::spawn(feed_stdin(handle.commands()));
+    }
+    tokio::spawn(on_interrupt(handle.commands(), cancel.clone()));
+
+    let printed = print::print(rx, format).await;
+    if printed.stdout_closed {
+        cancel.cancel();
+    }
+    let outcome = handle.wait().await;
+    match outcome {
+        Outcome::Completed => ExitCode::SUCCESS,
+        Outcome::Cancelled if printed.stdout_closed => ExitCode::SUCCESS,
+        Outcome::Cancelled => ExitCode::from(130),
+        Outcome::Failed => {
+            let cause = printed
+                .last_error
+                .unwrap_or_else(|| "the connection failed".to_owned());
+            eprintln!("sscope: {cause}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Sends each line of stdin as a text message; at end of input the connection stays
+/// open for the peer's messages.
+async fn feed_stdin(commands: mpsc::Sender<Command>) {
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    loop {
+        match lines.next_line().await {
+            Ok(Some(line)) => {
+                let line = line.strip_suffix('\r').unwrap_or(&line).to_owned();
+                if commands.send(Command::Text(line)).await.is_err() {
+                    return;
+                }
+            }
+            Ok(None) => return,
+            Err(e) => {
+                eprintln!("sscope: cannot read stdin: {e}");
+                return;
+            }
+        }
+    }
+}
+
+/// The first Ctrl-C closes the connection properly; a second one stops at once.
+async fn on_interrupt(commands: mpsc::Sender<Command>, cancel: CancellationToken) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    let close = Command::Close {
+        code: 1000,
+        reason: String::new(),
+    };
+    if commands.send(close).await.is_err() {
+        return;
+    }
+    if tokio::signal::ctrl_c().await.is_ok() {
+        cancel.cancel();
+    }
+}

@@ -1,0 +1,7 @@
+//! NDJSON output: one record per line, exactly as CONTRACT.md writes it.
+
+use streamscope_engine::Record;
+
+pub fn write(record: &Record, buf: &mut Vec<u8>) {
+    record.write_ndjson(buf);
+}

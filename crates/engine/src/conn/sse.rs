@@ -1,0 +1,588 @@
+//! An SSE connection task: reqwest's byte stream, our parser, and reconnection as a
+//! browser's `EventSource` does it.
+//!
+//! It owns the request (method, body, `Accept`, `Cache-Control`, `Last-Event-ID`), the
+//! response checks (200 and `text/event-stream`, 204 means stop), the read loop, and
+//! the reconnect state machine with its `end`, `error` and `reconnect` records. One
+//! connection keeps one `conn` and one `seq` across reconnections.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+/// The HTTP method of an SSE request.
+pub use reqwest::Method;
+
+use super::ws::collect_headers;
+use super::{
+    Command, CommonOptions, Emitter, Outcome, SinkClosed, count_not_reached, secs, sleep_until_opt,
+};
+use crate::record::{Body, Dir};
+use crate::sse::{Item, Limits, Parser};
+use crate::tls::{self, Alpn, TLS_HINT};
+
+/// Everything an SSE connection is opened with.
+#[derive(Debug, Clone)]
+pub struct SseOptions {
+    /// An `http://` or `https://` URL, validated by the caller.
+    pub url: Url,
+    pub common: CommonOptions,
+    /// `GET` unless a body is sent; LLM-style APIs want `POST`.
+    pub method: Method,
+    pub body: Option<String>,
+    /// The last event ID in force at start, as `--last-event-id` sets it.
+    pub last_event_id: Option<String>,
+    /// Reconnect after the stream ends or breaks, as `EventSource` does.
+    pub reconnect: bool,
+    /// Reconnection delay until the server sends `retry:`. Default 3 s, the common
+    /// browser default.
+    pub retry: Duration,
+    /// Give up after this many consecutive reconnection attempts that fail to open.
+    pub max_attempts: Option<u32>,
+    /// Double the delay after each failed attempt (up to [`MAX_BACKOFF`]).
+    pub backoff: bool,
+    /// No byte for this long counts as a broken transport.
+    pub idle_timeout: Option<Duration>,
+    pub limits: Limits,
+}
+
+/// The longest delay `backoff` grows to: a minute keeps a dead server from being
+/// hammered without leaving the user waiting for ages once it is back.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+impl SseOptions {
+    pub fn new(url: Url) -> Self {
+        SseOptions {
+            url,
+            common: CommonOptions::default(),
+            method: Method::GET,
+            body: None,
+            last_event_id: None,
+            reconnect: true,
+            retry: Duration::from_secs(3),
+            max_attempts: None,
+            backoff: false,
+            idle_timeout: None,
+            limits: Limits::default(),
+        }
+    }
+}
+
+pub(crate) async fn run(
+    opts: SseOptions,
+    mut em: Emitter,
+    cmds: mpsc::Receiver<Command>,
+    cancel: CancellationToken,
+) -> Outcome {
+    match run_inner(&opts, &mut em, cmds, &cancel).await {
+        Ok(outcome) => outcome,
+        Err(SinkClosed) => Outcome::Cancelled,
+    }
+}
+
+/// How one request–response round ended.
+enum Round {
+    /// The server ended the stream cleanly: reconnect unless told not to.
+    Ended,
+    /// The transport broke; `opened` says whether the response had been accepted.
+    Broken { opened: bool },
+    /// The run is over.
+    Done(Outcome),
+}
+
+/// The command channel, which may close while the connection goes on.
+struct Inbox {
+    rx: mpsc::Receiver<Command>,
+    open: bool,
+}
+
+impl Inbox {
+    /// The next command; pends forever once every sender is gone.
+    async fn next(&mut self) -> Command {
+        if self.open {
+            if let Some(cmd) = self.rx.recv().await {
+                return cmd;
+            }
+            self.open = false;
+        }
+        std::future::pending().await
+    }
+}
+
+/// What a command means to an SSE connection: only closing applies.
+enum Asked {
+    Close,
+    Refused(&'static str),
+}
+
+fn asked(cmd: &Command) -> Asked {
+    match cmd {
+        Command::Close { .. } => Asked::Close,
+        _ => Asked::Refused(
+            "an SSE connection cannot send: the stream only flows from the server (SSE apps send with a separate HTTP request)",
+        ),
+    }
+}
+
+async fn run_inner(
+    opts: &SseOptions,
+    em: &mut Emitter,
+    cmds: mpsc::Receiver<Command>,
+    cancel: &CancellationToken,
+) -> Result<Outcome, SinkClosed> {
+    let client = match build_client(opts) {
+        Ok(c) => c,
+        Err(message) => {
+            em.error(message).await?;
+            return Ok(Outcome::Failed);
+        }
+    };
+    let mut inbox = Inbox {
+        rx: cmds,
+        open: true,
+    };
+    let mut s = Stream {
+        opts,
+        client,
+        parser: Parser::new(opts.limits),
+        retry: opts.retry,
+        ever_opened: false,
+        items: Vec::new(),
+    };
+    s.parser.set_last_event_id(opts.last_event_id.clone());
+    if opts.common.count == Some(0) {
+        return Ok(Outcome::Completed);
+    }
+    let mut failed_attempts: u32 = 0;
+    let mut attempt: u32 = 0;
+    let mut delay = s.retry;
+
+    loop {
+        let round = s.round(em, &mut inbox, cancel).await?;
+        let opened = match round {
+            Round::Done(outcome) => return Ok(outcome),
+            Round::Ended if !opts.reconnect => return Ok(Outcome::Completed),
+            Round::Broken { .. } if !opts.reconnect => return Ok(Outcome::Failed),
+            // A first connection that never opened: EventSource would retry, but a
+            // debugging tool reports it at once (the spec lets a client fail when
+            // retrying is known to be futile).
+            Round::Broken { opened: false } if !s.ever_opened => return Ok(Outcome::Failed),
+            Round::Ended => true,
+            Round::Broken { opened } => opened,
+        };
+        if opened {
+            failed_attempts = 0;
+            delay = s.retry;
+        } else {
+            failed_attempts += 1;
+            if opts.max_attempts.is_some_and(|max| failed_attempts >= max) {
+                em.error(format!(
+                    "gave up after {failed_attempts} failed reconnection attempts (--max-attempts)"
+                ))
+                .await?;
+                return Ok(Outcome::Failed);
+            }
+            delay = if opts.backoff {
+                (delay * 2).max(s.retry).min(MAX_BACKOFF.max(s.retry))
+            } else {
+                s.retry
+            };
+        }
+
+        // Wait the reconnection time, then say so and try again.
+        let wait_until = Instant::now() + delay;
+        loop {
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return Ok(Outcome::Cancelled),
+                _ = sleep_until_opt(opts.common.deadline) => return deadline_outcome(opts, em).await,
+                cmd = inbox.next() => match asked(&cmd) {
+                    Asked::Close => return Ok(Outcome::Completed),
+                    Asked::Refused(why) => em.error(why).await?,
+                },
+                _ = tokio::time::sleep_until(wait_until) => break,
+            }
+        }
+        attempt = attempt.saturating_add(1);
+        em.emit(
+            Dir::Meta,
+            Body::Reconnect {
+                retry_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                attempt,
+                last_event_id: s
+                    .parser
+                    .last_event_id()
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_owned),
+            },
+        )
+        .await?;
+    }
+}
+
+/// The end of a run whose deadline passed: fine, unless `count` was owed.
+async fn deadline_outcome(opts: &SseOptions, em: &mut Emitter) -> Result<Outcome, SinkClosed> {
+    if let Some(n) = opts.common.count.filter(|&n| em.data_in < n) {
+        let got = em.data_in;
+        em.error(count_not_reached(n, got, "events")).await?;
+        return Ok(Outcome::Failed);
+    }
+    Ok(Outcome::Completed)
+}
+
+/// The state that lives across reconnections.
+struct Stream<'a> {
+    opts: &'a SseOptions,
+    client: reqwest::Client,
+    parser: Parser,
+    /// The reconnection time in force (the spec's "reconnection time").
+    retry: Duration,
+    ever_opened: bool,
+    /// Items of the chunk being handled; reused to avoid an allocation per chunk.
+    items: Vec<Item>,
+}
+
+impl Stream<'_> {
+    /// One request and, if it is accepted, its response stream to the end.
+    async fn round(
+        &mut self,
+        em: &mut Emitter,
+        inbox: &mut Inbox,
+        cancel: &CancellationToken,
+    ) -> Result<Round, SinkClosed> {
+        let opts = self.opts;
+        self.parser.start_stream();
+        let request = self.request();
+        let response = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Ok(Round::Done(Outcome::Cancelled)),
+            _ = sleep_until_opt(opts.common.deadline) => {
+                return Ok(Round::Done(deadline_outcome(opts, em).await?));
+            }
+            r = tokio::time::timeout(opts.common.connect_timeout, request.send()) => r,
+        };
+        let response = match response {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
+                em.error(describe_request_error(&e, &opts.url)).await?;
+                return Ok(Round::Broken { opened: false });
+            }
+            Err(_) => {
+                em.error(format!(
+                    "no response from {} within {} (--connect-timeout)",
+                    opts.url,
+                    secs(opts.common.connect_timeout)
+                ))
+                .await?;
+                return Ok(Round::Broken { opened: false });
+            }
+        };
+
+        let status = response.status();
+        let headers = collect_headers(response.headers());
+        // WHATWG: 204 No Content tells the client to stop reconnecting.
+        if status.as_u16() == 204 {
+            em.emit(Dir::Meta, Body::End).await?;
+            return Ok(Round::Done(Outcome::Completed));
+        }
+        // WHATWG: any other status than 200, or another Content-Type, fails the
+        // connection for good.
+        if status.as_u16() != 200 {
+            let line = first_body_line(response).await;
+            let reason = status
+                .canonical_reason()
+                .map(|r| format!(" {r}"))
+                .unwrap_or_default();
+            let mut message = format!(
+                "server answered {}{reason} from {}",
+                status.as_u16(),
+                opts.url
+            );
+            if let Some(line) = line {
+                message.push_str(": ");
+                message.push_str(&line);
+            }
+            message.push_str(" (an event stream needs 200; not reconnecting)");
+            em.emit(
+                Dir::Meta,
+                Body::Error {
+                    message,
+                    status: Some(status.as_u16()),
+                    headers: Some(headers),
+                },
+            )
+            .await?;
+            return Ok(Round::Done(Outcome::Failed));
+        }
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        if !is_event_stream(&content_type) {
+            let shown = if content_type.is_empty() {
+                "no Content-Type".to_owned()
+            } else {
+                format!("Content-Type {content_type:?}")
+            };
+            em.emit(
+                Dir::Meta,
+                Body::Error {
+                    message: format!(
+                        "{} answered 200 with {shown}, not text/event-stream; not reconnecting",
+                        opts.url
+                    ),
+                    status: Some(200),
+                    headers: Some(headers),
+                },
+            )
+            .await?;
+            return Ok(Round::Done(Outcome::Failed));
+        }
+
+        self.ever_opened = true;
+        em.emit(
+            Dir::Meta,
+            Body::Open {
+                status: 200,
+                headers,
+                subprotocol: None,
+            },
+        )
+        .await?;
+
+        let mut body = response.bytes_stream();
+        let mut idle_deadline = opts.idle_timeout.map(|d| Instant::now() + d);
+        loop {
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return Ok(Round::Done(Outcome::Cancelled)),
+                _ = sleep_until_opt(opts.common.deadline) => {
+                    return Ok(Round::Done(deadline_outcome(opts, em).await?));
+                }
+                cmd = inbox.next() => match asked(&cmd) {
+                    Asked::Close => return Ok(Round::Done(Outcome::Completed)),
+                    Asked::Refused(why) => em.error(why).await?,
+                },
+                _ = sleep_until_opt(idle_deadline) => {
+                    let idle = opts.idle_timeout.map(secs).unwrap_or_default();
+                    em.error(format!("no data for {idle} (--idle-timeout): treating the stream as broken")).await?;
+                    return Ok(Round::Broken { opened: true });
+                }
+                chunk = body.next() => match chunk {
+                    Some(Ok(bytes)) => {
+                        if let Some(d) = opts.idle_timeout {
+                            idle_deadline = Some(Instant::now() + d);
+                        }
+                        if let Some(outcome) = self.chunk(&bytes, em).await? {
+                            return Ok(Round::Done(outcome));
+                        }
+                    }
+                    Some(Err(e)) => {
+                        em.error(format!("the stream broke: {}", error_chain(&e))).await?;
+                        return Ok(Round::Broken { opened: true });
+                    }
+                    None => {
+                        // WHATWG: an unfinished event at the end of the stream is dropped.
+                        em.emit(Dir::Meta, Body::End).await?;
+                        return Ok(Round::Ended);
+                    }
+                },
+            }
+        }
+    }
+
+    /// Parses one chunk and records its items. `Some` ends the run.
+    async fn chunk(
+        &mut self,
+        bytes: &[u8],
+        em: &mut Emitter,
+    ) -> Result<Option<Outcome>, SinkClosed> {
+        let mut items = std::mem::take(&mut self.items);
+        let parsed = self.parser.feed(bytes, &mut |item| items.push(item));
+        let count = self.opts.common.count;
+        let mut outcome = None;
+        for item in items.drain(..) {
+            let body = match item {
+                Item::Event { event, data, id } => Body::Event { event, data, id },
+                Item::Comment(text) => Body::Comment(text),
+                Item::Retry(ms) => {
+                    self.retry = Duration::from_millis(ms);
+                    Body::Retry { retry_ms: ms }
+                }
+            };
+            em.emit(Dir::In, body).await?;
+            if count.is_some_and(|n| em.data_in >= n) {
+                outcome = Some(Outcome::Completed);
+                break;
+            }
+        }
+        items.clear();
+        self.items = items;
+        if outcome.is_some() {
+            return Ok(outcome);
+        }
+        if let Err(e) = parsed {
+            em.error(format!("cannot parse the event stream: {e}"))
+                .await?;
+            return Ok(Some(Outcome::Failed));
+        }
+        Ok(None)
+    }
+
+    fn request(&self) -> reqwest::RequestBuilder {
+        let opts = self.opts;
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            reqwest::header::ACCEPT,
+            HeaderValue::from_static("text/event-stream"),
+        );
+        headers.insert(
+            reqwest::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        );
+        if let Some(id) = self.parser.last_event_id().filter(|id| !id.is_empty()) {
+            // An id that cannot be a header value (a control character) is not sent,
+            // as a browser would not send it either.
+            if let Ok(v) = HeaderValue::from_str(id) {
+                headers.insert("last-event-id", v);
+            }
+        }
+        if let Some(body) = &opts.body {
+            let json = serde_json::from_str::<serde_json::Value>(body).is_ok();
+            let ct = if json {
+                "application/json"
+            } else {
+                "text/plain; charset=utf-8"
+            };
+            headers.insert(reqwest::header::CONTENT_TYPE, HeaderValue::from_static(ct));
+        }
+        // The user's headers replace our defaults of the same name; repeats add up.
+        let mut replaced: Vec<HeaderName> = Vec::new();
+        for (name, value) in &opts.common.headers {
+            let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) else {
+                continue;
+            };
+            if replaced.contains(&name) {
+                headers.append(name, value);
+            } else {
+                headers.insert(name.clone(), value);
+                replaced.push(name);
+            }
+        }
+        let mut req = self
+            .client
+            .request(opts.method.clone(), opts.url.clone())
+            .headers(headers);
+        if let Some(body) = &opts.body {
+            req = req.body(body.clone());
+        }
+        req
+    }
+}
+
+fn build_client(opts: &SseOptions) -> Result<reqwest::Client, String> {
+    let tls = tls::client_config(&opts.common.tls, Alpn::Http).map_err(|e| e.to_string())?;
+    reqwest::Client::builder()
+        .tls_backend_preconfigured((*tls).clone())
+        .connect_timeout(opts.common.connect_timeout)
+        .redirect(reqwest::redirect::Policy::limited(10))
+        .user_agent(concat!("sscope/", env!("CARGO_PKG_VERSION")))
+        .tcp_nodelay(true)
+        .build()
+        .map_err(|e| format!("cannot set up the HTTP client: {}", error_chain(&e)))
+}
+
+/// `text/event-stream`, with any parameters, in any case.
+fn is_event_stream(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("text/event-stream"))
+}
+
+/// The first non-empty line of an error response, for the message: bounded in size and
+/// time, so a huge or stalled error body cannot hold the run.
+async fn first_body_line(response: reqwest::Response) -> Option<String> {
+    const MAX: usize = 4096;
+    let mut body = response.bytes_stream();
+    let mut buf = Vec::new();
+    let read = async {
+        while let Some(Ok(chunk)) = body.next().await {
+            buf.extend_from_slice(&chunk);
+            if buf.len() >= MAX || buf.contains(&b'\n') {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), read).await;
+    let text = String::from_utf8_lossy(&buf[..buf.len().min(MAX)]).into_owned();
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .map(|l| l.chars().take(200).collect())
+}
+
+/// A request error with its causes, which is where reqwest keeps the useful words.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+fn describe_request_error(e: &reqwest::Error, url: &Url) -> String {
+    // reqwest's outer layers ("error sending request for url …", "client error
+    // (Connect)") repeat the URL; the innermost causes say what went wrong.
+    let mut causes = Vec::new();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        causes.push(s.to_string());
+        source = s.source();
+    }
+    let chain = if causes.len() > 2 {
+        causes[causes.len() - 2..].join(": ")
+    } else {
+        causes.join(": ")
+    };
+    let lower = chain.to_lowercase();
+    if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        format!("TLS handshake with {url} failed: {chain}; {TLS_HINT}")
+    } else if e.is_connect() {
+        format!("could not connect to {url}: {chain}")
+    } else if e.is_redirect() {
+        format!("too many redirects from {url}: {chain}")
+    } else if e.is_timeout() {
+        format!("{url} timed out: {chain}")
+    } else {
+        format!("request to {url} failed: {chain}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_type_essence_is_matched_loosely() {
+        assert!(is_event_stream("text/event-stream"));
+        assert!(is_event_stream("Text/Event-Stream; charset=utf-8"));
+        assert!(!is_event_stream("text/plain"));
+        assert!(!is_event_stream(""));
+    }
+}

@@ -1,0 +1,648 @@
+//! A WebSocket connection task on tokio-tungstenite.
+//!
+//! It owns the socket: the handshake, one `select!` loop over the next frame, the
+//! command channel, the ping timer and the deadlines, and the close handshake. Every
+//! frame that crosses the wire becomes a record in the order it went, including the
+//! pongs and close replies tungstenite sends by itself.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError, SubProtocolError};
+use tokio_tungstenite::tungstenite::http::{HeaderMap, HeaderName, HeaderValue};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Message, WebSocketConfig};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use super::{
+    Command, CommonOptions, Emitter, Outcome, SinkClosed, count_not_reached, secs, sleep_until_opt,
+};
+use crate::record::{Body, Dir, Headers};
+use crate::tls::{self, Alpn, TLS_HINT};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Everything a WebSocket connection is opened with.
+#[derive(Debug, Clone)]
+pub struct WsOptions {
+    /// A `ws://` or `wss://` URL, validated by the caller.
+    pub url: Url,
+    pub common: CommonOptions,
+    /// Offered in one `Sec-WebSocket-Protocol` header, in order.
+    pub subprotocols: Vec<String>,
+    /// Messages sent right after `open`, in order.
+    pub send: Vec<Command>,
+    /// Send a ping this often.
+    pub ping_interval: Option<Duration>,
+    /// How long a ping may go unanswered; defaults to the ping interval.
+    pub pong_timeout: Option<Duration>,
+    /// Largest message accepted, in bytes. Default 64 MiB: above real feeds, below what
+    /// hurts a desktop.
+    pub max_message: usize,
+    /// Largest single frame accepted. Default 16 MiB, as tungstenite's.
+    pub max_frame: usize,
+    /// How long to wait for the peer's answer to our close frame. Default 3 s: a live
+    /// peer answers in a round trip.
+    pub close_timeout: Duration,
+}
+
+impl WsOptions {
+    pub fn new(url: Url) -> Self {
+        WsOptions {
+            url,
+            common: CommonOptions::default(),
+            subprotocols: Vec::new(),
+            send: Vec::new(),
+            ping_interval: None,
+            pong_timeout: None,
+            max_message: 64 << 20,
+            max_frame: 16 << 20,
+            close_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+pub(crate) async fn run(
+    opts: WsOptions,
+    mut em: Emitter,
+    cmds: mpsc::Receiver<Command>,
+    cancel: CancellationToken,
+) -> Outcome {
+    match run_inner(&opts, &mut em, cmds, &cancel).await {
+        Ok(outcome) => outcome,
+        Err(SinkClosed) => Outcome::Cancelled,
+    }
+}
+
+async fn run_inner(
+    opts: &WsOptions,
+    em: &mut Emitter,
+    mut cmds: mpsc::Receiver<Command>,
+    cancel: &CancellationToken,
+) -> Result<Outcome, SinkClosed> {
+    let connected = tokio::select! {
+        biased;
+        _ = cancel.cancelled() => return Ok(Outcome::Cancelled),
+        _ = sleep_until_opt(opts.common.deadline) => {
+            em.error(format!("timed out before {} answered", opts.url)).await?;
+            return Ok(Outcome::Failed);
+        }
+        r = tokio::time::timeout(opts.common.connect_timeout, connect(opts)) => r,
+    };
+    let (mut ws, open) = match connected {
+        Ok(Ok(pair)) => pair,
+        Ok(Err(failure)) => {
+            em.emit(Dir::Meta, failure).await?;
+            return Ok(Outcome::Failed);
+        }
+        Err(_) => {
+            em.error(format!(
+                "no WebSocket connection to {} within {} (--connect-timeout)",
+                opts.url,
+                secs(opts.common.connect_timeout)
+            ))
+            .await?;
+            return Ok(Outcome::Failed);
+        }
+    };
+    em.emit(Dir::Meta, open).await?;
+
+    let mut conn = Conn {
+        ws: &mut ws,
+        em,
+        state: State::Open,
+        close_deadline: None,
+        close_timeout: opts.close_timeout,
+    };
+    for cmd in &opts.send {
+        if let Some(outcome) = conn.command(cmd.clone()).await? {
+            return Ok(outcome);
+        }
+    }
+
+    let pong_timeout = opts.pong_timeout.or(opts.ping_interval);
+    let mut ping_timer = opts.ping_interval.map(|every| {
+        let mut t = tokio::time::interval_at(Instant::now() + every, every);
+        t.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        t
+    });
+    let mut pings_sent: u64 = 0;
+    let mut pong_deadline: Option<Instant> = None;
+    let mut timed_out = false;
+    let mut commands_open = true;
+    let count = opts.common.count;
+
+    if count.is_some_and(|n| n == 0) {
+        conn.start_close(1000, "").await?;
+    }
+
+    let outcome = loop {
+        let closing = conn.state != State::Open;
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => break Outcome::Cancelled,
+            _ = sleep_until_opt(opts.common.deadline), if !timed_out && !closing => {
+                timed_out = true;
+                if let Some(outcome) = conn.start_close(1000, "").await? {
+                    break outcome;
+                }
+            }
+            _ = sleep_until_opt(conn.close_deadline) => {
+                conn.em.error(format!(
+                    "the peer did not answer our close frame within {}",
+                    secs(conn.close_timeout)
+                )).await?;
+                break Outcome::Failed;
+            }
+            _ = sleep_until_opt(pong_deadline) => {
+                let waited = pong_timeout.map(secs).unwrap_or_default();
+                conn.em.error(format!(
+                    "no pong within {waited} (--pong-timeout): the peer or the path to it is dead"
+                )).await?;
+                break Outcome::Failed;
+            }
+            _ = tick(&mut ping_timer), if !closing => {
+                pings_sent += 1;
+                let payload = Bytes::from(pings_sent.to_string());
+                if let Some(outcome) = conn.command(Command::Ping(payload)).await? {
+                    break outcome;
+                }
+                if pong_deadline.is_none() {
+                    pong_deadline = pong_timeout.map(|d| Instant::now() + d);
+                }
+            }
+            cmd = cmds.recv(), if commands_open && !closing => match cmd {
+                Some(cmd) => {
+                    if let Some(outcome) = conn.command(cmd).await? {
+                        break outcome;
+                    }
+                }
+                None => commands_open = false,
+            },
+            msg = conn.ws.next() => {
+                let step = match msg {
+                    Some(Ok(msg)) => {
+                        if matches!(msg, Message::Pong(_)) {
+                            pong_deadline = None;
+                        }
+                        conn.received(msg).await?
+                    }
+                    Some(Err(e)) => Some(conn.read_failed(e).await?),
+                    None => Some(conn.ended().await?),
+                };
+                if let Some(outcome) = step {
+                    break outcome;
+                }
+                if count.is_some_and(|n| conn.em.data_in >= n) && conn.state == State::Open {
+                    if let Some(outcome) = conn.start_close(1000, "").await? {
+                        break outcome;
+                    }
+                }
+            }
+        }
+    };
+
+    if outcome == Outcome::Completed && timed_out {
+        if let Some(n) = count.filter(|&n| conn.em.data_in < n) {
+            let got = conn.em.data_in;
+            conn.em.error(count_not_reached(n, got, "messages")).await?;
+            return Ok(Outcome::Failed);
+        }
+    }
+    Ok(outcome)
+}
+
+async fn tick(timer: &mut Option<tokio::time::Interval>) {
+    match timer {
+        Some(t) => {
+            t.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Open,
+    /// We sent a close frame and wait for the peer's.
+    ClosedByUs,
+    /// The peer sent a close frame and tungstenite queued the reply.
+    ClosedByPeer,
+}
+
+/// The socket and its record stream during the open phase.
+struct Conn<'a> {
+    ws: &'a mut Socket,
+    em: &'a mut Emitter,
+    state: State,
+    close_deadline: Option<Instant>,
+    close_timeout: Duration,
+}
+
+impl Conn<'_> {
+    /// Sends what a command asks. `Some(outcome)` ends the run.
+    async fn command(&mut self, cmd: Command) -> Result<Option<Outcome>, SinkClosed> {
+        if let Err(problem) = validate(&cmd) {
+            // Refuse locally rather than break the protocol; the connection stays up.
+            self.em.error(problem).await?;
+            return Ok(None);
+        }
+        let (msg, body) = match cmd {
+            Command::Close { code, reason } => return self.start_close(code, &reason).await,
+            Command::Text(s) => (Message::text(s.clone()), Body::Text(s)),
+            Command::Binary(b) => (Message::Binary(b.clone()), Body::Binary(b)),
+            Command::Ping(b) => (Message::Ping(b.clone()), Body::Ping(b)),
+            Command::Pong(b) => (Message::Pong(b.clone()), Body::Pong(b)),
+        };
+        match self.ws.send(msg).await {
+            Ok(()) => {
+                self.em.emit(Dir::Out, body).await?;
+                Ok(None)
+            }
+            Err(e) => Ok(Some(self.read_failed(e).await?)),
+        }
+    }
+
+    /// Sends our close frame and starts waiting for the peer's.
+    async fn start_close(
+        &mut self,
+        code: u16,
+        reason: &str,
+    ) -> Result<Option<Outcome>, SinkClosed> {
+        if self.state != State::Open {
+            return Ok(None);
+        }
+        let frame = CloseFrame {
+            code: CloseCode::from(code),
+            reason: reason.to_owned().into(),
+        };
+        match self.ws.send(Message::Close(Some(frame))).await {
+            Ok(()) => {
+                self.state = State::ClosedByUs;
+                self.close_deadline = Some(Instant::now() + self.close_timeout);
+                self.em
+                    .emit(
+                        Dir::Out,
+                        Body::Close {
+                            code: Some(code),
+                            reason: reason.to_owned(),
+                        },
+                    )
+                    .await?;
+                Ok(None)
+            }
+            Err(e) => Ok(Some(self.read_failed(e).await?)),
+        }
+    }
+
+    /// Records a frame from the peer, and the reply tungstenite queued for it.
+    async fn received(&mut self, msg: Message) -> Result<Option<Outcome>, SinkClosed> {
+        match msg {
+            Message::Text(t) => {
+                self.em
+                    .emit(Dir::In, Body::Text(t.as_str().to_owned()))
+                    .await?
+            }
+            Message::Binary(b) => self.em.emit(Dir::In, Body::Binary(b)).await?,
+            Message::Ping(p) => {
+                self.em.emit(Dir::In, Body::Ping(p.clone())).await?;
+                // tungstenite answers a ping by itself while the connection is active,
+                // and sends the pong before it reads the next frame.
+                if self.state == State::Open {
+                    self.em.emit(Dir::Out, Body::Pong(p)).await?;
+                }
+            }
+            Message::Pong(p) => self.em.emit(Dir::In, Body::Pong(p)).await?,
+            Message::Close(frame) => {
+                let (code, reason) = match &frame {
+                    Some(f) => (Some(u16::from(f.code)), f.reason.as_str().to_owned()),
+                    None => (None, String::new()),
+                };
+                self.em.emit(Dir::In, Body::Close { code, reason }).await?;
+                match self.state {
+                    State::Open => {
+                        self.state = State::ClosedByPeer;
+                        // tungstenite echoes the peer's close, or 1002 for a code that
+                        // may not appear on the wire.
+                        let reply = match frame {
+                            Some(f) if f.code.is_allowed() => Body::Close {
+                                code: Some(u16::from(f.code)),
+                                reason: f.reason.as_str().to_owned(),
+                            },
+                            Some(_) => Body::Close {
+                                code: Some(1002),
+                                reason: "Protocol violation".to_owned(),
+                            },
+                            None => Body::Close {
+                                code: None,
+                                reason: String::new(),
+                            },
+                        };
+                        self.em.emit(Dir::Out, reply).await?;
+                        // Push the reply out now; the stream then ends.
+                        if let Err(e) = self.ws.flush().await {
+                            if !is_closed(&e) {
+                                return Ok(Some(self.read_failed(e).await?));
+                            }
+                        }
+                    }
+                    State::ClosedByUs => {
+                        // The handshake is complete.
+                        self.state = State::ClosedByPeer;
+                        self.close_deadline = None;
+                        return Ok(Some(Outcome::Completed));
+                    }
+                    State::ClosedByPeer => {}
+                }
+            }
+            Message::Frame(_) => {}
+        }
+        Ok(None)
+    }
+
+    /// The stream ended without an error.
+    async fn ended(&mut self) -> Result<Outcome, SinkClosed> {
+        if self.state == State::ClosedByPeer {
+            return Ok(Outcome::Completed);
+        }
+        self.em
+            .error("connection lost without a close frame (1006)")
+            .await?;
+        Ok(Outcome::Failed)
+    }
+
+    /// A read or write failed: record why and, where the protocol asks for it, tell
+    /// the peer with a close frame.
+    async fn read_failed(&mut self, e: WsError) -> Result<Outcome, SinkClosed> {
+        if is_closed(&e) && self.state == State::ClosedByPeer {
+            return Ok(Outcome::Completed);
+        }
+        let (message, close_code) = describe_read_error(&e);
+        self.em.error(message).await?;
+        if let (Some(code), State::Open) = (close_code, self.state) {
+            // Best effort: the peer may already be gone.
+            let frame = CloseFrame {
+                code: CloseCode::from(code),
+                reason: "".into(),
+            };
+            let sent = tokio::time::timeout(
+                Duration::from_secs(1),
+                self.ws.send(Message::Close(Some(frame))),
+            )
+            .await;
+            if matches!(sent, Ok(Ok(()))) {
+                self.em
+                    .emit(
+                        Dir::Out,
+                        Body::Close {
+                            code: Some(code),
+                            reason: String::new(),
+                        },
+                    )
+                    .await?;
+            }
+        }
+        Ok(Outcome::Failed)
+    }
+}
+
+fn is_closed(e: &WsError) -> bool {
+    matches!(e, WsError::ConnectionClosed | WsError::AlreadyClosed)
+}
+
+/// The message for a failure after `open`, and the close code RFC 6455 says to send.
+fn describe_read_error(e: &WsError) -> (String, Option<u16>) {
+    match e {
+        WsError::ConnectionClosed | WsError::AlreadyClosed => {
+            ("connection lost without a close frame (1006)".into(), None)
+        }
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            ("connection lost without a close frame (1006)".into(), None)
+        }
+        WsError::Io(io) => (
+            format!("connection lost without a close frame (1006): {io}"),
+            None,
+        ),
+        WsError::Capacity(c) => (
+            format!(
+                "{}: the peer sent more than the limit (raise it with --max-message / --max-frame)",
+                lower_first(&c.to_string())
+            ),
+            Some(1009),
+        ),
+        WsError::Utf8(_) => (
+            "the peer sent a text message that is not valid UTF-8".into(),
+            Some(1007),
+        ),
+        WsError::Protocol(p) => (
+            format!(
+                "the peer broke the WebSocket protocol: {}",
+                lower_first(&p.to_string())
+            ),
+            Some(1002),
+        ),
+        other => (format!("WebSocket failure: {other}"), None),
+    }
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// Checks a command against what RFC 6455 allows on the wire.
+pub fn validate(cmd: &Command) -> Result<(), String> {
+    match cmd {
+        Command::Ping(p) | Command::Pong(p) if p.len() > 125 => Err(format!(
+            "a control frame payload is at most 125 bytes; this one has {}",
+            p.len()
+        )),
+        Command::Close { code, reason } => {
+            if !(*code == 1000
+                || (3000..=4999).contains(code)
+                || (1001..=1003).contains(code)
+                || (1007..=1014).contains(code))
+            {
+                return Err(format!(
+                    "close code {code} may not be sent: use 1000 (normal), 1001–1003, 1007–1014, or 3000–4999"
+                ));
+            }
+            if reason.len() > 123 {
+                return Err(format!(
+                    "a close reason is at most 123 bytes; this one has {}",
+                    reason.len()
+                ));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Connects, and returns the socket with its `open` record body, or the `error` body.
+async fn connect(opts: &WsOptions) -> Result<(Socket, Body), Body> {
+    let url = &opts.url;
+    let mut request = url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| error_body(format!("cannot make a request for {url}: {e}")))?;
+    let headers = request.headers_mut();
+    for (name, value) in &opts.common.headers {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| error_body(format!("invalid header name {name:?}")))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| error_body(format!("invalid value for header {name}")))?;
+        headers.append(name, value);
+    }
+    if !opts.subprotocols.is_empty() {
+        let list = opts.subprotocols.join(", ");
+        let value = HeaderValue::from_str(&list)
+            .map_err(|_| error_body(format!("invalid subprotocol list {list:?}")))?;
+        headers.insert("sec-websocket-protocol", value);
+    }
+
+    let host = url
+        .host_str()
+        .ok_or_else(|| error_body(format!("{url} has no host")))?;
+    let port = url
+        .port_or_known_default()
+        .ok_or_else(|| error_body(format!("{url} has no port")))?;
+    let addr = format!("{host}:{port}");
+    let tcp = TcpStream::connect(&addr)
+        .await
+        .map_err(|e| error_body(format!("could not connect to {addr}: {e}")))?;
+    // Interactive traffic: send small frames (pings, commands) at once.
+    let _ = tcp.set_nodelay(true);
+
+    let connector = if url.scheme() == "wss" {
+        let config = tls::client_config(&opts.common.tls, Alpn::None)
+            .map_err(|e| error_body(e.to_string()))?;
+        Connector::Rustls(config)
+    } else {
+        Connector::Plain
+    };
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(opts.max_message))
+        .max_frame_size(Some(opts.max_frame.min(opts.max_message)));
+    let (ws, response) = tokio_tungstenite::client_async_tls_with_config(
+        request,
+        tcp,
+        Some(config),
+        Some(connector),
+    )
+    .await
+    .map_err(|e| handshake_error(e, opts))?;
+    let subprotocol = response
+        .headers()
+        .get("sec-websocket-protocol")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let open = Body::Open {
+        status: response.status().as_u16(),
+        headers: collect_headers(response.headers()),
+        subprotocol,
+    };
+    Ok((ws, open))
+}
+
+fn error_body(message: String) -> Body {
+    Body::Error {
+        message,
+        status: None,
+        headers: None,
+    }
+}
+
+fn handshake_error(e: WsError, opts: &WsOptions) -> Body {
+    let url = &opts.url;
+    match e {
+        WsError::Http(response) => {
+            let status = response.status();
+            let first_line = response
+                .body()
+                .as_deref()
+                .map(String::from_utf8_lossy)
+                .and_then(|b| {
+                    b.lines()
+                        .map(str::trim)
+                        .find(|l| !l.is_empty())
+                        .map(str::to_owned)
+                });
+            let mut message = format!(
+                "handshake rejected: {} {} from {url}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("")
+            )
+            .trim_end()
+            .to_owned();
+            if let Some(line) = first_line {
+                message.push_str(": ");
+                message.push_str(&truncate(&line, 200));
+            }
+            Body::Error {
+                message,
+                status: Some(status.as_u16()),
+                headers: Some(collect_headers(response.headers())),
+            }
+        }
+        WsError::Tls(t) => error_body(format!("TLS handshake with {url} failed: {t}; {TLS_HINT}")),
+        WsError::Io(io)
+            if io.kind() == std::io::ErrorKind::InvalidData
+                && io.to_string().contains("certificate") =>
+        {
+            error_body(format!("TLS handshake with {url} failed: {io}; {TLS_HINT}"))
+        }
+        WsError::Io(io) => error_body(format!(
+            "connection to {url} failed during the handshake: {io}"
+        )),
+        WsError::Protocol(ProtocolError::SecWebSocketSubProtocolError(
+            SubProtocolError::NoSubProtocol,
+        )) => error_body(format!(
+            "the server accepted none of the offered subprotocols ({})",
+            opts.subprotocols.join(", ")
+        )),
+        WsError::Protocol(p) => error_body(format!(
+            "{url} did not complete a WebSocket handshake: {}",
+            lower_first(&p.to_string())
+        )),
+        WsError::Url(u) => error_body(format!("cannot connect to {url}: {u}")),
+        other => error_body(format!("WebSocket handshake with {url} failed: {other}")),
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// Response headers as records carry them: lower-case names, repeats joined by `, `,
+/// in first-seen order.
+pub(crate) fn collect_headers(map: &HeaderMap) -> Headers {
+    let mut out: Headers = Vec::with_capacity(map.keys_len());
+    for name in map.keys() {
+        let joined = map
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push((name.as_str().to_owned(), joined));
+    }
+    out
+}

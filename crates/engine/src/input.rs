@@ -1,0 +1,140 @@
+//! Parsers for what a person types: `-H 'Name: value'` header lines and hex payloads.
+//!
+//! Shared by the CLI and the control API so both accept and refuse the same input with
+//! the same words.
+
+/// Why a header line was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderError {
+    #[error("header {0:?} has no colon: write it as 'Name: value'")]
+    NoColon(String),
+    #[error("header {0:?} has an empty name: write it as 'Name: value'")]
+    EmptyName(String),
+    #[error("header name {0:?} may hold only letters, digits and !#$%&'*+-.^_`|~")]
+    BadName(String),
+    #[error("the value of header {0:?} holds a control character (CR, LF or NUL)")]
+    BadValue(String),
+}
+
+/// Splits `Name: value` at the first colon; surrounding whitespace of the value is
+/// trimmed, as HTTP does.
+pub fn parse_header(line: &str) -> Result<(String, String), HeaderError> {
+    let Some((name, value)) = line.split_once(':') else {
+        return Err(HeaderError::NoColon(line.to_owned()));
+    };
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(HeaderError::EmptyName(line.to_owned()));
+    }
+    // RFC 9110 token characters.
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if !name.chars().all(token) {
+        return Err(HeaderError::BadName(name.to_owned()));
+    }
+    let value = value.trim_matches(|c| c == ' ' || c == '\t');
+    if value.chars().any(|c| c == '\r' || c == '\n' || c == '\0') {
+        return Err(HeaderError::BadValue(name.to_owned()));
+    }
+    Ok((name.to_owned(), value.to_owned()))
+}
+
+/// Why hex text was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HexError {
+    #[error(
+        "{0:?} is not a hex digit (at character {1}); write bytes as hex like '48 65 6c 6c 6f' or '48656c6c6f'"
+    )]
+    BadDigit(char, usize),
+    #[error("odd number of hex digits: every byte needs two")]
+    OddLength,
+}
+
+/// Parses hex bytes. Whitespace, `:` and `-` may separate bytes and a leading `0x` is
+/// allowed, so output copied from hexdumps and other tools pastes as is.
+pub fn parse_hex(text: &str) -> Result<Vec<u8>, HexError> {
+    let body = text.trim();
+    let body = body
+        .strip_prefix("0x")
+        .or_else(|| body.strip_prefix("0X"))
+        .unwrap_or(body);
+    let offset = text.len() - body.len();
+    let mut out = Vec::with_capacity(body.len() / 2);
+    let mut high: Option<u8> = None;
+    for (i, c) in body.char_indices() {
+        if c.is_whitespace() || c == ':' || c == '-' {
+            if high.is_some() {
+                return Err(HexError::OddLength);
+            }
+            continue;
+        }
+        let Some(v) = c.to_digit(16) else {
+            return Err(HexError::BadDigit(c, offset + i + 1));
+        };
+        let v = v as u8;
+        match high.take() {
+            Some(h) => out.push(h << 4 | v),
+            None => high = Some(v),
+        }
+    }
+    if high.is_some() {
+        return Err(HexError::OddLength);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn headers_split_at_the_first_colon() {
+        assert_eq!(
+            parse_header("X-Time: 12:30 "),
+            Ok(("X-Time".into(), "12:30".into()))
+        );
+        assert_eq!(
+            parse_header("X-Empty:"),
+            Ok(("X-Empty".into(), String::new()))
+        );
+        assert!(matches!(
+            parse_header("NoColon"),
+            Err(HeaderError::NoColon(_))
+        ));
+        assert!(matches!(
+            parse_header(": v"),
+            Err(HeaderError::EmptyName(_))
+        ));
+        assert!(matches!(
+            parse_header("Bad Name: v"),
+            Err(HeaderError::BadName(_))
+        ));
+        assert!(matches!(
+            parse_header("X: a\nb"),
+            Err(HeaderError::BadValue(_))
+        ));
+    }
+
+    #[test]
+    fn hex_accepts_common_separators() {
+        assert_eq!(parse_hex("48 65:6c-6C 6f"), Ok(b"Hello".to_vec()));
+        assert_eq!(parse_hex("0x00ff"), Ok(vec![0, 255]));
+        assert_eq!(parse_hex(""), Ok(vec![]));
+        assert_eq!(parse_hex("4 8"), Err(HexError::OddLength));
+        assert_eq!(parse_hex("abc"), Err(HexError::OddLength));
+        assert_eq!(parse_hex("zz"), Err(HexError::BadDigit('z', 1)));
+    }
+
+    proptest! {
+        #[test]
+        fn hex_round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..64), sep in "[ :]?") {
+            let text = bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(&sep);
+            prop_assert_eq!(parse_hex(&text), Ok(bytes));
+        }
+
+        #[test]
+        fn header_parser_never_panics(line in "\\PC*") {
+            let _ = parse_header(&line);
+        }
+    }
+}

@@ -1,0 +1,675 @@
+//! The record: one thing that happened on a connection, as CONTRACT.md fixes it.
+//!
+//! This module owns the in-memory shape of a record and its NDJSON form (both ways).
+//! It knows nothing of sockets: connection tasks build records, the recorder and
+//! printers consume them.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use serde::de::Error as _;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// When the engine saw something: microseconds since the Unix epoch, UTC.
+///
+/// Kept as an integer so records stay small and cheap to stamp; it is formatted as
+/// RFC 3339 with exactly six fractional digits only when written out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// The current wall-clock time.
+    pub fn now() -> Self {
+        let micros = match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
+            Err(before) => -i64::try_from(before.duration().as_micros()).unwrap_or(i64::MAX),
+        };
+        Timestamp(micros)
+    }
+
+    /// Microseconds since the Unix epoch.
+    pub fn as_micros(self) -> i64 {
+        self.0
+    }
+
+    /// Writes `YYYY-MM-DDTHH:MM:SS.ffffffZ` (27 bytes) into `out`.
+    ///
+    /// Hand-rolled because formatting the time is a large share of the cost of a small
+    /// record, and the format is fixed.
+    pub fn format_into(self, out: &mut [u8; 27]) {
+        let secs = self.0.div_euclid(1_000_000);
+        let micros = self.0.rem_euclid(1_000_000) as u32;
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400) as u32;
+        let (y, m, d) = civil_from_days(days);
+        let y = y.clamp(0, 9999) as u32;
+        put_digits(&mut out[0..4], y);
+        out[4] = b'-';
+        put_digits(&mut out[5..7], m);
+        out[7] = b'-';
+        put_digits(&mut out[8..10], d);
+        out[10] = b'T';
+        put_digits(&mut out[11..13], sod / 3600);
+        out[13] = b':';
+        put_digits(&mut out[14..16], sod / 60 % 60);
+        out[16] = b':';
+        put_digits(&mut out[17..19], sod % 60);
+        out[19] = b'.';
+        put_digits(&mut out[20..26], micros);
+        out[26] = b'Z';
+    }
+
+    /// Parses the RFC 3339 form this module writes, and the common variants another tool
+    /// may write (fewer or more fractional digits, a numeric offset).
+    pub fn parse_rfc3339(s: &str) -> Option<Self> {
+        let b = s.as_bytes();
+        if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+            return None;
+        }
+        if b[13] != b':' || b[16] != b':' {
+            return None;
+        }
+        let num = |r: std::ops::Range<usize>| -> Option<i64> {
+            let part = s.get(r)?;
+            if !part.bytes().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            part.parse().ok()
+        };
+        let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+            return None;
+        }
+        let mut i = 19;
+        let mut micros: i64 = 0;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                if i - start < 6 {
+                    micros = micros * 10 + i64::from(b[i] - b'0');
+                }
+                i += 1;
+            }
+            let digits = i - start;
+            if digits == 0 {
+                return None;
+            }
+            for _ in digits..6 {
+                micros *= 10;
+            }
+        }
+        let offset_secs: i64 = match b.get(i) {
+            Some(b'Z') | Some(b'z') if i + 1 == b.len() => 0,
+            Some(&sign @ (b'+' | b'-')) if i + 6 == b.len() && b[i + 3] == b':' => {
+                let oh = num(i + 1..i + 3)?;
+                let om = num(i + 4..i + 6)?;
+                let off = oh * 3600 + om * 60;
+                if sign == b'+' { off } else { -off }
+            }
+            _ => return None,
+        };
+        let days = days_from_civil(y, mo as u32, d as u32);
+        let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset_secs;
+        Some(Timestamp(secs * 1_000_000 + micros))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; 27];
+        self.format_into(&mut buf);
+        // The buffer holds ASCII digits and punctuation only.
+        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
+    }
+}
+
+fn put_digits(out: &mut [u8], mut v: u32) {
+    for slot in out.iter_mut().rev() {
+        *slot = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+}
+
+// Howard Hinnant's `civil_from_days`: proleptic Gregorian date from days since 1970-01-01.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// A connection id, `c1`, `c2`, … within one process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub u32);
+
+impl fmt::Display for ConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "c{}", self.0)
+    }
+}
+
+impl FromStr for ConnId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.strip_prefix('c')
+            .and_then(|n| n.parse().ok())
+            .map(ConnId)
+            .ok_or_else(|| format!("connection id {s:?} is not of the form c1, c2, …"))
+    }
+}
+
+/// Which protocol a connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Proto {
+    Ws,
+    Sse,
+}
+
+impl Proto {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Ws => "ws",
+            Proto::Sse => "sse",
+        }
+    }
+}
+
+/// From the peer, sent by us, or about the connection itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dir {
+    In,
+    Out,
+    Meta,
+}
+
+impl Dir {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dir::In => "in",
+            Dir::Out => "out",
+            Dir::Meta => "meta",
+        }
+    }
+}
+
+/// Response headers: lower-case names in the order the peer sent them, a repeated
+/// header joined with `, ` into one entry.
+pub type Headers = Vec<(String, String)>;
+
+/// What happened, with the fields CONTRACT.md gives each kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    /// The connection is established (WS 101; SSE 200 with `text/event-stream`).
+    Open {
+        status: u16,
+        headers: Headers,
+        subprotocol: Option<String>,
+    },
+    Text(String),
+    Binary(Bytes),
+    Ping(Bytes),
+    Pong(Bytes),
+    /// `code` is absent when the close frame had no payload.
+    Close {
+        code: Option<u16>,
+        reason: String,
+    },
+    /// An SSE event; `id` is the last event ID in force after it.
+    Event {
+        event: String,
+        data: String,
+        id: Option<String>,
+    },
+    /// An SSE comment: the text after `:`, verbatim.
+    Comment(String),
+    /// A valid SSE `retry:` field.
+    Retry {
+        retry_ms: u64,
+    },
+    /// The SSE client is about to send a reconnection request.
+    Reconnect {
+        retry_ms: u64,
+        attempt: u32,
+        last_event_id: Option<String>,
+    },
+    /// The SSE server closed the stream or answered 204.
+    End,
+    Error {
+        message: String,
+        status: Option<u16>,
+        headers: Option<Headers>,
+    },
+}
+
+impl Body {
+    /// The record's `kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Body::Open { .. } => "open",
+            Body::Text(_) => "text",
+            Body::Binary(_) => "binary",
+            Body::Ping(_) => "ping",
+            Body::Pong(_) => "pong",
+            Body::Close { .. } => "close",
+            Body::Event { .. } => "event",
+            Body::Comment(_) => "comment",
+            Body::Retry { .. } => "retry",
+            Body::Reconnect { .. } => "reconnect",
+            Body::End => "end",
+            Body::Error { .. } => "error",
+        }
+    }
+
+    /// Payload bytes for the kinds that carry `size`.
+    pub fn size(&self) -> Option<usize> {
+        match self {
+            Body::Text(s) | Body::Comment(s) => Some(s.len()),
+            Body::Event { data, .. } => Some(data.len()),
+            Body::Binary(b) | Body::Ping(b) | Body::Pong(b) => Some(b.len()),
+            _ => None,
+        }
+    }
+
+    /// True for the inbound data kinds that `--count` counts and charts call events.
+    pub fn is_data(&self) -> bool {
+        matches!(self, Body::Text(_) | Body::Binary(_) | Body::Event { .. })
+    }
+}
+
+/// One thing that happened on a connection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub t: Timestamp,
+    pub conn: ConnId,
+    pub proto: Proto,
+    pub seq: u64,
+    pub dir: Dir,
+    pub body: Body,
+}
+
+impl Record {
+    pub fn kind(&self) -> &'static str {
+        self.body.kind()
+    }
+
+    /// Appends the record as one line of NDJSON (with the trailing `\n`).
+    pub fn write_ndjson(&self, out: &mut Vec<u8>) {
+        // Serializing into a Vec cannot fail: every field is a string, a number or a map
+        // of strings.
+        if serde_json::to_writer(&mut *out, self).is_ok() {
+            out.push(b'\n');
+        }
+    }
+
+    /// The record as one line of JSON, without the trailing newline.
+    pub fn to_json(&self) -> String {
+        let mut out = Vec::with_capacity(128);
+        self.write_ndjson(&mut out);
+        out.pop();
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// Parses one NDJSON line.
+    pub fn from_json(line: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(line)
+    }
+}
+
+struct HeadersMap<'a>(&'a Headers);
+
+impl Serialize for HeadersMap<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+struct B64<'a>(&'a [u8]);
+
+impl Serialize for B64<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&BASE64.encode(self.0))
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0u8; 27];
+        self.format_into(&mut buf);
+        s.serialize_str(std::str::from_utf8(&buf).map_err(serde::ser::Error::custom)?)
+    }
+}
+
+impl Serialize for Record {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("t", &self.t)?;
+        m.serialize_entry("conn", &ConnIdStr(self.conn))?;
+        m.serialize_entry("proto", self.proto.as_str())?;
+        m.serialize_entry("seq", &self.seq)?;
+        m.serialize_entry("dir", self.dir.as_str())?;
+        m.serialize_entry("kind", self.body.kind())?;
+        if let Some(size) = self.body.size() {
+            m.serialize_entry("size", &size)?;
+        }
+        match &self.body {
+            Body::Open {
+                status,
+                headers,
+                subprotocol,
+            } => {
+                m.serialize_entry("status", status)?;
+                m.serialize_entry("headers", &HeadersMap(headers))?;
+                if let Some(p) = subprotocol {
+                    m.serialize_entry("subprotocol", p)?;
+                }
+            }
+            Body::Text(s) | Body::Comment(s) => m.serialize_entry("data", s)?,
+            Body::Binary(b) | Body::Ping(b) | Body::Pong(b) => {
+                m.serialize_entry("data_b64", &B64(b))?
+            }
+            Body::Close { code, reason } => {
+                if let Some(c) = code {
+                    m.serialize_entry("code", c)?;
+                }
+                m.serialize_entry("reason", reason)?;
+            }
+            Body::Event { event, data, id } => {
+                m.serialize_entry("event", event)?;
+                m.serialize_entry("data", data)?;
+                if let Some(id) = id {
+                    m.serialize_entry("id", id)?;
+                }
+            }
+            Body::Retry { retry_ms } => m.serialize_entry("retry_ms", retry_ms)?,
+            Body::Reconnect {
+                retry_ms,
+                attempt,
+                last_event_id,
+            } => {
+                m.serialize_entry("retry_ms", retry_ms)?;
+                m.serialize_entry("attempt", attempt)?;
+                if let Some(id) = last_event_id {
+                    m.serialize_entry("last_event_id", id)?;
+                }
+            }
+            Body::End => {}
+            Body::Error {
+                message,
+                status,
+                headers,
+            } => {
+                m.serialize_entry("message", message)?;
+                if let Some(st) = status {
+                    m.serialize_entry("status", st)?;
+                }
+                if let Some(h) = headers {
+                    m.serialize_entry("headers", &HeadersMap(h))?;
+                }
+            }
+        }
+        m.end()
+    }
+}
+
+struct ConnIdStr(ConnId);
+
+impl Serialize for ConnIdStr {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // `c` plus at most ten digits: format on the stack.
+        let mut buf = [0u8; 11];
+        buf[0] = b'c';
+        let mut n = self.0.0;
+        let mut digits = [0u8; 10];
+        let mut len = 0;
+        loop {
+            digits[len] = b'0' + (n % 10) as u8;
+            len += 1;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for i in 0..len {
+            buf[1 + i] = digits[len - 1 - i];
+        }
+        s.serialize_str(std::str::from_utf8(&buf[..=len]).map_err(serde::ser::Error::custom)?)
+    }
+}
+
+/// The flat JSON shape, for reading records back (exports, `sscope chart`).
+#[derive(Deserialize)]
+struct Flat {
+    t: String,
+    conn: String,
+    proto: String,
+    seq: u64,
+    dir: String,
+    kind: String,
+    data: Option<String>,
+    data_b64: Option<String>,
+    event: Option<String>,
+    id: Option<String>,
+    retry_ms: Option<u64>,
+    code: Option<u16>,
+    reason: Option<String>,
+    status: Option<u16>,
+    headers: Option<serde_json::Map<String, serde_json::Value>>,
+    subprotocol: Option<String>,
+    attempt: Option<u32>,
+    last_event_id: Option<String>,
+    message: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Record {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let f = Flat::deserialize(d)?;
+        let t = Timestamp::parse_rfc3339(&f.t)
+            .ok_or_else(|| D::Error::custom(format!("`t` {:?} is not an RFC 3339 time", f.t)))?;
+        let conn = f.conn.parse::<ConnId>().map_err(D::Error::custom)?;
+        let proto = match f.proto.as_str() {
+            "ws" => Proto::Ws,
+            "sse" => Proto::Sse,
+            other => return Err(D::Error::custom(format!("unknown proto {other:?}"))),
+        };
+        let dir = match f.dir.as_str() {
+            "in" => Dir::In,
+            "out" => Dir::Out,
+            "meta" => Dir::Meta,
+            other => return Err(D::Error::custom(format!("unknown dir {other:?}"))),
+        };
+        let need = |v: Option<String>, field: &str| -> Result<String, D::Error> {
+            v.ok_or_else(|| D::Error::custom(format!("a {} record needs `{field}`", f.kind)))
+        };
+        let b64 = |v: Option<String>| -> Result<Bytes, D::Error> {
+            let text =
+                v.ok_or_else(|| D::Error::custom(format!("a {} record needs `data_b64`", f.kind)))?;
+            BASE64
+                .decode(text.as_bytes())
+                .map(Bytes::from)
+                .map_err(|e| D::Error::custom(format!("`data_b64` is not base64: {e}")))
+        };
+        let headers = |h: Option<serde_json::Map<String, serde_json::Value>>| -> Headers {
+            h.map(|m| {
+                m.into_iter()
+                    .map(|(k, v)| match v {
+                        serde_json::Value::String(s) => (k, s),
+                        other => (k, other.to_string()),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+        };
+        let body = match f.kind.as_str() {
+            "open" => Body::Open {
+                status: f.status.unwrap_or(0),
+                headers: headers(f.headers),
+                subprotocol: f.subprotocol,
+            },
+            "text" => Body::Text(need(f.data, "data")?),
+            "binary" => Body::Binary(b64(f.data_b64)?),
+            "ping" => Body::Ping(b64(f.data_b64)?),
+            "pong" => Body::Pong(b64(f.data_b64)?),
+            "close" => Body::Close {
+                code: f.code,
+                reason: f.reason.unwrap_or_default(),
+            },
+            "event" => Body::Event {
+                event: f.event.unwrap_or_else(|| "message".to_owned()),
+                data: need(f.data, "data")?,
+                id: f.id,
+            },
+            "comment" => Body::Comment(need(f.data, "data")?),
+            "retry" => Body::Retry {
+                retry_ms: f
+                    .retry_ms
+                    .ok_or_else(|| D::Error::custom("a retry record needs `retry_ms`"))?,
+            },
+            "reconnect" => Body::Reconnect {
+                retry_ms: f.retry_ms.unwrap_or(0),
+                attempt: f.attempt.unwrap_or(0),
+                last_event_id: f.last_event_id,
+            },
+            "end" => Body::End,
+            "error" => Body::Error {
+                message: f.message.unwrap_or_default(),
+                status: f.status,
+                headers: f.headers.map(|h| headers(Some(h))),
+            },
+            other => return Err(D::Error::custom(format!("unknown kind {other:?}"))),
+        };
+        Ok(Record {
+            t,
+            conn,
+            proto,
+            seq: f.seq,
+            dir,
+            body,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_formats_with_microseconds() {
+        let t = Timestamp(1_764_095_198_123_456);
+        assert_eq!(t.to_string(), "2025-11-25T18:26:38.123456Z");
+        assert_eq!(Timestamp(0).to_string(), "1970-01-01T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn timestamp_round_trips_through_rfc3339() {
+        for micros in [
+            0,
+            1,
+            951_782_400_000_000,
+            1_764_095_198_123_456,
+            4_102_444_799_999_999,
+        ] {
+            let t = Timestamp(micros);
+            assert_eq!(Timestamp::parse_rfc3339(&t.to_string()), Some(t));
+        }
+        assert_eq!(
+            Timestamp::parse_rfc3339("2025-11-25T19:26:38.5+01:00"),
+            Some(Timestamp(1_764_095_198_500_000))
+        );
+        assert_eq!(Timestamp::parse_rfc3339("2025-11-25 nope"), None);
+    }
+
+    #[test]
+    fn records_round_trip_through_json() {
+        let bodies = vec![
+            Body::Open {
+                status: 101,
+                headers: vec![("upgrade".into(), "websocket".into())],
+                subprotocol: Some("chat".into()),
+            },
+            Body::Text("héllo\n\"x\"".into()),
+            Body::Binary(Bytes::from_static(&[0, 1, 255])),
+            Body::Ping(Bytes::new()),
+            Body::Close {
+                code: Some(1000),
+                reason: "bye".into(),
+            },
+            Body::Close {
+                code: None,
+                reason: String::new(),
+            },
+            Body::Event {
+                event: "tick".into(),
+                data: "a\nb".into(),
+                id: Some("7".into()),
+            },
+            Body::Comment(" keep-alive".into()),
+            Body::Retry { retry_ms: 50 },
+            Body::Reconnect {
+                retry_ms: 3000,
+                attempt: 1,
+                last_event_id: None,
+            },
+            Body::End,
+            Body::Error {
+                message: "boom".into(),
+                status: Some(403),
+                headers: Some(vec![]),
+            },
+        ];
+        for (i, body) in bodies.into_iter().enumerate() {
+            let r = Record {
+                t: Timestamp(1_764_095_198_123_456),
+                conn: ConnId(3),
+                proto: Proto::Ws,
+                seq: i as u64 + 1,
+                dir: Dir::In,
+                body,
+            };
+            let json = r.to_json();
+            assert_eq!(Record::from_json(&json).expect(&json), r, "{json}");
+        }
+    }
+
+    #[test]
+    fn text_record_has_contract_fields_in_order() {
+        let r = Record {
+            t: Timestamp(0),
+            conn: ConnId(12),
+            proto: Proto::Ws,
+            seq: 1,
+            dir: Dir::In,
+            body: Body::Text("hi".into()),
+        };
+        assert_eq!(
+            r.to_json(),
+            r#"{"t":"1970-01-01T00:00:00.000000Z","conn":"c12","proto":"ws","seq":1,"dir":"in","kind":"text","size":2,"data":"hi"}"#
+        );
+    }
+}

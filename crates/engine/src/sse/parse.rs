@@ -1,0 +1,494 @@
+//! An incremental parser for `text/event-stream`, following the WHATWG HTML
+//! "event stream interpretation" to the letter.
+//!
+//! It owns the byte-level framing (BOM, CR/LF/CRLF line ends across chunk boundaries,
+//! UTF-8 decoding with replacement), the field rules and the three buffers of the spec.
+//! It leaves transport, reconnection timing and record numbering to `conn::sse`.
+//!
+//! Unlike the SSE crates, it reports comments and `retry` fields as items of their own,
+//! because a debugging tool must show them.
+
+use std::borrow::Cow;
+
+/// What one parsed line or block yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// A dispatched event. `id` is the last event ID string after the dispatch.
+    Event {
+        event: String,
+        data: String,
+        id: Option<String>,
+    },
+    /// The text after the `:` of a comment line, verbatim.
+    Comment(String),
+    /// A `retry:` field whose value was all ASCII digits.
+    Retry(u64),
+}
+
+/// Bounds that stop a hostile or broken server from growing memory without limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest line, in bytes, without its line end. Default 1 MiB: far above any real
+    /// feed's line, small enough that a server sending no newline cannot exhaust memory.
+    pub max_line: usize,
+    /// Most data buffered for one event, in bytes. Default 16 MiB: room for large JSON
+    /// documents, a firm stop for a stream that never sends a blank line.
+    pub max_event: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_line: 1 << 20,
+            max_event: 16 << 20,
+        }
+    }
+}
+
+/// A limit was exceeded. The stream cannot be parsed further.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("line longer than {limit} bytes (raise it with --max-line)")]
+    LineTooLong { limit: usize },
+    #[error("event data longer than {limit} bytes (raise it with --max-event)")]
+    EventTooLarge { limit: usize },
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Incremental event-stream parser. Feed it bytes as they arrive; it calls back with
+/// items in stream order.
+#[derive(Debug)]
+pub struct Parser {
+    limits: Limits,
+    /// Bytes of an unfinished line carried over from the previous chunk.
+    line: Vec<u8>,
+    /// The previous chunk ended in CR: a LF starting the next one belongs to it.
+    after_cr: bool,
+    /// Bytes seen at the start of the stream while deciding whether they are a BOM.
+    bom_state: BomState,
+    data: String,
+    event_type: String,
+    /// The spec's "last event ID buffer". `None` until a stream ever sets it.
+    id_buffer: Option<String>,
+    /// The event source's "last event ID string", the `id` of dispatched events.
+    last_event_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BomState {
+    /// This many bytes of a possible BOM have been seen and held back.
+    Pending(usize),
+    Done,
+}
+
+impl Parser {
+    pub fn new(limits: Limits) -> Self {
+        Parser {
+            limits,
+            line: Vec::new(),
+            after_cr: false,
+            bom_state: BomState::Pending(0),
+            data: String::new(),
+            event_type: String::new(),
+            id_buffer: None,
+            last_event_id: None,
+        }
+    }
+
+    /// The last event ID string: what a reconnection sends as `Last-Event-ID`.
+    pub fn last_event_id(&self) -> Option<&str> {
+        self.last_event_id.as_deref()
+    }
+
+    /// Sets the last event ID, as `--last-event-id` does before the first request.
+    pub fn set_last_event_id(&mut self, id: Option<String>) {
+        self.id_buffer = id.clone();
+        self.last_event_id = id;
+    }
+
+    /// Prepares for a new response body (a reconnection): the framing and the data and
+    /// event type buffers start afresh, and the last event ID buffer starts at the last
+    /// event ID string, as browsers do, so `id` carries over the reconnection.
+    pub fn start_stream(&mut self) {
+        self.line.clear();
+        self.after_cr = false;
+        self.bom_state = BomState::Pending(0);
+        self.data.clear();
+        self.event_type.clear();
+        self.id_buffer = self.last_event_id.clone();
+    }
+
+    /// True when bytes of an unfinished line or event are buffered: what a stream that
+    /// ends now would discard.
+    pub fn has_partial(&self) -> bool {
+        !self.line.is_empty() || !self.data.is_empty() || !self.event_type.is_empty()
+    }
+
+    /// Parses `chunk`, calling `emit` for every item it completes.
+    ///
+    /// After an error the parser must not be fed again: the stream is unusable.
+    pub fn feed(
+        &mut self,
+        mut chunk: &[u8],
+        emit: &mut impl FnMut(Item),
+    ) -> Result<(), ParseError> {
+        if let BomState::Pending(seen) = self.bom_state {
+            // WHATWG: UTF-8 decode drops one leading BOM. It may arrive split over chunks.
+            let mut seen = seen;
+            while seen < BOM.len() {
+                match chunk.first() {
+                    None => {
+                        self.bom_state = BomState::Pending(seen);
+                        return Ok(());
+                    }
+                    Some(&b) if b == BOM[seen] => {
+                        seen += 1;
+                        chunk = &chunk[1..];
+                    }
+                    Some(_) => {
+                        // Not a BOM: the held-back prefix is ordinary content.
+                        self.bom_state = BomState::Done;
+                        self.feed_lines(&BOM[..seen], emit)?;
+                        return self.feed_lines(chunk, emit);
+                    }
+                }
+            }
+            self.bom_state = BomState::Done;
+        }
+        self.feed_lines(chunk, emit)
+    }
+
+    fn feed_lines(
+        &mut self,
+        mut chunk: &[u8],
+        emit: &mut impl FnMut(Item),
+    ) -> Result<(), ParseError> {
+        if self.after_cr && !chunk.is_empty() {
+            self.after_cr = false;
+            if chunk[0] == b'\n' {
+                // WHATWG: CRLF is one line end, even split across reads.
+                chunk = &chunk[1..];
+            }
+        }
+        while let Some(pos) = memchr2(b'\r', b'\n', chunk) {
+            let end = pos;
+            let is_cr = chunk[pos] == b'\r';
+            let mut next = pos + 1;
+            if is_cr {
+                match chunk.get(next) {
+                    Some(b'\n') => next += 1,
+                    Some(_) => {}
+                    None => self.after_cr = true,
+                }
+            }
+            if self.line.is_empty() {
+                if end > self.limits.max_line {
+                    return Err(ParseError::LineTooLong {
+                        limit: self.limits.max_line,
+                    });
+                }
+                self.process_line(&chunk[..end], emit)?;
+            } else {
+                if self.line.len() + end > self.limits.max_line {
+                    return Err(ParseError::LineTooLong {
+                        limit: self.limits.max_line,
+                    });
+                }
+                let mut line = std::mem::take(&mut self.line);
+                line.extend_from_slice(&chunk[..end]);
+                let result = self.process_line(&line, emit);
+                line.clear();
+                self.line = line;
+                result?;
+            }
+            chunk = &chunk[next..];
+        }
+        if !chunk.is_empty() {
+            if self.line.len() + chunk.len() > self.limits.max_line {
+                return Err(ParseError::LineTooLong {
+                    limit: self.limits.max_line,
+                });
+            }
+            self.line.extend_from_slice(chunk);
+        }
+        Ok(())
+    }
+
+    fn process_line(&mut self, line: &[u8], emit: &mut impl FnMut(Item)) -> Result<(), ParseError> {
+        // WHATWG: an empty line dispatches the event.
+        if line.is_empty() {
+            self.dispatch(emit);
+            return Ok(());
+        }
+        // WHATWG: a line starting with a colon is a comment. We report it; browsers ignore it.
+        if line[0] == b':' {
+            emit(Item::Comment(decode(&line[1..]).into_owned()));
+            return Ok(());
+        }
+        let (name, value) = match line.iter().position(|&b| b == b':') {
+            Some(colon) => {
+                let mut value = &line[colon + 1..];
+                // WHATWG: one space after the colon is dropped, no more.
+                if value.first() == Some(&b' ') {
+                    value = &value[1..];
+                }
+                (&line[..colon], value)
+            }
+            // WHATWG: a line without a colon is a field with an empty value.
+            None => (line, &b""[..]),
+        };
+        match name {
+            b"data" => {
+                let value = decode(value);
+                if self.data.len() + value.len() + 1 > self.limits.max_event {
+                    return Err(ParseError::EventTooLarge {
+                        limit: self.limits.max_event,
+                    });
+                }
+                self.data.push_str(&value);
+                self.data.push('\n');
+            }
+            b"event" => {
+                self.event_type.clear();
+                self.event_type.push_str(&decode(value));
+            }
+            b"id" => {
+                // WHATWG: an id containing NUL is ignored.
+                if !value.contains(&0) {
+                    self.id_buffer = Some(decode(value).into_owned());
+                }
+            }
+            b"retry" => {
+                // WHATWG: only a value of ASCII digits sets the reconnection time.
+                if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
+                    let ms = std::str::from_utf8(value)
+                        .ok()
+                        .and_then(|s| s.parse::<u64>().ok())
+                        .unwrap_or(u64::MAX);
+                    emit(Item::Retry(ms));
+                }
+            }
+            // WHATWG: any other field is ignored.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn dispatch(&mut self, emit: &mut impl FnMut(Item)) {
+        // WHATWG: the last event ID string takes the buffer's value even when no event
+        // is dispatched.
+        if self.last_event_id != self.id_buffer {
+            self.last_event_id.clone_from(&self.id_buffer);
+        }
+        // WHATWG: an empty data buffer dispatches nothing and resets the event type.
+        if self.data.is_empty() {
+            self.event_type.clear();
+            return;
+        }
+        // WHATWG: drop the data buffer's final LF.
+        self.data.pop();
+        let data = std::mem::take(&mut self.data);
+        let event = if self.event_type.is_empty() {
+            String::from("message")
+        } else {
+            std::mem::take(&mut self.event_type)
+        };
+        emit(Item::Event {
+            event,
+            data,
+            id: self.last_event_id.clone(),
+        });
+    }
+}
+
+/// UTF-8 decode with replacement, borrowing when the bytes are already valid.
+fn decode(bytes: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
+}
+
+/// Position of the first `a` or `b` in `hay`.
+fn memchr2(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&c| c == a || c == b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_chunks(chunks: &[&[u8]]) -> Vec<Item> {
+        let mut p = Parser::new(Limits::default());
+        let mut out = Vec::new();
+        for c in chunks {
+            p.feed(c, &mut |i| out.push(i)).expect("within limits");
+        }
+        out
+    }
+
+    fn parse(s: &str) -> Vec<Item> {
+        parse_chunks(&[s.as_bytes()])
+    }
+
+    fn ev(event: &str, data: &str, id: Option<&str>) -> Item {
+        Item::Event {
+            event: event.into(),
+            data: data.into(),
+            id: id.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn event_without_type_is_message() {
+        assert_eq!(parse("data: hi\n\n"), vec![ev("message", "hi", None)]);
+    }
+
+    #[test]
+    fn data_lines_join_with_lf() {
+        assert_eq!(
+            parse("event: tick\ndata: a\ndata:b\ndata\n\n"),
+            vec![ev("tick", "a\nb\n", None)]
+        );
+    }
+
+    #[test]
+    fn every_line_end_form_counts() {
+        let want = vec![ev("message", "a", None), ev("message", "b", None)];
+        assert_eq!(parse("data: a\r\n\r\ndata: b\r\r"), want);
+        assert_eq!(parse("data: a\n\ndata: b\r\n\n"), want);
+    }
+
+    #[test]
+    fn crlf_split_across_chunks_is_one_line_end() {
+        let got = parse_chunks(&[b"data: a\r", b"\n", b"\r", b"\ndata: b\r\n\r\n"]);
+        assert_eq!(
+            got,
+            vec![ev("message", "a", None), ev("message", "b", None)]
+        );
+    }
+
+    #[test]
+    fn only_one_space_after_colon_is_dropped() {
+        assert_eq!(parse("data:  two\n\n"), vec![ev("message", " two", None)]);
+    }
+
+    #[test]
+    fn leading_bom_is_dropped_once() {
+        assert_eq!(
+            parse_chunks(&[b"\xEF\xBB", b"\xBFdata: x\n\n"]),
+            vec![ev("message", "x", None)]
+        );
+        // A second BOM is content: it makes the field name unknown.
+        assert_eq!(parse("\u{FEFF}\u{FEFF}data: x\n\n"), vec![]);
+    }
+
+    #[test]
+    fn bytes_that_only_start_like_a_bom_are_kept() {
+        assert_eq!(
+            parse_chunks(&[b"\xEF", b"data: x\n\n"]),
+            vec![] // "\u{FFFD}data" is an unknown field
+        );
+        assert_eq!(
+            parse_chunks(&[b"\xEF\xBB", b"\n:c\n"]),
+            vec![Item::Comment("c".into())]
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_becomes_replacement_and_split_chars_survive() {
+        assert_eq!(
+            parse_chunks(&[b"data: \xFF\n\n"]),
+            vec![ev("message", "\u{FFFD}", None)]
+        );
+        assert_eq!(
+            parse_chunks(&[b"data: \xE2\x82", b"\xAC\n\n"]),
+            vec![ev("message", "€", None)]
+        );
+    }
+
+    #[test]
+    fn id_sets_last_event_id_and_nul_is_ignored() {
+        assert_eq!(
+            parse("id: 1\ndata: a\n\nid: 2\0x\ndata: b\n\n"),
+            vec![ev("message", "a", Some("1")), ev("message", "b", Some("1"))]
+        );
+    }
+
+    #[test]
+    fn id_without_data_still_updates_last_event_id() {
+        assert_eq!(
+            parse("id: 7\n\ndata: a\n\n"),
+            vec![ev("message", "a", Some("7"))]
+        );
+        assert_eq!(parse("id\ndata: a\n\n"), vec![ev("message", "a", Some(""))]);
+    }
+
+    #[test]
+    fn retry_only_with_ascii_digits() {
+        assert_eq!(
+            parse("retry: 50\nretry: 5x\nretry: -1\nretry:\nretry: 70\n\n"),
+            vec![Item::Retry(50), Item::Retry(70)]
+        );
+    }
+
+    #[test]
+    fn comments_keep_their_leading_space() {
+        assert_eq!(
+            parse(": keep-alive\n:x\n"),
+            vec![
+                Item::Comment(" keep-alive".into()),
+                Item::Comment("x".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_data_dispatches_nothing_and_resets_type() {
+        assert_eq!(
+            parse("event: a\n\ndata: x\n\n"),
+            vec![ev("message", "x", None)]
+        );
+    }
+
+    #[test]
+    fn unterminated_event_is_not_dispatched() {
+        let mut p = Parser::new(Limits::default());
+        let mut out = Vec::new();
+        p.feed(b"data: a\n\ndata: b\n", &mut |i| out.push(i))
+            .expect("ok");
+        assert_eq!(out, vec![ev("message", "a", None)]);
+        assert!(p.has_partial());
+    }
+
+    #[test]
+    fn last_event_id_carries_over_a_new_stream() {
+        let mut p = Parser::new(Limits::default());
+        let mut out = Vec::new();
+        p.feed(b"id: 4\ndata: a\n\nid: 9\ndata: cut", &mut |i| out.push(i))
+            .expect("ok");
+        assert_eq!(p.last_event_id(), Some("4"));
+        p.start_stream();
+        p.feed(b"data: b\n\n", &mut |i| out.push(i)).expect("ok");
+        assert_eq!(
+            out,
+            vec![ev("message", "a", Some("4")), ev("message", "b", Some("4"))]
+        );
+    }
+
+    #[test]
+    fn limits_stop_runaway_lines_and_events() {
+        let limits = Limits {
+            max_line: 8,
+            max_event: 6,
+        };
+        let mut p = Parser::new(limits);
+        assert_eq!(
+            p.feed(b"data: 0123456789", &mut |_| {}),
+            Err(ParseError::LineTooLong { limit: 8 })
+        );
+        let mut p = Parser::new(limits);
+        assert_eq!(
+            p.feed(b"data:abc\ndata:abc\n", &mut |_| {}),
+            Err(ParseError::EventTooLarge { limit: 6 })
+        );
+    }
+}
