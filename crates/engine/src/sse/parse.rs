@@ -315,6 +315,7 @@ fn memchr2(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn parse_chunks(chunks: &[&[u8]]) -> Vec<Item> {
         let mut p = Parser::new(Limits::default());
@@ -472,6 +473,183 @@ mod tests {
             out,
             vec![ev("message", "a", Some("4")), ev("message", "b", Some("4"))]
         );
+    }
+
+    /// Lines from which the property tests build streams: every field form, comments,
+    /// odd values, multi-byte and invalid UTF-8, NUL in ids, and blank lines.
+    fn line_strategy() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(b"".to_vec()),
+            Just(b"".to_vec()),
+            Just(b"data".to_vec()),
+            Just(b"data:".to_vec()),
+            Just(b"data: x".to_vec()),
+            Just(b"data:  two spaces".to_vec()),
+            Just("data: é€😀".as_bytes().to_vec()),
+            Just(b"data: \xFF\xE2\x82".to_vec()),
+            Just(b"event: tick".to_vec()),
+            Just(b"event".to_vec()),
+            Just(b"id: 42".to_vec()),
+            Just(b"id: a\0b".to_vec()),
+            Just(b"id".to_vec()),
+            Just(b"retry: 1500".to_vec()),
+            Just(b"retry: 15x".to_vec()),
+            Just(b": comment".to_vec()),
+            Just(b":".to_vec()),
+            Just(b"unknown: field".to_vec()),
+            "[a-z:é ]{0,12}".prop_map(String::into_bytes),
+        ]
+    }
+
+    fn eol_strategy() -> impl Strategy<Value = &'static [u8]> {
+        prop_oneof![Just(&b"\n"[..]), Just(&b"\r"[..]), Just(&b"\r\n"[..])]
+    }
+
+    fn stream_strategy() -> impl Strategy<Value = Vec<u8>> {
+        (
+            any::<bool>(),
+            proptest::collection::vec((line_strategy(), eol_strategy()), 0..40),
+            proptest::collection::vec(any::<u8>(), 0..4),
+        )
+            .prop_map(|(bom, lines, tail)| {
+                let mut out = Vec::new();
+                if bom {
+                    out.extend_from_slice(BOM);
+                }
+                for (line, eol) in lines {
+                    out.extend_from_slice(&line);
+                    out.extend_from_slice(eol);
+                }
+                out.extend_from_slice(&tail);
+                out
+            })
+    }
+
+    fn parse_split(stream: &[u8], cuts: &[usize]) -> (Vec<Item>, Option<String>) {
+        let mut p = Parser::new(Limits::default());
+        let mut out = Vec::new();
+        let mut points: Vec<usize> = cuts.iter().map(|c| c % (stream.len() + 1)).collect();
+        points.sort_unstable();
+        let mut start = 0;
+        for point in points.into_iter().chain(std::iter::once(stream.len())) {
+            p.feed(&stream[start..point], &mut |i| out.push(i)).expect("within limits");
+            start = point;
+        }
+        (out, p.last_event_id().map(str::to_owned))
+    }
+
+    proptest! {
+        /// Any split of a stream into chunks gives the same items as one chunk, including
+        /// a CR/LF pair, a BOM or a UTF-8 character split across chunks.
+        #[test]
+        fn any_chunking_gives_the_same_items(
+            stream in stream_strategy(),
+            cuts in proptest::collection::vec(any::<usize>(), 0..12),
+        ) {
+            prop_assert_eq!(parse_split(&stream, &cuts), parse_split(&stream, &[]));
+        }
+
+        /// Byte by byte is the most extreme chunking.
+        #[test]
+        fn byte_by_byte_gives_the_same_items(stream in stream_strategy()) {
+            let cuts: Vec<usize> = (1..stream.len()).collect();
+            prop_assert_eq!(parse_split(&stream, &cuts), parse_split(&stream, &[]));
+        }
+
+        /// Arbitrary bytes never panic, and limits hold whatever arrives.
+        #[test]
+        fn arbitrary_bytes_never_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..512),
+            cuts in proptest::collection::vec(any::<usize>(), 0..8),
+        ) {
+            let mut p = Parser::new(Limits { max_line: 64, max_event: 128 });
+            let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+            points.sort_unstable();
+            let mut start = 0;
+            for point in points.into_iter().chain(std::iter::once(bytes.len())) {
+                if p.feed(&bytes[start..point], &mut |item| {
+                    if let Item::Event { data, .. } = item {
+                        assert!(data.len() <= 128);
+                    }
+                }).is_err() {
+                    break;
+                }
+                start = point;
+            }
+        }
+
+        /// Agrees with a line-at-a-time reference reading of the spec on streams with
+        /// LF line ends.
+        #[test]
+        fn agrees_with_a_reference_reading(stream in stream_strategy()) {
+            let normalised: Vec<u8> = {
+                // Only LF ends: replace CRLF and CR with LF for the reference.
+                let mut v = Vec::new();
+                let mut i = 0;
+                while i < stream.len() {
+                    match stream[i] {
+                        b'\r' => {
+                            v.push(b'\n');
+                            if stream.get(i + 1) == Some(&b'\n') {
+                                i += 1;
+                            }
+                        }
+                        b => v.push(b),
+                    }
+                    i += 1;
+                }
+                v
+            };
+            prop_assert_eq!(parse_split(&stream, &[]).0, reference(&normalised));
+        }
+    }
+
+    /// A deliberately plain reading of the WHATWG steps, for LF-only input.
+    fn reference(stream: &[u8]) -> Vec<Item> {
+        let text = String::from_utf8_lossy(stream);
+        let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text);
+        let mut out = Vec::new();
+        let (mut data, mut event, mut id_buf, mut last_id) =
+            (String::new(), String::new(), None::<String>, None::<String>);
+        let mut lines: Vec<&str> = text.split('\n').collect();
+        lines.pop(); // the text after the last LF is an unfinished line
+        for line in lines {
+            if line.is_empty() {
+                last_id.clone_from(&id_buf);
+                if data.is_empty() {
+                    event.clear();
+                    continue;
+                }
+                data.pop();
+                out.push(Item::Event {
+                    event: if event.is_empty() { "message".into() } else { std::mem::take(&mut event) },
+                    data: std::mem::take(&mut data),
+                    id: last_id.clone(),
+                });
+                continue;
+            }
+            if let Some(c) = line.strip_prefix(':') {
+                out.push(Item::Comment(c.to_owned()));
+                continue;
+            }
+            let (name, value) = match line.split_once(':') {
+                Some((n, v)) => (n, v.strip_prefix(' ').unwrap_or(v)),
+                None => (line, ""),
+            };
+            match name {
+                "data" => {
+                    data.push_str(value);
+                    data.push('\n');
+                }
+                "event" => event = value.to_owned(),
+                "id" if !value.contains('\0') => id_buf = Some(value.to_owned()),
+                "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
+                    out.push(Item::Retry(value.parse().unwrap_or(u64::MAX)));
+                }
+                _ => {}
+            }
+        }
+        out
     }
 
     #[test]
