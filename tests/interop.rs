@@ -1,0 +1,326 @@
+//! `sscope` against third-party servers: Python `websockets` and `aiohttp` (WebSocket and
+//! SSE), started from tests/interop/servers.py. Our scripted peers could share our own
+//! misreading of an RFC; these cannot. Missing Python or modules fail these tests with
+//! what to install (`pip install websockets aiohttp`): they never pass silently.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use streamscope_e2e::sscope;
+
+/// The Python servers of one test; dropping this kills the process by pid.
+struct Peers {
+    child: Child,
+    websockets: u16,
+    aiohttp: u16,
+}
+
+#[derive(Deserialize)]
+struct Ports {
+    websockets: u16,
+    aiohttp: u16,
+}
+
+impl Drop for Peers {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+impl Peers {
+    fn websockets(&self, path: &str) -> String {
+        format!("ws://127.0.0.1:{}{path}", self.websockets)
+    }
+
+    fn aiohttp_ws(&self, path: &str) -> String {
+        format!("ws://127.0.0.1:{}{path}", self.aiohttp)
+    }
+
+    fn aiohttp(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.aiohttp)
+    }
+}
+
+const INSTALL: &str =
+    "interop tests need Python 3 with websockets and aiohttp: `pip install websockets aiohttp`";
+
+async fn peers() -> Peers {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/interop/servers.py");
+    let mut child = Command::new("python3")
+        .arg(script)
+        // Our end of stdin closes when this process dies, which ends the servers too.
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{INSTALL}: starting python3 failed ({e})"));
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut lines = BufReader::new(stdout).lines();
+    let first = tokio::time::timeout(Duration::from_secs(15), lines.next_line()).await;
+    let line = match first {
+        Ok(Ok(Some(line))) => line,
+        other => {
+            let _ = child.start_kill();
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(2), pipe.read_to_string(&mut stderr))
+                        .await;
+            }
+            panic!("{INSTALL}: tests/interop/servers.py printed no ports ({other:?})\n{stderr}");
+        }
+    };
+    let ports: Ports =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad ports line {line:?}: {e}"));
+    Peers {
+        child,
+        websockets: ports.websockets,
+        aiohttp: ports.aiohttp,
+    }
+}
+
+#[tokio::test]
+async fn interop_websockets_echo_round_trips_text_and_binary() {
+    let peers = peers().await;
+    let run = sscope([
+        "ws",
+        &peers.websockets("/echo"),
+        "--send",
+        "hello",
+        "--send-binary",
+        "0001ff",
+        "--count",
+        "2",
+    ])
+    .await;
+    run.expect_success();
+    assert_eq!(run.all_dir("in", "text")[0].text(), "hello", "{run}");
+    assert_eq!(run.all_dir("in", "binary")[0].bytes(), [0, 1, 255], "{run}");
+    assert_eq!(run.all_dir("out", "close")[0].code, Some(1000), "{run}");
+    assert_eq!(
+        run.kinds().last().map(String::as_str),
+        Some("in close"),
+        "the peer's close reply\n{run}"
+    );
+}
+
+#[tokio::test]
+async fn interop_websockets_close_with_code_and_reason_exits_zero() {
+    let peers = peers().await;
+    let run = sscope(["ws", &peers.websockets("/close")]).await;
+    run.expect_success();
+    assert_eq!(
+        run.kinds(),
+        ["meta open", "in text", "in close", "out close"],
+        "{run}"
+    );
+    let close = run.all_dir("in", "close")[0];
+    assert_eq!(
+        (close.code, close.reason.as_deref()),
+        (Some(4000), Some("done here")),
+        "{run}"
+    );
+}
+
+#[tokio::test]
+async fn interop_websockets_policy_close_still_completes_the_handshake() {
+    let peers = peers().await;
+    let run = sscope(["ws", &peers.websockets("/nowhere")]).await;
+    run.expect_success();
+    assert_eq!(run.all_dir("in", "close")[0].code, Some(1008), "{run}");
+}
+
+#[tokio::test]
+async fn interop_websockets_ping_gets_our_pong() {
+    let peers = peers().await;
+    let run = sscope(["ws", &peers.websockets("/ping"), "--count", "1"]).await;
+    run.expect_success();
+    assert_eq!(
+        &run.kinds()[..4],
+        ["meta open", "in ping", "out pong", "in text"],
+        "{run}"
+    );
+    assert_eq!(run.one("pong").bytes(), b"py", "{run}");
+}
+
+#[tokio::test]
+async fn interop_websockets_answers_our_pings() {
+    let peers = peers().await;
+    let run = sscope([
+        "ws",
+        &peers.websockets("/echo"),
+        "--ping-interval",
+        "0.1",
+        "--timeout",
+        "0.8",
+    ])
+    .await;
+    run.expect_success();
+    assert!(!run.all_dir("in", "pong").is_empty(), "{run}");
+}
+
+#[tokio::test]
+async fn interop_websockets_negotiates_a_subprotocol() {
+    let peers = peers().await;
+    let run = sscope([
+        "ws",
+        &peers.websockets("/subprotocol"),
+        "--subprotocol",
+        "superchat",
+        "--count",
+        "1",
+    ])
+    .await;
+    run.expect_success();
+    assert_eq!(
+        run.one("open").subprotocol.as_deref(),
+        Some("superchat"),
+        "{run}"
+    );
+    assert_eq!(run.all_dir("in", "text")[0].text(), "superchat", "{run}");
+}
+
+#[tokio::test]
+async fn interop_websockets_sees_our_custom_header() {
+    let peers = peers().await;
+    let run = sscope([
+        "ws",
+        &peers.websockets("/headers"),
+        "-H",
+        "X-Api-Key: k1",
+        "--count",
+        "1",
+    ])
+    .await;
+    run.expect_success();
+    assert_eq!(run.all_dir("in", "text")[0].text(), "k1", "{run}");
+}
+
+#[tokio::test]
+async fn interop_aiohttp_websocket_echoes_and_closes_with_its_code() {
+    let peers = peers().await;
+    let run = sscope([
+        "ws",
+        &peers.aiohttp_ws("/ws"),
+        "--subprotocol",
+        "chat",
+        "--send",
+        "one",
+        "--send-binary",
+        "ff00",
+        "--send",
+        "close please",
+    ])
+    .await;
+    run.expect_success();
+    assert_eq!(
+        run.one("open").subprotocol.as_deref(),
+        Some("chat"),
+        "{run}"
+    );
+    assert_eq!(run.all_dir("in", "text")[0].text(), "one", "{run}");
+    assert_eq!(run.all_dir("in", "binary")[0].bytes(), [0xff, 0], "{run}");
+    let close = run.all_dir("in", "close")[0];
+    assert_eq!(
+        (close.code, close.reason.as_deref()),
+        (Some(4001), Some("as asked")),
+        "{run}"
+    );
+    assert_eq!(
+        run.kinds().last().map(String::as_str),
+        Some("out close"),
+        "{run}"
+    );
+}
+
+#[tokio::test]
+async fn interop_aiohttp_sse_reconnects_with_last_event_id() {
+    let peers = peers().await;
+    let run = sscope(["sse", &peers.aiohttp("/sse"), "--count", "4"]).await;
+    run.expect_success().expect_single_conn();
+    assert_eq!(
+        run.event_data(),
+        ["n=1\nlast=", "n=2\nlast=", "n=3\nlast=2", "n=4\nlast=2"],
+        "{run}"
+    );
+    let ids: Vec<Option<&str>> = run
+        .all("event")
+        .into_iter()
+        .map(|r| r.id.as_deref())
+        .collect();
+    assert_eq!(ids, [Some("1"), Some("2"), Some("3"), Some("4")], "{run}");
+    assert!(
+        run.all("event")
+            .iter()
+            .all(|r| r.event.as_deref() == Some("tick")),
+        "{run}"
+    );
+    assert_eq!(run.all("comment")[0].text(), " hello from aiohttp", "{run}");
+    assert_eq!(run.all("retry")[0].retry_ms, Some(50), "{run}");
+    let reconnect = run.one("reconnect");
+    assert_eq!(
+        (
+            reconnect.attempt,
+            reconnect.last_event_id.as_deref(),
+            reconnect.retry_ms
+        ),
+        (Some(1), Some("2"), Some(50)),
+        "{run}"
+    );
+    assert!(
+        run.position("meta end") < run.position("meta reconnect"),
+        "{run}"
+    );
+}
+
+#[tokio::test]
+async fn interop_aiohttp_gzip_sse_is_decoded() {
+    let peers = peers().await;
+    let run = sscope(["sse", &peers.aiohttp("/sse?gzip=1"), "--no-reconnect"]).await;
+    run.expect_success();
+    assert_eq!(run.event_data(), ["n=1\nlast=", "n=2\nlast="], "{run}");
+    assert_eq!(
+        run.kinds().last().map(String::as_str),
+        Some("meta end"),
+        "{run}"
+    );
+}
+
+#[tokio::test]
+async fn interop_aiohttp_sse_post_carries_the_body() {
+    let peers = peers().await;
+    let run = sscope([
+        "sse",
+        &peers.aiohttp("/sse-post"),
+        "--body",
+        "q=1",
+        "--no-reconnect",
+    ])
+    .await;
+    run.expect_success();
+    assert_eq!(run.event_data(), ["POST q=1"], "{run}");
+}
+
+#[tokio::test]
+async fn interop_aiohttp_sse_403_is_one_error_with_status_and_headers() {
+    let peers = peers().await;
+    let run = sscope(["sse", &peers.aiohttp("/sse-forbidden")]).await;
+    run.expect_failure();
+    assert_eq!(run.kinds(), ["meta error"], "{run}");
+    let error = run.one("error");
+    assert_eq!(error.status, Some(403), "{run}");
+    assert_eq!(error.header("x-why"), Some("test"), "{run}");
+}
+
+#[tokio::test]
+async fn interop_aiohttp_sse_204_is_an_end() {
+    let peers = peers().await;
+    let run = sscope(["sse", &peers.aiohttp("/sse-204")]).await;
+    run.expect_success();
+    assert_eq!(run.kinds(), ["meta end"], "{run}");
+}

@@ -1,0 +1,936 @@
+//! `sscope sse` as a connection: the request it sends, the open record, statuses and
+//! content types that stop it, reconnection (`end`/`error`, then `reconnect`, with
+//! `Last-Event-ID`), and the flags of the CLI spec. Stream parsing is in sse_parse.rs.
+//!
+//! Servers ask for `retry: 50` (or the run passes `--retry 50`) so reconnections are quick.
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use streamscope_e2e::raw::{chunk, sse_chunked_head};
+use streamscope_e2e::{RawServer, Script, Sscope, closed_port, sscope, sse_head};
+
+#[tokio::test]
+async fn sse_request_sends_accept_and_cache_control_no_store() {
+    let server = RawServer::start(vec![Script::sse("data: a\n\n")]).await;
+    let run = sscope(["sse", &server.url("/events?x=1"), "--no-reconnect"]).await;
+    run.expect_success();
+    let request = server.request();
+    assert_eq!(
+        (request.method.as_str(), request.target.as_str()),
+        ("GET", "/events?x=1")
+    );
+    assert_eq!(
+        request.header("accept"),
+        Some("text/event-stream"),
+        "{request:?}"
+    );
+    assert_eq!(
+        request.header("cache-control"),
+        Some("no-store"),
+        "{request:?}"
+    );
+    assert_eq!(request.header("last-event-id"), None, "{request:?}");
+}
+
+#[tokio::test]
+async fn sse_open_record_has_status_200_and_lowercase_headers() {
+    let head = sse_head(&[("X-Custom", "A"), ("X-Dup", "a"), ("X-Dup", "b")]);
+    let server = RawServer::start(vec![Script::new().write(head).write("data: a\n\n")]).await;
+    let run = sscope(["sse", &server.url("/events"), "--no-reconnect"]).await;
+    run.expect_success();
+    let open = run.one("open");
+    assert_eq!(
+        (open.proto.as_str(), open.seq, open.status),
+        ("sse", 1, Some(200)),
+        "{run}"
+    );
+    assert_eq!(
+        open.header("content-type"),
+        Some("text/event-stream"),
+        "{run}"
+    );
+    assert_eq!(open.header("x-custom"), Some("A"), "{run}");
+    assert_eq!(
+        open.header("x-dup"),
+        Some("a, b"),
+        "repeated headers are joined with \", \"\n{run}"
+    );
+}
+
+#[tokio::test]
+async fn sse_records_are_printed_as_they_arrive() {
+    let server = RawServer::start(vec![Script::sse("data: early\n\n").hold()]).await;
+    let mut live = Sscope::new(["sse", &server.url("/events")])
+        .deadline(Duration::from_secs(10))
+        .spawn();
+    live.expect("meta open").await;
+    assert_eq!(live.expect("in event").await.text(), "early");
+}
+
+#[tokio::test]
+async fn sse_content_type_with_parameters_is_accepted() {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: Text/Event-Stream; charset=utf-8\r\nConnection: close\r\n\r\n";
+    let server = RawServer::start(vec![Script::new().write(head).write("data: a\n\n")]).await;
+    let run = sscope(["sse", &server.url("/events"), "--no-reconnect"]).await;
+    run.expect_success();
+    assert_eq!(run.event_data(), ["a"], "{run}");
+}
+
+#[tokio::test]
+async fn sse_wrong_content_type_is_one_error_with_status_and_no_open() {
+    let server = RawServer::start(vec![Script::respond(
+        "200 OK",
+        &[("Content-Type", "text/plain")],
+        "data: not an event stream\n\n",
+    )])
+    .await;
+    let run = sscope(["sse", &server.url("/events"), "--retry", "50"]).await;
+    run.expect_failure().expect_single_conn();
+    assert_eq!(run.kinds(), ["meta error"], "{run}");
+    let error = run.one("error");
+    assert_eq!(error.status, Some(200), "{run}");
+    assert_eq!(error.header("content-type"), Some("text/plain"), "{run}");
+    assert_eq!(
+        server.connections(),
+        1,
+        "a wrong content type stops reconnection"
+    );
+}
+
+#[tokio::test]
+async fn sse_missing_content_type_is_an_error() {
+    let server = RawServer::start(vec![Script::respond("200 OK", &[], "data: a\n\n")]).await;
+    let run = sscope(["sse", &server.url("/events"), "--retry", "50"]).await;
+    run.expect_failure();
+    assert_eq!(run.kinds(), ["meta error"], "{run}");
+    assert_eq!(server.connections(), 1);
+}
+
+#[tokio::test]
+async fn sse_non_200_status_is_one_error_with_status_and_headers() {
+    let server = RawServer::start(vec![Script::respond(
+        "503 Service Unavailable",
+        &[("Retry-After", "1"), ("Content-Type", "text/plain")],
+        "busy",
+    )])
+    .await;
+    let run = sscope(["sse", &server.url("/events"), "--retry", "50"]).await;
+    run.expect_failure();
+    assert_eq!(run.kinds(), ["meta error"], "{run}");
+    let error = run.one("error");
+    assert_eq!(error.status, Some(503), "{run}");
+    assert_eq!(error.header("retry-after"), Some("1"), "{run}");
+    assert_eq!(
+        server.connections(),
+        1,
+        "a non-200 status stops reconnection"
+    );
+}
+
+#[tokio::test]
+async fn sse_204_at_start_is_an_end_and_exits_zero() {
+    let server = RawServer::start(vec![Script::no_content()]).await;
+    let run = sscope(["sse", &server.url("/events"), "--retry", "50"]).await;
+    run.expect_success();
+    assert_eq!(run.kinds(), ["meta end"], "{run}");
+    assert_eq!(server.connections(), 1, "a 204 stops reconnection");
+}
+
+#[tokio::test]
+async fn sse_reconnect_sends_last_event_id() {
+    let server = RawServer::start(vec![
+        Script::sse("retry: 50\nid: 5\ndata: a\n\n"),
+        Script::sse("data: b\n\n").hold(),
+    ])
+    .await;
+    let run = sscope(["sse", &server.url("/events"), "--count", "2"]).await;
+    run.expect_success().expect_single_conn();
+    assert_eq!(
+        run.kinds(),
+        [
+            "meta open",
+            "in retry",
+            "in event",
+            "meta end",
+            "meta reconnect",
+            "meta open",
+            "in event"
+        ],
+        "one conn across reconnections, and no `end` after --count\n{run}"
+    );
+    let reconnect = run.one("reconnect");
+    assert_eq!(
+        (
+            reconnect.retry_ms,
+            reconnect.attempt,
+            reconnect.last_event_id.as_deref()
+        ),
+        (Some(50), Some(1), Some("5")),
+        "{run}"
+    );
+    let ids: Vec<Option<&str>> = run
+        .all("event")
+        .into_iter()
+        .map(|r| r.id.as_deref())
+        .collect();
+    assert_eq!(
+        ids,
+        [Some("5"), Some("5")],
+        "the id carries over the reconnection\n{run}"
+    );
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        requests[1].header("last-event-id"),
+        Some("5"),
+        "{:?}",
+        requests[1]
+    );
+    assert_eq!(requests[1].header("accept"), Some("text/event-stream"));
+    assert_eq!(requests[1].header("cache-control"), Some("no-store"));
+    assert_eq!(requests[1].target, "/events");
+}
+
+#[tokio::test]
+async fn sse_reconnect_waits_the_retry_delay() {
+    let server = RawServer::start(vec![
+        Script::sse("retry: 300\ndata: a\n\n"),
+        Script::sse("data: b\n\n").hold(),
+    ])
+    .await;
+    let run = sscope(["sse", &server.url("/events"), "--count", "2"]).await;
+    run.expect_success();
+    let end = run.one("end").time();
+    let reopened = run.all("open")[1].time();
+    let waited = reopened.duration_since(end).unwrap_or_default();
+    assert!(
+        waited >= Duration::from_millis(290),
+        "reconnected after {waited:?}, before the 300 ms asked\n{run}"
+    );
+    assert_eq!(run.one("reconnect").retry_ms, Some(300), "{run}");
+}
+
+#[tokio::test]
+async fn sse_transport_break_gives_error_then_reconnect() {
+    // A chunked body cut before its last chunk: the transport broke, the stream did not end.
+    let broken = Script::new()
+        .write(sse_chunked_head())
+        .write(chunk("retry: 50\nid: 1\ndata: a\n\n"))
+        .pause_ms(100)
+        .write("40\r\npartial");
+    let server = RawServer::start(vec![broken, Script::sse("data: b\n\n").hold()]).await;
+    let run = sscope(["sse", &server.url("/events"), "--count", "2"]).await;
+    // The broken transport is an error record; the run still ends as asked.
+    run.expect_exit(0).expect_single_conn();
+    assert_eq!(
+        run.kinds(),
+        [
+            "meta open",
+            "in retry",
+            "in event",
+            "meta error",
+            "meta reconnect",
+            "meta open",
+            "in event"
+        ],
+        "{run}"
+    );
+    let reconnect = run.one("reconnect");
+    assert_eq!(
+        (
+            reconnect.retry_ms,
+            reconnect.attempt,
+            reconnect.last_event_id.as_deref()
+        ),
+        (Some(50), Some(1), Some("1")),
+        "{run}"
+    );
+    assert_eq!(server.requests()[1].header("last-event-id"), Some("1"));
+}
+
+#[tokio::test]
+async fn sse_connection_reset_gives_error_then_reconnect() {
+    let reset = Script::sse("retry: 50\ndata: a\n\n").pause_ms(300).reset();
+    let server = RawServer::start(vec![reset, Script::sse("data: b\n\n").hold()]).await;
+    let run = sscope(["sse", &server.url("/events"), "--count", "2"]).await;
+    // The broken transport is an error record; the run still ends as asked.
+    run.expect_exit(0);
+    assert_eq!(
+        run.kinds(),
+        [
+            "meta open",
+            "in retry",
+            "in event",
+            "meta error",
+            "meta reconnect",
+            "meta open",
+            "in event"
+        ],
+        "{run}"
+    );
+}
+
+#[tokio::test]
+async fn sse_chunked_stream_that_ends_properly_is_an_end() {
+    let script = Script::new()
+        .write(sse_chunked_head())
+        .write(chunk("data: a\n"))
+        .pause_ms(50)
+        .write(chunk("\n"))
+        .write("0\r\n\r\n");
+    let server = RawServer::start(vec![script]).await;
+    let run = sscope(["sse", &server.url("/events"), "--no-reconnect"]).await;
+    run.expect_success();
+    assert_eq!(run.kinds(), ["meta open", "in event", "meta end"], "{run}");
+}
+
+#[tokio::test]
+async fn sse_retry_flag_sets_the_initial_delay() {
+    let server = RawServer::start(vec![
+        Script::sse("data: a\n\n"),
+        Script::sse("data: b\n\n").hold(),
+    ])
+    .await;
+    let run = sscope([
+        "sse",
+        &server.url("/events"),
+        "--retry",
+        "50",
+        "--count",
+        "2",
+    ])
+    .await;
+    run.expect_success();
+    assert_eq!(run.one("reconnect").retry_ms, Some(50), "{run}");
+    assert_eq!(
+        run.one("reconnect").last_event_id,
+        None,
+        "no id was ever set\n{run}"
+    );
+    assert_eq!(server.requests()[1].header("last-event-id"), None);
+}
+
+#[tokio::test]
+async fn sse_server_retry_overrides_the_retry_flag() {
+    let server = RawServer::start(vec![
+        Script::sse("retry: 50\ndata: a\n\n"),
+        Script::sse("data: b\n\n").hold(),
+    ])
+    .await;
+    let run = sscope([
+        "sse",
+        &server.url("/events"),
+        "--retry",
+        "60000",
+        "--count",
+        "2",
+    ])
+    .await;
+    run.expect_success();
+    assert_eq!(run.one("reconnect").retry_ms, Some(50), "{run}");
+}
+
+#[tokio::test]
+async fn sse_last_event_id_flag_sets_the_header_and_the_initial_id() {
+    let server = RawServer::start(vec![
+        Script::sse("retry: 50\ndata: a\n\nid: 9\ndata: b\n\n"),
+        Script::sse("data: c\n\n").hold(),
+    ])
+    .await;
+    let run = sscope([
+        "sse",
+        &server.url("/events"),
+        "--last-event-id",
+        "42",
+        "--count",
+        "3",
+    ])
+    .await;
+    run.expect_success();
+    let ids: Vec<Option<&str>> = run
+        .all("event")
+        .into_iter()
+        .map(|r| r.id.as_deref())
+        .collect();
+    assert_eq!(ids, [Some("42"), Some("9"), Some("9")], "{run}");
+    assert_eq!(
+        run.one("reconnect").last_event_id.as_deref(),
+        Some("9"),
+        "{run}"
+    );
+    let requests = server.requests();
+    assert_eq!(requests[0].header("last-event-id"), Some("42"));
+    assert_eq!(requests[1].header("last-event-id"), Some("9"));
+}
+
+#[tokio::test]
+async fn sse_id_reset_to_empty_sends_no_last_event_id_on_reconnect() {
+    // WHATWG: `Last-Event-ID` is sent only when the last event ID string is not empty.
+    let server = RawServer::start(vec![
+        Script::sse("retry: 50\nid: 3\ndata: a\n\nid\ndata: b\n\n"),
+        Script::sse("data: c\n\n").hold(),
+    ])
+    .await;
+    let run = sscope(["sse", &server.url("/events"), "--count", "3"]).await;
+    run.expect_success();
+    assert_eq!(run.one("reconnect").last_event_id, None, "{run}");
+    assert_eq!(server.requests()[1].header("last-event-id"), None);
+    let ids: Vec<Option<&str>> = run
+        .all("event")
+        .into_iter()
+        .map(|r| r.id.as_deref())
+        .collect();
+    assert_eq!(ids, [Some("3"), Some(""), Some("")], "{run}");
+}
+
+#[tokio::test]
+async fn sse_204_on_reconnect_stops_reconnection() {
+    let server = RawServer::start(vec![
+        Script::sse("retry: 50\ndata: a\n\n"),
+        Script::no_content(),
+    ])
+    .await;
+    let run = sscope(["sse", &server.url("/events")]).await;
+    run.expect_success();
+    assert_eq!(
+        run.kinds(),
+        [
+            "meta open",
+            "in retry",
+            "in event",
+            "meta end",
+            "meta reconnect",
+            "meta end"
+        ],
+        "{run}"
+    );
+    assert_eq!(server.connections(), 2);
+}
+
+#[tokio::test]
+async fn sse_non_200_on_reconnect_stops_with_an_error() {
+    let server = RawServer::start(vec![
+        Script::sse("retry: 50\ndata: a\n\n"),
+        Script::respond(
+            "500 Internal Server Error",
+            &[("Content-Type", "text/plain")],
+            "oops",
+        ),
+    ])
+    .await;
+    let run = sscope(["sse", &server.url("/events")]).await;
+    run.expect_failure();
+    assert_eq!(
+        run.kinds(),
+        [
+            "meta open",
+            "in retry",
+            "in event",
+            "meta end",
+            "meta reconnect",
+            "meta error"
+        ],
+        "{run}"
+    );
+    assert_eq!(run.one("error").status, Some(500), "{run}");
+    assert_eq!(server.connections(), 2);
+}
+
+#[tokio::test]
+async fn sse_no_reconnect_ends_on_a_clean_end_with_exit_zero() {
+    let server = RawServer::start(vec![Script::sse("retry: 50\ndata: a\n\n")]).await;
+    let run = sscope(["sse", &server.url("/events"), "--no-reconnect"]).await;
+    run.expect_success();
+    assert_eq!(
+        run.kinds(),
+        ["meta open", "in retry", "in event", "meta end"],
+        "{run}"
+    );
+    assert_eq!(server.connections(), 1);
+}
+
+#[tokio::test]
+async fn sse_no_reconnect_ends_on_a_transport_error_with_exit_one() {
+    let broken = Script::new()
+        .write(sse_chunked_head())
+        .write(chunk("retry: 50\ndata: a\n\n"))
+        .pause_ms(100)
+        .write("40\r\npartial");
+    let server = RawServer::start(vec![broken]).await;
+    let run = sscope(["sse", &server.url("/events"), "--no-reconnect"]).await;
+    run.expect_failure();
+    assert_eq!(
+        run.kinds(),
+        ["meta open", "in retry", "in event", "meta error"],
+        "{run}"
+    );
+    assert_eq!(server.connections(), 1);
+}
+
+#[tokio::test]
+async fn sse_count_stops_the_stream_without_an_end_record() {
+    let server = RawServer::start(vec![
+        Script::sse("data: 1\n\ndata: 2\n\ndata: 3\n\n").hold(),
+    ])
+    .await;
+    let run = sscope(["sse", &server.url("/events"), "--count", "2"]).await;
+    run.expect_success();
+    assert_eq!(run.kinds(), ["meta open", "in event", "in event"], "{run}");
+}
+
+#[tokio::test]
+async fn sse_count_reached_just_before_the_server_closes_has_no_end() {
+    let server = RawServer::start(vec![Script::sse("data: 1\n\ndata: 2\n\n")]).await;
+    let run = sscope(["sse", &server.url("/events"), "--count", "2"]).await;
+    run.expect_success();
+    assert_eq!(run.kinds(), ["meta open", "in event", "in event"], "{run}");
+}
+
+#[tokio::test]
+async fn sse_count_does_not_count_comments_or_retry() {
+    let server = RawServer::start(vec![Script::sse(": hi\nretry: 50\n\ndata: 1\n\n").hold()]).await;
+    let run = sscope(["sse", &server.url("/events"), "--count", "1"]).await;
+    run.expect_success();
+    assert_eq!(
+        run.kinds(),
+        ["meta open", "in comment", "in retry", "in event"],
+        "{run}"
+    );
+}
+
+#[tokio::test]
+async fn sse_timeout_without_count_ends_the_run_with_exit_zero() {
+    let server = RawServer::start(vec![Script::sse("data: a\n\n").hold()]).await;
+    let run = sscope(["sse", &server.url("/events"), "--timeout", "1"]).await;
+    run.expect_success();
+    assert_eq!(
+        run.kinds(),
+        ["meta open", "in event"],
+        "the server did not end it: no `end`\n{run}"
+    );
+}
+
+#[tokio::test]
+async fn sse_timeout_before_count_is_reached_is_an_error_and_exits_one() {
+    let server = RawServer::start(vec![Script::sse("data: a\n\n").hold()]).await;
+    let run = sscope([
+        "sse",
+        &server.url("/events"),
+        "--count",
+        "5",
+        "--timeout",
+        "1",
+    ])
+    .await;
+    run.expect_failure();
+    assert_eq!(run.event_data(), ["a"], "{run}");
+}
+
+#[tokio::test]
+async fn sse_initial_connection_refused_is_one_error_without_retry() {
+    let url = format!("http://127.0.0.1:{}/events", closed_port());
+    let run = sscope(["sse", &url, "--retry", "50"]).await;
+    run.expect_failure();
+    assert_eq!(run.kinds(), ["meta error"], "{run}");
+}
+
+#[tokio::test]
+async fn sse_connection_closed_before_any_response_is_not_retried() {
+    let server = RawServer::start(vec![Script::new(), Script::sse("data: late\n\n")]).await;
+    let run = sscope(["sse", &server.url("/events"), "--retry", "50"]).await;
+    run.expect_failure();
+    assert_eq!(run.kinds(), ["meta error"], "{run}");
+    assert_eq!(
+        server.connections(),
+        1,
+        "a connection that never opened is not retried"
+    );
+}
+
+#[tokio::test]
+async fn sse_max_attempts_gives_up_after_n_failed_reconnections() {
+    // Each later connection is closed before any response: an attempt that fails to open.
+    let server = RawServer::start(vec![
+        Script::sse("retry: 50\ndata: a\n\n"),
+        Script::new(),
+        Script::new(),
+        Script::new(),
+        Script::sse("data: too late\n\n"),
+    ])
+    .await;
+    let run = sscope(["sse", &server.url("/events"), "--max-attempts", "3"]).await;
+    run.expect_failure();
+    let attempts: Vec<Option<u64>> = run
+        .all("reconnect")
+        .into_iter()
+        .map(|r| r.attempt)
+        .collect();
+    assert_eq!(attempts, [Some(1), Some(2), Some(3)], "{run}");
+    assert_eq!(run.all("open").len(), 1, "{run}");
+    assert_eq!(
+        run.records.last().map(|r| r.kind.as_str()),
+        Some("error"),
+        "{run}"
+    );
+    assert_eq!(
+        server.connections(),
+        4,
+        "three attempts after the first connection"
+    );
+}
+
+#[tokio::test]
+async fn sse_max_attempts_counts_only_consecutive_failures() {
+    // Two failures in all, never two in a row: --max-attempts 2 must not give up.
+    let server = RawServer::start(vec![
+        Script::sse("retry: 50\ndata: a\n\n"),
+        Script::new(),
+        Script::sse("data: b\n\n"),
+        Script::new(),
+        Script::sse("data: c\n\n").hold(),
+    ])
+    .await;
+    let run = sscope([
+        "sse",
+        &server.url("/events"),
+        "--max-attempts",
+        "2",
+        "--count",
+        "3",
+    ])
+    .await;
+    run.expect_exit(0);
+    assert_eq!(run.event_data(), ["a", "b", "c"], "{run}");
+}
+
+#[tokio::test]
+async fn sse_backoff_doubles_the_delay_after_each_failed_attempt() {
+    let server = RawServer::start(vec![
+        Script::sse("data: a\n\n"),
+        Script::new(),
+        Script::new(),
+        Script::new(),
+    ])
+    .await;
+    let run = sscope([
+        "sse",
+        &server.url("/events"),
+        "--retry",
+        "50",
+        "--backoff",
+        "--max-attempts",
+        "3",
+    ])
+    .await;
+    run.expect_failure();
+    let delays: Vec<Option<u64>> = run
+        .all("reconnect")
+        .into_iter()
+        .map(|r| r.retry_ms)
+        .collect();
+    assert_eq!(delays, [Some(50), Some(100), Some(200)], "{run}");
+}
+
+#[tokio::test]
+async fn sse_backoff_resets_after_a_successful_open() {
+    let server = RawServer::start(vec![
+        Script::sse("data: a\n\n"),
+        Script::new(),
+        Script::sse("data: b\n\n"),
+        Script::sse("data: c\n\n").hold(),
+    ])
+    .await;
+    let run = sscope([
+        "sse",
+        &server.url("/events"),
+        "--retry",
+        "50",
+        "--backoff",
+        "--count",
+        "3",
+    ])
+    .await;
+    // The broken transport is an error record; the run still ends as asked.
+    run.expect_exit(0);
+    let delays: Vec<Option<u64>> = run
+        .all("reconnect")
+        .into_iter()
+        .map(|r| r.retry_ms)
+        .collect();
+    assert_eq!(delays, [Some(50), Some(100), Some(50)], "{run}");
+    assert_eq!(run.event_data(), ["a", "b", "c"], "{run}");
+}
+
+#[tokio::test]
+async fn sse_idle_timeout_treats_silence_as_a_broken_transport() {
+    let server = RawServer::start(vec![
+        Script::sse("retry: 50\ndata: a\n\n").hold(),
+        Script::sse("data: b\n\n").hold(),
+    ])
+    .await;
+    let run = sscope([
+        "sse",
+        &server.url("/events"),
+        "--idle-timeout",
+        "0.3",
+        "--count",
+        "2",
+    ])
+    .await;
+    // The broken transport is an error record; the run still ends as asked.
+    run.expect_exit(0);
+    assert_eq!(
+        run.kinds(),
+        [
+            "meta open",
+            "in retry",
+            "in event",
+            "meta error",
+            "meta reconnect",
+            "meta open",
+            "in event"
+        ],
+        "{run}"
+    );
+}
+
+#[tokio::test]
+async fn sse_idle_timeout_is_reset_by_every_byte() {
+    // A heartbeat comment every 100 ms keeps a 0.4 s idle timeout from firing.
+    let mut script = Script::sse("retry: 50\n\n");
+    for _ in 0..8 {
+        script = script.pause_ms(100).write(":\n");
+    }
+    let server = RawServer::start(vec![script.write("data: done\n\n").hold()]).await;
+    let run = sscope([
+        "sse",
+        &server.url("/events"),
+        "--idle-timeout",
+        "0.4",
+        "--count",
+        "1",
+    ])
+    .await;
+    run.expect_success();
+    assert!(
+        run.all("error").is_empty() && run.all("reconnect").is_empty(),
+        "{run}"
+    );
+}
+
+#[tokio::test]
+async fn sse_line_over_max_line_is_an_error_without_reconnect() {
+    let server = RawServer::start(vec![
+        Script::sse(format!("retry: 50\ndata: {}\n\n", "x".repeat(500))).hold(),
+        Script::sse("data: b\n\n").hold(),
+    ])
+    .await;
+    let run = sscope(["sse", &server.url("/events"), "--max-line", "100"]).await;
+    run.expect_failure();
+    assert!(run.all("event").is_empty(), "{run}");
+    assert!(run.all("reconnect").is_empty(), "{run}");
+    assert_eq!(server.connections(), 1);
+}
+
+#[tokio::test]
+async fn sse_unterminated_line_over_max_line_is_an_error_before_it_ends() {
+    // The line never ends: the limit must hold on what is buffered, or a peer could fill memory.
+    let server = RawServer::start(vec![
+        Script::sse(format!("data: {}", "x".repeat(5000))).hold(),
+    ])
+    .await;
+    let run = sscope(["sse", &server.url("/events"), "--max-line", "100"]).await;
+    run.expect_failure();
+}
+
+#[tokio::test]
+async fn sse_event_over_max_event_is_an_error() {
+    let body: String = (0..20).map(|_| "data: 0123456789\n").collect();
+    let server = RawServer::start(vec![Script::sse(format!("{body}\n")).hold()]).await;
+    let run = sscope(["sse", &server.url("/events"), "--max-event", "100"]).await;
+    run.expect_failure();
+    assert!(run.all("event").is_empty(), "{run}");
+    assert_eq!(server.connections(), 1);
+}
+
+#[tokio::test]
+async fn sse_body_makes_a_post_with_that_body() {
+    let server = RawServer::start(vec![Script::sse("data: a\n\n")]).await;
+    let run = sscope([
+        "sse",
+        &server.url("/stream"),
+        "--body",
+        r#"{"q":1}"#,
+        "-H",
+        "Content-Type: application/json",
+        "--no-reconnect",
+    ])
+    .await;
+    run.expect_success();
+    let request = server.request();
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.body_text(), r#"{"q":1}"#);
+    assert_eq!(request.header("content-type"), Some("application/json"));
+    assert_eq!(request.header("accept"), Some("text/event-stream"));
+}
+
+#[tokio::test]
+async fn sse_method_post_without_body_sends_an_empty_post() {
+    let server = RawServer::start(vec![Script::sse("data: a\n\n")]).await;
+    let run = sscope([
+        "sse",
+        &server.url("/stream"),
+        "--method",
+        "POST",
+        "--no-reconnect",
+    ])
+    .await;
+    run.expect_success();
+    let request = server.request();
+    assert_eq!(request.method, "POST");
+    assert!(request.body.is_empty(), "{request:?}");
+}
+
+#[tokio::test]
+async fn sse_post_is_repeated_with_its_body_on_reconnect() {
+    let server = RawServer::start(vec![
+        Script::sse("retry: 50\nid: 1\ndata: a\n\n"),
+        Script::sse("data: b\n\n").hold(),
+    ])
+    .await;
+    let run = sscope([
+        "sse",
+        &server.url("/stream"),
+        "--body",
+        "q=1",
+        "--count",
+        "2",
+    ])
+    .await;
+    run.expect_success();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        (
+            requests[1].method.as_str(),
+            requests[1].body_text().as_str()
+        ),
+        ("POST", "q=1")
+    );
+    assert_eq!(requests[1].header("last-event-id"), Some("1"));
+}
+
+#[tokio::test]
+async fn sse_request_carries_custom_headers_and_bearer_auth() {
+    let server = RawServer::start(vec![Script::sse("data: a\n\n")]).await;
+    let run = sscope([
+        "sse",
+        &server.url("/events"),
+        "-H",
+        "X-Api-Key: k1",
+        "--auth-bearer",
+        "tok3n",
+        "--no-reconnect",
+    ])
+    .await;
+    run.expect_success();
+    let request = server.request();
+    assert_eq!(request.header("x-api-key"), Some("k1"));
+    assert_eq!(request.header("authorization"), Some("Bearer tok3n"));
+}
+
+#[tokio::test]
+async fn sse_basic_auth_is_base64_of_user_colon_password() {
+    let server = RawServer::start(vec![Script::sse("data: a\n\n")]).await;
+    let run = sscope([
+        "sse",
+        &server.url("/events"),
+        "--auth-basic",
+        "Aladdin:open sesame",
+        "--no-reconnect",
+    ])
+    .await;
+    run.expect_success();
+    assert_eq!(
+        server.request().header("authorization"),
+        Some("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")
+    );
+}
+
+#[tokio::test]
+async fn sse_gzip_encoded_stream_is_decoded_as_it_arrives() {
+    // The first event is sync-flushed and the rest held back: decoding must be incremental.
+    let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+    gz.write_all(b"retry: 50\ndata: first\n\n")
+        .expect("compressing");
+    gz.flush().expect("sync flush");
+    let first_len = gz.get_ref().len();
+    gz.write_all(b"data: second\n\n").expect("compressing");
+    let compressed = gz.finish().expect("finishing gzip");
+    let head = sse_head(&[("Content-Encoding", "gzip")]);
+    let script = Script::new()
+        .write(head)
+        .write(&compressed[..first_len])
+        .pause_ms(300)
+        .write(&compressed[first_len..])
+        .hold();
+    let server = RawServer::start(vec![script]).await;
+    let mut live = Sscope::new(["sse", &server.url("/events"), "--count", "2"])
+        .deadline(Duration::from_secs(10))
+        .spawn();
+    live.expect("meta open").await;
+    live.expect("in retry").await;
+    assert_eq!(live.expect("in event").await.text(), "first");
+    assert_eq!(live.expect("in event").await.text(), "second");
+}
+
+#[tokio::test]
+async fn sse_redirect_is_followed_to_the_stream() {
+    let server = RawServer::start(vec![
+        Script::redirect("302 Found", "/moved?y=2"),
+        Script::sse("data: here\n\n").hold(),
+    ])
+    .await;
+    let run = sscope(["sse", &server.url("/start"), "--count", "1"]).await;
+    run.expect_success();
+    assert_eq!(run.kinds(), ["meta open", "in event"], "{run}");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_eq!(requests[1].target, "/moved?y=2");
+    assert_eq!(requests[1].header("accept"), Some("text/event-stream"));
+}
+
+#[tokio::test]
+async fn sse_pretty_format_prints_one_line_per_record_without_colour_off_a_tty() {
+    let body = "id: 1\ndata: hello pretty\n\n: note\n\n";
+    let ndjson_server = RawServer::start(vec![Script::sse(body)]).await;
+    let records = sscope(["sse", &ndjson_server.url("/events"), "--no-reconnect"]).await;
+    records.expect_success();
+
+    let server = RawServer::start(vec![Script::sse(body)]).await;
+    let output = Sscope::new([
+        "sse",
+        &server.url("/events"),
+        "--no-reconnect",
+        "--format",
+        "pretty",
+    ])
+    .output()
+    .await;
+    assert_eq!(output.code, 0, "{output}");
+    let stdout = output.stdout_text();
+    let lines: Vec<&str> = stdout.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(
+        lines.len(),
+        records.records.len(),
+        "one line per record\n{output}"
+    );
+    assert!(
+        !stdout.contains('\u{1b}'),
+        "no colour codes when stdout is not a TTY\n{output}"
+    );
+    assert!(stdout.contains("hello pretty"), "{output}");
+}

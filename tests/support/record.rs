@@ -1,0 +1,424 @@
+//! The record of CONTRACT.md, decoded with this crate's own types (never the engine's),
+//! and the checks every run's output must pass whatever the test: one JSON object per
+//! line, no unknown or `null` fields, `seq` 1, 2, 3 … per `conn`, `t` in RFC 3339 UTC with
+//! microseconds, and the per-kind rules of "Details that tests hold you to". Tests then
+//! assert what their scenario adds on top.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use serde::Deserialize;
+
+/// One NDJSON line, field for field as CONTRACT.md names them. Unknown fields are an error:
+/// a misspelt field (`retryMs`) must fail the suite, not vanish into a default.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    pub t: String,
+    pub conn: String,
+    pub proto: String,
+    pub seq: u64,
+    pub dir: String,
+    pub kind: String,
+    pub size: Option<u64>,
+    pub data: Option<String>,
+    pub data_b64: Option<String>,
+    pub event: Option<String>,
+    pub id: Option<String>,
+    pub retry_ms: Option<u64>,
+    pub code: Option<u16>,
+    pub reason: Option<String>,
+    pub status: Option<u16>,
+    pub headers: Option<BTreeMap<String, String>>,
+    pub subprotocol: Option<String>,
+    pub attempt: Option<u64>,
+    pub last_event_id: Option<String>,
+    pub message: Option<String>,
+}
+
+impl Record {
+    /// `"dir kind"`, e.g. `"in text"`: the shape of a run in one comparable string.
+    pub fn dir_kind(&self) -> String {
+        format!("{} {}", self.dir, self.kind)
+    }
+
+    /// The decoded `data_b64`; panics when absent or not standard padded base64.
+    pub fn bytes(&self) -> Vec<u8> {
+        let b64 = self
+            .data_b64
+            .as_deref()
+            .unwrap_or_else(|| panic!("record has no data_b64: {self:?}"));
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap_or_else(|e| panic!("data_b64 {b64:?} is not standard base64: {e}"))
+    }
+
+    /// The `data` text; panics when absent.
+    pub fn text(&self) -> &str {
+        self.data
+            .as_deref()
+            .unwrap_or_else(|| panic!("record has no data: {self:?}"))
+    }
+
+    /// When the engine saw it (`t`, already checked to parse).
+    pub fn time(&self) -> SystemTime {
+        parse_time(&self.t).unwrap_or_else(|e| panic!("`t` {e}: {self:?}"))
+    }
+
+    /// A response header by lower-case name, from `headers`.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.as_ref()?.get(name).map(String::as_str)
+    }
+}
+
+/// Decodes stdout and checks it against the contract. `window` is when the process ran:
+/// every `t` must fall inside it (with slack), which catches local time labelled `Z`.
+pub fn decode_ndjson(
+    stdout: &str,
+    window: (SystemTime, SystemTime),
+) -> Result<Vec<Record>, String> {
+    let mut records = Vec::new();
+    let mut last_seq: HashMap<String, u64> = HashMap::new();
+    if !stdout.is_empty() && !stdout.ends_with('\n') {
+        return Err("stdout does not end with a newline: the last record is cut".into());
+    }
+    for (index, line) in stdout.lines().enumerate() {
+        let at = format!("line {}", index + 1);
+        let record = decode_line(line, window).map_err(|e| format!("{at}: {e}"))?;
+        let expected = last_seq.get(&record.conn).map_or(1, |seq| seq + 1);
+        if record.seq != expected {
+            return Err(format!(
+                "{at}: seq {} on {} where {expected} was due (1, 2, 3 … per conn, no gaps): {line}",
+                record.seq, record.conn
+            ));
+        }
+        last_seq.insert(record.conn.clone(), record.seq);
+        records.push(record);
+    }
+    Ok(records)
+}
+
+/// Decodes and checks one line, everything but `seq` continuity (which needs the lines
+/// before it).
+pub fn decode_line(line: &str, window: (SystemTime, SystemTime)) -> Result<Record, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| format!("not JSON ({e}): {line}"))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| format!("not a JSON object: {line}"))?;
+    // Absent and null differ: the contract says "absent", and a reader that checks
+    // `"code" in record` would be misled by `"code": null`.
+    if let Some((name, _)) = object.iter().find(|(_, v)| v.is_null()) {
+        return Err(format!(
+            "field {name:?} is null (absent fields must be left out): {line}"
+        ));
+    }
+    let record: Record = serde_json::from_value(value.clone())
+        .map_err(|e| format!("does not match the contract's record ({e}): {line}"))?;
+    check_record(&record).map_err(|e| format!("{e}: {line}"))?;
+    check_time(&record.t, window).map_err(|e| format!("`t` {e}: {line}"))?;
+    Ok(record)
+}
+
+const WS_KINDS: &[&str] = &["open", "text", "binary", "ping", "pong", "close", "error"];
+const SSE_KINDS: &[&str] = &[
+    "open",
+    "event",
+    "comment",
+    "retry",
+    "reconnect",
+    "end",
+    "error",
+];
+
+/// The per-record rules of CONTRACT.md that hold whatever the scenario.
+fn check_record(r: &Record) -> Result<(), String> {
+    let kinds = match r.proto.as_str() {
+        "ws" => WS_KINDS,
+        "sse" => SSE_KINDS,
+        other => return Err(format!("proto {other:?} is neither \"ws\" nor \"sse\"")),
+    };
+    if !kinds.contains(&r.kind.as_str()) {
+        return Err(format!("kind {:?} is not a {} kind", r.kind, r.proto));
+    }
+    let conn_ok = r
+        .conn
+        .strip_prefix('c')
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    if !conn_ok {
+        return Err(format!("conn {:?} is not c1, c2, …", r.conn));
+    }
+    if r.seq == 0 {
+        return Err("seq starts at 1".into());
+    }
+
+    // dir: open, end, reconnect and error are meta; retry and comment are in.
+    let dir_ok = match r.kind.as_str() {
+        "open" | "end" | "reconnect" | "error" => r.dir == "meta",
+        "retry" | "comment" | "event" => r.dir == "in",
+        _ => r.dir == "in" || r.dir == "out",
+    };
+    if !dir_ok {
+        return Err(format!("dir {:?} is wrong for kind {:?}", r.dir, r.kind));
+    }
+
+    // size is present on text, binary, ping, pong, event and comment, and counts bytes.
+    let sized = ["text", "binary", "ping", "pong", "event", "comment"].contains(&r.kind.as_str());
+    if sized && r.size.is_none() {
+        return Err(format!("kind {:?} needs `size`", r.kind));
+    }
+    match r.kind.as_str() {
+        "text" | "event" | "comment" => {
+            let data = r.data.as_deref().ok_or("a text payload needs `data`")?;
+            if r.data_b64.is_some() {
+                return Err("a text payload has `data`, not `data_b64`".into());
+            }
+            if r.size != Some(data.len() as u64) {
+                return Err(format!(
+                    "size {:?} is not the {} UTF-8 bytes of data",
+                    r.size,
+                    data.len()
+                ));
+            }
+        }
+        "binary" | "ping" | "pong" => {
+            let b64 = r
+                .data_b64
+                .as_deref()
+                .ok_or("a binary payload needs `data_b64` (\"\" when empty)")?;
+            if r.data.is_some() {
+                return Err("a binary payload has `data_b64`, not `data`".into());
+            }
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|e| format!("data_b64 is not standard padded base64: {e}"))?;
+            if r.size != Some(bytes.len() as u64) {
+                return Err(format!(
+                    "size {:?} is not the {} payload bytes",
+                    r.size,
+                    bytes.len()
+                ));
+            }
+        }
+        _ => {}
+    }
+
+    match r.kind.as_str() {
+        "event" => {
+            let event = r.event.as_deref().ok_or("an event needs `event`")?;
+            if event.is_empty() {
+                return Err(
+                    "`event` is \"message\" when the stream gave no type, never empty".into(),
+                );
+            }
+        }
+        "retry" if r.retry_ms.is_none() => return Err("a retry record needs `retry_ms`".into()),
+        "reconnect" => {
+            if r.retry_ms.is_none() {
+                return Err("a reconnect record needs `retry_ms`".into());
+            }
+            match r.attempt {
+                Some(n) if n >= 1 => {}
+                _ => return Err("a reconnect record needs `attempt` >= 1".into()),
+            }
+        }
+        "error" if r.message.as_deref().is_none_or(str::is_empty) => {
+            return Err("an error record needs a non-empty `message`".into());
+        }
+        "open" => {
+            let want = if r.proto == "ws" { 101 } else { 200 };
+            if r.status != Some(want) {
+                return Err(format!(
+                    "a {} open has status {want}, got {:?}",
+                    r.proto, r.status
+                ));
+            }
+            if r.headers.is_none() {
+                return Err("an open record needs `headers`".into());
+            }
+        }
+        "close" if r.code.is_none() && r.reason.as_deref().is_some_and(|s| !s.is_empty()) => {
+            return Err("a close without a code cannot have a reason".into());
+        }
+        _ => {}
+    }
+
+    // Fields that belong to one kind only.
+    let only = |present: bool, field: &str, kind: &str| -> Result<(), String> {
+        if present && r.kind != kind {
+            return Err(format!(
+                "`{field}` belongs on {kind} records, not {:?}",
+                r.kind
+            ));
+        }
+        Ok(())
+    };
+    only(r.event.is_some(), "event", "event")?;
+    only(r.code.is_some(), "code", "close")?;
+    only(r.reason.is_some(), "reason", "close")?;
+    only(r.subprotocol.is_some(), "subprotocol", "open")?;
+    only(r.attempt.is_some(), "attempt", "reconnect")?;
+    only(r.last_event_id.is_some(), "last_event_id", "reconnect")?;
+    if r.retry_ms.is_some() && r.kind != "retry" && r.kind != "reconnect" {
+        return Err(format!(
+            "`retry_ms` belongs on retry and reconnect records, not {:?}",
+            r.kind
+        ));
+    }
+    if r.subprotocol.is_some() && r.proto != "ws" {
+        return Err("`subprotocol` is a WebSocket field".into());
+    }
+
+    if let Some(name) = r
+        .headers
+        .iter()
+        .flat_map(|h| h.keys())
+        .find(|k| k.chars().any(|c| c.is_ascii_uppercase()))
+    {
+        return Err(format!("header name {name:?} is not lower-case"));
+    }
+    Ok(())
+}
+
+/// RFC 3339 in UTC with exactly six fractional digits, within the run's time window.
+fn check_time(t: &str, (started, finished): (SystemTime, SystemTime)) -> Result<(), String> {
+    let at = parse_time(t)?;
+    // Slack for clock granularity; a local-time offset is whole hours and still fails.
+    let slack = Duration::from_secs(5);
+    if at + slack < started || at > finished + slack {
+        return Err("is not within the run's time window (is it UTC?)".into());
+    }
+    Ok(())
+}
+
+/// Parses `2026-01-02T03:04:05.678901Z` (`+00:00` is accepted as the same offset).
+pub fn parse_time(t: &str) -> Result<SystemTime, String> {
+    let b = t.as_bytes();
+    let body_len = "2026-01-02T03:04:05.678901".len();
+    let zone = t.get(body_len..).unwrap_or("");
+    if b.len() < body_len || !(zone == "Z" || zone == "+00:00") {
+        return Err("is not YYYY-MM-DDTHH:MM:SS.ffffffZ".into());
+    }
+    let digits = |from: usize, to: usize| -> Result<u64, String> {
+        let part = &t[from..to];
+        if part.bytes().all(|c| c.is_ascii_digit()) {
+            part.parse().map_err(|_| "has a bad number".to_string())
+        } else {
+            Err(format!("has {part:?} where digits belong"))
+        }
+    };
+    for (at, sep) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+    ] {
+        if b[at] != sep {
+            return Err(format!(
+                "has {:?} where {:?} belongs",
+                b[at] as char, sep as char
+            ));
+        }
+    }
+    let (year, month, day) = (digits(0, 4)?, digits(5, 7)?, digits(8, 10)?);
+    let (hour, minute, second) = (digits(11, 13)?, digits(14, 16)?, digits(17, 19)?);
+    let micros = digits(20, 26)?;
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return Err("is not a valid date and time".into());
+    }
+    let seconds = days_from_civil(year as i64, month as i64, day as i64) * 86_400
+        + (hour * 3600 + minute * 60 + second) as i64;
+    Ok(UNIX_EPOCH + Duration::from_secs(seconds.max(0) as u64) + Duration::from_micros(micros))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window() -> (SystemTime, SystemTime) {
+        let now = SystemTime::now();
+        (now - Duration::from_secs(1), now)
+    }
+
+    fn now_rfc3339() -> String {
+        let since = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock after 1970");
+        let secs = since.as_secs() as i64;
+        let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+        // Inverse of days_from_civil, enough for a self-check.
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60,
+            since.subsec_micros()
+        )
+    }
+
+    #[test]
+    fn a_well_formed_stream_decodes() {
+        let t = now_rfc3339();
+        let stdout = format!(
+            "{{\"t\":\"{t}\",\"conn\":\"c1\",\"proto\":\"ws\",\"seq\":1,\"dir\":\"meta\",\"kind\":\"open\",\"status\":101,\"headers\":{{}}}}\n\
+             {{\"t\":\"{t}\",\"conn\":\"c1\",\"proto\":\"ws\",\"seq\":2,\"dir\":\"in\",\"kind\":\"text\",\"size\":2,\"data\":\"hi\"}}\n"
+        );
+        let records = decode_ndjson(&stdout, window()).expect("valid records");
+        assert_eq!(records.len(), 2);
+    }
+
+    #[test]
+    fn a_gap_in_seq_is_rejected() {
+        let t = now_rfc3339();
+        let stdout = format!(
+            "{{\"t\":\"{t}\",\"conn\":\"c1\",\"proto\":\"sse\",\"seq\":1,\"dir\":\"meta\",\"kind\":\"end\"}}\n\
+             {{\"t\":\"{t}\",\"conn\":\"c1\",\"proto\":\"sse\",\"seq\":3,\"dir\":\"meta\",\"kind\":\"end\"}}\n"
+        );
+        assert!(decode_ndjson(&stdout, window()).is_err());
+    }
+
+    #[test]
+    fn time_without_microseconds_or_utc_is_rejected() {
+        let w = window();
+        assert!(check_time(&now_rfc3339(), w).is_ok());
+        assert!(check_time("2026-01-02T03:04:05Z", w).is_err());
+        assert!(check_time("2026-01-02T03:04:05.123Z", w).is_err());
+        assert!(check_time("2026-01-02T03:04:05.123456+01:00", w).is_err());
+        assert!(check_time("2001-01-02T03:04:05.123456Z", w).is_err());
+    }
+
+    #[test]
+    fn days_from_civil_matches_known_dates() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(days_from_civil(2026, 11, 25), 20_782);
+    }
+}

@@ -1,0 +1,88 @@
+//! `wss://` and `https://` against loopback servers with the fixture certificate: TLS is
+//! verified by default, `--ca` adds a trusted CA, `--insecure` skips verification, and a
+//! failed verification is an initial connection failure (one error, exit 1, no retry).
+
+use streamscope_e2e::tls::ca_path;
+use streamscope_e2e::{Handshake, RawServer, Script, WsServer, WsStep, sscope};
+
+fn ca() -> String {
+    ca_path().to_string_lossy().into_owned()
+}
+
+#[tokio::test]
+async fn wss_with_the_ca_given_opens_and_reads() {
+    let server = WsServer::start_with(
+        Handshake::default().tls(),
+        vec![WsStep::Text("secure".into())],
+    )
+    .await;
+    let run = sscope(["ws", &server.url("/"), "--ca", &ca(), "--count", "1"]).await;
+    run.expect_success();
+    assert_eq!(run.all_dir("in", "text")[0].text(), "secure", "{run}");
+}
+
+#[tokio::test]
+async fn wss_with_an_unknown_issuer_fails_verification_by_default() {
+    let server = WsServer::start_with(
+        Handshake::default().tls(),
+        vec![WsStep::Text("secure".into())],
+    )
+    .await;
+    let run = sscope(["ws", &server.url("/"), "--count", "1"]).await;
+    run.expect_failure();
+    assert_eq!(run.kinds(), ["meta error"], "{run}");
+}
+
+#[tokio::test]
+async fn wss_insecure_skips_verification() {
+    let server = WsServer::start_with(
+        Handshake::default().tls(),
+        vec![WsStep::Text("secure".into())],
+    )
+    .await;
+    let run = sscope(["ws", &server.url("/"), "--insecure", "--count", "1"]).await;
+    run.expect_success();
+    assert_eq!(run.all_dir("in", "text").len(), 1, "{run}");
+}
+
+#[tokio::test]
+async fn https_sse_with_the_ca_given_opens_and_reads() {
+    let server = RawServer::start_tls(vec![Script::sse("data: secure\n\n")]).await;
+    let run = sscope([
+        "sse",
+        &server.url("/events"),
+        "--ca",
+        &ca(),
+        "--no-reconnect",
+    ])
+    .await;
+    run.expect_success();
+    assert_eq!(run.event_data(), ["secure"], "{run}");
+}
+
+#[tokio::test]
+async fn https_sse_with_an_unknown_issuer_is_one_error_without_retry() {
+    let server = RawServer::start_tls(vec![Script::sse("retry: 50\ndata: secure\n\n")]).await;
+    let run = sscope(["sse", &server.url("/events"), "--retry", "50"]).await;
+    run.expect_failure();
+    assert_eq!(run.kinds(), ["meta error"], "{run}");
+    assert_eq!(
+        server.connections(),
+        1,
+        "a connection that never opened is not retried"
+    );
+}
+
+#[tokio::test]
+async fn https_sse_insecure_skips_verification() {
+    let server = RawServer::start_tls(vec![Script::sse("data: secure\n\n")]).await;
+    let run = sscope([
+        "sse",
+        &server.url("/events"),
+        "--insecure",
+        "--no-reconnect",
+    ])
+    .await;
+    run.expect_success();
+    assert_eq!(run.event_data(), ["secure"], "{run}");
+}
