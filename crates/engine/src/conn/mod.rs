@@ -5,6 +5,7 @@
 //! [`ConnHandle`] through which commands reach a task, how a run ends ([`Outcome`]),
 //! and the options both protocols take. Protocol details live in `ws` and `sse`.
 
+mod handshake;
 pub mod sse;
 pub mod ws;
 

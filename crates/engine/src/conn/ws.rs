@@ -9,25 +9,23 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError, SubProtocolError};
-use tokio_tungstenite::tungstenite::http::{HeaderMap, HeaderName, HeaderValue};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
+use tokio_tungstenite::tungstenite::http::HeaderMap;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Message, WebSocketConfig};
-use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Message, Role, WebSocketConfig};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use super::handshake::{self, Transport};
 use super::{
     Command, CommonOptions, Emitter, Outcome, SinkClosed, count_not_reached, secs, sleep_until_opt,
 };
 use crate::record::{Body, Dir, Headers};
-use crate::tls::{self, Alpn, TLS_HINT};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Socket = WebSocketStream<Transport>;
 
 /// Everything a WebSocket connection is opened with.
 #[derive(Debug, Clone)]
@@ -491,144 +489,24 @@ pub fn validate(cmd: &Command) -> Result<(), String> {
 
 /// Connects, and returns the socket with its `open` record body, or the `error` body.
 async fn connect(opts: &WsOptions) -> Result<(Socket, Body), Body> {
-    let url = &opts.url;
-    let mut request = url
-        .as_str()
-        .into_client_request()
-        .map_err(|e| error_body(format!("cannot make a request for {url}: {e}")))?;
-    let headers = request.headers_mut();
-    for (name, value) in &opts.common.headers {
-        let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| error_body(format!("invalid header name {name:?}")))?;
-        let value = HeaderValue::from_str(value)
-            .map_err(|_| error_body(format!("invalid value for header {name}")))?;
-        headers.append(name, value);
-    }
-    if !opts.subprotocols.is_empty() {
-        let list = opts.subprotocols.join(", ");
-        let value = HeaderValue::from_str(&list)
-            .map_err(|_| error_body(format!("invalid subprotocol list {list:?}")))?;
-        headers.insert("sec-websocket-protocol", value);
-    }
-
-    let host = url
-        .host_str()
-        .ok_or_else(|| error_body(format!("{url} has no host")))?;
-    let port = url
-        .port_or_known_default()
-        .ok_or_else(|| error_body(format!("{url} has no port")))?;
-    let addr = format!("{host}:{port}");
-    let tcp = TcpStream::connect(&addr)
-        .await
-        .map_err(|e| error_body(format!("could not connect to {addr}: {e}")))?;
-    // Interactive traffic: send small frames (pings, commands) at once.
-    let _ = tcp.set_nodelay(true);
-
-    let connector = if url.scheme() == "wss" {
-        let config = tls::client_config(&opts.common.tls, Alpn::None)
-            .map_err(|e| error_body(e.to_string()))?;
-        Connector::Rustls(config)
-    } else {
-        Connector::Plain
-    };
+    let opened = handshake::open(
+        &opts.url,
+        &opts.common.headers,
+        &opts.subprotocols,
+        &opts.common.tls,
+    )
+    .await?;
     let config = WebSocketConfig::default()
         .max_message_size(Some(opts.max_message))
         .max_frame_size(Some(opts.max_frame.min(opts.max_message)));
-    let (ws, response) = tokio_tungstenite::client_async_tls_with_config(
-        request,
-        tcp,
+    let ws = WebSocketStream::from_partially_read(
+        opened.stream,
+        opened.leftover,
+        Role::Client,
         Some(config),
-        Some(connector),
     )
-    .await
-    .map_err(|e| handshake_error(e, opts))?;
-    let subprotocol = response
-        .headers()
-        .get("sec-websocket-protocol")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let open = Body::Open {
-        status: response.status().as_u16(),
-        headers: collect_headers(response.headers()),
-        subprotocol,
-    };
-    Ok((ws, open))
-}
-
-fn error_body(message: String) -> Body {
-    Body::Error {
-        message,
-        status: None,
-        headers: None,
-    }
-}
-
-fn handshake_error(e: WsError, opts: &WsOptions) -> Body {
-    let url = &opts.url;
-    match e {
-        WsError::Http(response) => {
-            let status = response.status();
-            let first_line = response
-                .body()
-                .as_deref()
-                .map(String::from_utf8_lossy)
-                .and_then(|b| {
-                    b.lines()
-                        .map(str::trim)
-                        .find(|l| !l.is_empty())
-                        .map(str::to_owned)
-                });
-            let mut message = format!(
-                "handshake rejected: {} {} from {url}",
-                status.as_u16(),
-                status.canonical_reason().unwrap_or("")
-            )
-            .trim_end()
-            .to_owned();
-            if let Some(line) = first_line {
-                message.push_str(": ");
-                message.push_str(&truncate(&line, 200));
-            }
-            Body::Error {
-                message,
-                status: Some(status.as_u16()),
-                headers: Some(collect_headers(response.headers())),
-            }
-        }
-        WsError::Tls(t) => error_body(format!("TLS handshake with {url} failed: {t}; {TLS_HINT}")),
-        WsError::Io(io)
-            if io.kind() == std::io::ErrorKind::InvalidData
-                && io.to_string().contains("certificate") =>
-        {
-            error_body(format!("TLS handshake with {url} failed: {io}; {TLS_HINT}"))
-        }
-        WsError::Io(io) => error_body(format!(
-            "connection to {url} failed during the handshake: {io}"
-        )),
-        WsError::Protocol(ProtocolError::SecWebSocketSubProtocolError(
-            SubProtocolError::NoSubProtocol,
-        )) => error_body(format!(
-            "the server accepted none of the offered subprotocols ({})",
-            opts.subprotocols.join(", ")
-        )),
-        WsError::Protocol(p) => error_body(format!(
-            "{url} did not complete a WebSocket handshake: {}",
-            lower_first(&p.to_string())
-        )),
-        WsError::Url(u) => error_body(format!("cannot connect to {url}: {u}")),
-        other => error_body(format!("WebSocket handshake with {url} failed: {other}")),
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_owned();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
+    .await;
+    Ok((ws, opened.open))
 }
 
 /// Response headers as records carry them: lower-case names, repeats joined by `, `,
