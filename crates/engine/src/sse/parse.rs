@@ -532,7 +532,8 @@ mod tests {
         points.sort_unstable();
         let mut start = 0;
         for point in points.into_iter().chain(std::iter::once(stream.len())) {
-            p.feed(&stream[start..point], &mut |i| out.push(i)).expect("within limits");
+            p.feed(&stream[start..point], &mut |i| out.push(i))
+                .expect("within limits");
             start = point;
         }
         (out, p.last_event_id().map(str::to_owned))
@@ -622,7 +623,11 @@ mod tests {
                 }
                 data.pop();
                 out.push(Item::Event {
-                    event: if event.is_empty() { "message".into() } else { std::mem::take(&mut event) },
+                    event: if event.is_empty() {
+                        "message".into()
+                    } else {
+                        std::mem::take(&mut event)
+                    },
                     data: std::mem::take(&mut data),
                     id: last_id.clone(),
                 });
