@@ -6,8 +6,10 @@
 //! bounded channel, so a slow consumer slows the reading instead of losing anything.
 
 pub mod conn;
+pub mod hub;
 pub mod input;
 pub mod record;
+pub mod recorder;
 pub mod sse;
 pub mod stats;
 pub mod tls;

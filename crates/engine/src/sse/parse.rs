@@ -253,21 +253,17 @@ impl Parser {
                 self.event_type.clear();
                 self.event_type.push_str(&decode(value));
             }
-            b"id" => {
-                // WHATWG: an id containing NUL is ignored.
-                if !value.contains(&0) {
-                    self.id_buffer = Some(decode(value).into_owned());
-                }
+            // WHATWG: an id containing NUL is ignored.
+            b"id" if !value.contains(&0) => {
+                self.id_buffer = Some(decode(value).into_owned());
             }
-            b"retry" => {
-                // WHATWG: only a value of ASCII digits sets the reconnection time.
-                if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
-                    let ms = std::str::from_utf8(value)
-                        .ok()
-                        .and_then(|s| s.parse::<u64>().ok())
-                        .unwrap_or(u64::MAX);
-                    emit(Item::Retry(ms));
-                }
+            // WHATWG: only a value of ASCII digits sets the reconnection time.
+            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+                let ms = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .unwrap_or(u64::MAX);
+                emit(Item::Retry(ms));
             }
             // WHATWG: any other field is ignored.
             _ => {}
