@@ -1,0 +1,408 @@
+//! The hub: many connections in one process, each with its recording and statistics.
+//!
+//! It owns the connections' lifecycles (open, command, close, forget), the pump that
+//! moves each connection's records from its bounded channel into its [`RecordStore`]
+//! and [`ConnStats`], and the change signal subscribers wait on. Subscribers (the UI
+//! socket, exports, charts) read the stores by `seq` cursor: a slow reader catches up
+//! instead of losing records, and the hub never buffers for a stalled reader.
+//!
+//! The lock around the state is a plain mutex, held only for short, non-async sections.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::conn::{self, Command, ConnHandle, Outcome, SseOptions, WsOptions};
+use crate::record::{Body, ConnId, Proto, Record, Timestamp};
+use crate::recorder::{MemoryStore, RecordStore};
+use crate::stats::ConnStats;
+
+/// Records buffered between a connection task and its pump. The pump drains in
+/// batches, so this only needs to cover one scheduling gap; when full, the connection
+/// stops reading and TCP slows the peer.
+const PUMP_CAPACITY: usize = 4096;
+
+/// Records the pump moves per lock: big enough to amortise the lock, small enough to
+/// keep readers from waiting long.
+const PUMP_BATCH: usize = 1024;
+
+/// Where a connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnState {
+    Connecting,
+    Open,
+    /// SSE only: between a drop and the next `open`.
+    Reconnecting,
+    /// The task ended; the recording stays until the connection is forgotten.
+    Closed,
+    Failed,
+}
+
+impl ConnState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnState::Connecting => "connecting",
+            ConnState::Open => "open",
+            ConnState::Reconnecting => "reconnecting",
+            ConnState::Closed => "closed",
+            ConnState::Failed => "failed",
+        }
+    }
+}
+
+/// What a listing shows of a connection.
+#[derive(Debug, Clone)]
+pub struct ConnSummary {
+    pub id: ConnId,
+    pub proto: Proto,
+    pub url: String,
+    /// A name chosen by the user (the pane's name), or the URL's path.
+    pub name: String,
+    pub state: ConnState,
+    pub since: Timestamp,
+    /// The last `seq` recorded, 0 before the first record.
+    pub last_seq: u64,
+    pub stats: ConnStats,
+    /// Bytes the recording takes in memory.
+    pub recorded_bytes: usize,
+}
+
+/// A request the hub cannot carry out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HubError {
+    #[error("no connection {0}")]
+    UnknownConn(ConnId),
+    #[error("connection {0} has ended and takes no commands")]
+    Ended(ConnId),
+    #[error("{0}")]
+    Refused(String),
+}
+
+struct Entry {
+    proto: Proto,
+    url: String,
+    name: String,
+    state: ConnState,
+    since: Timestamp,
+    store: Box<dyn RecordStore>,
+    stats: ConnStats,
+    commands: Option<mpsc::Sender<Command>>,
+    cancel: CancellationToken,
+}
+
+struct State {
+    conns: BTreeMap<ConnId, Entry>,
+}
+
+/// Shared by every part of the server; clone freely.
+#[derive(Clone)]
+pub struct Hub {
+    state: Arc<Mutex<State>>,
+    next_id: Arc<AtomicU32>,
+    /// Bumped whenever records or states change; subscribers wait on it.
+    version: Arc<watch::Sender<u64>>,
+    cancel: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new(CancellationToken::new())
+    }
+}
+
+impl Hub {
+    /// A hub whose connections all stop when `cancel` fires.
+    pub fn new(cancel: CancellationToken) -> Self {
+        Hub {
+            state: Arc::new(Mutex::new(State {
+                conns: BTreeMap::new(),
+            })),
+            next_id: Arc::new(AtomicU32::new(1)),
+            version: Arc::new(watch::channel(0).0),
+            cancel,
+            tasks: TaskTracker::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the map half-updated in a way
+        // that matters more than losing every recording, so carry on.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn bump(&self) {
+        self.version.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    /// A receiver that changes whenever there is something new to read.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.version.subscribe()
+    }
+
+    /// Opens a WebSocket connection and starts recording it.
+    pub fn open_ws(&self, opts: WsOptions, name: Option<String>) -> ConnId {
+        let url = opts.url.to_string();
+        self.open(Proto::Ws, url, name, |id, sink, cancel| {
+            conn::open_ws(id, opts, sink, cancel)
+        })
+    }
+
+    /// Opens an SSE connection and starts recording it.
+    pub fn open_sse(&self, opts: SseOptions, name: Option<String>) -> ConnId {
+        let url = opts.url.to_string();
+        self.open(Proto::Sse, url, name, |id, sink, cancel| {
+            conn::open_sse(id, opts, sink, cancel)
+        })
+    }
+
+    fn open(
+        &self,
+        proto: Proto,
+        url: String,
+        name: Option<String>,
+        start: impl FnOnce(ConnId, conn::RecordSink, CancellationToken) -> ConnHandle,
+    ) -> ConnId {
+        let id = ConnId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let (tx, rx) = mpsc::channel(PUMP_CAPACITY);
+        let cancel = self.cancel.child_token();
+        let name = name
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| default_name(&url));
+        {
+            let mut st = self.lock();
+            st.conns.insert(
+                id,
+                Entry {
+                    proto,
+                    url,
+                    name,
+                    state: ConnState::Connecting,
+                    since: Timestamp::now(),
+                    store: Box::new(MemoryStore::new(id, proto)),
+                    stats: ConnStats::default(),
+                    commands: None,
+                    cancel: cancel.clone(),
+                },
+            );
+        }
+        // The pump below waits for the connection task, so tracking the pump is
+        // enough for shutdown to wait for both.
+        let handle = start(id, tx, cancel);
+        if let Some(e) = self.lock().conns.get_mut(&id) {
+            e.commands = Some(handle.commands());
+        }
+        let hub = self.clone();
+        self.tasks
+            .spawn(async move { hub.pump(id, rx, handle).await });
+        self.bump();
+        id
+    }
+
+    /// Moves a connection's records into its store until the connection ends.
+    async fn pump(self, id: ConnId, mut rx: mpsc::Receiver<Record>, handle: ConnHandle) {
+        let mut batch = Vec::with_capacity(PUMP_BATCH);
+        while rx.recv_many(&mut batch, PUMP_BATCH).await > 0 {
+            {
+                let mut st = self.lock();
+                let Some(e) = st.conns.get_mut(&id) else {
+                    // Forgotten while running: stop the connection.
+                    handle.cancel();
+                    return;
+                };
+                for r in batch.drain(..) {
+                    e.stats.observe(&r);
+                    let next = match &r.body {
+                        Body::Open { .. } => Some(ConnState::Open),
+                        Body::End | Body::Error { .. } if r.proto == Proto::Sse => {
+                            Some(ConnState::Reconnecting)
+                        }
+                        Body::Reconnect { .. } => Some(ConnState::Reconnecting),
+                        _ => None,
+                    };
+                    if let Some(s) = next {
+                        if s != e.state {
+                            e.state = s;
+                            e.since = r.t;
+                        }
+                    }
+                    if let Err(err) = e.store.append(&r) {
+                        // The engine numbers records itself, so this is a bug; keep
+                        // going rather than stop recording everything after it.
+                        eprintln!("streamscope: recording {id}: {err}");
+                    }
+                }
+            }
+            self.bump();
+        }
+        let outcome = handle.wait().await;
+        {
+            let mut st = self.lock();
+            if let Some(e) = st.conns.get_mut(&id) {
+                e.state = if outcome == Outcome::Failed {
+                    ConnState::Failed
+                } else {
+                    ConnState::Closed
+                };
+                e.since = Timestamp::now();
+                e.commands = None;
+            }
+        }
+        self.bump();
+    }
+
+    /// Queues a command on a running connection.
+    pub async fn send(&self, id: ConnId, cmd: Command) -> Result<(), HubError> {
+        let tx = {
+            let st = self.lock();
+            let e = st.conns.get(&id).ok_or(HubError::UnknownConn(id))?;
+            if e.proto == Proto::Sse && !matches!(cmd, Command::Close { .. }) {
+                return Err(HubError::Refused(
+                    "an SSE connection cannot send: the stream flows from the server only (SSE apps send with a separate HTTP request)".into(),
+                ));
+            }
+            e.commands.clone().ok_or(HubError::Ended(id))?
+        };
+        if let Err(problem) = conn::ws::validate(&cmd) {
+            return Err(HubError::Refused(problem));
+        }
+        tx.send(cmd).await.map_err(|_| HubError::Ended(id))
+    }
+
+    /// Asks a connection to close properly (WebSocket close handshake with 1000).
+    pub async fn close(&self, id: ConnId) -> Result<(), HubError> {
+        let close = Command::Close {
+            code: 1000,
+            reason: String::new(),
+        };
+        match self.send(id, close).await {
+            Err(HubError::Ended(_)) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Stops a connection if it runs and drops its recording.
+    pub fn forget(&self, id: ConnId) -> Result<(), HubError> {
+        let entry = self
+            .lock()
+            .conns
+            .remove(&id)
+            .ok_or(HubError::UnknownConn(id))?;
+        entry.cancel.cancel();
+        self.bump();
+        Ok(())
+    }
+
+    /// Every connection, in id order.
+    pub fn list(&self) -> Vec<ConnSummary> {
+        let st = self.lock();
+        st.conns.iter().map(|(&id, e)| summary(id, e)).collect()
+    }
+
+    pub fn summary(&self, id: ConnId) -> Result<ConnSummary, HubError> {
+        let st = self.lock();
+        st.conns
+            .get(&id)
+            .map(|e| summary(id, e))
+            .ok_or(HubError::UnknownConn(id))
+    }
+
+    /// Records of `id` with `seq >= from`, at most `limit`, appended to `out`.
+    pub fn records(
+        &self,
+        id: ConnId,
+        from: u64,
+        limit: usize,
+        out: &mut Vec<Record>,
+    ) -> Result<(), HubError> {
+        let st = self.lock();
+        let e = st.conns.get(&id).ok_or(HubError::UnknownConn(id))?;
+        e.store.range(from, limit, out);
+        Ok(())
+    }
+
+    /// The last `seq` of every connection: what a subscriber compares its cursors with.
+    pub fn heads(&self) -> Vec<(ConnId, u64)> {
+        let st = self.lock();
+        st.conns
+            .iter()
+            .map(|(&id, e)| (id, e.store.last_seq().unwrap_or(0)))
+            .collect()
+    }
+
+    /// Writes the recording of `id` as NDJSON.
+    pub fn export(
+        &self,
+        id: ConnId,
+        w: &mut dyn std::io::Write,
+    ) -> Result<std::io::Result<()>, HubError> {
+        let st = self.lock();
+        let e = st.conns.get(&id).ok_or(HubError::UnknownConn(id))?;
+        Ok(e.store.write_ndjson(w))
+    }
+
+    /// Closes every connection properly, waits up to `grace`, then stops the rest.
+    pub async fn shutdown(&self, grace: Duration) {
+        let senders: Vec<_> = self
+            .lock()
+            .conns
+            .values()
+            .filter_map(|e| e.commands.clone())
+            .collect();
+        for tx in senders {
+            let _ = tx.try_send(Command::Close {
+                code: 1001,
+                reason: "going away".into(),
+            });
+        }
+        self.tasks.close();
+        if tokio::time::timeout(grace, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            self.cancel.cancel();
+            let _ = tokio::time::timeout(Duration::from_secs(1), self.tasks.wait()).await;
+        }
+    }
+}
+
+fn summary(id: ConnId, e: &Entry) -> ConnSummary {
+    ConnSummary {
+        id,
+        proto: e.proto,
+        url: e.url.clone(),
+        name: e.name.clone(),
+        state: e.state,
+        since: e.since,
+        last_seq: e.store.last_seq().unwrap_or(0),
+        stats: e.stats.clone(),
+        recorded_bytes: e.store.bytes(),
+    }
+}
+
+fn default_name(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .map(|u| {
+            let path = u.path().trim_matches('/');
+            if path.is_empty() {
+                u.host_str().unwrap_or("connection").to_owned()
+            } else {
+                path.rsplit('/')
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<Vec<_>>()
+                    .join("/")
+            }
+        })
+        .unwrap_or_else(|| "connection".to_owned())
+}
