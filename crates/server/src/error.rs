@@ -1,0 +1,101 @@
+//! `ApiError`: the one error the control API answers with, a status plus
+//! `{"code", "message"}`. The UI branches on `code`, never on the text; internal
+//! details are logged, not sent.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use streamscope_engine::ConnId;
+use streamscope_engine::hub::HubError;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    #[error("this request needs the launch token (Authorization: Bearer, ?token= or the cookie)")]
+    Unauthorized,
+    #[error("requests from other web pages are refused (Origin is not this app)")]
+    BadOrigin,
+    #[error("the Host header must name this server's loopback address and port")]
+    BadHost,
+    #[error("no connection {0}")]
+    UnknownConn(ConnId),
+    #[error("connection {0} has ended and takes no commands")]
+    Ended(ConnId),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    InvalidUrl(String),
+    #[error("{0}")]
+    InvalidJson(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    Refused(String),
+    #[error("no such API route: {0}")]
+    NotFound(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::BadOrigin | ApiError::BadHost => StatusCode::FORBIDDEN,
+            ApiError::UnknownConn(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Ended(_) => StatusCode::CONFLICT,
+            ApiError::BadRequest(_) | ApiError::InvalidUrl(_) | ApiError::InvalidJson(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+
+    /// The stable, machine-readable name of the error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::BadOrigin => "bad_origin",
+            ApiError::BadHost => "bad_host",
+            ApiError::UnknownConn(_) => "unknown_connection",
+            ApiError::Ended(_) => "connection_ended",
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::InvalidUrl(_) => "invalid_url",
+            ApiError::InvalidJson(_) => "invalid_json",
+            ApiError::TooLarge(_) => "payload_too_large",
+            ApiError::Refused(_) => "refused",
+            ApiError::NotFound(_) => "not_found",
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "code": self.code(), "message": self.to_string() });
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+impl From<HubError> for ApiError {
+    fn from(e: HubError) -> Self {
+        match e {
+            HubError::UnknownConn(id) => ApiError::UnknownConn(id),
+            HubError::Ended(id) => ApiError::Ended(id),
+            HubError::Refused(m) => ApiError::Refused(m),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        match r.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(format!(
+                "the request body is larger than the limit: {}",
+                r.body_text()
+            )),
+            _ => ApiError::BadRequest(format!(
+                "the request body is not what this route takes: {}",
+                r.body_text()
+            )),
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Streamscope's embedded server: one listener on 127.0.0.1 that the desktop window, a
+//! browser and `sscope serve` all use.
+//!
+//! Three route groups: `/demo/…` the demo endpoints ([`demo`], open but harmless),
+//! `/api/…` the control API ([`api`]) and the live record stream ([`ui_socket`]), both
+//! behind the launch token and the Origin/Host checks ([`security`]), and `/` the UI
+//! ([`assets`]). Connections live in the engine's [`Hub`].
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::Router;
+use axum::middleware::from_fn_with_state;
+use axum::routing::get;
+use streamscope_engine::hub::Hub;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub mod api;
+pub mod assets;
+pub mod demo;
+pub mod error;
+pub mod security;
+pub mod ui_socket;
+
+use error::ApiError;
+use security::Guard;
+
+/// The demo endpoints with their own [`demo::Demo`] state, to be nested at [`demo::PREFIX`].
+pub fn demo_router() -> Router {
+    demo::router()
+}
+
+/// The demo endpoints alone, as one router: `/demo/…`.
+pub fn app() -> Router {
+    app_with(&demo::Demo::new())
+}
+
+/// Like [`app`], with a [`demo::Demo`] the caller keeps, to shut its peers down or count them.
+pub fn app_with(demo: &demo::Demo) -> Router {
+    Router::new().nest(demo::PREFIX, demo.router())
+}
+
+/// The whole server: demos, the guarded API and live stream, and the UI.
+pub fn full_app(demo: &demo::Demo, hub: Hub, guard: Guard, ui: assets::UiFiles) -> Router {
+    let api = api::router(hub.clone())
+        .route("/live", get(ui_socket::live).with_state(hub))
+        .fallback(|uri: axum::http::Uri| async move { ApiError::NotFound(uri.path().to_owned()) })
+        .layer(from_fn_with_state(guard.clone(), security::require_api));
+    let ui = Router::new()
+        .fallback(assets::serve)
+        .with_state(ui)
+        .layer(from_fn_with_state(guard.clone(), security::guard_ui));
+    Router::new()
+        .nest("/api", api)
+        .nest(demo::PREFIX, demo.router())
+        .merge(ui)
+        .layer(from_fn_with_state(guard, security::confine))
+}
+
+/// How to start the server.
+#[derive(Debug, Clone, Default)]
+pub struct ServerConfig {
+    /// The port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// The launch token; a fresh random one when `None`.
+    pub token: Option<String>,
+    /// The built UI; [`assets::default_ui_dir`] when `None`.
+    pub ui_dir: Option<PathBuf>,
+}
+
+/// A running server.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub token: String,
+    pub hub: Hub,
+    pub demo: demo::Demo,
+    pub ui_built: bool,
+    stop: CancellationToken,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Binds 127.0.0.1 (never another address) and starts serving.
+    pub async fn start(config: ServerConfig) -> std::io::Result<Server> {
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
+        let addr = listener.local_addr()?;
+        let token = config.token.unwrap_or_else(Guard::random_token);
+        let stop = CancellationToken::new();
+        let hub = Hub::new(stop.child_token());
+        let demo = demo::Demo::with_shutdown(stop.child_token());
+        let ui = assets::UiFiles::new(Some(config.ui_dir.unwrap_or_else(assets::default_ui_dir)));
+        let ui_built = ui.is_built();
+        let app = full_app(
+            &demo,
+            hub.clone(),
+            Guard::new(token.clone(), addr.port()),
+            ui,
+        );
+        let graceful = stop.clone();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { graceful.cancelled().await })
+                .await
+        });
+        Ok(Server {
+            addr,
+            token,
+            hub,
+            demo,
+            ui_built,
+            stop,
+            task,
+        })
+    }
+
+    /// The UI's address with the token, for a browser or the desktop window.
+    pub fn ui_url(&self) -> String {
+        format!("http://{}/?token={}", self.addr, self.token)
+    }
+
+    /// `http://127.0.0.1:PORT`, without a token.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Closes every connection properly (up to `grace`), ends the demo peers, and stops
+    /// the listener.
+    pub async fn shutdown(self, grace: Duration) {
+        self.hub.shutdown(grace).await;
+        self.demo.shutdown();
+        self.stop.cancel();
+        let _ = tokio::time::timeout(grace, self.demo.closed()).await;
+        let _ = tokio::time::timeout(grace, self.task).await;
+    }
+}
