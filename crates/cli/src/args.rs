@@ -30,6 +30,15 @@ pub enum Cmd {
     Ws(WsArgs),
     /// Open a Server-Sent Events stream and print every event, comment and reconnection.
     Sse(SseArgs),
+    /// Run the embedded server alone: demo endpoints, the control API and the UI for a browser.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port on 127.0.0.1 [default: a free one].
+    #[arg(long, value_name = "P", default_value_t = 0)]
+    pub port: u16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

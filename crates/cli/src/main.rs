@@ -7,6 +7,7 @@
 
 mod args;
 mod print;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -30,6 +31,9 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => e.exit(),
     };
+    if let Cmd::Serve(a) = &cli.cmd {
+        return serve::serve(a.port);
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -54,6 +58,7 @@ fn main() -> ExitCode {
                 Box::new(move |sink, cancel| open_sse(ConnId(1), opts, sink, cancel));
             (run, false, a.common.format)
         }),
+        Cmd::Serve(_) => return ExitCode::SUCCESS,
     };
     match planned {
         Ok((open, stdin, format)) => runtime.block_on(run(open, stdin, format)),

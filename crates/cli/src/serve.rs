@@ -1,0 +1,57 @@
+//! `sscope serve`: the embedded server alone, for a browser or for scripts.
+//!
+//! A multi-thread runtime here, unlike `ws`/`sse`: the server runs many connections and
+//! a UI socket side by side.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use streamscope_server::{Server, ServerConfig};
+
+/// How long Ctrl-C waits for connections to finish their close handshakes.
+const GRACE: Duration = Duration::from_secs(3);
+
+pub fn serve(port: u16) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sscope: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(async move {
+        let server = match Server::start(ServerConfig {
+            port,
+            ..ServerConfig::default()
+        })
+        .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+                    " (the port is taken: choose another with --port, or 0 for any free one)"
+                } else {
+                    ""
+                };
+                eprintln!("sscope: cannot listen on 127.0.0.1:{port}: {e}{hint}");
+                return ExitCode::from(1);
+            }
+        };
+        println!("Streamscope is serving on {}", server.base_url());
+        println!("  UI:    {}", server.ui_url());
+        println!("  demos: {}/demo", server.base_url());
+        if !server.ui_built {
+            println!("  (the UI is not built yet: the page at / says how)");
+        }
+        println!("Press Ctrl-C to stop.");
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            eprintln!("sscope: cannot wait for Ctrl-C: {e}");
+        }
+        eprintln!("sscope: closing connections…");
+        server.shutdown(GRACE).await;
+        ExitCode::SUCCESS
+    })
+}
