@@ -52,15 +52,16 @@ pub enum HexError {
 /// Parses hex bytes. Whitespace, `:` and `-` may separate bytes and a leading `0x` is
 /// allowed, so output copied from hexdumps and other tools pastes as is.
 pub fn parse_hex(text: &str) -> Result<Vec<u8>, HexError> {
-    let body = text.trim();
-    let body = body
-        .strip_prefix("0x")
-        .or_else(|| body.strip_prefix("0X"))
-        .unwrap_or(body);
-    let offset = text.len() - body.len();
+    // Positions in messages count characters of what was typed, from 1.
+    let lead = text.chars().take_while(|c| c.is_whitespace()).count();
+    let rest = text.trim_start();
+    let (skip, body) = match rest.get(..2) {
+        Some("0x" | "0X") => (2, &rest[2..]),
+        _ => (0, rest),
+    };
     let mut out = Vec::with_capacity(body.len() / 2);
     let mut high: Option<u8> = None;
-    for (i, c) in body.char_indices() {
+    for (i, c) in body.chars().enumerate() {
         if c.is_whitespace() || c == ':' || c == '-' {
             if high.is_some() {
                 return Err(HexError::OddLength);
@@ -68,7 +69,7 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, HexError> {
             continue;
         }
         let Some(v) = c.to_digit(16) else {
-            return Err(HexError::BadDigit(c, offset + i + 1));
+            return Err(HexError::BadDigit(c, lead + skip + i + 1));
         };
         let v = v as u8;
         match high.take() {
@@ -123,6 +124,9 @@ mod tests {
         assert_eq!(parse_hex("4 8"), Err(HexError::OddLength));
         assert_eq!(parse_hex("abc"), Err(HexError::OddLength));
         assert_eq!(parse_hex("zz"), Err(HexError::BadDigit('z', 1)));
+        assert_eq!(parse_hex("zz "), Err(HexError::BadDigit('z', 1)));
+        assert_eq!(parse_hex("\u{a0}zz"), Err(HexError::BadDigit('z', 2)));
+        assert_eq!(parse_hex(" 0x0g"), Err(HexError::BadDigit('g', 5)));
     }
 
     proptest! {

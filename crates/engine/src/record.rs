@@ -23,6 +23,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
+    /// 0000-01-01T00:00:00.000000Z, the first instant RFC 3339 can write.
+    pub const MIN: Timestamp = Timestamp(-62_167_219_200_000_000);
+    /// 9999-12-31T23:59:59.999999Z, the last instant RFC 3339 can write.
+    pub const MAX: Timestamp = Timestamp(253_402_300_799_999_999);
+
     /// The current wall-clock time.
     pub fn now() -> Self {
         let micros = match SystemTime::now().duration_since(UNIX_EPOCH) {
@@ -42,12 +47,13 @@ impl Timestamp {
     /// Hand-rolled because formatting the time is a large share of the cost of a small
     /// record, and the format is fixed.
     pub fn format_into(self, out: &mut [u8; 27]) {
-        let secs = self.0.div_euclid(1_000_000);
-        let micros = self.0.rem_euclid(1_000_000) as u32;
+        let micros = self.0.clamp(Timestamp::MIN.0, Timestamp::MAX.0);
+        let secs = micros.div_euclid(1_000_000);
+        let micros = micros.rem_euclid(1_000_000) as u32;
         let days = secs.div_euclid(86_400);
         let sod = secs.rem_euclid(86_400) as u32;
         let (y, m, d) = civil_from_days(days);
-        let y = y.clamp(0, 9999) as u32;
+        let y = y as u32;
         put_digits(&mut out[0..4], y);
         out[4] = b'-';
         put_digits(&mut out[5..7], m);
@@ -117,7 +123,10 @@ impl Timestamp {
         };
         let days = days_from_civil(y, mo as u32, d as u32);
         let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset_secs;
-        Some(Timestamp(secs * 1_000_000 + micros))
+        let t = Timestamp(secs * 1_000_000 + micros);
+        // A leap second or an offset can carry the instant past the four-digit years the
+        // format can write; refuse it rather than write back another instant.
+        (Timestamp::MIN..=Timestamp::MAX).contains(&t).then_some(t)
     }
 }
 
@@ -463,6 +472,37 @@ impl Serialize for ConnIdStr {
     }
 }
 
+/// A `headers` object read in the order it was written: a JSON map would sort it, and
+/// the order is the peer's.
+struct OrderedHeaders(Headers);
+
+impl<'de> Deserialize<'de> for OrderedHeaders {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = OrderedHeaders;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of header names to string values")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
+                    let v = match v {
+                        serde_json::Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    out.push((k, v));
+                }
+                Ok(OrderedHeaders(out))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
 /// The flat JSON shape, for reading records back (exports, `sscope chart`).
 #[derive(Deserialize)]
 struct Flat {
@@ -480,7 +520,7 @@ struct Flat {
     code: Option<u16>,
     reason: Option<String>,
     status: Option<u16>,
-    headers: Option<serde_json::Map<String, serde_json::Value>>,
+    headers: Option<OrderedHeaders>,
     subprotocol: Option<String>,
     attempt: Option<u32>,
     last_event_id: Option<String>,
@@ -515,17 +555,7 @@ impl<'de> Deserialize<'de> for Record {
                 .map(Bytes::from)
                 .map_err(|e| D::Error::custom(format!("`data_b64` is not base64: {e}")))
         };
-        let headers = |h: Option<serde_json::Map<String, serde_json::Value>>| -> Headers {
-            h.map(|m| {
-                m.into_iter()
-                    .map(|(k, v)| match v {
-                        serde_json::Value::String(s) => (k, s),
-                        other => (k, other.to_string()),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-        };
+        let headers = |h: Option<OrderedHeaders>| -> Headers { h.map(|h| h.0).unwrap_or_default() };
         let body = match f.kind.as_str() {
             "open" => Body::Open {
                 status: f.status.unwrap_or(0),
@@ -655,6 +685,44 @@ mod tests {
             let json = r.to_json();
             assert_eq!(Record::from_json(&json).expect(&json), r, "{json}");
         }
+    }
+
+    #[test]
+    fn instants_past_the_writable_years_are_refused() {
+        assert_eq!(Timestamp::parse_rfc3339("9999-12-31T23:59:60Z"), None);
+        assert_eq!(Timestamp::parse_rfc3339("0000-01-01T00:00:00+00:01"), None);
+        assert_eq!(
+            Timestamp::parse_rfc3339("9999-12-31T23:59:59.999999Z"),
+            Some(Timestamp::MAX)
+        );
+        assert_eq!(
+            Timestamp::parse_rfc3339("0000-01-01T00:00:00Z"),
+            Some(Timestamp::MIN)
+        );
+        assert_eq!(
+            Timestamp(i64::MAX).to_string(),
+            "9999-12-31T23:59:59.999999Z"
+        );
+    }
+
+    #[test]
+    fn header_order_survives_a_round_trip() {
+        let r = Record {
+            t: Timestamp(0),
+            conn: ConnId(1),
+            proto: Proto::Sse,
+            seq: 1,
+            dir: Dir::Meta,
+            body: Body::Open {
+                status: 200,
+                headers: vec![
+                    ("content-type".into(), "text/event-stream".into()),
+                    ("cache-control".into(), "no-store".into()),
+                ],
+                subprotocol: None,
+            },
+        };
+        assert_eq!(Record::from_json(&r.to_json()).expect("parses"), r);
     }
 
     #[test]
