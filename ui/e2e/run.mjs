@@ -1,0 +1,535 @@
+#!/usr/bin/env node
+// End-to-end: the built UI in headless Chromium against a real `sscope serve`.
+//
+//   SSCOPE_BIN=/path/to/sscope npm run e2e      (default /var/tmp/streamscope-target/debug/sscope)
+//   CHROMIUM=/usr/bin/chromium                  (default; never downloads a browser)
+//   E2E_SKIP_BUILD=1                            (use ui/dist as it is)
+//
+// Builds the UI (the server serves ui/dist, read per request), starts the server on a
+// free port, reads the UI URL with its token from the server's stdout, and drives the
+// page: the demo WebSocket and SSE tickers, the echo demo with every send kind, filters,
+// pause, disconnect, export, scroll-back through a large recording. Screenshots go to
+// e2e/artifacts/. Prints one line per test and `N passed, N failed`; exits 1 on failure.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const uiDir = join(here, '..');
+const artifacts = join(here, 'artifacts');
+const bin = process.env.SSCOPE_BIN || '/var/tmp/streamscope-target/debug/sscope';
+const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+mkdirSync(artifacts, { recursive: true });
+for (const f of readdirSync(artifacts)) if (/\.(png|ndjson)$/.test(f)) rmSync(join(artifacts, f));
+
+function fatal(msg) {
+  console.error(`e2e: ${msg}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+if (!existsSync(bin)) fatal(`no sscope binary at ${bin}; build it (cargo build -p sscope) or set SSCOPE_BIN`);
+if (!existsSync(chromiumPath))
+  fatal(`no Chromium at ${chromiumPath}; install it (apt install chromium) or set CHROMIUM`);
+
+if (!process.env.E2E_SKIP_BUILD) {
+  const b = spawnSync('npm', ['run', 'build', '--silent'], { cwd: uiDir, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (b.status !== 0) fatal('npm run build failed');
+}
+
+// --- the server -------------------------------------------------------------------------
+
+const server = spawn(bin, ['serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+let serverOut = '';
+server.stderr.on('data', (d) => (serverOut += d));
+const uiUrl = await new Promise((resolve, reject) => {
+  const timer = setTimeout(() => reject(new Error(`no UI URL from sscope serve within 15 s:\n${serverOut}`)), 15_000);
+  server.stdout.on('data', (d) => {
+    serverOut += d;
+    const m = /UI:\s+(http:\/\/\S+\?token=[0-9a-f]+)/.exec(serverOut);
+    if (m) {
+      clearTimeout(timer);
+      resolve(m[1]);
+    }
+  });
+  server.on('exit', (code) => reject(new Error(`sscope serve exited (${code}):\n${serverOut}`)));
+}).catch((e) => fatal(e.message));
+if (/not built/.test(serverOut)) {
+  server.kill();
+  fatal(`the server does not serve this UI (it says the UI is not built):\n${serverOut}`);
+}
+const origin = new URL(uiUrl).origin;
+const host = new URL(uiUrl).host;
+
+function stopServer() {
+  if (server.exitCode === null) server.kill('SIGTERM');
+}
+process.on('exit', stopServer);
+process.on('SIGINT', () => process.exit(130));
+
+// --- the browser ------------------------------------------------------------------------
+
+const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox'] });
+const context = await browser.newContext({
+  viewport: { width: 1440, height: 900 },
+  colorScheme: 'light',
+  acceptDownloads: true,
+});
+const page = await context.newPage();
+const pageErrors = [];
+page.on('pageerror', (e) => pageErrors.push(e.message));
+page.on('console', (m) => m.type() === 'error' && pageErrors.push(`console: ${m.text()}`));
+
+const results = [];
+async function test(name, fn, timeout = 30_000) {
+  const t0 = Date.now();
+  let timer;
+  try {
+    await Promise.race([
+      fn(),
+      new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`timed out after ${timeout} ms`)), timeout))),
+    ]);
+    results.push({ name, ok: true });
+    console.log(`  ✓ ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    results.push({ name, ok: false });
+    console.log(`  ✗ ${name}\n      ${String(e.message).split('\n').join('\n      ')}`);
+    await page.screenshot({ path: join(artifacts, `failed-${slug(name)}.png`) }).catch(() => {});
+  } finally {
+    clearTimeout(timer);
+  }
+}
+const slug = (s) =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+async function until(what, fn, timeout = 10_000) {
+  const t0 = Date.now();
+  let last;
+  while (Date.now() - t0 < timeout) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await page.waitForTimeout(100);
+  }
+  throw new Error(
+    `waited ${timeout} ms for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`,
+  );
+}
+const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`) });
+
+const panes = () => page.locator('section.pane');
+const pane = (i) => panes().nth(i);
+/** The rows a pane shows: seq, dir, kind, note, preview. */
+function rowsOf(p) {
+  return p.locator('.viewport .row').evaluateAll((els) =>
+    els.map((el) => ({
+      seq: Number(el.getAttribute('data-seq')),
+      dir: /dir-(in|out|meta)/.exec(el.querySelector('.c-dir')?.className ?? '')?.[1] ?? '',
+      kind: el.querySelector('.kind')?.textContent ?? '',
+      note: el.querySelector('.note')?.textContent ?? '',
+      preview: el.querySelector('.pv')?.textContent ?? '',
+    })),
+  );
+}
+const stateOf = (p) => p.locator('.status .state').innerText();
+
+// --- the tests --------------------------------------------------------------------------
+
+console.log(`e2e: ${bin} serving ${origin}, Chromium ${chromiumPath}`);
+
+await test('opens with a WebSocket and an SSE pane on the demo tickers, token out of the address bar', async () => {
+  await page.goto(uiUrl);
+  await panes().first().waitFor();
+  assert((await panes().count()) === 2, `expected 2 panes, got ${await panes().count()}`);
+  assert((await pane(0).getAttribute('data-proto')) === 'ws', 'first pane is not WS');
+  assert((await pane(1).getAttribute('data-proto')) === 'sse', 'second pane is not SSE');
+  assert((await pane(0).locator('input.url').inputValue()) === `ws://${host}/demo/ws/ticker`, 'WS pane URL');
+  assert((await pane(1).locator('input.url').inputValue()) === `http://${host}/demo/sse/ticker`, 'SSE pane URL');
+  assert(!page.url().includes('token='), `token still in the address bar: ${page.url()}`);
+  await until('the live link', async () => (await page.locator('.live').innerText()).includes('Live'));
+  await shot('01-start-light');
+});
+
+await test('one click on Connect: WebSocket ticker frames flow', async () => {
+  await pane(0).locator('button.connect').click();
+  await until('Open state', async () => (await stateOf(pane(0))) === 'Open');
+  const rows = await until('3 text frames', async () => {
+    const r = await rowsOf(pane(0));
+    return r.filter((x) => x.kind === 'text' && x.dir === 'in').length >= 3 && r;
+  });
+  assert(rows[0].kind === 'open', `first row is ${rows[0].kind}, not open`);
+  assert(/"n":1,/.test(rows[1].preview), `first tick preview: ${rows[1].preview}`);
+  const time = await pane(0).locator('.row .c-time').first().innerText();
+  assert(/^\d\d:\d\d:\d\d\.\d\d\d$/.test(time), `time is not HH:MM:SS.mmm: ${time}`);
+});
+
+await test('SSE ticker: named events with ids, and their fields in the detail', async () => {
+  await pane(1).locator('button.connect').click();
+  const rows = await until('3 tick events', async () => {
+    const r = await rowsOf(pane(1));
+    return r.filter((x) => x.kind === 'event').length >= 3 && r;
+  });
+  const events = rows.filter((x) => x.kind === 'event');
+  events.forEach((e, i) => assert(e.note === `tick #${i + 1}`, `event ${i}: note ${e.note}`));
+  await pane(1).locator('.viewport .row', { hasText: 'tick #2' }).click();
+  const detail = pane(1).locator('.detail');
+  await until('the event detail', async () => (await detail.innerText()).includes('event'));
+  const text = await detail.innerText();
+  assert(/event\s+tick/.test(text) && /id\s+2/.test(text), `detail lacks event/id: ${text}`);
+  assert(text.includes('"sent_at"'), 'JSON tree missing');
+  await shot('02-tickers-light');
+});
+
+await test('the list follows, stops when scrolled up, and resumes on request', async () => {
+  const list = pane(0).locator('.viewport');
+  await until('enough rows to scroll', async () => (await rowsOf(pane(0))).length > 15);
+  await list.hover();
+  await page.mouse.wheel(0, -400);
+  const follow = pane(0).locator('button.follow');
+  await follow.waitFor({ timeout: 3000 });
+  const before = (await rowsOf(pane(0)))[0].seq;
+  await page.waitForTimeout(700);
+  const after = (await rowsOf(pane(0)))[0].seq;
+  assert(before === after, `the list moved while scrolled up (${before} → ${after})`);
+  await follow.click();
+  await until('following again', async () => (await follow.count()) === 0);
+});
+
+await test('pause freezes the view while the connection keeps recording', async () => {
+  const p = pane(1);
+  await p.getByRole('button', { name: /Pause/ }).click();
+  const frozen = await rowsOf(p);
+  await until('held-back frames', async () => /Resume\s+\+\d+/.test(await p.locator('.toolbar').innerText()), 5000);
+  const still = await rowsOf(p);
+  assert(frozen.at(-1).seq === still.at(-1).seq, 'rows changed while paused');
+  assert((await stateOf(p)) === 'Open', 'connection not open while paused');
+  await p.getByRole('button', { name: /Resume/ }).click();
+  await until('new rows after resume', async () => (await rowsOf(p)).at(-1).seq > still.at(-1).seq);
+});
+
+await test('disconnect closes the WebSocket with a close handshake', async () => {
+  const p = pane(0);
+  await p.locator('button.connect', { hasText: 'Disconnect' }).click();
+  await until('Closed state', async () => (await stateOf(p)) === 'Closed');
+  const rows = await rowsOf(p);
+  const closes = rows.filter((r) => r.kind === 'close');
+  assert(
+    closes.some((r) => r.dir === 'out' && r.note === '1000'),
+    'no out close 1000',
+  );
+  assert(
+    closes.some((r) => r.dir === 'in'),
+    'no close reply from the peer',
+  );
+  await p.locator('button.connect', { hasText: 'Connect' }).waitFor();
+});
+
+let echo;
+await test('echo demo: text, JSON, binary and ping are sent and echoed', async () => {
+  await page
+    .locator('.top')
+    .getByRole('button', { name: /WS pane/ })
+    .click();
+  assert((await panes().count()) === 3, 'no third pane');
+  echo = pane(2);
+  assert(
+    (await echo.locator('input.url').inputValue()).endsWith('/demo/ws/echo'),
+    'new WS pane is not on the echo demo',
+  );
+  await echo.locator('input.url').press('Enter');
+  await until('echo open', async () => (await stateOf(echo)) === 'Open');
+
+  // Text, sent with Ctrl+Enter.
+  const text = echo.getByLabel('Text message');
+  await text.fill('e2e hello');
+  await text.press('Control+Enter');
+  await until('text echoed', async () => {
+    const r = (await rowsOf(echo)).filter((x) => x.preview === 'e2e hello');
+    return r.some((x) => x.dir === 'out') && r.some((x) => x.dir === 'in');
+  });
+
+  // JSON: invalid is refused inline, valid goes out.
+  await echo.getByRole('tab', { name: 'JSON' }).click();
+  const json = echo.getByLabel('JSON message');
+  await json.fill('{"a": 1,, }');
+  const status = echo.locator('.sender .status');
+  await until('inline JSON error', async () => /Not valid JSON — line 1, column 9/.test(await status.innerText()));
+  assert(await echo.locator('button.send').isDisabled(), 'Send enabled for invalid JSON');
+  await json.fill('{"op": "e2e", "n": [1, 2, 3]}');
+  await until('valid JSON', async () => (await status.innerText()).includes('valid JSON'));
+  await echo.locator('button.send').click();
+  await until(
+    'JSON echoed',
+    async () => (await rowsOf(echo)).filter((x) => x.preview.includes('"op": "e2e"')).length === 2,
+  );
+
+  // Binary as hex.
+  await echo.getByRole('tab', { name: 'Binary' }).click();
+  await echo.getByLabel('Binary message').fill('de ad be ef 00 01');
+  await echo.locator('button.send').click();
+  await until(
+    'binary echoed',
+    async () =>
+      (await rowsOf(echo)).filter((x) => x.kind === 'binary' && x.preview === 'de ad be ef 00 01').length === 2,
+  );
+
+  // Ping with a payload: the pong answers with it.
+  await echo.getByRole('tab', { name: 'Ping' }).click();
+  await echo.getByLabel('Ping payload', { exact: true }).fill('are you there');
+  await echo.locator('button.send').click();
+  await until('pong', async () =>
+    (await rowsOf(echo)).some((x) => x.kind === 'pong' && x.preview === '"are you there"'),
+  );
+
+  // The binary frame in the detail: hex dump and text.
+  await echo.locator('.viewport .row', { hasText: 'de ad be ef' }).first().click();
+  await until('hex dump', async () => (await echo.locator('.detail .dump').innerText()).includes('de ad be ef 00 01'));
+  await shot('03-echo-binary-light');
+});
+
+await test('repeat every N ms until stopped; saved messages come back', async () => {
+  await echo.getByRole('tab', { name: 'Text' }).click();
+  await echo.getByLabel('Text message').fill('tick-tock');
+  await echo.locator('.repeat input[type=checkbox]').check();
+  await echo.locator('.repeat input[type=number]').fill('100');
+  await echo.locator('button.send').click();
+  await until(
+    'repeating',
+    async () => /repeating — sent [3-9]/.test(await echo.locator('.sender .status').innerText()),
+    5000,
+  );
+  await echo.locator('button.send', { hasText: 'Stop' }).click();
+  const sentOut = () =>
+    page.evaluate(() => {
+      const app = globalThis.sscope;
+      const ring = app.store.get(app.panes[2].connId).ring;
+      let n = 0;
+      for (let i = 0; i < ring.length; i++) if (ring.dirAt(i) === 1 && ring.previewAt(i) === 'tick-tock') n++;
+      return n;
+    });
+  await page.waitForTimeout(500);
+  const sent = await sentOut();
+  await page.waitForTimeout(600);
+  const after = await sentOut();
+  assert(sent >= 3, `only ${sent} repeated sends`);
+  assert(after === sent, `still sending after Stop (${sent} → ${after})`);
+  await echo.locator('.repeat input[type=checkbox]').uncheck();
+
+  await echo.locator('.saved > button').click();
+  await echo.getByLabel('Name for the saved message').fill('greeting');
+  await echo.locator('.saved').getByRole('button', { name: 'Save', exact: true }).click();
+  await echo.getByLabel('Text message').fill('something else');
+  if (!(await echo.locator('.saved .menu').isVisible())) await echo.locator('.saved > button').click();
+  await echo.locator('.saved .use', { hasText: 'greeting' }).click();
+  assert((await echo.getByLabel('Text message').inputValue()) === 'tick-tock', 'saved message not loaded');
+  const stored = await page.evaluate(
+    () => Object.keys(localStorage).filter((k) => k.startsWith('sscope.saved.')).length,
+  );
+  assert(stored === 1, `saved messages not in localStorage (${stored})`);
+});
+
+await test('filters by direction and kind, and searches text', async () => {
+  const all = await rowsOf(echo);
+  await echo.getByRole('button', { name: /Out/ }).click();
+  await until('only sent frames', async () => {
+    const r = await rowsOf(echo);
+    return r.length > 0 && r.every((x) => x.dir === 'out') && r.length < all.length;
+  });
+  await echo.getByRole('button', { name: /Out/ }).click();
+  await echo.getByRole('button', { name: 'All kinds' }).click();
+  await echo.locator('.toolbar .menu label', { hasText: 'binary' }).click();
+  await until('only binary frames', async () => {
+    const r = await rowsOf(echo);
+    return r.length === 2 && r.every((x) => x.kind === 'binary');
+  });
+  await echo.locator('.toolbar').getByRole('button', { name: 'Clear' }).click();
+  await echo.getByLabel('Search frames').fill('E2E HELLO');
+  await until('search hits', async () => {
+    const r = await rowsOf(echo);
+    return r.length === 2 && r.every((x) => x.preview === 'e2e hello');
+  });
+  await shot('04-filter-light');
+  await echo.getByLabel('Search frames').fill('');
+  await until('filter cleared', async () => (await rowsOf(echo)).some((x) => x.preview !== 'e2e hello'));
+});
+
+await test('close with a code and reason', async () => {
+  await echo.getByRole('tab', { name: 'Close' }).click();
+  await echo.locator('.close-row input[type=number]').fill('4001');
+  await echo.locator('.close-row input:not([type=number])').fill('e2e done');
+  await echo.locator('button.send').click();
+  await until('Closed', async () => (await stateOf(echo)) === 'Closed');
+  const closes = (await rowsOf(echo)).filter((r) => r.kind === 'close');
+  assert(
+    closes.some((r) => r.dir === 'out' && r.note === '4001' && r.preview.includes('e2e done')),
+    'no out close 4001',
+  );
+  assert(
+    closes.some((r) => r.dir === 'in' && r.note === '4001'),
+    'the echo did not answer the close',
+  );
+});
+
+await test('errors show where they belong: a URL the UI refuses, one the server refuses', async () => {
+  const url = echo.locator('input.url');
+  const banner = echo.locator('.error');
+  await url.fill('ftp://example.com/');
+  await echo.locator('button.connect').click();
+  await until('the UI’s URL error', async () => /must start with ws:\/\/ or wss:\/\//.test(await banner.innerText()));
+  assert(await url.evaluate((el) => el.classList.contains('invalid')), 'URL field not marked invalid');
+  await url.fill('ws://exa mple.com/');
+  await until('error cleared on edit', async () => (await banner.count()) === 0);
+  await echo.locator('button.connect').click();
+  await until('the server’s invalid_url', async () => {
+    const t = await banner.innerText();
+    return /invalid url/i.test(t) && /not a valid URL/.test(t);
+  });
+  await url.fill(`ws://${host}/demo/ws/echo`);
+});
+
+await test('export downloads the recording as NDJSON records', async () => {
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    echo.getByRole('button', { name: /Export/ }).click(),
+  ]);
+  const path = join(artifacts, download.suggestedFilename());
+  await download.saveAs(path);
+  const lines = readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert(lines.length >= 10, `only ${lines.length} records exported`);
+  lines.forEach((r, i) => assert(r.seq === i + 1 && typeof r.t === 'string', `record ${i} is not seq ${i + 1}`));
+  assert(
+    lines.some((r) => r.kind === 'close' && r.code === 4001),
+    'export lacks the 4001 close',
+  );
+});
+
+await test('the demo picker fills the URL; the scripted peer pings, closes with its code and reason', async () => {
+  await echo.getByRole('button', { name: /Demos/ }).click();
+  await echo.locator('.picker .item', { hasText: 'Scripted peer' }).click();
+  await echo.locator('.picker .param', { hasText: 'step_ms' }).locator('input').fill('50');
+  await shot('08-demo-picker-light');
+  await echo.locator('.picker').getByRole('button', { name: 'Use' }).click();
+  const url = await echo.locator('input.url').inputValue();
+  assert(url === `ws://${host}/demo/ws/scripted?step_ms=50`, `URL is ${url}`);
+  await echo.locator('button.connect').click();
+  const rows = await until('the scripted close', async () => {
+    const r = await rowsOf(echo);
+    return r.some((x) => x.kind === 'close' && x.dir === 'in' && x.note === '4000') && r;
+  });
+  assert(
+    rows.some((x) => x.kind === 'ping' && x.dir === 'in'),
+    'no ping from the peer',
+  );
+  assert(
+    rows.some((x) => x.kind === 'pong' && x.dir === 'out'),
+    'no pong answer',
+  );
+  const close = rows.find((x) => x.kind === 'close' && x.dir === 'in');
+  assert(close.note === '4000' && close.preview.includes('script finished'), `close: ${JSON.stringify(close)}`);
+  await echo.locator('.viewport .row', { hasText: 'application-defined' }).first().click();
+  await until('close detail', async () =>
+    /4000[\s\S]*application-defined[\s\S]*script finished/.test(await echo.locator('.detail').innerText()),
+  );
+  assert((await echo.locator('select.runs option').count()) === 2, 'the pane does not list its two connections');
+});
+
+await test('Ctrl+K focuses the URL of the active pane', async () => {
+  await pane(1).locator('.viewport').click();
+  await page.keyboard.press('Control+k');
+  const focused = await page.evaluate(() => document.activeElement?.getAttribute('aria-label'));
+  assert(focused === 'URL', `focus on ${focused}`);
+  const inPane = await pane(1)
+    .locator('input.url')
+    .evaluate((el) => el === document.activeElement);
+  assert(inPane, 'focused URL is not the active pane’s');
+});
+
+await test('a large recording scrolls back through server pages', async () => {
+  const p = pane(0);
+  await p.locator('input.url').fill(`ws://${host}/demo/ws/ticker?rate=100000&count=150000`);
+  await p.locator('button.connect').click();
+  await until(
+    '150,000 frames received',
+    async () => {
+      const n = await page.evaluate(() => {
+        const app = globalThis.sscope;
+        const id = app.panes[0].connId;
+        return app.store.get(id)?.lastSeq ?? 0;
+      });
+      return n >= 150_002;
+    },
+    60_000,
+  );
+  // Drag the scrollbar thumb to the very top: the oldest rows come from the server.
+  const thumb = p.locator('.thumb');
+  const box = await thumb.boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2, box.y - 2000, { steps: 12 });
+  await page.mouse.up();
+  await until('row 1 (open) from the server', async () => {
+    const r = await rowsOf(p);
+    return r[0]?.seq === 1 && r[0].kind === 'open' && r.every((x) => x.kind !== '');
+  });
+  // And the middle, by the keyboard.
+  await p.locator('.viewport').focus();
+  for (let i = 0; i < 30; i++) await page.keyboard.press('PageDown');
+  await until('rows further down loaded', async () => {
+    const r = await rowsOf(p);
+    return r.length > 5 && r.every((x) => x.kind !== '') && r[0].seq > 150;
+  });
+  await shot('05-scrollback-light');
+});
+
+await test('dark theme', async () => {
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await pane(1).locator('.viewport .row').nth(4).click();
+  await page.waitForTimeout(400);
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert(bg !== 'rgb(236, 238, 241)', `body still light: ${bg}`);
+  await shot('06-dark');
+  await echo.locator('.viewport .row', { hasText: 'application-defined' }).first().click();
+  await page.waitForTimeout(400);
+  await shot('07-dark-close');
+  await page.emulateMedia({ colorScheme: 'light' });
+});
+
+await test('without the token the page says so instead of failing silently', async () => {
+  const other = await browser.newContext({ viewport: { width: 1200, height: 700 } });
+  const p = await other.newPage();
+  await p.goto(origin + '/');
+  await p.locator('.auth').waitFor({ timeout: 8000 });
+  const text = await p.locator('.auth').innerText();
+  assert(/refused this window/.test(text) && /token/.test(text), `banner: ${text}`);
+  await p.screenshot({ path: join(artifacts, '09-no-token-light.png') });
+  await other.close();
+});
+
+await test('no errors in the page', async () => {
+  const real = pageErrors.filter((e) => !/Failed to load resource/.test(e));
+  assert(real.length === 0, real.join('\n'));
+});
+
+// --- the end ----------------------------------------------------------------------------
+
+await browser.close();
+stopServer();
+const passed = results.filter((r) => r.ok).length;
+const failed = results.length - passed;
+console.log(`screenshots: ${artifacts}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

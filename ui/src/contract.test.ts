@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ContractError, parseNdjson, parseRecord, parseTime, SIZED_KINDS, type StreamRecord } from './contract';
+
+// Recorded from a real `sscope serve`: every demo endpoint once, exported through
+// `/api/connections/{id}/export` (see src/fixtures/README.md).
+const fixture = readFileSync(new URL('./fixtures/recorded.ndjson', import.meta.url), 'utf8');
+
+describe('the recorded NDJSON fixture', () => {
+  const records = parseNdjson(fixture);
+
+  it('parses every line as a contract record', () => {
+    expect(records.length).toBe(fixture.trim().split('\n').length);
+  });
+
+  it('numbers each connection 1, 2, 3 … without gaps', () => {
+    const last = new Map<string, number>();
+    for (const r of records) {
+      expect(r.seq).toBe((last.get(r.conn) ?? 0) + 1);
+      last.set(r.conn, r.seq);
+    }
+    expect(last.size).toBeGreaterThanOrEqual(8);
+  });
+
+  it('holds every kind of both protocols', () => {
+    const seen = new Set(records.map((r) => `${r.proto}:${r.kind}`));
+    for (const k of ['open', 'text', 'binary', 'ping', 'pong', 'close', 'error']) expect(seen).toContain(`ws:${k}`);
+    for (const k of ['open', 'event', 'comment', 'retry', 'reconnect', 'end', 'error'])
+      expect(seen).toContain(`sse:${k}`);
+  });
+
+  it('gives sizes exactly to data kinds', () => {
+    for (const r of records) expect(r.size !== undefined).toBe(SIZED_KINDS.has(r.kind));
+  });
+
+  it('keeps the SSE fields: named events with ids, retry, Last-Event-ID on reconnect', () => {
+    const ticks = records.filter((r) => r.kind === 'event' && r.event === 'tick');
+    expect(ticks.length).toBeGreaterThan(0);
+    expect(ticks.map((r) => r.id)).toEqual(ticks.map((_, i) => String(i + 1)));
+    const reconnect = records.find((r) => r.kind === 'reconnect' && r.last_event_id !== undefined) as StreamRecord;
+    expect(reconnect.attempt).toBe(1);
+    expect(records.some((r) => r.kind === 'retry' && typeof r.retry_ms === 'number')).toBe(true);
+    expect(records.some((r) => r.kind === 'comment' && r.data?.startsWith(' '))).toBe(true);
+  });
+
+  it('keeps close codes and reasons, and the handshake headers lower-case', () => {
+    const close = records.find((r) => r.kind === 'close' && r.code === 4000);
+    expect(close?.reason).toBe('script finished');
+    const open = records.find((r) => r.kind === 'open' && r.proto === 'ws');
+    expect(open?.status).toBe(101);
+    expect(open?.headers?.upgrade).toBe('websocket');
+  });
+});
+
+describe('parseRecord', () => {
+  const base = {
+    t: '2026-01-02T03:04:05.123456Z',
+    conn: 'c1',
+    proto: 'ws',
+    seq: 1,
+    dir: 'in',
+    kind: 'text',
+    size: 2,
+    data: 'hi',
+  };
+
+  it('accepts a valid record', () => {
+    expect(parseRecord(base).data).toBe('hi');
+  });
+
+  it.each([
+    [{ ...base, seq: 0 }, /seq/],
+    [{ ...base, kind: 'event' }, /does not belong to ws/],
+    [{ ...base, size: undefined }, /carry size/],
+    [{ ...base, t: 'yesterday' }, /RFC 3339/],
+    [{ ...base, dir: 'sideways' }, /dir/],
+    [{ ...base, kind: 'open', dir: 'in', size: undefined, status: 101, headers: {} }, /dir meta/],
+    [{ ...base, kind: 'open', dir: 'meta', size: undefined, headers: { Upgrade: 'x' }, status: 101 }, /lower-case/],
+    [{ ...base, kind: 'binary', data: undefined }, /data_b64/],
+  ])('refuses %o', (rec, why) => {
+    expect(() => parseRecord(rec)).toThrow(why);
+  });
+
+  it('names the line of a bad NDJSON record', () => {
+    expect(() => parseNdjson(`${JSON.stringify(base)}\n{"t":1}\n`)).toThrow(ContractError);
+    expect(() => parseNdjson(`${JSON.stringify(base)}\n{"t":1}\n`)).toThrow(/line 2/);
+    expect(() => parseNdjson('not json')).toThrow(/line 1: not JSON/);
+  });
+});
+
+describe('parseTime', () => {
+  it('keeps microseconds in the fraction of a millisecond', () => {
+    const ms = parseTime('2026-01-02T03:04:05.123456Z');
+    expect(Math.floor(ms)).toBe(Date.UTC(2026, 0, 2, 3, 4, 5, 123));
+    // Epoch milliseconds in a double keep sub-microsecond resolution.
+    expect(Math.round((ms - Math.floor(ms)) * 1000)).toBe(456);
+  });
+  it('reads offsets and missing fractions', () => {
+    expect(parseTime('2026-01-02T05:04:05+02:00')).toBe(Date.UTC(2026, 0, 2, 3, 4, 5));
+    expect(parseTime('nope')).toBeNaN();
+  });
+});

@@ -1,0 +1,67 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+const calls: [string, unknown][] = [];
+vi.mock('@tauri-apps/api/core', () => ({
+  invoke: (cmd: string, args: unknown) => {
+    calls.push([cmd, args]);
+    return Promise.resolve(cmd === 'save_export' ? true : undefined);
+  },
+}));
+
+const { tauriHost } = await import('./tauri');
+
+function fakeWindow(init?: object) {
+  const session = new Map<string, string>();
+  const w = {
+    __STREAMSCOPE_SHELL__: init,
+    location: { href: 'http://127.0.0.1:4000/' },
+    sessionStorage: {
+      getItem: (k: string) => session.get(k) ?? null,
+      setItem: (k: string, v: string) => void session.set(k, v),
+    },
+    addEventListener: () => {},
+  };
+  vi.stubGlobal('window', w);
+  return session;
+}
+
+describe('the desktop host', () => {
+  beforeEach(() => {
+    calls.length = 0;
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.unstubAllGlobals();
+  });
+
+  it('starts from the settings the shell handed over and saves the whole map after changes', async () => {
+    fakeWindow({ launch: 'L1', settings: { 'sscope.theme': 'dark' } });
+    const host = tauriHost();
+    expect(host.storage.get('sscope.theme')).toBe('dark');
+    host.storage.set('sscope.theme', 'light');
+    host.storage.set('sscope.saved.p1', '[]');
+    expect(calls).toEqual([]);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(calls).toEqual([['save_settings', { entries: { 'sscope.theme': 'light', 'sscope.saved.p1': '[]' } }]]);
+  });
+
+  it('prefers this launch’s newer map after a reload', () => {
+    const session = fakeWindow({ launch: 'L2', settings: { a: 'old' } });
+    session.set('sscope.shell.L2', JSON.stringify({ a: 'new' }));
+    expect(tauriHost().storage.get('a')).toBe('new');
+    session.set('sscope.shell.L1', JSON.stringify({ a: 'other launch' }));
+    fakeWindow({ launch: 'L3', settings: { a: 'shell' } });
+    expect(tauriHost().storage.get('a')).toBe('shell');
+  });
+
+  it('hands the shell an /api path without the token for exports', async () => {
+    fakeWindow({ launch: 'L1', settings: {} });
+    const r = await tauriHost().saveExport(
+      'http://127.0.0.1:4000/api/connections/c1/export?token=secret',
+      'streamscope-c1.ndjson',
+    );
+    expect(r).toBe('saved');
+    expect(calls).toEqual([['save_export', { path: '/api/connections/c1/export', filename: 'streamscope-c1.ndjson' }]]);
+  });
+});

@@ -1,0 +1,106 @@
+// The desktop host, inside the Tauri shell (src-tauri/). The only module that imports
+// `@tauri-apps/*`; it is loaded only when the shell is there, so a browser never fetches it.
+//
+// What the shell offers (src-tauri/export.rs, settings.rs):
+// - `save_export({ path, filename }) → bool`: the native save dialog, then the shell
+//   streams `path` (an `/api/…` path of the embedded server, fetched with the launch
+//   token) to the chosen file; `false` when the user cancelled. The page never names a
+//   file path, and a large recording never passes through the webview.
+// - `window.__STREAMSCOPE_SHELL__ = { launch, settings }`, set before our scripts run:
+//   the stored settings map. localStorage cannot keep them, because it belongs to the
+//   origin `http://127.0.0.1:PORT` and the port changes every launch.
+// - `save_settings({ entries })`: stores the whole map; we send it after changes.
+//   A reload within the same launch gets the map the shell loaded at launch, which may be
+//   older than ours, so the newest map of this launch is also kept in sessionStorage
+//   under the launch id.
+
+import { invoke } from '@tauri-apps/api/core';
+import { browserHost, memoryStorage } from './browser';
+import type { Host, KeyValue } from './index';
+
+interface ShellInit {
+  launch: string;
+  settings: Record<string, string>;
+}
+
+/** Settings are written at most this often: typing in a field changes them per keystroke. */
+const SAVE_DELAY_MS = 400;
+
+function shellInit(): ShellInit | null {
+  const s = (window as { __STREAMSCOPE_SHELL__?: ShellInit }).__STREAMSCOPE_SHELL__;
+  return s && typeof s.launch === 'string' && typeof s.settings === 'object' ? s : null;
+}
+
+function session(): Storage | null {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return null;
+  }
+}
+
+/** The settings map, kept in memory, persisted through the shell. */
+function shellStorage(init: ShellInit): KeyValue {
+  const key = `sscope.shell.${init.launch}`;
+  let start: Record<string, string> = init.settings;
+  const newer = session()?.getItem(key);
+  if (newer) {
+    try {
+      start = JSON.parse(newer) as Record<string, string>;
+    } catch {
+      // A damaged copy: the shell's map is the next best.
+    }
+  }
+  const map = new Map(Object.entries(start).filter(([, v]) => typeof v === 'string'));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const save = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const entries = Object.fromEntries(map);
+      session()?.setItem(key, JSON.stringify(entries));
+      invoke('save_settings', { entries }).catch((e: unknown) => console.warn('streamscope: saving settings', e));
+    }, SAVE_DELAY_MS);
+  };
+  // Closing the window right after a change must not lose it.
+  window.addEventListener('pagehide', () => {
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    invoke('save_settings', { entries: Object.fromEntries(map) }).catch(() => {});
+  });
+  return {
+    get: (k) => map.get(k) ?? null,
+    set: (k, v) => {
+      if (map.get(k) === v) return;
+      map.set(k, v);
+      save();
+    },
+    remove: (k) => {
+      if (map.delete(k)) save();
+    },
+  };
+}
+
+export function tauriHost(): Host {
+  const init = shellInit();
+  if (!init) {
+    // Tauri without our shell's init script (a plain webview on the page): behave as a browser.
+    return { ...browserHost(), kind: 'tauri' };
+  }
+  let storage: KeyValue;
+  try {
+    storage = shellStorage(init);
+  } catch {
+    storage = memoryStorage();
+  }
+  return {
+    kind: 'tauri',
+    storage,
+    async saveExport(url, filename) {
+      // The shell fetches with the launch token itself: hand it the path only.
+      const u = new URL(url, window.location.href);
+      u.searchParams.delete('token');
+      const saved = await invoke<boolean>('save_export', { path: u.pathname + u.search, filename });
+      return saved ? 'saved' : 'cancelled';
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { buildOpen, defaultConfig, persistable, protoOf, restoreConfig } from './config';
+
+describe('protoOf', () => {
+  it('reads the protocol from the scheme', () => {
+    expect(protoOf('ws://h/x')).toBe('ws');
+    expect(protoOf(' WSS://h')).toBe('ws');
+    expect(protoOf('https://h/events')).toBe('sse');
+    expect(protoOf('ftp://h')).toBeNull();
+    expect(protoOf('localhost:8080')).toBeNull();
+  });
+});
+
+describe('buildOpen', () => {
+  it('builds a WebSocket request with headers, subprotocols, bearer and ping', () => {
+    const c = {
+      ...defaultConfig('ws://h/s'),
+      headers: [
+        { name: 'X-A', value: '1', on: true },
+        { name: 'X-Off', value: '2', on: false },
+        { name: '', value: '', on: true },
+      ],
+      subprotocols: 'graphql-transport-ws, chat.v2',
+      auth: 'bearer' as const,
+      bearer: ' tok ',
+      pingInterval: '15',
+    };
+    const b = buildOpen(c);
+    expect(b).toEqual({
+      ok: true,
+      proto: 'ws',
+      request: {
+        url: 'ws://h/s',
+        proto: 'ws',
+        headers: [['X-A', '1']],
+        subprotocols: ['graphql-transport-ws', 'chat.v2'],
+        insecure: false,
+        bearer: 'tok',
+        ping_interval_secs: 15,
+      },
+    });
+  });
+
+  it('builds an SSE request with method, body, Last-Event-ID, reconnect and TLS off', () => {
+    const b = buildOpen({
+      ...defaultConfig('https://h/e'),
+      method: 'POST',
+      body: '{"prompt":"hi"}',
+      lastEventId: '42',
+      reconnect: false,
+      verifyTls: false,
+      auth: 'basic',
+      basicUser: 'u',
+      basicPass: 'p:w',
+    });
+    expect(b.ok && b.request).toEqual({
+      url: 'https://h/e',
+      proto: 'sse',
+      headers: [],
+      subprotocols: [],
+      insecure: true,
+      method: 'POST',
+      body: '{"prompt":"hi"}',
+      last_event_id: '42',
+      reconnect: false,
+      basic: 'u:p:w',
+    });
+  });
+
+  it('says what to fix before a round trip', () => {
+    expect(buildOpen(defaultConfig(''))).toMatchObject({ ok: false, field: 'url' });
+    expect(buildOpen(defaultConfig('h/x'))).toMatchObject({ ok: false, field: 'url' });
+    expect(
+      buildOpen({ ...defaultConfig('ws://h'), headers: [{ name: 'Bad Name', value: '', on: true }] }),
+    ).toMatchObject({
+      ok: false,
+      field: 'headers',
+    });
+    expect(buildOpen({ ...defaultConfig('ws://h'), auth: 'bearer' })).toMatchObject({ ok: false, field: 'auth' });
+    expect(buildOpen({ ...defaultConfig('ws://h'), pingInterval: 'soon' })).toMatchObject({ ok: false, field: 'ping' });
+  });
+});
+
+describe('persistence', () => {
+  it('never stores secrets', () => {
+    const p = persistable({ ...defaultConfig('ws://h'), bearer: 'secret', basicPass: 'pw', basicUser: 'me' });
+    expect(JSON.stringify(p)).not.toMatch(/secret|pw/);
+    expect(p.basicUser).toBe('me');
+  });
+  it('restores what it can from whatever storage held', () => {
+    const c = restoreConfig(
+      { url: 'wss://h', method: 'PUT', headers: [{ name: 'A', value: 'b' }, 7], auth: 'x', verifyTls: 'no' },
+      'ws://d',
+    );
+    expect(c.url).toBe('wss://h');
+    expect(c.method).toBe('GET');
+    expect(c.auth).toBe('none');
+    expect(c.verifyTls).toBe(true);
+    expect(c.headers).toEqual([{ name: 'A', value: 'b', on: true }]);
+    expect(restoreConfig(null, 'ws://d').url).toBe('ws://d');
+  });
+});

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { rowOf } from '../transport/decode';
+import { compile, isActive, MatchIndex, NO_FILTER } from './filter';
+import { Store } from './log';
+import { chunk, records } from './testing';
+
+describe('compile', () => {
+  it('filters by kind, direction and case-insensitive text in preview and note', () => {
+    const p = compile({ kinds: ['text', 'event'], dirs: ['in'], text: 'TICK' });
+    // kinds: text = 1, event = 7, ping = 3; dirs: in = 0, out = 1
+    expect(p(0, 1, 'a tick here', '')).toBe(true);
+    expect(p(0, 7, '{}', 'tick #3')).toBe(true);
+    expect(p(1, 1, 'tick', '')).toBe(false);
+    expect(p(0, 3, 'tick', '')).toBe(false);
+    expect(p(0, 1, 'tock', '')).toBe(false);
+  });
+  it('knows when nothing is filtered', () => {
+    expect(isActive(NO_FILTER)).toBe(false);
+    expect(isActive({ ...NO_FILTER, text: '  ' })).toBe(false);
+    expect(isActive({ ...NO_FILTER, dirs: ['out'] })).toBe(true);
+  });
+});
+
+describe('MatchIndex', () => {
+  it('indexes what is in memory, then every row as it arrives', () => {
+    const store = new Store(1000, () => 1);
+    store.apply([chunk('c1', 1, 50)]);
+    const idx = new MatchIndex({ kinds: ['ping'], dirs: [], text: '' }, store.get('c1')!);
+    expect(idx.count).toBe(5);
+    store.apply([chunk('c1', 51, 100)]);
+    expect(idx.count).toBe(10);
+    expect([idx.seqAt(0), idx.seqAt(9)]).toEqual([10, 100]);
+    expect(idx.unsearched).toBe(0);
+    idx.dispose();
+    store.apply([chunk('c1', 101, 110)]);
+    expect(idx.count).toBe(10);
+  });
+
+  it('keeps matches after their rows leave memory', () => {
+    const store = new Store(20, () => 1);
+    const log = store.ensure('c1', 'ws');
+    const idx = new MatchIndex({ kinds: [], dirs: [], text: 'message 7' }, log);
+    for (let s = 1; s <= 1000; s += 10) store.apply([chunk('c1', s, s + 9)]);
+    expect(log.ring.length).toBe(20);
+    // message 7, 70–79 (but 70 is a ping), 700–779 without pings …
+    expect(idx.seqAt(0)).toBe(7);
+    expect(idx.count).toBe(1 + 9 + 90);
+  });
+
+  it('searches older rows fetched from the server and prepends their matches', () => {
+    const store = new Store(100, () => 1);
+    store.apply([chunk('c1', 1, 1000)]);
+    const log = store.get('c1')!;
+    const idx = new MatchIndex({ kinds: ['ping'], dirs: [], text: '' }, log);
+    expect(idx.count).toBe(10);
+    expect(idx.unsearched).toBe(900);
+    const found = idx.addOlder(records('c1', 401, 900).map(rowOf));
+    expect(found).toBe(50);
+    expect(idx.unsearched).toBe(400);
+    expect(idx.prepended).toBe(50);
+    expect(idx.count).toBe(60);
+    expect(idx.seqAt(0)).toBe(410);
+    expect(idx.seqAt(59)).toBe(1000);
+    expect(idx.countUpTo(905)).toBe(50);
+    expect(idx.indexOf(905)).toBe(50);
+  });
+});

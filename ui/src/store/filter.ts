@@ -1,0 +1,162 @@
+// Filters of a pane's frame list (kinds, directions, search text) and the index of the
+// rows that match. The index keeps only seq numbers (8 bytes a match), so it outlives
+// the ring: every row is tested once while it is in memory, and rows that left memory
+// before the filter existed can be searched on the server page by page.
+
+import type { Dir, Kind } from '../contract';
+import { DIR_CODE, KIND_CODE, type Row } from '../transport/decode';
+import type { ConnLog } from './log';
+
+export interface FilterSpec {
+  /** Kinds shown; empty means all. */
+  kinds: Kind[];
+  /** Directions shown; empty means all. */
+  dirs: Dir[];
+  /** Case-insensitive text searched in the preview and note. */
+  text: string;
+}
+
+export const NO_FILTER: FilterSpec = { kinds: [], dirs: [], text: '' };
+
+export function isActive(f: FilterSpec): boolean {
+  return f.kinds.length > 0 || f.dirs.length > 0 || f.text.trim() !== '';
+}
+
+export type Predicate = (dir: number, kind: number, preview: string, note: string) => boolean;
+
+export function compile(f: FilterSpec): Predicate {
+  const kindMask = f.kinds.length ? f.kinds.reduce((m, k) => m | (1 << KIND_CODE[k]), 0) : -1;
+  const dirMask = f.dirs.length ? f.dirs.reduce((m, d) => m | (1 << DIR_CODE[d]), 0) : -1;
+  const needle = f.text.trim().toLowerCase();
+  return (dir, kind, preview, note) => {
+    if (!(kindMask & (1 << kind)) || !(dirMask & (1 << dir))) return false;
+    if (!needle) return true;
+    return preview.toLowerCase().includes(needle) || note.toLowerCase().includes(needle);
+  };
+}
+
+export function rowMatches(p: Predicate, r: Row): boolean {
+  return p(DIR_CODE[r.dir], KIND_CODE[r.kind], r.preview, r.note);
+}
+
+/** A growable list of numbers. */
+class SeqList {
+  private a = new Float64Array(256);
+  length = 0;
+  push(v: number) {
+    if (this.length === this.a.length) {
+      const b = new Float64Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.length++] = v;
+  }
+  at(i: number): number {
+    return this.a[i];
+  }
+}
+
+/** The seqs of one connection's rows that match a filter, ascending. Older matches found
+ * on the server are kept apart (`older`, newest first) so prepending costs nothing. */
+export class MatchIndex {
+  readonly predicate: Predicate;
+  private older = new SeqList();
+  private newer = new SeqList();
+  /** Every seq from `scannedFrom` to `processedTo` has been tested. */
+  scannedFrom: number;
+  processedTo: number;
+  /** Bumped when matches are prepended, so a list can keep its place. */
+  prepended = 0;
+  private unlisten: () => void;
+
+  constructor(
+    readonly spec: FilterSpec,
+    private log: ConnLog,
+  ) {
+    this.predicate = compile(spec);
+    const ring = log.ring;
+    this.scannedFrom = ring.length ? ring.firstSeq : log.lastSeq + 1;
+    this.processedTo = this.scannedFrom - 1;
+    this.catchUp();
+    this.unlisten = log.listen(() => this.catchUp());
+  }
+
+  dispose() {
+    this.unlisten();
+  }
+
+  /** Tests the rows that arrived since the last call. */
+  catchUp() {
+    const ring = this.log.ring;
+    if (!ring.length) return;
+    let i = ring.find(this.processedTo + 1);
+    if (i < 0) {
+      // Rows arrived and left memory between two calls (cannot happen while listening:
+      // the log calls us per chunk); start over from what is held, and say the rest is
+      // unsearched.
+      if (this.processedTo + 1 < ring.firstSeq) i = 0;
+      else return;
+    }
+    for (; i < ring.length; i++) {
+      const seq = ring.seqAt(i);
+      if (seq <= this.processedTo) continue;
+      if (this.predicate(ring.dirAt(i), ring.kindAt(i), ring.previewAt(i), ring.noteAt(i))) this.newer.push(seq);
+      this.processedTo = seq;
+    }
+  }
+
+  get count(): number {
+    return this.older.length + this.newer.length;
+  }
+
+  seqAt(i: number): number {
+    const o = this.older.length;
+    return i < o ? this.older.at(o - 1 - i) : this.newer.at(i - o);
+  }
+
+  /** How many matches have seq ≤ `seq`. */
+  countUpTo(seq: number): number {
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.seqAt(mid) <= seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The index of the first match with seq ≥ `seq`. */
+  indexOf(seq: number): number {
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.seqAt(mid) < seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Rows older than anything searched so far. */
+  get unsearched(): number {
+    return Math.max(0, this.scannedFrom - 1);
+  }
+
+  /** Tests rows fetched from the server, which must end right before `scannedFrom` and
+   * be in seq order. Returns how many matched. */
+  addOlder(rows: Row[]): number {
+    let found = 0;
+    for (let i = rows.length - 1; i >= 0; i--) {
+      const r = rows[i];
+      if (r.seq >= this.scannedFrom) continue;
+      if (rowMatches(this.predicate, r)) {
+        this.older.push(r.seq);
+        found++;
+      }
+    }
+    if (rows.length) this.scannedFrom = Math.min(this.scannedFrom, rows[0].seq);
+    if (found) this.prepended += found;
+    return found;
+  }
+}

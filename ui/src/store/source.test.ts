@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { rowOf, type Row } from '../transport/decode';
+import { Store } from './log';
+import { FrameSource } from './source';
+import { chunk, records } from './testing';
+
+function serverRows(from: number, limit: number, last: number): Promise<Row[]> {
+  return Promise.resolve(records('c1', from, Math.min(last, from + limit - 1)).map(rowOf));
+}
+
+describe('FrameSource', () => {
+  it('shows every recorded seq: the newest from memory, older ones from server pages', async () => {
+    const store = new Store(1000, () => 1);
+    store.apply([chunk('c1', 1, 100_000)]);
+    let loads = 0;
+    const src = new FrameSource(
+      store.get('c1')!,
+      (f, l) => serverRows(f, l, 100_000),
+      () => loads++,
+    );
+    expect(src.count).toBe(100_000);
+    expect(src.rowAt(99_999)?.seq).toBe(100_000);
+    expect(src.rowAt(10)).toBeUndefined();
+    await new Promise((r) => setTimeout(r));
+    expect(loads).toBe(1);
+    expect(src.rowAt(10)?.seq).toBe(11);
+    expect(src.rowAt(499)?.seq).toBe(500);
+  });
+
+  it('freezes at the paused seq while records keep arriving', () => {
+    const store = new Store(1000, () => 1);
+    store.apply([chunk('c1', 1, 100)]);
+    const src = new FrameSource(
+      store.get('c1')!,
+      () => Promise.resolve([]),
+      () => {},
+    );
+    src.pausedAt = 100;
+    store.apply([chunk('c1', 101, 150)]);
+    expect(src.count).toBe(100);
+    expect(src.heldBack).toBe(50);
+    src.setFilter({ kinds: ['ping'], dirs: [], text: '' });
+    expect(src.count).toBe(10);
+    expect(src.heldBack).toBe(5);
+    src.pausedAt = null;
+    expect(src.count).toBe(15);
+  });
+
+  it('maps list indexes through the filter', () => {
+    const store = new Store(1000, () => 1);
+    store.apply([chunk('c1', 1, 100)]);
+    const src = new FrameSource(
+      store.get('c1')!,
+      () => Promise.resolve([]),
+      () => {},
+    );
+    src.setFilter({ kinds: [], dirs: ['out'], text: '' });
+    expect(src.count).toBe(10);
+    expect(src.seqAt(2)).toBe(30);
+    expect(src.rowAt(2)?.kind).toBe('ping');
+    expect(src.indexOfSeq(31)).toBe(3);
+    src.setFilter({ kinds: [], dirs: [], text: '' });
+    expect(src.filter).toBeNull();
+    expect(src.seqAt(2)).toBe(3);
+  });
+});

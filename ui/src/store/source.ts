@@ -1,0 +1,71 @@
+// What a frame list shows for one connection: rows by index, from the ring when they are
+// in memory, from the server's pages otherwise, through the pane's filter when one is
+// set. A paused view stops at the seq it was paused on while records keep arriving.
+
+import type { Row } from '../transport/decode';
+import { isActive, MatchIndex, type FilterSpec } from './filter';
+import type { ConnLog } from './log';
+import { PageCache, type FetchRows } from './pages';
+
+export class FrameSource {
+  readonly pages: PageCache;
+  private index: MatchIndex | null = null;
+  /** The last seq shown while paused, `null` when live. */
+  pausedAt: number | null = null;
+
+  constructor(
+    readonly log: ConnLog,
+    fetchRows: FetchRows,
+    onLoad: () => void,
+  ) {
+    this.pages = new PageCache(fetchRows, onLoad);
+  }
+
+  setFilter(spec: FilterSpec) {
+    this.index?.dispose();
+    this.index = isActive(spec) ? new MatchIndex(spec, this.log) : null;
+  }
+
+  get filter(): MatchIndex | null {
+    return this.index;
+  }
+
+  dispose() {
+    this.index?.dispose();
+  }
+
+  /** The newest seq the view may show. */
+  get limitSeq(): number {
+    return this.pausedAt ?? this.log.lastSeq;
+  }
+
+  get count(): number {
+    const limit = this.limitSeq;
+    if (!this.index) return limit;
+    return this.pausedAt === null ? this.index.count : this.index.countUpTo(limit);
+  }
+
+  /** Rows that arrived after the pause. */
+  get heldBack(): number {
+    if (this.pausedAt === null) return 0;
+    if (!this.index) return this.log.lastSeq - this.pausedAt;
+    return this.index.count - this.index.countUpTo(this.pausedAt);
+  }
+
+  seqAt(i: number): number {
+    return this.index ? this.index.seqAt(i) : i + 1;
+  }
+
+  /** The index of the row with `seq`, or of the next one shown after it. */
+  indexOfSeq(seq: number): number {
+    return this.index ? this.index.indexOf(seq) : seq - 1;
+  }
+
+  rowAt(i: number): Row | undefined {
+    const seq = this.seqAt(i);
+    const ring = this.log.ring;
+    const k = ring.find(seq);
+    if (k >= 0) return ring.row(k);
+    return this.pages.get(seq);
+  }
+}

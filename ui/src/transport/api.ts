@@ -1,0 +1,88 @@
+// The control API (`/api/connections…`, `/demo`) over fetch. Errors come back as
+// `ApiError` with the server's `code`; views branch on the code and show the message.
+
+import { parseRecord } from '../contract';
+import type { Session } from './session';
+import type { ConnView, DemoListing, ErrorCode, OpenRequest, RecordPage, SendRequest } from './types';
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly status = 0,
+  ) {
+    super(message);
+  }
+}
+
+export class Api {
+  constructor(readonly session: Session) {}
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.session.token) headers.authorization = `Bearer ${this.session.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await fetch(this.session.base + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: 'same-origin',
+      });
+    } catch {
+      throw new ApiError('unreachable', 'the Streamscope server does not answer; is it still running?');
+    }
+    if (res.status === 204 || res.status === 202) return undefined as T;
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      const e = json as { code?: string; message?: string } | undefined;
+      throw new ApiError(
+        (e?.code as ErrorCode) ?? 'unexpected',
+        e?.message ?? `the server answered ${res.status} ${res.statusText}`,
+        res.status,
+      );
+    }
+    return json as T;
+  }
+
+  list(): Promise<ConnView[]> {
+    return this.call('GET', '/api/connections');
+  }
+  open(req: OpenRequest): Promise<ConnView> {
+    return this.call('POST', '/api/connections', req);
+  }
+  send(id: string, msg: SendRequest): Promise<void> {
+    return this.call('POST', `/api/connections/${encodeURIComponent(id)}/send`, msg);
+  }
+  close(id: string): Promise<void> {
+    return this.call('POST', `/api/connections/${encodeURIComponent(id)}/close`);
+  }
+  forget(id: string): Promise<void> {
+    return this.call('DELETE', `/api/connections/${encodeURIComponent(id)}`);
+  }
+  async records(id: string, from: number, limit: number): Promise<RecordPage> {
+    const page = await this.call<RecordPage>(
+      'GET',
+      `/api/connections/${encodeURIComponent(id)}/records?from=${from}&limit=${limit}`,
+    );
+    page.records = page.records.map(parseRecord);
+    return page;
+  }
+  demos(): Promise<DemoListing[]> {
+    return this.call('GET', '/demo');
+  }
+  /** A URL that downloads the connection's NDJSON; carries the token so it also works
+   * where the cookie does not (a different origin, a native download). */
+  exportUrl(id: string): string {
+    const q = this.session.token ? `?token=${encodeURIComponent(this.session.token)}` : '';
+    return `${this.session.base}/api/connections/${encodeURIComponent(id)}/export${q}`;
+  }
+}

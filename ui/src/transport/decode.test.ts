@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseNdjson, type StreamRecord } from '../contract';
+import { chunkRecords, describe as describeRecord, KIND_CODE, noteIn, PREVIEW_CHARS, previewIn, rowOf } from './decode';
+
+const fixture = parseNdjson(readFileSync(new URL('../fixtures/recorded.ndjson', import.meta.url), 'utf8'));
+const find = (pred: (r: StreamRecord) => boolean) => fixture.find(pred)!;
+
+describe('previews of real records', () => {
+  it('shows text as one line, binary and control payloads as hex or quoted text', () => {
+    expect(describeRecord(find((r) => r.kind === 'text' && r.data === 'hello')).preview).toBe('hello');
+    expect(describeRecord(find((r) => r.kind === 'binary' && r.size === 4)).preview).toBe('00 ff 10 7f');
+    expect(describeRecord(find((r) => r.kind === 'ping' && r.size === 13)).preview).toBe('"are you there"');
+  });
+
+  it('names close codes and SSE event types with their ids', () => {
+    expect(describeRecord(find((r) => r.kind === 'close' && r.code === 4000))).toEqual({
+      preview: 'application-defined · script finished',
+      note: '4000',
+    });
+    const tick = describeRecord(find((r) => r.kind === 'event' && r.event === 'tick'));
+    expect(tick.note).toBe('tick #1');
+    expect(tick.preview).toMatch(/^\{"n":1,/);
+  });
+
+  it('describes the connection records', () => {
+    expect(describeRecord(find((r) => r.kind === 'open' && r.proto === 'sse')).preview).toBe('200 text/event-stream');
+    expect(describeRecord(find((r) => r.kind === 'reconnect' && r.last_event_id === '2')).preview).toBe(
+      'attempt 1 after 20 ms · Last-Event-ID: 2',
+    );
+    expect(describeRecord(find((r) => r.kind === 'comment')).preview).toMatch(/^: /);
+    expect(describeRecord(find((r) => r.kind === 'error' && r.proto === 'ws')).preview).toMatch(/could not connect/);
+  });
+
+  it('keeps previews short and on one line', () => {
+    const long = { ...fixture[1], data: 'x\n'.repeat(1000), size: 2000 };
+    const d = describeRecord(long);
+    expect(d.preview.length).toBe(PREVIEW_CHARS);
+    expect(d.preview).not.toMatch(/\n/);
+  });
+});
+
+describe('chunkRecords', () => {
+  it('splits a live batch by connection into columns', () => {
+    const last = new Map<string, number>();
+    const chunks = chunkRecords(fixture.slice(0, 30), last);
+    const c1 = chunks.find((c) => c.conn === 'c1')!;
+    expect(c1.n).toBe(13);
+    expect([...c1.seq.slice(0, 3)]).toEqual([1, 2, 3]);
+    expect(c1.kind[0]).toBe(KIND_CODE.open);
+    expect(c1.size[0]).toBe(-1);
+    expect(c1.size[1]).toBe(5);
+    expect(last.get('c1')).toBe(13);
+    expect(previewIn(c1, 1)).toBe('hello');
+    expect(noteIn(c1, 0)).toBe('101');
+    expect(previewIn(c1, 12)).toBe('application-defined · done here');
+    expect(noteIn(c1, 12)).toBe('4001');
+  });
+
+  it('drops what it has seen (a resumed socket) and what it is told to ignore', () => {
+    const last = new Map([['c1', 10]]);
+    const chunks = chunkRecords(fixture.slice(0, 30), last, new Set(['c2']));
+    expect(chunks.find((c) => c.conn === 'c1')?.n).toBe(3);
+    expect(chunks.find((c) => c.conn === 'c2')).toBeUndefined();
+    // Ignored connections still advance their cursor, so a resumed socket skips them.
+    expect(last.get('c2')).toBe(6);
+  });
+
+  it('makes the same row as a page record would', () => {
+    const r = fixture[4];
+    const [c] = chunkRecords([r], new Map());
+    expect(rowOf(r)).toMatchObject({ seq: c.seq[0], size: c.size[0], preview: previewIn(c, 0), note: noteIn(c, 0) });
+  });
+});
+
+describe('timeParser', () => {
+  it('agrees with parseTime, fast path or not', async () => {
+    const { timeParser } = await import('./decode');
+    const { parseTime } = await import('../contract');
+    const time = timeParser();
+    for (const t of [
+      '2026-01-02T03:04:05.123456Z',
+      '2026-01-02T03:04:05.999999Z',
+      '2026-01-02T03:04:06.000001Z',
+      '2026-01-02T03:04:06.5Z',
+      '2026-01-02T03:04:06Z',
+      '2026-01-02T05:04:06.25+02:00',
+      'garbage',
+    ]) {
+      const a = time(t);
+      const b = parseTime(t);
+      if (Number.isNaN(b)) expect(a).toBeNaN();
+      else expect(a).toBeCloseTo(b, 3);
+    }
+  });
+});

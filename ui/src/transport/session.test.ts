@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { liveUrl, readSession, serverHost } from './session';
+
+function fakeHistory() {
+  const calls: string[] = [];
+  return {
+    calls,
+    history: {
+      state: null,
+      replaceState: (_s: unknown, _t: string, url?: string | URL | null) => calls.push(String(url)),
+    },
+  };
+}
+
+function fakeStore() {
+  const m = new Map<string, string>();
+  return { getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v) };
+}
+
+describe('readSession', () => {
+  it('takes the token from the URL and removes it from the address bar', () => {
+    const h = fakeHistory();
+    const store = fakeStore();
+    const s = readSession(
+      { href: 'http://127.0.0.1:4000/?token=abc&x=1#f', origin: 'http://127.0.0.1:4000' },
+      h.history,
+      store,
+    );
+    expect(s).toEqual({ base: 'http://127.0.0.1:4000', token: 'abc' });
+    expect(h.calls).toEqual(['/?x=1#f']);
+    // A reload, with the token gone from the URL, still has it.
+    const again = readSession(
+      { href: 'http://127.0.0.1:4000/', origin: 'http://127.0.0.1:4000' },
+      fakeHistory().history,
+      store,
+    );
+    expect(again.token).toBe('abc');
+  });
+
+  it('works without a token (the cookie carries it)', () => {
+    const h = fakeHistory();
+    const s = readSession({ href: 'http://127.0.0.1:4000/', origin: 'http://127.0.0.1:4000' }, h.history, null);
+    expect(s.token).toBeNull();
+    expect(h.calls).toEqual([]);
+  });
+});
+
+describe('liveUrl', () => {
+  it('carries the token and the resume cursors', () => {
+    const url = liveUrl({ base: 'http://127.0.0.1:4000', token: 't0k' }, [
+      ['c1', 120],
+      ['c2', 0],
+      ['c3', 40],
+    ]);
+    expect(url).toBe('ws://127.0.0.1:4000/api/live?token=t0k&from=c1%3A120%2Cc3%3A40');
+    expect(new URL(url).searchParams.get('from')).toBe('c1:120,c3:40');
+  });
+  it('uses wss for https', () => {
+    expect(liveUrl({ base: 'https://h', token: null }, [])).toBe('wss://h/api/live');
+    expect(serverHost({ base: 'http://127.0.0.1:9/', token: null })).toBe('127.0.0.1:9');
+  });
+});

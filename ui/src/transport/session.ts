@@ -1,0 +1,63 @@
+// Where the server is and how to prove we may use it. The page is opened at
+// `/?token=…`; the server also sets an HttpOnly cookie on that load, so same-origin
+// requests carry it anyway. We read the token once, keep it for this tab (it must
+// survive a reload after we strip it from the address bar), and send it explicitly:
+// `Authorization: Bearer` on fetches, `?token=` on the live socket, whose handshake
+// cannot carry headers.
+
+export interface Session {
+  /** `http://127.0.0.1:PORT`, no trailing slash. */
+  base: string;
+  token: string | null;
+}
+
+const KEY = 'sscope.token';
+
+interface Place {
+  href: string;
+  origin: string;
+}
+
+/** Reads the token from the URL (then removes it from the address bar) or from this
+ * tab's storage. */
+export function readSession(
+  place: Place = location,
+  hist: Pick<History, 'replaceState' | 'state'> = history,
+  store: Pick<Storage, 'getItem' | 'setItem'> | null = safeSessionStorage(),
+  base?: string,
+): Session {
+  const url = new URL(place.href);
+  let token = url.searchParams.get('token');
+  if (token) {
+    url.searchParams.delete('token');
+    // Keep the token out of history, bookmarks and screenshots of the address bar.
+    hist.replaceState(hist.state, '', url.pathname + (url.search === '?' ? '' : url.search) + url.hash);
+    store?.setItem(KEY, token);
+  } else {
+    token = store?.getItem(KEY) ?? null;
+  }
+  return { base: (base ?? place.origin).replace(/\/$/, ''), token };
+}
+
+function safeSessionStorage(): Storage | null {
+  try {
+    return sessionStorage;
+  } catch {
+    return null;
+  }
+}
+
+/** `ws://host/api/live?token=…&from=…` for the session. */
+export function liveUrl(s: Session, cursors: Iterable<[string, number]>): string {
+  const u = new URL(s.base + '/api/live');
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  if (s.token) u.searchParams.set('token', s.token);
+  const from = [...cursors].filter(([, seq]) => seq > 0).map(([id, seq]) => `${id}:${seq}`);
+  if (from.length) u.searchParams.set('from', from.join(','));
+  return u.toString();
+}
+
+/** The host part (`127.0.0.1:PORT`) the demo endpoints live on. */
+export function serverHost(s: Session): string {
+  return new URL(s.base).host;
+}
