@@ -246,6 +246,9 @@ impl Parser {
                         limit: self.limits.max_event,
                     });
                 }
+                // Room for the value and its LF at once: pushing the LF into an
+                // exactly-sized buffer would double it and copy the value again.
+                self.data.reserve(value.len() + 1);
                 self.data.push_str(&value);
                 self.data.push('\n');
             }
@@ -300,12 +303,16 @@ impl Parser {
 
 /// UTF-8 decode with replacement, borrowing when the bytes are already valid.
 fn decode(bytes: &[u8]) -> Cow<'_, str> {
-    String::from_utf8_lossy(bytes)
+    // Valid UTF-8 is the rule: check it with the fast validator first.
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 /// Position of the first `a` or `b` in `hay`.
 fn memchr2(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&c| c == a || c == b)
+    memchr::memchr2(a, b, hay)
 }
 
 #[cfg(test)]
