@@ -32,6 +32,8 @@ pub enum Cmd {
     Sse(SseArgs),
     /// Run the embedded server alone: demo endpoints, the control API and the UI for a browser.
     Serve(ServeArgs),
+    /// Chart events/s and bytes/s of recorded NDJSON files as PNG or SVG.
+    Chart(crate::chart::ChartArgs),
 }
 
 #[derive(Debug, Args)]
