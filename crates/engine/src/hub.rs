@@ -147,6 +147,13 @@ impl Hub {
         self.version.subscribe()
     }
 
+    /// Completes once the hub stops for good (its root token is cancelled, after
+    /// [`Hub::shutdown`] or with the app). Subscribers that live as long as the hub,
+    /// such as the UI socket, end with it: the change signal alone never ends.
+    pub async fn stopped(&self) {
+        self.cancel.cancelled().await;
+    }
+
     /// Opens a WebSocket connection and starts recording it.
     pub fn open_ws(&self, opts: WsOptions, name: Option<String>) -> ConnId {
         let url = opts.url.to_string();

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -327,9 +327,10 @@ struct PageView {
 async fn records(
     State(hub): State<Hub>,
     Path(id): Path<String>,
-    Query(page): Query<Page>,
+    page: Result<Query<Page>, QueryRejection>,
 ) -> Result<Json<PageView>, ApiError> {
     let id = conn_id(&id)?;
+    let Query(page) = page?;
     let from = page.from.unwrap_or(1);
     let limit = page.limit.unwrap_or(1000).min(MAX_PAGE);
     let mut out = Vec::with_capacity(limit.min(1024));
@@ -343,18 +344,50 @@ async fn records(
     }))
 }
 
+/// Records per page of an export: the hub's lock is held only while one page is read,
+/// so a long recording never stalls the connections or the API, and the export holds
+/// one page in memory, not the whole file.
+const EXPORT_PAGE: usize = 1024;
+
 async fn export(State(hub): State<Hub>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = conn_id(&id)?;
-    let mut buf = Vec::new();
-    hub.export(id, &mut buf)?
-        .map_err(|e| ApiError::Refused(format!("cannot export {id}: {e}")))?;
+    // The export is the recording as it stands now; records that arrive meanwhile are
+    // left for the next export (or the live socket).
+    let last = hub.summary(id)?.last_seq;
+    let pages = futures_util::stream::unfold(1u64, move |next| {
+        let hub = hub.clone();
+        async move {
+            if next > last {
+                return None;
+            }
+            let mut records = Vec::with_capacity(EXPORT_PAGE);
+            let want = usize::try_from(last - next + 1).map_or(EXPORT_PAGE, |n| n.min(EXPORT_PAGE));
+            let page = hub.records(id, next, want, &mut records);
+            let mut buf = Vec::with_capacity(records.len() * 160);
+            let mut expected = next;
+            for r in &records {
+                if r.seq != expected {
+                    break;
+                }
+                r.write_ndjson(&mut buf);
+                expected += 1;
+            }
+            if page.is_err() || expected == next {
+                // Forgotten meanwhile, or a record that cannot be read back: end the body
+                // with an error, so the client sees a failed download, not a shorter file.
+                let e = std::io::Error::other(format!("{id}: record {next} cannot be read"));
+                return Some((Err(e), last + 1));
+            }
+            Some((Ok(bytes::Bytes::from(buf)), expected))
+        }
+    });
     let disposition = format!("attachment; filename=\"streamscope-{id}.ndjson\"");
     Ok((
         [
             (header::CONTENT_TYPE, "application/x-ndjson".to_owned()),
             (header::CONTENT_DISPOSITION, disposition),
         ],
-        buf,
+        axum::body::Body::from_stream(pages),
     )
         .into_response())
 }

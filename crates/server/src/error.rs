@@ -3,7 +3,7 @@
 //! details are logged, not sent.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use streamscope_engine::ConnId;
@@ -97,5 +97,15 @@ impl From<JsonRejection> for ApiError {
                 r.body_text()
             )),
         }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        // axum's own rejection is plain text; the UI needs `code`.
+        ApiError::BadRequest(format!(
+            "the query string is not what this route takes: {}",
+            r.body_text()
+        ))
     }
 }

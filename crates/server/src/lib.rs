@@ -16,9 +16,11 @@ use axum::routing::get;
 use streamscope_engine::hub::Hub;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 pub mod api;
 pub mod assets;
+pub mod chart;
 pub mod demo;
 pub mod error;
 pub mod security;
@@ -44,8 +46,24 @@ pub fn app_with(demo: &demo::Demo) -> Router {
 
 /// The whole server: demos, the guarded API and live stream, and the UI.
 pub fn full_app(demo: &demo::Demo, hub: Hub, guard: Guard, ui: assets::UiFiles) -> Router {
-    let api = api::router(hub.clone())
-        .route("/live", get(ui_socket::live).with_state(hub))
+    full_app_tracked(demo, hub, guard, ui, TaskTracker::new())
+}
+
+/// [`full_app`], with the tracker its `/api/live` sockets register with.
+fn full_app_tracked(
+    demo: &demo::Demo,
+    hub: Hub,
+    guard: Guard,
+    ui: assets::UiFiles,
+    live_sockets: TaskTracker,
+) -> Router {
+    let live = ui_socket::LiveState {
+        hub: hub.clone(),
+        sockets: live_sockets,
+    };
+    let api = api::router(hub)
+        .merge(chart::router(live.hub.clone()))
+        .route("/live", get(ui_socket::live).with_state(live))
         .fallback(|uri: axum::http::Uri| async move { ApiError::NotFound(uri.path().to_owned()) })
         .layer(from_fn_with_state(guard.clone(), security::require_api));
     let ui = Router::new()
@@ -78,6 +96,9 @@ pub struct Server {
     pub demo: demo::Demo,
     pub ui_built: bool,
     stop: CancellationToken,
+    /// The open `/api/live` sockets: axum hands an upgraded connection off, so the
+    /// listener's graceful shutdown does not wait for them; this does.
+    live_sockets: TaskTracker,
     task: JoinHandle<std::io::Result<()>>,
 }
 
@@ -92,11 +113,13 @@ impl Server {
         let demo = demo::Demo::with_shutdown(stop.child_token());
         let ui = assets::UiFiles::new(Some(config.ui_dir.unwrap_or_else(assets::default_ui_dir)));
         let ui_built = ui.is_built();
-        let app = full_app(
+        let live_sockets = TaskTracker::new();
+        let app = full_app_tracked(
             &demo,
             hub.clone(),
             Guard::new(token.clone(), addr.port()),
             ui,
+            live_sockets.clone(),
         );
         let graceful = stop.clone();
         let task = tokio::spawn(async move {
@@ -111,6 +134,7 @@ impl Server {
             demo,
             ui_built,
             stop,
+            live_sockets,
             task,
         })
     }
@@ -125,12 +149,16 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
-    /// Closes every connection properly (up to `grace`), ends the demo peers, and stops
-    /// the listener.
+    /// Closes every connection properly (up to `grace`), ends the demo peers, lets each
+    /// `/api/live` socket send what was recorded up to here and close with 1001, and
+    /// stops the listener.
     pub async fn shutdown(self, grace: Duration) {
         self.hub.shutdown(grace).await;
         self.demo.shutdown();
+        // Also stops the hub for good, which tells the live sockets to finish.
         self.stop.cancel();
+        self.live_sockets.close();
+        let _ = tokio::time::timeout(grace, self.live_sockets.wait()).await;
         let _ = tokio::time::timeout(grace, self.demo.closed()).await;
         let _ = tokio::time::timeout(grace, self.task).await;
     }

@@ -9,18 +9,22 @@
 //! Messages (JSON text):
 //! `{"type":"batch","records":[…contract records…],"conns":[…]}` where `conns` (the
 //! connection list with states and rates) is present at most four times a second and
-//! whenever the list changed.
+//! whenever the list changed. When the server shuts down, the socket sends what was
+//! recorded up to then and closes with 1001 (going away).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use streamscope_engine::ConnId;
 use streamscope_engine::hub::Hub;
 use tokio::time::Instant;
+use tokio_util::task::TaskTracker;
 
 use crate::api::ConnView;
 use crate::error::ApiError;
@@ -36,6 +40,23 @@ pub const STATS_EVERY: Duration = Duration::from_millis(250);
 /// Most records in one batch: bounds one message (and the time to build it); a client
 /// far behind gets the rest in the following batches.
 pub const MAX_BATCH: usize = 50_000;
+
+/// Most JSON bytes in one batch (one record larger than this still goes, alone): with
+/// [`MAX_BATCH`] alone, a backlog of large messages would make one batch of gigabytes.
+/// 8 MiB at 30 batches a second is far more than a UI renders.
+pub const MAX_BATCH_BYTES: usize = 8 << 20;
+
+/// Most records read from the hub at once while a batch is built: the hub's lock is held
+/// for one read, so a read must stay short.
+const READ_CHUNK: usize = 1024;
+
+/// What the live route needs: the hub to read, and a tracker of the open sockets, so the
+/// server's shutdown can wait for each to send its last batch and close.
+#[derive(Clone)]
+pub struct LiveState {
+    pub hub: Hub,
+    pub sockets: TaskTracker,
+}
 
 #[derive(Debug, Deserialize)]
 pub struct LiveQuery {
@@ -62,23 +83,92 @@ fn parse_cursors(text: Option<&str>) -> Result<HashMap<ConnId, u64>, ApiError> {
 }
 
 pub async fn live(
-    ws: WebSocketUpgrade,
-    State(hub): State<Hub>,
-    Query(q): Query<LiveQuery>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    State(state): State<LiveState>,
+    q: Result<Query<LiveQuery>, QueryRejection>,
 ) -> Response {
-    let cursors = match parse_cursors(q.from.as_deref()) {
+    let Ok(ws) = ws else {
+        return ApiError::BadRequest(
+            "/api/live is a WebSocket: open it with a WebSocket handshake".into(),
+        )
+        .into_response();
+    };
+    let cursors = match q
+        .map_err(ApiError::from)
+        .and_then(|Query(q)| parse_cursors(q.from.as_deref()))
+    {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
-    ws.on_upgrade(move |socket| stream(socket, hub, cursors))
+    let LiveState { hub, sockets } = state;
+    ws.on_upgrade(move |socket| sockets.track_future(stream(socket, hub, cursors)))
+}
+
+/// The next batch: records after each cursor (cursors advanced past them), at most
+/// [`MAX_BATCH`] records and about [`MAX_BATCH_BYTES`]. Starts after `resume_after`,
+/// the connection that filled the previous batch, so one busy connection cannot starve
+/// the others. Returns the number of records and, when the batch filled up before every
+/// cursor reached its head, the connection it stopped at.
+fn build_batch(
+    hub: &Hub,
+    heads: &[(ConnId, u64)],
+    cursors: &mut HashMap<ConnId, u64>,
+    resume_after: Option<ConnId>,
+    msg: &mut Vec<u8>,
+) -> (usize, Option<ConnId>) {
+    let split = resume_after.map_or(0, |after| heads.partition_point(|(id, _)| *id <= after));
+    let mut records = Vec::new();
+    let mut n = 0usize;
+    // JSON bytes per record in the last read: sizes the next read, so a backlog of large
+    // records is not decoded a thousand at a time only to be cut off.
+    let mut per_record = 0usize;
+    for &(id, head) in heads[split..].iter().chain(&heads[..split]) {
+        let cursor = cursors.entry(id).or_insert(0);
+        while *cursor < head {
+            let room = MAX_BATCH_BYTES.saturating_sub(msg.len());
+            let want = match per_record {
+                0 => 16,
+                size => room / size,
+            }
+            .clamp(1, READ_CHUNK)
+            .min(MAX_BATCH - n);
+            records.clear();
+            if hub.records(id, *cursor + 1, want, &mut records).is_err() || records.is_empty() {
+                // Forgotten meanwhile, or nothing readable: the heads say again next time.
+                break;
+            }
+            let before = msg.len();
+            for r in &records {
+                let mark = msg.len();
+                if n > 0 {
+                    msg.push(b',');
+                }
+                // A record always serializes (strings, numbers, a map of strings); were
+                // one not to, its half-written bytes must not break the message.
+                if serde_json::to_writer(&mut *msg, r).is_err() {
+                    msg.truncate(mark);
+                    *cursor = r.seq;
+                    continue;
+                }
+                *cursor = r.seq;
+                n += 1;
+                if n >= MAX_BATCH || msg.len() >= MAX_BATCH_BYTES {
+                    return (n, Some(id));
+                }
+            }
+            per_record = ((msg.len() - before) / records.len()).max(1);
+        }
+    }
+    (n, None)
 }
 
 async fn stream(mut socket: WebSocket, hub: Hub, mut cursors: HashMap<ConnId, u64>) {
     let mut changes = hub.subscribe();
-    let mut records = Vec::new();
     let mut last_send = Instant::now() - MIN_GAP;
     let mut last_stats: Option<Instant> = None;
     let mut known_conns: Vec<ConnId> = Vec::new();
+    let mut resume_after: Option<ConnId> = None;
+    let mut stopping = false;
     loop {
         // Mark what we are about to read as seen before reading it, so a change that
         // lands while we build the batch wakes us again.
@@ -87,38 +177,9 @@ async fn stream(mut socket: WebSocket, hub: Hub, mut cursors: HashMap<ConnId, u6
         cursors.retain(|id, _| heads.iter().any(|(h, _)| h == id));
         let mut msg = Vec::with_capacity(4096);
         msg.extend_from_slice(br#"{"type":"batch","records":["#);
-        let mut n = 0usize;
-        let mut more = false;
-        for &(id, head) in &heads {
-            let cursor = cursors.entry(id).or_insert(0);
-            if head <= *cursor {
-                continue;
-            }
-            if n >= MAX_BATCH {
-                more = true;
-                break;
-            }
-            records.clear();
-            if hub
-                .records(id, *cursor + 1, MAX_BATCH - n, &mut records)
-                .is_err()
-            {
-                continue;
-            }
-            for r in &records {
-                if n > 0 {
-                    msg.push(b',');
-                }
-                if serde_json::to_writer(&mut msg, r).is_err() {
-                    continue;
-                }
-                *cursor = r.seq;
-                n += 1;
-            }
-            if *cursor < head {
-                more = true;
-            }
-        }
+        let (n, full) = build_batch(&hub, &heads, &mut cursors, resume_after, &mut msg);
+        resume_after = full;
+        let more = full.is_some();
         msg.push(b']');
         let ids: Vec<ConnId> = heads.iter().map(|(id, _)| *id).collect();
         let stats_due = last_stats.is_none_or(|t| t.elapsed() >= STATS_EVERY) || ids != known_conns;
@@ -141,11 +202,21 @@ async fn stream(mut socket: WebSocket, hub: Hub, mut cursors: HashMap<ConnId, u6
             }
             last_send = Instant::now();
         }
+        if stopping && !more {
+            // Everything recorded up to the shutdown went out; say why we close.
+            let frame = CloseFrame {
+                code: close_code::AWAY,
+                reason: "the server is shutting down".into(),
+            };
+            let _ = socket.send(Message::Close(Some(frame))).await;
+            return;
+        }
         if !more {
             let next_stats = last_stats.map_or(Instant::now(), |t| t + STATS_EVERY);
             tokio::select! {
                 changed = changes.changed() => if changed.is_err() { return },
                 _ = tokio::time::sleep_until(next_stats) => {}
+                _ = hub.stopped(), if !stopping => stopping = true,
                 incoming = socket.recv() => match incoming {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
                     // The client does not steer this socket; other messages are ignored.

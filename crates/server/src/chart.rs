@@ -1,0 +1,282 @@
+//! `GET /api/chart.svg` and `GET /api/chart.png`: the live rate chart of chosen
+//! connections, drawn from the hub's statistics by `streamscope_chart`, the renderer the
+//! exports and `sscope chart` use too.
+//!
+//! Query: `conns=c1,c2` (default: every connection, in id order), `metric=events|bytes|
+//! latency|both|all` (default `both`: events and bytes stacked), `window=` seconds up to
+//! 600 (default 60), `width=`, `height=` in px, `theme=light|dark`, `title=`, and
+//! `download=1` to answer as an attachment (the browser's save). Colours follow the order
+//! of `conns` (first blue, second orange, …), so the same request keeps every pane's
+//! colour. Mounted inside `/api`, behind the launch token.
+//!
+//! `GET /api/sparkline.svg?conn=c1&metric=events|bytes|latency&window=60&width=120&
+//! height=24&color=0&theme=` is one pane's line for its status line: no text, no axes,
+//! `color` an index into the chart palette (0 blue, 1 orange, …).
+//!
+//! The window ends at the last complete second, so the newest point is never a
+//! half-counted second. Rendering runs on the blocking pool: a PNG takes milliseconds.
+
+use axum::Router;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use streamscope_chart::{Chart, Metric, Panel, Theme, TimeAxis, series_from_stats};
+use streamscope_engine::hub::Hub;
+use streamscope_engine::stats::WINDOW_SECS;
+use streamscope_engine::{ConnId, Timestamp};
+
+use crate::error::ApiError;
+
+/// The window when none is asked: a minute shows a rate's shape and its recent changes.
+const DEFAULT_WINDOW: i64 = 60;
+/// The shortest window: fewer seconds make no line worth reading.
+const MIN_WINDOW: i64 = 5;
+const DEFAULT_WIDTH: u32 = 900;
+/// Most connections one chart overlays: beyond the palette, colours would repeat.
+const MAX_CONNS: usize = 10;
+
+/// The chart routes, with their state; merged into the `/api` router.
+pub fn router(hub: Hub) -> Router {
+    Router::new()
+        .route("/chart.svg", get(svg))
+        .route("/chart.png", get(png))
+        .route("/sparkline.svg", get(sparkline))
+        .with_state(hub)
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct ChartQuery {
+    pub conns: Option<String>,
+    pub metric: Option<String>,
+    pub window: Option<i64>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub theme: Option<String>,
+    pub title: Option<String>,
+    pub download: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Svg,
+    Png,
+}
+
+async fn svg(
+    State(hub): State<Hub>,
+    q: Result<Query<ChartQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    answer(hub, q, Format::Svg).await
+}
+
+async fn png(
+    State(hub): State<Hub>,
+    q: Result<Query<ChartQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    answer(hub, q, Format::Png).await
+}
+
+async fn answer(
+    hub: Hub,
+    q: Result<Query<ChartQuery>, QueryRejection>,
+    format: Format,
+) -> Result<Response, ApiError> {
+    let Query(q) =
+        q.map_err(|e| ApiError::BadRequest(format!("chart query: {}", e.body_text())))?;
+    let now = Timestamp::now().as_micros().div_euclid(1_000_000);
+    let chart = chart_of(&hub, &q, now)?;
+    let download = matches!(q.download.as_deref(), Some("1" | "true"));
+    let body = tokio::task::spawn_blocking(move || match format {
+        Format::Svg => streamscope_chart::render_svg(&chart).map(String::into_bytes),
+        Format::Png => streamscope_chart::render_png(&chart),
+    })
+    .await
+    .map_err(|e| ApiError::Refused(format!("drawing the chart stopped: {e}")))?
+    .map_err(|e| match e {
+        streamscope_chart::ChartError::Size { .. } => ApiError::BadRequest(e.to_string()),
+        other => ApiError::Refused(other.to_string()),
+    })?;
+    let (mime, ext) = match format {
+        Format::Svg => ("image/svg+xml", "svg"),
+        Format::Png => ("image/png", "png"),
+    };
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, mime),
+            // A live view: every request is a new picture.
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response();
+    if download {
+        let name = format!("attachment; filename=\"streamscope-chart-{now}.{ext}\"");
+        if let Ok(v) = header::HeaderValue::from_str(&name) {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct SparklineQuery {
+    pub conn: Option<String>,
+    pub metric: Option<String>,
+    pub window: Option<i64>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub color: Option<usize>,
+    pub theme: Option<String>,
+}
+
+async fn sparkline(
+    State(hub): State<Hub>,
+    q: Result<Query<SparklineQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) =
+        q.map_err(|e| ApiError::BadRequest(format!("sparkline query: {}", e.body_text())))?;
+    let text = q
+        .conn
+        .as_deref()
+        .ok_or_else(|| ApiError::BadRequest("sparkline: give conn=c1".into()))?;
+    let id = text.parse::<ConnId>().map_err(|_| {
+        ApiError::BadRequest(format!("conn: {text:?} is not a connection id (c1, c2, …)"))
+    })?;
+    let summary = hub.summary(id)?;
+    let metric = match q.metric.as_deref().unwrap_or("events") {
+        "events" => Metric::Events,
+        "bytes" => Metric::Bytes,
+        "latency" => Metric::Latency,
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "metric {other:?}: use events, bytes or latency"
+            )));
+        }
+    };
+    let window = checked_window(q.window)?;
+    let theme = checked_theme(q.theme.as_deref())?;
+    let to = Timestamp::now().as_micros().div_euclid(1_000_000) - 1;
+    let from = to - window + 1;
+    let spark = streamscope_chart::Sparkline {
+        width: q.width.unwrap_or(120),
+        height: q.height.unwrap_or(24),
+        from,
+        to,
+        theme,
+        series: series_from_stats(
+            &summary.name,
+            q.color.unwrap_or(0),
+            &summary.stats,
+            metric,
+            from,
+            to,
+        ),
+    };
+    let svg = streamscope_chart::render_sparkline_svg(&spark)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        svg,
+    )
+        .into_response())
+}
+
+fn checked_window(window: Option<i64>) -> Result<i64, ApiError> {
+    let window = window.unwrap_or(DEFAULT_WINDOW);
+    if !(MIN_WINDOW..=WINDOW_SECS as i64).contains(&window) {
+        return Err(ApiError::BadRequest(format!(
+            "window {window}: a number of seconds from {MIN_WINDOW} to {WINDOW_SECS}"
+        )));
+    }
+    Ok(window)
+}
+
+fn checked_theme(theme: Option<&str>) -> Result<Theme, ApiError> {
+    match theme {
+        None => Ok(Theme::Light),
+        Some(t) => Theme::parse(t)
+            .ok_or_else(|| ApiError::BadRequest(format!("theme {t:?}: use light or dark"))),
+    }
+}
+
+/// The chart a query asks for, as of the Unix second `now`.
+pub fn chart_of(hub: &Hub, q: &ChartQuery, now: i64) -> Result<Chart, ApiError> {
+    let (metrics, title): (&[Metric], &str) = match q.metric.as_deref().unwrap_or("both") {
+        "events" => (&[Metric::Events], "Event rates"),
+        "bytes" => (&[Metric::Bytes], "Byte rates"),
+        "latency" => (&[Metric::Latency], "Latency"),
+        "both" => (&[Metric::Events, Metric::Bytes], "Event and byte rates"),
+        "all" => (
+            &[Metric::Events, Metric::Bytes, Metric::Latency],
+            "Event and byte rates",
+        ),
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "metric {other:?}: use events, bytes, latency, both or all"
+            )));
+        }
+    };
+    let window = checked_window(q.window)?;
+    let theme = checked_theme(q.theme.as_deref())?;
+    let summaries = match q.conns.as_deref().map(str::trim) {
+        None | Some("") => hub.list(),
+        Some(list) => {
+            let mut out = Vec::new();
+            for text in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                let id = text.parse::<ConnId>().map_err(|_| {
+                    ApiError::BadRequest(format!(
+                        "conns: {text:?} is not a connection id (c1, c2, …)"
+                    ))
+                })?;
+                if !out
+                    .iter()
+                    .any(|s: &streamscope_engine::hub::ConnSummary| s.id == id)
+                {
+                    out.push(hub.summary(id)?);
+                }
+            }
+            out
+        }
+    };
+    if summaries.len() > MAX_CONNS {
+        return Err(ApiError::BadRequest(format!(
+            "{} connections asked: one chart overlays at most {MAX_CONNS}",
+            summaries.len()
+        )));
+    }
+    // The current second is still being counted: end at the one before.
+    let to = now - 1;
+    let from = to - window + 1;
+    let panels = metrics
+        .iter()
+        .map(|&metric| Panel {
+            metric,
+            series: summaries
+                .iter()
+                .enumerate()
+                .map(|(i, s)| series_from_stats(&s.name, i, &s.stats, metric, from, to))
+                .collect(),
+        })
+        .collect();
+    Ok(Chart {
+        title: q.title.clone().unwrap_or_else(|| title.to_owned()),
+        width: q.width.unwrap_or(DEFAULT_WIDTH),
+        height: q.height.unwrap_or(200 + 160 * metrics.len() as u32),
+        from,
+        to,
+        step: 1,
+        time_axis: TimeAxis::Ago,
+        theme,
+        panels,
+    })
+}

@@ -1,0 +1,1535 @@
+//! The control API over real sockets: the whole server on 127.0.0.1:0, driven with reqwest
+//! and tokio-tungstenite as the UI and a script would drive it. Every route, its happy path
+//! and every error code; the security rules (token, Origin, Host, cookie, CSP, loopback
+//! bind); and that a bad request never disturbs another running connection.
+
+mod support;
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use support::{
+    Api, Reply, assert_seqs_from_one, find, has, http, live_url, live_with, next_batch, start,
+    stop, summary, within,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+/// An echo connection that is open, for tests that need one running.
+async fn open_echo(api: &Api) -> String {
+    let id = api.open_demo_ws("/demo/ws/echo").await;
+    api.wait_state(&id, "open").await;
+    id
+}
+
+/// The status and error code of a refused `/api/live` handshake.
+fn refused_handshake(result: Result<support::Ws, tungstenite::Error>) -> (u16, Value) {
+    match result {
+        Err(tungstenite::Error::Http(response)) => {
+            let body = response.body().clone().unwrap_or_default();
+            let body: Value = serde_json::from_slice(&body).expect("the refusal is JSON");
+            (response.status().as_u16(), body)
+        }
+        Err(other) => panic!("expected an HTTP refusal, got {other}"),
+        Ok(_) => panic!("the handshake was accepted"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The token
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_launch_token_is_64_hex_digits_and_new_at_every_launch() {
+    within(async {
+        let a = start().await;
+        let b = start().await;
+        for token in [&a.token, &b.token] {
+            assert_eq!(token.len(), 64, "256 bits as hex");
+            assert!(token.bytes().all(|c| c.is_ascii_hexdigit()), "{token}");
+        }
+        assert_ne!(a.token, b.token);
+        assert!(
+            a.ui_url().ends_with(&format!("/?token={}", a.token)),
+            "{}",
+            a.ui_url()
+        );
+        stop(a).await;
+        stop(b).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn api_calls_without_the_right_token_get_401_unauthorized() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let wrong = "0".repeat(64);
+        let prefix = &server.token[..32];
+        let attempts: Vec<reqwest::RequestBuilder> = vec![
+            api.client.get(api.url("/api/connections")),
+            api.client
+                .get(api.url("/api/connections"))
+                .bearer_auth(&wrong),
+            api.client
+                .get(api.url("/api/connections"))
+                .bearer_auth(prefix),
+            api.client
+                .get(api.url("/api/connections"))
+                .header("authorization", format!("Basic {}", server.token)),
+            api.client
+                .get(api.url(&format!("/api/connections?token={wrong}"))),
+            api.client
+                .get(api.url("/api/connections"))
+                .header("cookie", format!("sscope_token={wrong}")),
+            api.client
+                .post(api.url("/api/connections"))
+                .header("content-type", "application/json")
+                .body(r#"{"url":"ws://127.0.0.1:9/x"}"#),
+            api.client.get(api.url("/api/connections/c1/records")),
+            api.client.get(api.url("/api/no-such-route")),
+        ];
+        for request in attempts {
+            let reply = Reply::read(request.send().await.expect("request")).await;
+            reply.assert_error(401, "unauthorized");
+        }
+        // Nothing was opened by the refused POST.
+        assert_eq!(api.get("/api/connections").await.json(), json!([]));
+
+        // The live socket too.
+        let url = format!("ws://{}/api/live", server.addr);
+        let (status, body) = refused_handshake(live_with(&url, &[]).await);
+        assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")));
+        let url = format!("ws://{}/api/live?token={wrong}", server.addr);
+        let (status, _) = refused_handshake(live_with(&url, &[]).await);
+        assert_eq!(status, 401);
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_token_is_accepted_as_bearer_header_query_parameter_or_cookie() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let token = &server.token;
+        let ways = [
+            api.client
+                .get(api.url("/api/connections"))
+                .bearer_auth(token),
+            api.client
+                .get(api.url(&format!("/api/connections?token={token}"))),
+            api.client
+                .get(api.url(&format!("/api/connections?x=1&token={token}&y=2"))),
+            api.client
+                .get(api.url("/api/connections"))
+                .header("cookie", format!("theme=dark; sscope_token={token}")),
+        ];
+        for request in ways {
+            let reply = Reply::read(request.send().await.expect("request")).await;
+            assert_eq!(reply.status, 200, "{}", reply.text());
+            assert_eq!(reply.json(), json!([]));
+        }
+        // The live socket with the token in the query, and with the cookie.
+        drop(
+            live_with(&live_url(&server, ""), &[])
+                .await
+                .expect("query token"),
+        );
+        let url = format!("ws://{}/api/live", server.addr);
+        let cookie = format!("sscope_token={token}");
+        drop(
+            live_with(&url, &[("cookie", &cookie)])
+                .await
+                .expect("cookie token"),
+        );
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn loading_the_ui_with_the_token_sets_an_httponly_samestrict_cookie() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let reply = Reply::read(
+            api.client
+                .get(server.ui_url())
+                .send()
+                .await
+                .expect("GET /?token="),
+        )
+        .await;
+        assert_eq!(reply.status, 200);
+        let cookie = reply.header("set-cookie").expect("a cookie is set");
+        let parts: Vec<&str> = cookie.split(';').map(str::trim).collect();
+        assert_eq!(parts[0], format!("sscope_token={}", server.token));
+        assert!(parts.contains(&"HttpOnly"), "{cookie}");
+        assert!(parts.contains(&"SameSite=Strict"), "{cookie}");
+        assert!(parts.contains(&"Path=/"), "{cookie}");
+
+        // The cookie alone then opens the API.
+        let reply = Reply::read(
+            api.client
+                .get(api.url("/api/connections"))
+                .header("cookie", parts[0])
+                .send()
+                .await
+                .expect("GET with cookie"),
+        )
+        .await;
+        assert_eq!(reply.status, 200);
+
+        // No cookie for a wrong token or none.
+        for path in ["/?token=nope", "/"] {
+            let reply = Reply::read(api.client.get(api.url(path)).send().await.expect("GET")).await;
+            assert_eq!(reply.status, 200);
+            assert_eq!(reply.header("set-cookie"), None, "{path}");
+        }
+        stop(server).await;
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Origin and Host
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_foreign_origin_gets_403_bad_origin_on_the_api_and_the_live_socket() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let port = server.addr.port();
+        let foreign = [
+            "https://evil.example".to_owned(),
+            "http://evil.example".to_owned(),
+            "null".to_owned(),
+            format!("http://127.0.0.1:{}", port.wrapping_add(1)),
+            format!("https://127.0.0.1:{port}"),
+        ];
+        for origin in &foreign {
+            let reply = Reply::read(
+                api.request(reqwest::Method::GET, "/api/connections")
+                    .header("origin", origin)
+                    .send()
+                    .await
+                    .expect("GET"),
+            )
+            .await;
+            reply.assert_error(403, "bad_origin");
+            // A page on another site must not open connections either.
+            let reply = Reply::read(
+                api.request(reqwest::Method::POST, "/api/connections")
+                    .header("origin", origin)
+                    .header("content-type", "application/json")
+                    .body(r#"{"url":"ws://127.0.0.1:9/x"}"#)
+                    .send()
+                    .await
+                    .expect("POST"),
+            )
+            .await;
+            reply.assert_error(403, "bad_origin");
+            // Cross-site WebSocket hijacking: refused at the handshake.
+            let (status, body) =
+                refused_handshake(live_with(&live_url(&server, ""), &[("origin", origin)]).await);
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (403, Some("bad_origin")),
+                "{origin}"
+            );
+        }
+        assert_eq!(api.get("/api/connections").await.json(), json!([]));
+
+        // Our own origins are welcome.
+        for origin in [
+            format!("http://127.0.0.1:{port}"),
+            format!("http://localhost:{port}"),
+        ] {
+            let reply = Reply::read(
+                api.request(reqwest::Method::GET, "/api/connections")
+                    .header("origin", &origin)
+                    .send()
+                    .await
+                    .expect("GET"),
+            )
+            .await;
+            assert_eq!(reply.status, 200, "{origin}");
+            drop(
+                live_with(&live_url(&server, ""), &[("origin", &origin)])
+                    .await
+                    .expect("own origin"),
+            );
+        }
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_foreign_host_gets_403_bad_host_even_with_the_token() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let port = server.addr.port();
+        // DNS rebinding: a page on evil.example whose name now points at 127.0.0.1.
+        let foreign = [
+            format!("evil.example:{port}"),
+            "evil.example".to_owned(),
+            format!("127.0.0.1:{}", port.wrapping_add(1)),
+            "127.0.0.1".to_owned(),
+            format!("127.0.0.1.evil.example:{port}"),
+        ];
+        for host in &foreign {
+            let reply = Reply::read(
+                api.request(reqwest::Method::GET, "/api/connections")
+                    .header("host", host)
+                    .send()
+                    .await
+                    .expect("GET"),
+            )
+            .await;
+            reply.assert_error(403, "bad_host");
+            // The UI is confined the same way.
+            let reply = Reply::read(
+                api.client
+                    .get(api.url("/"))
+                    .header("host", host)
+                    .send()
+                    .await
+                    .expect("GET /"),
+            )
+            .await;
+            reply.assert_error(403, "bad_host");
+            let (status, body) =
+                refused_handshake(live_with(&live_url(&server, ""), &[("host", host)]).await);
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (403, Some("bad_host")),
+                "{host}"
+            );
+        }
+        for host in [format!("127.0.0.1:{port}"), format!("localhost:{port}")] {
+            let reply = Reply::read(
+                api.request(reqwest::Method::GET, "/api/connections")
+                    .header("host", &host)
+                    .send()
+                    .await
+                    .expect("GET"),
+            )
+            .await;
+            assert_eq!(reply.status, 200, "{host}");
+            drop(
+                live_with(&live_url(&server, ""), &[("host", &host)])
+                    .await
+                    .expect("own host"),
+            );
+        }
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_request_without_a_host_header_is_refused() {
+    within(async {
+        let server = start().await;
+        // HTTP/1.0 allows leaving Host out; no browser does.
+        let mut tcp = TcpStream::connect(server.addr).await.expect("connect");
+        let request = format!(
+            "GET /api/connections HTTP/1.0\r\nAuthorization: Bearer {}\r\n\r\n",
+            server.token
+        );
+        tcp.write_all(request.as_bytes()).await.expect("write");
+        let mut response = String::new();
+        tcp.read_to_string(&mut response).await.expect("read");
+        assert!(response.starts_with("HTTP/1.0 403"), "{response}");
+        assert!(response.contains("\"bad_host\""), "{response}");
+        stop(server).await;
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Headers, bind, UI
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn every_response_carries_a_strict_content_security_policy() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let replies = [
+            Reply::read(api.client.get(server.ui_url()).send().await.expect("GET /")).await,
+            api.get("/api/connections").await,
+            Reply::read(
+                api.client
+                    .get(api.url("/api/connections"))
+                    .send()
+                    .await
+                    .expect("GET"),
+            )
+            .await,
+            api.get("/api/connections/c42").await,
+        ];
+        for reply in &replies {
+            let csp = reply
+                .header("content-security-policy")
+                .unwrap_or_else(|| panic!("no CSP on a {} response", reply.status));
+            let directives: Vec<&str> = csp.split(';').map(str::trim).collect();
+            for wanted in [
+                "default-src 'self'",
+                "script-src 'self'",
+                "frame-ancestors 'none'",
+                "object-src 'none'",
+                "base-uri 'none'",
+            ] {
+                assert!(directives.contains(&wanted), "{wanted} missing in {csp}");
+            }
+            assert!(!csp.contains("unsafe-eval"), "{csp}");
+            let script = directives
+                .iter()
+                .find(|d| d.starts_with("script-src"))
+                .expect("script-src");
+            assert!(!script.contains("unsafe-inline"), "{csp}");
+            assert!(!csp.contains('*'), "no wildcard source: {csp}");
+            assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
+            assert_eq!(reply.header("x-frame-options"), Some("DENY"));
+        }
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_listener_is_bound_to_127_0_0_1_only() {
+    within(async {
+        let server = start().await;
+        assert_eq!(
+            server.addr.ip(),
+            std::net::IpAddr::from([127, 0, 0, 1]),
+            "{}",
+            server.addr
+        );
+        assert!(server.base_url().starts_with("http://127.0.0.1:"));
+        // Another loopback address reaches a wildcard listener, not ours.
+        let other = std::net::SocketAddr::from(([127, 0, 0, 2], server.addr.port()));
+        assert!(
+            TcpStream::connect(other).await.is_err(),
+            "a connection to {other} was accepted: the server listens beyond 127.0.0.1"
+        );
+        // And so does this machine's address on the network, when it has one.
+        if let Some(ip) = outward_ip() {
+            let outward = std::net::SocketAddr::new(ip, server.addr.port());
+            assert!(
+                TcpStream::connect(outward).await.is_err(),
+                "a connection to {outward} was accepted"
+            );
+        }
+        stop(server).await;
+    })
+    .await;
+}
+
+/// The address this machine would send from to a private network, if it has a route
+/// there (no packet is sent: connecting a UDP socket only picks the route).
+fn outward_ip() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("10.255.255.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+#[tokio::test]
+async fn the_root_serves_a_page_that_says_how_to_build_the_ui_when_it_is_not_built() {
+    within(async {
+        let server = start().await;
+        assert!(!server.ui_built);
+        let reply = Reply::read(http().get(server.base_url()).send().await.expect("GET /")).await;
+        assert_eq!(reply.status, 200);
+        assert!(
+            reply
+                .header("content-type")
+                .is_some_and(|c| c.starts_with("text/html"))
+        );
+        let page = reply.text();
+        assert!(page.contains("not been built"), "{page}");
+        assert!(
+            !page.contains(&server.token),
+            "the page never shows the token"
+        );
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_built_ui_is_served_with_index_fallback_and_no_way_out_of_its_directory() {
+    within(async {
+        let dir = std::env::temp_dir().join(format!("streamscope-ui-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("assets")).expect("ui dir");
+        std::fs::write(dir.join("index.html"), "<!doctype html><p>the app</p>").expect("index");
+        std::fs::write(dir.join("assets/app.js"), "console.log(1)").expect("js");
+        let server = streamscope_server::Server::start(streamscope_server::ServerConfig {
+            port: 0,
+            token: None,
+            ui_dir: Some(dir.clone()),
+        })
+        .await
+        .expect("start");
+        assert!(server.ui_built);
+        let client = http();
+        let get = |path: &str| {
+            let url = format!("{}{path}", server.base_url());
+            let client = client.clone();
+            async move { Reply::read(client.get(url).send().await.expect("GET")).await }
+        };
+        let index = get("/").await;
+        assert_eq!(index.status, 200);
+        assert!(index.text().contains("the app"));
+        let js = get("/assets/app.js").await;
+        assert_eq!(js.status, 200);
+        assert_eq!(
+            js.header("content-type"),
+            Some("text/javascript; charset=utf-8")
+        );
+        // A client-side route gets the app; a missing file does not.
+        assert!(get("/connections/c1").await.text().contains("the app"));
+        assert_eq!(get("/assets/missing.js").await.status, 404);
+
+        // `..` never leaves the UI directory (sent raw: HTTP clients normalise it away).
+        std::fs::write(dir.join("../streamscope-secret.txt"), "secret").expect("secret");
+        let mut tcp = TcpStream::connect(server.addr).await.expect("connect");
+        let request = format!(
+            "GET /../streamscope-secret.txt HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            server.addr
+        );
+        tcp.write_all(request.as_bytes()).await.expect("write");
+        let mut response = String::new();
+        tcp.read_to_string(&mut response).await.expect("read");
+        assert!(!response.contains("secret"), "{response}");
+        assert!(response.starts_with("HTTP/1.1 404"), "{response}");
+
+        stop(server).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_file(dir.join("../streamscope-secret.txt"));
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Connections: open, list, send, close, forget
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn opening_a_connection_answers_201_and_the_list_shows_its_state_and_statistics() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let ws_url = format!("ws://{}/demo/ws/echo", server.addr);
+        let reply = api
+            .post(
+                "/api/connections",
+                &json!({ "url": ws_url, "name": "echo pane" }),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text());
+        let view = reply.json();
+        let id = view["id"].as_str().expect("id").to_owned();
+        assert!(id.starts_with('c'), "{id}");
+        assert_eq!(view["proto"], "ws");
+        assert_eq!(view["url"], ws_url);
+        assert_eq!(view["name"], "echo pane");
+        assert!(
+            ["connecting", "open"].contains(&view["state"].as_str().expect("state")),
+            "{view}"
+        );
+
+        api.wait_state(&id, "open").await;
+        assert_eq!(
+            api.send(&id, json!({"kind": "text", "data": "hello"}))
+                .await
+                .status,
+            202
+        );
+        api.wait_records(&id, |r| has(r, "in", "text")).await;
+
+        let list = api.get("/api/connections").await;
+        assert_eq!(list.status, 200);
+        let list = list.json();
+        let list = list.as_array().expect("a list");
+        assert_eq!(list.len(), 1);
+        let view = &list[0];
+        assert_eq!(view["id"], id.as_str());
+        assert_eq!(view["state"], "open");
+        assert!(
+            view["since"].as_str().is_some_and(|s| s.ends_with('Z')),
+            "{view}"
+        );
+        assert!(view["last_seq"].as_u64().expect("last_seq") >= 3, "{view}");
+        assert!(view["recorded_bytes"].as_u64().expect("recorded_bytes") > 0);
+        assert_eq!(view["totals"]["events_out"], 1, "{view}");
+        assert_eq!(view["totals"]["events_in"], 1, "{view}");
+        assert_eq!(view["totals"]["bytes_out"], 5, "{view}");
+        assert_eq!(view["totals"]["bytes_in"], 5, "{view}");
+        for field in ["events_in", "events_out", "bytes_in", "bytes_out"] {
+            assert!(view["rate"][field].is_u64(), "{view}");
+        }
+
+        // An SSE connection: proto from the scheme, a default name from the path.
+        let sse_id = api
+            .open_demo_sse("/demo/sse/ticker?rate=50", json!({}))
+            .await;
+        let view = api.wait_state(&sse_id, "open").await;
+        assert_eq!(view["proto"], "sse");
+        assert_eq!(view["name"], "sse/ticker");
+        let list = api.get("/api/connections").await.json();
+        let ids: Vec<&str> = list
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter_map(|v| v["id"].as_str())
+            .collect();
+        assert_eq!(ids, [id.as_str(), sse_id.as_str()], "listed in id order");
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_ws_connection_sends_text_json_binary_ping_and_a_close_with_code_and_reason() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let id = open_echo(&api).await;
+        let sends = [
+            json!({"kind": "text", "data": "plain"}),
+            json!({"kind": "json", "data": "{\"a\": [1, 2]}"}),
+            json!({"kind": "binary", "hex": "00 01 ff"}),
+            json!({"kind": "binary", "base64": "aGk="}),
+            json!({"kind": "ping", "text": "are you there"}),
+            json!({"kind": "ping", "hex": "0102"}),
+        ];
+        for body in &sends {
+            let reply = api.send(&id, body.clone()).await;
+            assert_eq!(reply.status, 202, "{body}: {}", reply.text());
+            assert!(reply.body.is_empty());
+        }
+        let records = api
+            .wait_records(&id, |r| {
+                r.iter()
+                    .filter(|r| r["dir"] == "in" && r["kind"] == "pong")
+                    .count()
+                    == 2
+                    && r.iter()
+                        .filter(|r| r["dir"] == "in" && r["kind"] == "binary")
+                        .count()
+                        == 2
+            })
+            .await;
+        let out: Vec<&Value> = records.iter().filter(|r| r["dir"] == "out").collect();
+        assert_eq!(out.len(), 6, "{}", summary(&records));
+        assert_eq!(
+            (&out[0]["kind"], &out[0]["data"]),
+            (&json!("text"), &json!("plain"))
+        );
+        assert_eq!(out[1]["kind"], "text", "JSON goes out as a text message");
+        assert_eq!(out[1]["data"], "{\"a\": [1, 2]}", "sent as written");
+        assert_eq!(
+            (&out[2]["kind"], &out[2]["data_b64"]),
+            (&json!("binary"), &json!("AAH/"))
+        );
+        assert_eq!(out[2]["size"], 3);
+        assert_eq!(
+            (&out[3]["kind"], &out[3]["data_b64"]),
+            (&json!("binary"), &json!("aGk="))
+        );
+        let b64 = base64::engine::general_purpose::STANDARD;
+        assert_eq!(out[4]["kind"], "ping");
+        assert_eq!(out[4]["data_b64"], b64.encode("are you there"));
+        assert_eq!(out[5]["data_b64"], b64.encode([1u8, 2]));
+        // The echo answered in kind.
+        let texts: Vec<&Value> = records
+            .iter()
+            .filter(|r| r["dir"] == "in" && r["kind"] == "text")
+            .map(|r| &r["data"])
+            .collect();
+        assert_eq!(texts, [&json!("plain"), &json!("{\"a\": [1, 2]}")]);
+
+        let reply = api
+            .send(
+                &id,
+                json!({"kind": "close", "code": 4001, "reason": "done here"}),
+            )
+            .await;
+        assert_eq!(reply.status, 202, "{}", reply.text());
+        api.wait_state(&id, "closed").await;
+        let records = api.records(&id).await;
+        let close_out = find(&records, "out", "close").expect("our close");
+        assert_eq!(
+            (&close_out["code"], &close_out["reason"]),
+            (&json!(4001), &json!("done here"))
+        );
+        assert!(has(&records, "in", "close"), "{}", summary(&records));
+        assert_seqs_from_one(&records);
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn close_ends_a_connection_properly_and_later_commands_get_409_connection_ended() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let id = open_echo(&api).await;
+        let reply = api
+            .post(&format!("/api/connections/{id}/close"), &json!({}))
+            .await;
+        assert_eq!(reply.status, 202, "{}", reply.text());
+        let view = api.wait_state(&id, "closed").await;
+        assert!(view["since"].is_string());
+        let records = api.records(&id).await;
+        let ours = find(&records, "out", "close").expect("our close");
+        assert_eq!(ours["code"], 1000);
+        let theirs = find(&records, "in", "close").expect("the peer's answer");
+        assert!(theirs["seq"].as_u64() > ours["seq"].as_u64());
+        assert!(!has(&records, "meta", "error"), "{}", summary(&records));
+
+        for body in [
+            json!({"kind": "text", "data": "too late"}),
+            json!({"kind": "ping"}),
+            json!({"kind": "close"}),
+        ] {
+            api.send(&id, body)
+                .await
+                .assert_error(409, "connection_ended");
+        }
+        // Closing what has ended is no error: the connection is closed, as asked.
+        let again = api
+            .post(&format!("/api/connections/{id}/close"), &json!({}))
+            .await;
+        assert_eq!(again.status, 202);
+        // The recording stays readable.
+        assert_eq!(api.records(&id).await.len(), records.len());
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn closing_an_sse_connection_stops_it_without_reconnecting() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let id = api
+            .open_demo_sse("/demo/sse/ticker?rate=100", json!({"retry_ms": 10}))
+            .await;
+        api.wait_records(&id, |r| has(r, "in", "event")).await;
+        let reply = api
+            .post(&format!("/api/connections/{id}/close"), &json!({}))
+            .await;
+        assert_eq!(reply.status, 202);
+        api.wait_state(&id, "closed").await;
+        let records = api.records(&id).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            api.records(&id).await.len(),
+            records.len(),
+            "nothing after the close"
+        );
+        assert!(!has(&records, "meta", "reconnect"), "{}", summary(&records));
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn delete_forgets_a_connection_and_its_recording() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let keep = api.open_demo_ws("/demo/ws/ticker?rate=100").await;
+        let gone = api.open_demo_ws("/demo/ws/ticker?rate=100").await;
+        api.wait_records(&gone, |r| has(r, "in", "text")).await;
+        let reply = api.delete(&format!("/api/connections/{gone}")).await;
+        assert_eq!(reply.status, 204, "{}", reply.text());
+        api.get(&format!("/api/connections/{gone}"))
+            .await
+            .assert_error(404, "unknown_connection");
+        api.delete(&format!("/api/connections/{gone}"))
+            .await
+            .assert_error(404, "unknown_connection");
+        let list = api.get("/api/connections").await.json();
+        assert_eq!(list.as_array().map(Vec::len), Some(1));
+        assert_eq!(list[0]["id"], keep.as_str());
+        // The demo sees the forgotten connection go: only one ticker socket is left.
+        let start = tokio::time::Instant::now();
+        while server.demo.live() != 1 {
+            assert!(
+                start.elapsed() < support::PATIENCE,
+                "{} demo sockets",
+                server.demo.live()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // A new connection gets a new id, never the forgotten one's.
+        let next = api.open_demo_ws("/demo/ws/echo").await;
+        assert_ne!(next, gone);
+        stop(server).await;
+    })
+    .await;
+}
+
+/// A WebSocket peer that records the handshake request, answers with `subprotocol`, then
+/// sends one text message of `len` bytes.
+async fn ws_peer(
+    subprotocol: &'static str,
+    len: usize,
+) -> (String, oneshot::Receiver<tungstenite::http::HeaderMap>) {
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}/feed?x=1", listener.local_addr().expect("addr"));
+    let (tx, rx) = oneshot::channel();
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.expect("accept");
+        let mut tx = Some(tx);
+        // The error type is tungstenite's, fixed by its callback trait.
+        #[allow(clippy::result_large_err)]
+        let callback = |req: &Request, mut resp: Response| {
+            if let Some(tx) = tx.take() {
+                let _ = tx.send(req.headers().clone());
+            }
+            resp.headers_mut().insert(
+                "sec-websocket-protocol",
+                subprotocol.parse().expect("header"),
+            );
+            Ok(resp)
+        };
+        let mut ws = tokio_tungstenite::accept_hdr_async(tcp, callback)
+            .await
+            .expect("accept websocket");
+        let _ = ws.send(Message::text("x".repeat(len))).await;
+        while let Some(Ok(_)) = ws.next().await {}
+    });
+    (url, rx)
+}
+
+/// An HTTP peer that records each request (head and body) and answers the first with one
+/// event that sets id 42, the second with 204.
+async fn sse_peer() -> (String, tokio::sync::mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/events", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(async move {
+        for round in 0..2 {
+            let (mut tcp, _) = listener.accept().await.expect("accept");
+            let mut request = Vec::new();
+            let mut byte = [0u8; 1];
+            while !request.ends_with(b"\r\n\r\n") {
+                if tcp.read(&mut byte).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                request.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&request).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            let mut body = vec![0u8; length];
+            tcp.read_exact(&mut body).await.expect("body");
+            request.extend_from_slice(&body);
+            let _ = tx
+                .send(String::from_utf8_lossy(&request).into_owned())
+                .await;
+            let response = if round == 0 {
+                "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n\
+                 id: 42\ndata: first\n\n"
+            } else {
+                "HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n"
+            };
+            let _ = tcp.write_all(response.as_bytes()).await;
+            let _ = tcp.shutdown().await;
+        }
+    });
+    (url, rx)
+}
+
+fn header_line<'a>(request: &'a str, name: &str) -> Option<&'a str> {
+    request.lines().find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.eq_ignore_ascii_case(name).then_some(v.trim())
+    })
+}
+
+#[tokio::test]
+async fn a_ws_connection_opens_with_every_option_the_engine_has() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let (url, handshake) = ws_peer("json", 2_000).await;
+        let reply = api
+            .post(
+                "/api/connections",
+                &json!({
+                    "url": url,
+                    "proto": "ws",
+                    "name": "everything",
+                    "headers": [["X-One", "1"], "X-Two: two words"],
+                    "subprotocols": ["chat.v2", "json"],
+                    "bearer": "s3cret",
+                    "insecure": false,
+                    "connect_timeout_secs": 5,
+                    "ping_interval_secs": 30,
+                    "pong_timeout_secs": 10,
+                    "max_message": 1_000,
+                    "max_frame": 1_000,
+                }),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text());
+        let view = reply.json();
+        assert_eq!(view["name"], "everything");
+        let id = view["id"].as_str().expect("id").to_owned();
+        let headers = handshake.await.expect("the peer saw the handshake");
+        let get = |n: &str| {
+            headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        assert_eq!(get("x-one").as_deref(), Some("1"));
+        assert_eq!(get("x-two").as_deref(), Some("two words"));
+        assert_eq!(get("authorization").as_deref(), Some("Bearer s3cret"));
+        assert_eq!(
+            get("sec-websocket-protocol").as_deref(),
+            Some("chat.v2, json")
+        );
+
+        // The peer's 2,000-byte message is over max_message: refused with 1009.
+        let records = api.wait_records(&id, |r| has(r, "meta", "error")).await;
+        let open = find(&records, "meta", "open").expect("open");
+        assert_eq!(open["subprotocol"], "json");
+        assert_eq!(open["status"], 101);
+        let error = find(&records, "meta", "error").expect("error");
+        assert!(!has(&records, "in", "text"), "{}", summary(&records));
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("limit")),
+            "{error}"
+        );
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_sse_connection_opens_with_every_option_the_engine_has() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let (url, mut requests) = sse_peer().await;
+        let id = api
+            .open(json!({
+                "url": url,
+                "proto": "sse",
+                "headers": ["X-Three: 3"],
+                "basic": "user:pw",
+                "method": "post",
+                "body": "{\"prompt\":\"hi\"}",
+                "last_event_id": "41",
+                "reconnect": true,
+                "retry_ms": 50,
+                "max_attempts": 3,
+                "backoff": true,
+                "idle_timeout_secs": 5,
+                "max_line": 10_000,
+                "max_event": 20_000,
+                "connect_timeout_secs": 5,
+            }))
+            .await;
+        let first = requests.recv().await.expect("first request");
+        assert!(first.starts_with("POST /events HTTP/1.1\r\n"), "{first}");
+        assert_eq!(header_line(&first, "x-three"), Some("3"));
+        assert_eq!(
+            header_line(&first, "authorization"),
+            Some("Basic dXNlcjpwdw==")
+        );
+        assert_eq!(header_line(&first, "last-event-id"), Some("41"));
+        assert_eq!(header_line(&first, "accept"), Some("text/event-stream"));
+        assert!(first.ends_with("\r\n\r\n{\"prompt\":\"hi\"}"), "{first}");
+        let second = requests.recv().await.expect("the reconnection");
+        assert_eq!(header_line(&second, "last-event-id"), Some("42"));
+        assert!(second.starts_with("POST /events"), "{second}");
+
+        api.wait_state(&id, "closed").await;
+        let records = api.records(&id).await;
+        let kinds: Vec<&str> = records.iter().filter_map(|r| r["kind"].as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["open", "event", "end", "reconnect", "end"],
+            "{}",
+            summary(&records)
+        );
+        assert_eq!(records[1]["id"], "42");
+        assert_eq!(records[3]["retry_ms"], 50);
+        assert_eq!(records[3]["last_event_id"], "42");
+        stop(server).await;
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Records and export
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn records_page_through_a_connection_by_seq_range() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let id = api
+            .open_demo_ws("/demo/ws/ticker?rate=5000&count=250")
+            .await;
+        api.wait_state(&id, "closed").await;
+        let all = api.records(&id).await;
+        assert_seqs_from_one(&all);
+        let last = all.len() as u64;
+        assert!(last >= 250 + 3, "{}", summary(&all));
+
+        let page = api
+            .get(&format!("/api/connections/{id}/records?from=10&limit=25"))
+            .await
+            .json();
+        let records = page["records"].as_array().expect("records");
+        assert_eq!(records.len(), 25);
+        assert_eq!(records[0]["seq"], 10);
+        assert_eq!(records[24]["seq"], 34);
+        assert_eq!(page["next"], 35);
+        assert_eq!(page["last_seq"], last);
+        assert_eq!(records[0], all[9], "a page holds the same records");
+
+        // Without a query: from the first record.
+        let page = api
+            .get(&format!("/api/connections/{id}/records"))
+            .await
+            .json();
+        assert_eq!(page["records"][0]["seq"], 1);
+        // from=0 reads as the first.
+        let page = api
+            .get(&format!("/api/connections/{id}/records?from=0&limit=1"))
+            .await
+            .json();
+        assert_eq!(page["records"][0]["seq"], 1);
+        // Past the end: empty, and `next` stays put.
+        let page = api
+            .get(&format!("/api/connections/{id}/records?from={}", last + 1))
+            .await
+            .json();
+        assert_eq!(page["records"], json!([]));
+        assert_eq!(page["next"], last + 1);
+        // A huge limit is capped, not refused.
+        let page = api
+            .get(&format!("/api/connections/{id}/records?limit=99999999"))
+            .await;
+        assert_eq!(page.status, 200);
+        // The contract's fields on a data record.
+        let text = find(&all, "in", "text").expect("a text record");
+        for field in ["t", "conn", "proto", "seq", "dir", "kind", "size", "data"] {
+            assert!(text.get(field).is_some(), "{field} missing in {text}");
+        }
+        assert_eq!(text["conn"], id.as_str());
+        assert_eq!(text["proto"], "ws");
+
+        // Nonsense in the query is a JSON 400, like every other error.
+        for query in ["from=abc", "limit=-1", "from=1.5"] {
+            api.get(&format!("/api/connections/{id}/records?{query}"))
+                .await
+                .assert_error(400, "bad_request");
+        }
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn export_gives_every_record_as_ndjson() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let id = api
+            .open_demo_sse(
+                "/demo/sse/ticker?rate=2000&count=300",
+                json!({"reconnect": false}),
+            )
+            .await;
+        api.wait_state(&id, "closed").await;
+        let reply = api.get(&format!("/api/connections/{id}/export")).await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.header("content-type"), Some("application/x-ndjson"));
+        assert!(
+            reply
+                .header("content-disposition")
+                .is_some_and(|d| d.contains(&format!("streamscope-{id}.ndjson"))),
+            "{:?}",
+            reply.header("content-disposition")
+        );
+        let text = reply.text();
+        assert!(text.ends_with('\n'));
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("each line is one JSON record"))
+            .collect();
+        assert_seqs_from_one(&lines);
+        assert_eq!(
+            lines,
+            api.records(&id).await,
+            "the export holds what the pages hold"
+        );
+        assert_eq!(lines.iter().filter(|r| r["kind"] == "event").count(), 300);
+        assert_eq!(lines.last().map(|r| &r["kind"]), Some(&json!("end")));
+
+        // A connection with nothing recorded yet exports an empty file.
+        let silent = api
+            .open(json!({"url": "ws://127.0.0.1:9/nothing", "connect_timeout_secs": 0.001}))
+            .await;
+        let reply = api.get(&format!("/api/connections/{silent}/export")).await;
+        assert_eq!(reply.status, 200);
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_streams_page_by_page_and_a_stalled_download_blocks_nothing() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let big = api
+            .open_demo_ws("/demo/ws/ticker?rate=200000&count=100000")
+            .await;
+        let last = api.wait_state(&big, "closed").await["last_seq"]
+            .as_u64()
+            .expect("last_seq");
+        let ticker = api.open_demo_ws("/demo/ws/ticker?rate=200").await;
+        api.wait_records(&ticker, |r| r.len() > 5).await;
+
+        // About 20 MB of NDJSON: more than the socket buffers hold. Take the first part,
+        // then stop reading, as a slow disk or a paused download would.
+        let mut download = api
+            .request(
+                reqwest::Method::GET,
+                &format!("/api/connections/{big}/export"),
+            )
+            .send()
+            .await
+            .expect("GET export");
+        assert_eq!(download.status(), 200);
+        let mut body = download
+            .chunk()
+            .await
+            .expect("a first part")
+            .expect("not empty")
+            .to_vec();
+
+        // Meanwhile the other connection keeps recording and the API answers: the export
+        // holds the recordings only while it reads a page, never while it waits.
+        let before = api.view(&ticker).await["last_seq"]
+            .as_u64()
+            .expect("last_seq");
+        api.wait_records(&ticker, |r| r.len() as u64 >= before + 20)
+            .await;
+        assert_eq!(api.get("/api/connections").await.status, 200);
+
+        // The download then completes with every record, once, in order.
+        while let Some(chunk) = download.chunk().await.expect("the rest") {
+            body.extend_from_slice(&chunk);
+        }
+        let text = String::from_utf8(body).expect("utf-8");
+        let mut lines = 0u64;
+        for line in text.lines() {
+            lines += 1;
+            let record: Value = serde_json::from_str(line).expect("a JSON record");
+            assert_eq!(record["seq"].as_u64(), Some(lines));
+        }
+        assert_eq!(lines, last);
+        stop(server).await;
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_unknown_connection_is_404_unknown_connection_on_every_route() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        for path in [
+            "/api/connections/c999",
+            "/api/connections/c999/records",
+            "/api/connections/c999/records?from=3&limit=2",
+            "/api/connections/c999/export",
+        ] {
+            api.get(path).await.assert_error(404, "unknown_connection");
+        }
+        api.delete("/api/connections/c999")
+            .await
+            .assert_error(404, "unknown_connection");
+        api.send("c999", json!({"kind": "text", "data": "x"}))
+            .await
+            .assert_error(404, "unknown_connection");
+        api.post("/api/connections/c999/close", &json!({}))
+            .await
+            .assert_error(404, "unknown_connection");
+        // Something that is not an id at all, and an unknown route: 404 JSON as well.
+        for path in [
+            "/api/connections/bogus",
+            "/api/connections/c1x",
+            "/api/nothing/here",
+        ] {
+            api.get(path).await.assert_error(404, "not_found");
+        }
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_invalid_url_is_400_invalid_url() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        for body in [
+            json!({"url": "not a url"}),
+            json!({"url": ""}),
+            json!({}),
+            json!({"url": "ftp://example.com/feed"}),
+            json!({"url": "ws://"}),
+            json!({"url": "http://[::1"}),
+            json!({"url": "mailto:someone@example.com"}),
+            json!({"url": "http://127.0.0.1:9/x", "proto": "ws"}),
+            json!({"url": "ws://127.0.0.1:9/x", "proto": "sse"}),
+        ] {
+            let message = api
+                .post("/api/connections", &body)
+                .await
+                .assert_error(400, "invalid_url");
+            assert!(!message.contains("panick"), "{message}");
+        }
+        assert_eq!(api.get("/api/connections").await.json(), json!([]));
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_malformed_request_is_400_bad_request() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let ws = format!("ws://{}/demo/ws/echo", server.addr);
+        let opens = [
+            json!({"url": ws, "proto": "mqtt"}),
+            json!({"url": ws, "headers": ["no colon here"]}),
+            json!({"url": ws, "headers": [["Bad Name", "v"]]}),
+            json!({"url": ws, "headers": [["X-Ok", "line\r\nbreak"]]}),
+            json!({"url": ws, "bearer": "a\r\nX-Injected: 1"}),
+            json!({"url": ws, "basic": "no-colon"}),
+            json!({"url": ws, "ping_interval_secs": -1}),
+            json!({"url": ws, "pong_timeout_secs": 0}),
+            json!({"url": ws, "connect_timeout_secs": 1e300}),
+            json!({"url": ws, "unknown_option": true}),
+            json!({"url": ws, "headers": "X-A: 1"}),
+            json!({"url": 42}),
+            json!({"url": format!("http://{}/demo/sse/ticker", server.addr), "method": "PUT"}),
+        ];
+        for body in &opens {
+            let reply = api.post("/api/connections", body).await;
+            reply.assert_error(400, "bad_request");
+        }
+        for raw in ["", "{", "[1,2]", "null", "{\"url\": \"ws://x\",}"] {
+            api.post_raw("/api/connections", raw)
+                .await
+                .assert_error(400, "bad_request");
+        }
+        // Without a JSON content type.
+        let reply = Reply::read(
+            api.request(reqwest::Method::POST, "/api/connections")
+                .body(format!("{{\"url\": \"{ws}\"}}"))
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await;
+        let body = reply.json();
+        assert!(
+            reply.status == 400 || reply.status == 415,
+            "{}",
+            reply.status
+        );
+        assert_eq!(body["code"], "bad_request");
+        assert_eq!(api.get("/api/connections").await.json(), json!([]));
+
+        let id = open_echo(&api).await;
+        for body in [
+            json!({"kind": "shout", "data": "x"}),
+            json!({"data": "x"}),
+            json!({"kind": "text"}),
+            json!({"kind": "text", "data": 5}),
+            json!({"kind": "binary", "hex": "zz"}),
+            json!({"kind": "binary", "hex": "abc"}),
+            json!({"kind": "binary", "base64": "***"}),
+            json!({"kind": "binary", "hex": "00", "base64": "AA=="}),
+            json!({"kind": "ping", "hex": "00", "text": "x"}),
+            json!({"kind": "close", "code": "x"}),
+            json!({"kind": "close", "code": 70000}),
+            json!({"kind": "text", "data": "x", "extra": 1}),
+        ] {
+            api.send(&id, body).await.assert_error(400, "bad_request");
+        }
+        let records = api.records(&id).await;
+        assert!(
+            !has(&records, "out", "text"),
+            "nothing was sent: {}",
+            summary(&records)
+        );
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sending_invalid_json_is_400_invalid_json_and_sends_nothing() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let id = open_echo(&api).await;
+        for data in [
+            "{a: 1}",
+            "",
+            "{\"a\": 1",
+            "[1, 2,]",
+            "nul",
+            "{\"a\": 1} trailing",
+        ] {
+            let message = api
+                .send(&id, json!({"kind": "json", "data": data}))
+                .await
+                .assert_error(400, "invalid_json");
+            assert!(message.contains("line 1"), "{message}");
+        }
+        let reply = api
+            .send(&id, json!({"kind": "json", "data": "[true, null]"}))
+            .await;
+        assert_eq!(reply.status, 202);
+        let records = api.wait_records(&id, |r| has(r, "in", "text")).await;
+        let out: Vec<&Value> = records.iter().filter(|r| r["dir"] == "out").collect();
+        assert_eq!(
+            out.len(),
+            1,
+            "only the valid JSON went out: {}",
+            summary(&records)
+        );
+        assert_eq!(out[0]["data"], "[true, null]");
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_oversized_request_body_is_413_payload_too_large() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let id = open_echo(&api).await;
+        let limit = streamscope_server::api::MAX_BODY;
+        let huge = format!(
+            "{{\"kind\":\"text\",\"data\":\"{}\"}}",
+            "x".repeat(limit + 1024)
+        );
+        api.post_raw(&format!("/api/connections/{id}/send"), huge.clone())
+            .await
+            .assert_error(413, "payload_too_large");
+        api.post_raw("/api/connections", huge)
+            .await
+            .assert_error(413, "payload_too_large");
+        // Just under the limit is fine.
+        let big = format!("{{\"kind\":\"text\",\"data\":\"{}\"}}", "y".repeat(1 << 20));
+        let reply = api
+            .post_raw(&format!("/api/connections/{id}/send"), big)
+            .await;
+        assert_eq!(reply.status, 202, "{}", reply.text());
+        let records = api.wait_records(&id, |r| has(r, "in", "text")).await;
+        assert_eq!(find(&records, "in", "text").expect("echo")["size"], 1 << 20);
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn what_a_connection_cannot_do_is_422_refused() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let sse = api
+            .open_demo_sse("/demo/sse/ticker?rate=20", json!({}))
+            .await;
+        for body in [
+            json!({"kind": "text", "data": "hi"}),
+            json!({"kind": "json", "data": "{}"}),
+            json!({"kind": "binary", "hex": "00"}),
+            json!({"kind": "ping"}),
+        ] {
+            let message = api.send(&sse, body).await.assert_error(422, "refused");
+            assert!(message.contains("SSE"), "{message}");
+        }
+        let ws = open_echo(&api).await;
+        for body in [
+            json!({"kind": "close", "code": 1005}),
+            json!({"kind": "close", "code": 1006}),
+            json!({"kind": "close", "code": 999}),
+            json!({"kind": "close", "code": 2000}),
+            json!({"kind": "close", "code": 1000, "reason": "r".repeat(124)}),
+            json!({"kind": "ping", "text": "p".repeat(126)}),
+        ] {
+            api.send(&ws, body).await.assert_error(422, "refused");
+        }
+        // Both connections carry on.
+        assert_eq!(api.view(&ws).await["state"], "open");
+        assert_eq!(
+            api.send(&ws, json!({"kind": "text", "data": "still here"}))
+                .await
+                .status,
+            202
+        );
+        api.wait_records(&ws, |r| has(r, "in", "text")).await;
+        let records = api.records(&ws).await;
+        assert!(!has(&records, "out", "close"), "{}", summary(&records));
+        assert_eq!(api.view(&sse).await["state"], "open");
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_bad_request_never_disturbs_another_running_connection() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let ticker = api.open_demo_ws("/demo/ws/ticker?rate=200").await;
+        let sse = api
+            .open_demo_sse("/demo/sse/ticker?rate=200", json!({}))
+            .await;
+        api.wait_records(&ticker, |r| r.len() > 3).await;
+        api.wait_records(&sse, |r| r.len() > 3).await;
+
+        let huge = format!(
+            "{{\"kind\":\"text\",\"data\":\"{}\"}}",
+            "x".repeat(streamscope_server::api::MAX_BODY + 10)
+        );
+        for _ in 0..3 {
+            api.post("/api/connections", &json!({"url": "no url"}))
+                .await;
+            api.post(
+                "/api/connections",
+                &json!({"url": "ws://127.0.0.1:1/refused"}),
+            )
+            .await;
+            api.post_raw("/api/connections", "{{{{").await;
+            api.send(&ticker, json!({"kind": "json", "data": "{"}))
+                .await;
+            api.send(&ticker, json!({"kind": "close", "code": 1005}))
+                .await;
+            api.send(&ticker, json!({"kind": "ping", "hex": "00".repeat(200)}))
+                .await;
+            api.send(&sse, json!({"kind": "text", "data": "x"})).await;
+            api.send("c999", json!({"kind": "text", "data": "x"})).await;
+            api.post_raw(&format!("/api/connections/{ticker}/send"), huge.clone())
+                .await;
+            api.get(&format!("/api/connections/{ticker}/records?from=x"))
+                .await;
+            api.get("/api/connections/c999/export").await;
+            api.delete("/api/connections/c999").await;
+            Reply::read(
+                api.client
+                    .get(api.url("/api/connections"))
+                    .header("origin", "https://evil.example")
+                    .send()
+                    .await
+                    .expect("GET"),
+            )
+            .await;
+        }
+
+        // Records keep flowing on both, without a gap, and both are still open.
+        for id in [&ticker, &sse] {
+            let before = api.view(id).await["last_seq"].as_u64().expect("last_seq");
+            let records = api
+                .wait_records(id, |r| r.len() as u64 >= before + 20)
+                .await;
+            assert_seqs_from_one(&records);
+            assert!(!has(&records, "meta", "error"), "{}", summary(&records));
+            assert!(!has(&records, "out", "close"), "{}", summary(&records));
+            assert_eq!(api.view(id).await["state"], "open");
+        }
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_connection_that_cannot_connect_fails_with_an_error_record_not_an_http_error() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        // Nothing listens on port 1; the API accepted the request, the connection failed.
+        let id = api.open(json!({"url": "ws://127.0.0.1:1/x"})).await;
+        let view = api.wait_state(&id, "failed").await;
+        assert_eq!(view["last_seq"], 1);
+        let records = api.records(&id).await;
+        assert_eq!(records[0]["kind"], "error", "{}", summary(&records));
+        assert!(!has(&records, "meta", "open"));
+        // A demo that is not there: the WS handshake is refused with its status.
+        let id = api.open_demo_ws("/demo/ws/nothing-here").await;
+        api.wait_state(&id, "failed").await;
+        let records = api.records(&id).await;
+        assert_eq!(records[0]["status"], 404, "{}", summary(&records));
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn live_batches_reflect_what_the_api_did() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let mut live = support::live(&server, "").await;
+        let first = next_batch(&mut live).await.expect("a first batch");
+        assert_eq!(first["conns"], json!([]), "{first}");
+        let id = open_echo(&api).await;
+        api.send(&id, json!({"kind": "text", "data": "via the api"}))
+            .await;
+        let records = support::live_until(&mut live, &id, 3).await;
+        assert_eq!(records[0]["kind"], "open");
+        assert_eq!(
+            find(&records, "out", "text").expect("out")["data"],
+            "via the api"
+        );
+        stop(server).await;
+    })
+    .await;
+}

@@ -1,0 +1,380 @@
+//! `/api/live`, the one WebSocket that streams records and statistics to the UI: batches
+//! at most ~30 a second, resumable from a `seq` cursor with no gap and no duplicate, a
+//! stalled client that catches up on every record without the server keeping a copy for
+//! it, and a last batch and a 1001 close when the server shuts down.
+
+mod support;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use support::{
+    Api, PATIENCE, Reply, assert_seqs_from_one, live, live_url, live_with, next_batch, start, stop,
+    summary, within,
+};
+use tokio::time::{Instant, sleep, timeout};
+use tokio_tungstenite::tungstenite::{self, Message};
+
+/// The records of `conn` in a batch.
+fn records_of<'a>(batch: &'a Value, conn: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+    batch["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter(move |r| r["conn"] == conn)
+}
+
+/// Waits until the connection has at least `n` records, by its listing.
+async fn wait_last_seq(api: &Api, id: &str, n: u64) -> u64 {
+    let start = Instant::now();
+    loop {
+        let last = api.view(id).await["last_seq"].as_u64().expect("last_seq");
+        if last >= n {
+            return last;
+        }
+        assert!(start.elapsed() < PATIENCE, "{id} stuck at {last} of {n}");
+        sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Reads batches until each `(conn, seq)` was delivered; every record, by connection.
+async fn read_until(ws: &mut support::Ws, wanted: &[(&str, u64)]) -> HashMap<String, Vec<Value>> {
+    let mut got: HashMap<String, Vec<Value>> = HashMap::new();
+    let reached = |got: &HashMap<String, Vec<Value>>| {
+        wanted.iter().all(|(id, seq)| {
+            got.get(*id)
+                .and_then(|v| v.last())
+                .and_then(|r| r["seq"].as_u64())
+                .is_some_and(|s| s >= *seq)
+        })
+    };
+    while !reached(&got) {
+        let batch = timeout(PATIENCE, next_batch(ws))
+            .await
+            .expect("a batch in time")
+            .expect("open");
+        for r in batch["records"].as_array().expect("records") {
+            let conn = r["conn"].as_str().expect("conn").to_owned();
+            got.entry(conn).or_default().push(r.clone());
+        }
+    }
+    got
+}
+
+#[tokio::test]
+async fn live_streams_records_in_batches_with_the_connection_list() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let id = api.open_demo_ws("/demo/ws/ticker?rate=500").await;
+        let mut ws = live(&server, "").await;
+        let mut seen = Vec::new();
+        let mut listed = None;
+        while seen.len() < 100 {
+            let batch = timeout(PATIENCE, next_batch(&mut ws))
+                .await
+                .expect("a batch in time")
+                .expect("open");
+            seen.extend(records_of(&batch, &id).cloned());
+            if let Some(conns) = batch.get("conns") {
+                listed = Some(conns.clone());
+            }
+        }
+        assert_seqs_from_one(&seen);
+        assert_eq!(seen[0]["kind"], "open");
+        let text = seen.iter().find(|r| r["kind"] == "text").expect("a tick");
+        assert!(text["data"].as_str().is_some_and(|d| d.contains("sent_at")));
+        let conns = listed.expect("the connection list came along");
+        let conn = &conns.as_array().expect("list")[0];
+        assert_eq!(conn["id"], id.as_str());
+        assert_eq!(conn["proto"], "ws");
+        assert_eq!(conn["state"], "open");
+        assert!(conn["totals"]["events_in"].as_u64().is_some(), "{conn}");
+        assert!(conn["rate"]["events_in"].as_u64().is_some(), "{conn}");
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn live_sends_at_most_about_thirty_batches_a_second_however_fast_records_come() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let id = api
+            .open_demo_ws("/demo/ws/ticker?rate=200000&size=64")
+            .await;
+        wait_last_seq(&api, &id, 1_000).await;
+        let mut ws = live(&server, "").await;
+        // Let the backlog go first.
+        next_batch(&mut ws).await.expect("open");
+        // The messages are only counted, not decoded, so this client keeps up and what
+        // it counts is what the server sent in the window.
+        let window = Instant::now();
+        let mut batches = 0;
+        let mut records = 0;
+        let mut largest = 0;
+        while window.elapsed() < Duration::from_secs(2) {
+            let Some(Ok(message)) = ws.next().await else {
+                panic!("live closed");
+            };
+            if let Message::Text(text) = message {
+                batches += 1;
+                let n = text.matches(r#""seq":"#).count();
+                records += n;
+                largest = largest.max(n);
+            }
+        }
+        // Two seconds at 33 ms apart is at most 61; the window's edges, timer slack and a
+        // message queued before the window may add a few.
+        assert!(batches <= 66, "{batches} batches in two seconds");
+        assert!(records > 0);
+        assert!(
+            largest > 100,
+            "batches grow with the rate, not their number: at most {largest} records"
+        );
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn live_resumes_from_a_cursor_with_no_gap_and_no_duplicate() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let a = api.open_demo_ws("/demo/ws/ticker?rate=2000").await;
+        let b = api
+            .open_demo_sse("/demo/sse/ticker?rate=1000", json!({}))
+            .await;
+
+        let mut first = live(&server, "").await;
+        let got = read_until(&mut first, &[(&a, 200), (&b, 200)]).await;
+        drop(first);
+        let cursor = |id: &str| got[id].last().and_then(|r| r["seq"].as_u64()).expect("seq");
+        let (ka, kb) = (cursor(&a), cursor(&b));
+        // Records go on while the UI is away.
+        wait_last_seq(&api, &a, ka + 300).await;
+
+        let mut second = live(&server, &format!("from={a}:{ka},{b}:{kb}")).await;
+        let resumed = read_until(&mut second, &[(&a, ka + 500), (&b, kb + 50)]).await;
+        for (id, k) in [(&a, ka), (&b, kb)] {
+            let records = &resumed[id.as_str()];
+            assert_eq!(
+                records[0]["seq"].as_u64(),
+                Some(k + 1),
+                "{id} resumes right after its cursor"
+            );
+            // Together, the two sessions hold every record once, as the recording does.
+            let mut joined = got[id.as_str()].clone();
+            joined.extend(records.iter().cloned());
+            assert_seqs_from_one(&joined);
+            let recorded = api.records(id).await;
+            assert_eq!(joined[..], recorded[..joined.len()]);
+        }
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn live_starts_a_connection_without_a_cursor_at_its_first_record() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        // A cursor for a connection that does not exist (yet) is ignored.
+        let mut ws = live(&server, "from=c77:5").await;
+        let id = api.open_demo_ws("/demo/ws/ticker?rate=200&count=20").await;
+        let records = support::live_until(&mut ws, &id, 20).await;
+        assert_seqs_from_one(&records);
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_live_client_that_stops_reading_catches_up_on_every_record() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let mut ws = live(&server, "").await;
+        next_batch(&mut ws).await.expect("first batch");
+        // About 30 MB of JSON: more than the socket buffers hold, so the server's sends
+        // block while the client does not read.
+        let id = api
+            .open_demo_ws("/demo/ws/ticker?rate=200000&count=60000&size=300")
+            .await;
+        // The stalled UI holds nothing back: the connection records to its end meanwhile.
+        let view = api.wait_state(&id, "closed").await;
+        let last = view["last_seq"].as_u64().expect("last_seq");
+        assert!(last > 60_000, "{view}");
+        sleep(Duration::from_millis(500)).await;
+
+        // Back again: every record arrives, in order, once.
+        let records = support::live_until(&mut ws, &id, last).await;
+        assert_eq!(records.len() as u64, last, "{}", summary(&records));
+        assert_seqs_from_one(&records);
+        assert_eq!(
+            records.iter().filter(|r| r["kind"] == "text").count(),
+            60_000
+        );
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_busy_connection_does_not_starve_the_others_on_live() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        // ~40 MB recorded on the first connection, a few records on the second.
+        let busy = api
+            .open_demo_ws("/demo/ws/ticker?rate=1000&count=400&size=100000")
+            .await;
+        api.wait_state(&busy, "closed").await;
+        let quiet = api.open_demo_ws("/demo/ws/ticker?rate=100&count=3").await;
+        api.wait_state(&quiet, "closed").await;
+
+        let mut ws = live(&server, "").await;
+        let limit = streamscope_server::ui_socket::MAX_BATCH_BYTES;
+        let mut quiet_in = None;
+        for i in 0..3 {
+            let Some(Ok(Message::Text(text))) = ws.next().await else {
+                panic!("expected a batch");
+            };
+            assert!(
+                text.len() <= limit + 200_000,
+                "a batch of {} bytes: more than the limit and one record",
+                text.len()
+            );
+            let batch: Value = serde_json::from_str(text.as_str()).expect("json");
+            if records_of(&batch, &quiet).next().is_some() {
+                quiet_in = Some(i);
+                break;
+            }
+        }
+        assert!(
+            quiet_in.is_some_and(|i| i <= 1),
+            "the quiet connection waited behind the busy one: {quiet_in:?}"
+        );
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn live_drops_a_forgotten_connection_from_the_list() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let id = api.open_demo_ws("/demo/ws/echo").await;
+        let mut ws = live(&server, "").await;
+        support::live_until(&mut ws, &id, 1).await;
+        assert_eq!(
+            api.delete(&format!("/api/connections/{id}")).await.status,
+            204
+        );
+        let start = Instant::now();
+        loop {
+            let batch = timeout(PATIENCE, next_batch(&mut ws))
+                .await
+                .expect("a batch in time")
+                .expect("open");
+            if batch.get("conns") == Some(&json!([])) {
+                break;
+            }
+            assert!(start.elapsed() < PATIENCE, "{batch}");
+        }
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn live_refuses_a_malformed_cursor_or_a_plain_request_with_400_bad_request() {
+    within(async {
+        let server = start().await;
+        for query in [
+            "from=c1",
+            "from=x1:3",
+            "from=c1:-3",
+            "from=c1:3,",
+            "from=c1:3;c2:4",
+        ] {
+            let result = live_with(&live_url(&server, query), &[]).await;
+            match result {
+                Err(tungstenite::Error::Http(response)) => {
+                    assert_eq!(response.status(), 400, "{query}");
+                    let body: Value =
+                        serde_json::from_slice(&response.body().clone().unwrap_or_default())
+                            .expect("JSON error");
+                    assert_eq!(body["code"], "bad_request", "{query}");
+                }
+                Err(other) => panic!("{query}: {other}"),
+                Ok(_) => panic!("{query}: accepted"),
+            }
+        }
+        // A plain GET (no upgrade) gets the API's JSON error, not axum's text.
+        let api = Api::of(&server);
+        api.get("/api/live").await.assert_error(400, "bad_request");
+        let reply = Reply::read(
+            api.client
+                .get(api.url("/api/live"))
+                .send()
+                .await
+                .expect("GET"),
+        )
+        .await;
+        reply.assert_error(401, "unauthorized");
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn live_sends_the_last_records_and_closes_with_1001_at_shutdown() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let id = api.open_demo_ws("/demo/ws/echo").await;
+        api.wait_state(&id, "open").await;
+        let mut ws = live(&server, "").await;
+        support::live_until(&mut ws, &id, 1).await;
+
+        let stopping = tokio::spawn(stop(server));
+        let mut records = Vec::new();
+        let close = loop {
+            match timeout(PATIENCE, ws.next()).await.expect("in time") {
+                Some(Ok(Message::Text(text))) => {
+                    let batch: Value = serde_json::from_str(text.as_str()).expect("json");
+                    records.extend(records_of(&batch, &id).cloned());
+                }
+                Some(Ok(Message::Close(frame))) => break frame,
+                Some(Ok(_)) => {}
+                other => panic!("expected batches then a close frame, got {other:?}"),
+            }
+        };
+        let frame = close.expect("a close frame with a code");
+        assert_eq!(u16::from(frame.code), 1001);
+        // The connection's own close handshake came through before the socket closed.
+        let kinds: Vec<(&str, &str)> = records
+            .iter()
+            .filter_map(|r| Some((r["dir"].as_str()?, r["kind"].as_str()?)))
+            .collect();
+        assert_eq!(
+            kinds,
+            [("out", "close"), ("in", "close")],
+            "{}",
+            summary(&records)
+        );
+        assert_eq!(records[0]["code"], 1001);
+        timeout(PATIENCE, stopping)
+            .await
+            .expect("shutdown in time")
+            .expect("shutdown task");
+    })
+    .await;
+}

@@ -1,0 +1,221 @@
+//! `sscope serve`, the built binary: it prints the UI's URL with the token, serves the demos
+//! and the API, and on Ctrl-C (SIGINT) closes every connection properly and exits 0.
+//!
+//! Runs the `sscope` a user runs: build it first (`cargo build -p sscope`, same
+//! `CARGO_TARGET_DIR`), or point `SSCOPE_BIN` at one.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use support::{Api, PATIENCE, Reply, http, live_with, within};
+use tokio::time::{Instant, sleep, timeout};
+use tokio_tungstenite::tungstenite::Message;
+
+/// The `sscope` to run: `$SSCOPE_BIN`, else the one beside this test's target directory
+/// (`target/<profile>/deps/<test>` → `target/<profile>/sscope`).
+fn sscope_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("SSCOPE_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("tests live in target/<profile>/deps/");
+    let path = profile.join(format!("sscope{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "{} not found: run `cargo build -p sscope` first (same CARGO_TARGET_DIR), or set SSCOPE_BIN",
+        path.display()
+    );
+    path
+}
+
+/// A running `sscope serve`, killed if the test ends before it exits.
+struct Serve {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Serve {
+    fn start(port: u16) -> Serve {
+        let mut child = Command::new(sscope_bin())
+            .args(["serve", "--port", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run sscope serve");
+        let (tx, lines) = mpsc::channel();
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        for pipe in [
+            Box::new(stdout) as Box<dyn std::io::Read + Send>,
+            Box::new(stderr),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines() {
+                    let Ok(line) = line else { return };
+                    if tx.send(line).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        Serve { child, lines }
+    }
+
+    /// The next line of output (stdout or stderr) that satisfies `wanted`.
+    async fn line(&self, wanted: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        let mut seen = Vec::new();
+        loop {
+            match self.lines.try_recv() {
+                Ok(line) if wanted(&line) => return line,
+                Ok(line) => seen.push(line),
+                Err(mpsc::TryRecvError::Empty) => {
+                    assert!(
+                        start.elapsed() < PATIENCE,
+                        "sscope serve never printed it; output: {seen:#?}"
+                    );
+                    sleep(Duration::from_millis(10)).await;
+                }
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    panic!("sscope serve ended its output first: {seen:#?}")
+                }
+            }
+        }
+    }
+
+    fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -INT failed");
+    }
+
+    async fn exit(&mut self) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for sscope") {
+                return status;
+            }
+            assert!(start.elapsed() < PATIENCE, "sscope serve did not exit");
+            sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[tokio::test]
+async fn sscope_serve_prints_the_token_url_serves_and_exits_0_after_closing_connections_on_sigint()
+{
+    within(async {
+        let mut serve = Serve::start(0);
+        let ui = serve.line(|l| l.contains("/?token=")).await;
+        let url = ui
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .expect("a URL on the line")
+            .to_owned();
+        let (base, token) = url.split_once("/?token=").expect("a token URL");
+        assert!(base.starts_with("http://127.0.0.1:"), "{url}");
+        assert_eq!(token.len(), 64, "{url}");
+        assert!(token.bytes().all(|c| c.is_ascii_hexdigit()), "{url}");
+        let addr = base.trim_start_matches("http://").to_owned();
+
+        // The demos answer without the token, the API with it.
+        let demos = Reply::read(
+            http()
+                .get(format!("{base}/demo"))
+                .send()
+                .await
+                .expect("GET /demo"),
+        )
+        .await;
+        assert_eq!(demos.status, 200);
+        assert!(demos.json().as_array().is_some_and(|a| a.len() > 10));
+        let api = Api {
+            base: base.to_owned(),
+            token: token.to_owned(),
+            client: http(),
+        };
+        let page = Reply::read(http().get(&url).send().await.expect("GET the UI")).await;
+        assert_eq!(page.status, 200);
+
+        // An open WebSocket connection to the echo demo, watched over /api/live.
+        let id = api
+            .open(json!({ "url": format!("ws://{addr}/demo/ws/echo") }))
+            .await;
+        api.wait_state(&id, "open").await;
+        let mut live = live_with(&format!("ws://{addr}/api/live?token={token}"), &[])
+            .await
+            .expect("live socket");
+
+        serve.interrupt();
+        let mut records: Vec<Value> = Vec::new();
+        let close = loop {
+            match timeout(PATIENCE, live.next()).await.expect("live in time") {
+                Some(Ok(Message::Text(text))) => {
+                    let batch: Value = serde_json::from_str(text.as_str()).expect("json");
+                    for r in batch["records"].as_array().expect("records") {
+                        if r["conn"] == id.as_str() {
+                            records.push(r.clone());
+                        }
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => break frame,
+                Some(Ok(_)) => {}
+                other => panic!("expected batches then a close, got {other:?}"),
+            }
+        };
+        assert_eq!(close.map(|f| u16::from(f.code)), Some(1001));
+        let status = serve.exit().await;
+        assert_eq!(status.code(), Some(0), "{status}");
+
+        // The connection's close handshake completed before the process left.
+        let tail: Vec<(&str, &str)> = records
+            .iter()
+            .filter_map(|r| Some((r["dir"].as_str()?, r["kind"].as_str()?)))
+            .collect();
+        assert!(
+            tail.ends_with(&[("out", "close"), ("in", "close")]),
+            "records end with the close handshake: {tail:?}"
+        );
+        let ours = &records[records.len() - 2];
+        assert_eq!(ours["code"], 1001, "going away");
+        assert!(!tail.contains(&("meta", "error")), "{tail:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sscope_serve_refuses_a_port_in_use_with_a_hint() {
+    within(async {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = taken.local_addr().expect("addr").port();
+        let mut serve = Serve::start(port);
+        let status = serve.exit().await;
+        assert_eq!(status.code(), Some(1));
+        let stderr = serve.line(|l| l.starts_with("sscope: ")).await;
+        assert!(stderr.contains("--port"), "{stderr}");
+    })
+    .await;
+}
