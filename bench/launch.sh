@@ -81,15 +81,17 @@ out=$(launch) || exit 1
 read -r first first_loaded <<<"$out"
 echo "first launch (empty config and cache): interactive ${first} ms (page loaded ${first_loaded} ms)"
 times=()
+loads=()
 for i in $(seq "$RUNS"); do
   out=$(launch) || exit 1
   read -r ms loaded <<<"$out"
   echo "run $i: interactive ${ms} ms (page loaded ${loaded} ms)"
   times+=("$ms")
+  loads+=("$loaded")
 done
+median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
 sorted=$(printf '%s\n' "${times[@]}" | sort -n)
-median=$(echo "$sorted" | sed -n "$(((RUNS + 1) / 2))p")
-echo "launch to interactive UI: median ${median} ms, min $(echo "$sorted" | head -1) ms, max $(echo "$sorted" | tail -1) ms over ${RUNS} warm launches; first launch ${first} ms"
+echo "launch to interactive UI: median $(median "${times[@]}") ms, min $(echo "$sorted" | head -1) ms, max $(echo "$sorted" | tail -1) ms over ${RUNS} warm launches (page loaded: median $(median "${loads[@]}") ms); first launch ${first} ms"
 
 if [[ ${WEBDRIVER:-0} == 1 ]]; then
   node tests/desktop/smoke.mjs --launch-runs "$RUNS" "$APP"
