@@ -11,7 +11,7 @@
 export CARGO_TARGET_DIR ?= /var/tmp/streamscope-target
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup test lint bench run ui desktop-smoke deb
+.PHONY: setup test lint bench run ui ui-test desktop-smoke deb
 
 setup:
 	bash scripts/setup.sh
@@ -51,7 +51,13 @@ deb: setup ui
 test: setup ui
 	cargo build --workspace --bins
 	cargo test --workspace
+	$(MAKE) --no-print-directory ui-test
 	$(MAKE) --no-print-directory desktop-smoke
+
+# The UI: type checks, unit tests, and the browser end-to-end tests (Debian's Chromium
+# driven by playwright-core against `sscope serve`, built by the step before).
+ui-test: ui
+	cd ui && npm run check && npm test && E2E_SKIP_BUILD=1 SSCOPE_BIN=$(CARGO_TARGET_DIR)/debug/sscope npm run e2e
 
 lint: setup
 	cargo fmt --all -- --check
