@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildOpen, defaultConfig, persistable, protoOf, restoreConfig } from './config';
+import { buildOpen, defaultConfig, followDemoHost, persistable, protoOf, restoreConfig } from './config';
 
 describe('protoOf', () => {
   it('reads the protocol from the scheme', () => {
@@ -98,5 +98,25 @@ describe('persistence', () => {
     expect(c.verifyTls).toBe(true);
     expect(c.headers).toEqual([{ name: 'A', value: 'b', on: true }]);
     expect(restoreConfig(null, 'ws://d').url).toBe('ws://d');
+  });
+});
+
+describe('followDemoHost', () => {
+  it('moves a saved demo URL to the port of this launch', () => {
+    expect(followDemoHost('ws://127.0.0.1:40759/demo/ws/ticker?rate=5', 'ws://127.0.0.1:5000/demo/ws/ticker')).toBe(
+      'ws://127.0.0.1:5000/demo/ws/ticker?rate=5',
+    );
+    const restored = restoreConfig(
+      { url: 'http://localhost:1234/demo/sse/flaky?every=3' },
+      'ws://127.0.0.1:5000/demo/ws/ticker',
+    );
+    expect(restored.url).toBe('http://127.0.0.1:5000/demo/sse/flaky?every=3');
+  });
+
+  it('leaves other URLs alone', () => {
+    const now = 'ws://127.0.0.1:5000/demo/ws/ticker';
+    expect(followDemoHost('wss://example.com/demo/x', now)).toBe('wss://example.com/demo/x');
+    expect(followDemoHost('ws://127.0.0.1:8080/socket', now)).toBe('ws://127.0.0.1:8080/socket');
+    expect(followDemoHost('not a url', now)).toBe('not a url');
   });
 });

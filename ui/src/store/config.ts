@@ -147,7 +147,25 @@ export function restoreConfig(raw: unknown, fallbackUrl: string): PaneConfig {
     : [];
   if (out.method !== 'GET' && out.method !== 'POST') out.method = 'GET';
   if (!['none', 'bearer', 'basic'].includes(out.auth)) out.auth = 'none';
+  out.url = followDemoHost(out.url, fallbackUrl);
   return out;
+}
+
+/** A saved URL of an embedded demo names the port of the launch that saved it; the
+ * server gets a fresh port each launch, so point such a URL at today's server. */
+export function followDemoHost(url: string, current: string): string {
+  try {
+    const u = new URL(url.trim());
+    const now = new URL(current);
+    const loopback = u.hostname === '127.0.0.1' || u.hostname === 'localhost';
+    if (loopback && u.pathname.startsWith('/demo/') && u.host !== now.host) {
+      u.host = now.host;
+      return u.toString();
+    }
+  } catch {
+    // Not a URL: leave it for the user to fix.
+  }
+  return url;
 }
 
 /** A short name for a URL: its path without the demo prefix, else its host. */
