@@ -1,5 +1,5 @@
 //! `/api/live` throughput: records delivered per second to one UI subscriber while the WS
-//! ticker demo runs as fast as it can (`rate=200000&size=64`), opened through the control
+//! ticker demo runs as fast as it can (`rate=1000000&size=64`), opened through the control
 //! API, and the process's memory meanwhile.
 //!
 //! Run: `cargo bench -p streamscope-server --bench live` (`LIVE_BENCH_SECS` sets the
@@ -77,7 +77,7 @@ async fn run(window: Duration) {
         .expect("/api/live");
 
     let body = format!(
-        r#"{{"url": "ws://{}/demo/ws/ticker?rate=200000&size=64"}}"#,
+        r#"{{"url": "ws://{}/demo/ws/ticker?rate=1000000&size=64"}}"#,
         server.addr
     );
     let opened = http
@@ -133,7 +133,7 @@ async fn run(window: Duration) {
     let (rss_end, rss_peak) = memory_mib();
     let recorded_mib = summary.recorded_bytes as f64 / (1024.0 * 1024.0);
 
-    println!("live: /api/live subscriber, WS ticker rate=200000 size=64, {elapsed:.1} s");
+    println!("live: /api/live subscriber, WS ticker rate=1000000 size=64, {elapsed:.1} s");
     println!(
         "  delivered      {:>12.0} records/s  ({delivered} records, no gap, {batches} batches, {:.1} batches/s, largest {largest_batch})",
         delivered as f64 / elapsed,
