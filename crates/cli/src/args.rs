@@ -5,9 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use base64::Engine as _;
 use clap::{ArgMatches, Args, Parser, Subcommand, ValueEnum};
-use streamscope_engine::input::{parse_header, parse_hex};
+use streamscope_engine::input::{basic_header, bearer_header, is_token, parse_header, parse_hex};
 use streamscope_engine::{Command, CommonOptions, SseOptions, TlsOptions, WsOptions};
 use url::Url;
 
@@ -240,17 +239,10 @@ fn common_options(c: &CommonArgs) -> Result<CommonOptions, BadArgs> {
         headers.push(parse_header(line).map_err(|e| bad(format!("-H: {e}")))?);
     }
     if let Some(token) = &c.auth_bearer {
-        if token.contains(['\r', '\n', '\0']) {
-            return Err(bad("--auth-bearer: the token holds a control character"));
-        }
-        headers.push(("Authorization".into(), format!("Bearer {token}")));
+        headers.push(bearer_header(token).map_err(|e| bad(format!("--auth-bearer: {e}")))?);
     }
     if let Some(pair) = &c.auth_basic {
-        if !pair.contains(':') {
-            return Err(bad("--auth-basic: write it as USER:PASS"));
-        }
-        let encoded = base64::engine::general_purpose::STANDARD.encode(pair.as_bytes());
-        headers.push(("Authorization".into(), format!("Basic {encoded}")));
+        headers.push(basic_header(pair).map_err(|e| bad(format!("--auth-basic: {e}")))?);
     }
     if let Some(ca) = &c.ca {
         if !ca.is_file() {
@@ -293,8 +285,7 @@ pub fn ws_options(a: &WsArgs, m: &ArgMatches) -> Result<WsOptions, BadArgs> {
     let mut opts = WsOptions::new(url);
     opts.common = common_options(&a.common)?;
     for p in &a.subprotocols {
-        let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
-        if p.is_empty() || !p.chars().all(token) {
+        if !is_token(p) {
             return Err(bad(format!(
                 "--subprotocol {p:?}: a subprotocol is one token (letters, digits, !#$%&'*+-.^_`|~); repeat the flag for several"
             )));

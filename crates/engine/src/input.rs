@@ -26,9 +26,7 @@ pub fn parse_header(line: &str) -> Result<(String, String), HeaderError> {
     if name.is_empty() {
         return Err(HeaderError::EmptyName(line.to_owned()));
     }
-    // RFC 9110 token characters.
-    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
-    if !name.chars().all(token) {
+    if !is_token(name) {
         return Err(HeaderError::BadName(name.to_owned()));
     }
     let value = value.trim_matches(|c| c == ' ' || c == '\t');
@@ -36,6 +34,40 @@ pub fn parse_header(line: &str) -> Result<(String, String), HeaderError> {
         return Err(HeaderError::BadValue(name.to_owned()));
     }
     Ok((name.to_owned(), value.to_owned()))
+}
+
+/// True when `s` is an RFC 9110 token: a header name or a WebSocket subprotocol.
+pub fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
+}
+
+/// Why an auth helper's input was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("the bearer token holds a control character (CR, LF or NUL)")]
+    BearerControl,
+    #[error("basic auth is written as user:password")]
+    BasicNoColon,
+}
+
+/// The `Authorization` header for a bearer token.
+pub fn bearer_header(token: &str) -> Result<(String, String), AuthError> {
+    if token.contains(['\r', '\n', '\0']) {
+        return Err(AuthError::BearerControl);
+    }
+    Ok(("Authorization".into(), format!("Bearer {token}")))
+}
+
+/// The `Authorization` header for basic auth from `user:password`.
+pub fn basic_header(pair: &str) -> Result<(String, String), AuthError> {
+    use base64::Engine as _;
+    if !pair.contains(':') {
+        return Err(AuthError::BasicNoColon);
+    }
+    let encoded = base64::engine::general_purpose::STANDARD.encode(pair.as_bytes());
+    Ok(("Authorization".into(), format!("Basic {encoded}")))
 }
 
 /// Why hex text was refused.
@@ -114,6 +146,23 @@ mod tests {
             parse_header("X: a\nb"),
             Err(HeaderError::BadValue(_))
         ));
+    }
+
+    #[test]
+    fn auth_helpers_build_the_header_or_say_what_is_wrong() {
+        assert_eq!(
+            bearer_header("t0k"),
+            Ok(("Authorization".into(), "Bearer t0k".into()))
+        );
+        assert_eq!(bearer_header("a\nb"), Err(AuthError::BearerControl));
+        assert_eq!(
+            basic_header("user:pass"),
+            Ok(("Authorization".into(), "Basic dXNlcjpwYXNz".into()))
+        );
+        assert_eq!(basic_header("user"), Err(AuthError::BasicNoColon));
+        assert!(is_token("graphql-ws"));
+        assert!(!is_token(""));
+        assert!(!is_token("a b"));
     }
 
     #[test]

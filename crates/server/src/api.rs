@@ -18,7 +18,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use streamscope_engine::conn::sse::Method;
 use streamscope_engine::hub::{ConnSummary, Hub};
-use streamscope_engine::input::{parse_header, parse_hex};
+use streamscope_engine::input::{AuthError, basic_header, bearer_header, parse_header, parse_hex};
 use streamscope_engine::{
     Command, CommonOptions, ConnId, Record, SseOptions, TlsOptions, WsOptions,
 };
@@ -171,22 +171,12 @@ fn common(req: &OpenRequest) -> Result<CommonOptions, ApiError> {
         };
         headers.push(parse_header(&line).map_err(|e| ApiError::BadRequest(e.to_string()))?);
     }
+    let refused = |e: AuthError| ApiError::BadRequest(e.to_string());
     if let Some(t) = &req.bearer {
-        if t.contains(['\r', '\n', '\0']) {
-            return Err(ApiError::BadRequest(
-                "the bearer token holds a control character".into(),
-            ));
-        }
-        headers.push(("Authorization".into(), format!("Bearer {t}")));
+        headers.push(bearer_header(t).map_err(refused)?);
     }
     if let Some(pair) = &req.basic {
-        if !pair.contains(':') {
-            return Err(ApiError::BadRequest(
-                "basic auth is written as user:password".into(),
-            ));
-        }
-        let enc = base64::engine::general_purpose::STANDARD.encode(pair);
-        headers.push(("Authorization".into(), format!("Basic {enc}")));
+        headers.push(basic_header(pair).map_err(refused)?);
     }
     Ok(CommonOptions {
         headers,
