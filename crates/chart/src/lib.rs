@@ -24,6 +24,22 @@ mod text;
 pub use render::{render_png, render_sparkline_svg, render_svg};
 pub use series::{Metric, RecordedConn, Series, conns_from_records, series_from_stats, step_for};
 
+/// How many colours a chart has for its lines; a series' `color` is an index into them.
+pub const PALETTE_LEN: usize = 10;
+
+/// Line colours (0xRRGGBB) on the light and dark backgrounds. Blue and orange first: the
+/// pair that stays apart for every kind of colour vision, for the WS and SSE panes the app
+/// opens with. The UI's legend uses the same table (`ui/src/lib/palette.ts`; a test keeps
+/// the two equal).
+pub const PALETTE_LIGHT: [u32; PALETTE_LEN] = [
+    0x2563eb, 0xea580c, 0x16a34a, 0xc026d3, 0x0891b2, 0xca8a04, 0xdc2626, 0x7c3aed, 0x4b5563,
+    0x65a30d,
+];
+pub const PALETTE_DARK: [u32; PALETTE_LEN] = [
+    0x60a5fa, 0xfb923c, 0x4ade80, 0xe879f9, 0x22d3ee, 0xfacc15, 0xf87171, 0xa78bfa, 0x9ca3af,
+    0xa3e635,
+];
+
 /// Smallest and largest image sides accepted, in px: below the minimum the labels no
 /// longer fit; the maximum keeps a request from asking for gigabytes.
 pub const MIN_WIDTH: u32 = 320;

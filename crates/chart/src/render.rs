@@ -54,7 +54,7 @@ struct Colors {
     muted: RGBColor,
     grid: RGBColor,
     axis: RGBColor,
-    palette: [RGBColor; 10],
+    palette: [RGBColor; crate::PALETTE_LEN],
 }
 
 fn hex(v: u32) -> RGBColor {
@@ -62,8 +62,6 @@ fn hex(v: u32) -> RGBColor {
 }
 
 fn colors(theme: Theme) -> Colors {
-    // Blue and orange first: the pair that stays apart for every kind of colour vision,
-    // for the WS and SSE panes the app opens with.
     match theme {
         Theme::Light => Colors {
             background: hex(0xffffff),
@@ -71,11 +69,7 @@ fn colors(theme: Theme) -> Colors {
             muted: hex(0x59636e),
             grid: hex(0xe8ebef),
             axis: hex(0x9aa4ae),
-            palette: [
-                0x2563eb, 0xea580c, 0x16a34a, 0xc026d3, 0x0891b2, 0xca8a04, 0xdc2626, 0x7c3aed,
-                0x4b5563, 0x65a30d,
-            ]
-            .map(hex),
+            palette: crate::PALETTE_LIGHT.map(hex),
         },
         Theme::Dark => Colors {
             background: hex(0x0d1117),
@@ -83,11 +77,7 @@ fn colors(theme: Theme) -> Colors {
             muted: hex(0x9198a1),
             grid: hex(0x222831),
             axis: hex(0x4a535e),
-            palette: [
-                0x60a5fa, 0xfb923c, 0x4ade80, 0xe879f9, 0x22d3ee, 0xfacc15, 0xf87171, 0xa78bfa,
-                0x9ca3af, 0xa3e635,
-            ]
-            .map(hex),
+            palette: crate::PALETTE_DARK.map(hex),
         },
     }
 }

@@ -341,3 +341,25 @@ fn sparkline_is_a_bare_line_of_the_asked_size() {
         Err(ChartError::Size { .. })
     ));
 }
+
+/// The UI's legend swatches come from `ui/src/lib/palette.ts`: the same colours, in the
+/// same order, as the lines drawn here, or a pane's swatch would not match its line.
+#[test]
+fn ui_palette_matches_the_renderer() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ui/src/lib/palette.ts");
+    let ts = std::fs::read_to_string(path).expect("ui/src/lib/palette.ts");
+    let table = |name: &str| -> Vec<u32> {
+        let start = ts
+            .find(&format!("export const {name} = ["))
+            .unwrap_or_else(|| panic!("{name} in palette.ts"));
+        let body = &ts[start..];
+        let body = &body[..body.find(']').expect("end of table")];
+        body.split('\'')
+            .skip(1)
+            .step_by(2)
+            .map(|c| u32::from_str_radix(c.trim_start_matches('#'), 16).expect("hex colour"))
+            .collect()
+    };
+    assert_eq!(table("PALETTE_LIGHT"), streamscope_chart::PALETTE_LIGHT);
+    assert_eq!(table("PALETTE_DARK"), streamscope_chart::PALETTE_DARK);
+}

@@ -307,6 +307,23 @@ impl Hub {
         Ok(())
     }
 
+    /// Renames a connection (its pane was renamed); an empty name falls back to the
+    /// URL's, as at opening. Charts and listings show the new name from now on.
+    pub fn rename(&self, id: ConnId, name: &str) -> Result<String, HubError> {
+        let name = {
+            let mut st = self.lock();
+            let e = st.conns.get_mut(&id).ok_or(HubError::UnknownConn(id))?;
+            e.name = if name.trim().is_empty() {
+                default_name(&e.url)
+            } else {
+                name.to_owned()
+            };
+            e.name.clone()
+        };
+        self.bump();
+        Ok(name)
+    }
+
     /// Every connection, in id order.
     pub fn list(&self) -> Vec<ConnSummary> {
         let st = self.lock();

@@ -35,7 +35,7 @@ pub const MAX_PAGE: usize = 10_000;
 pub fn router(hub: Hub) -> Router {
     Router::new()
         .route("/connections", get(list).post(open))
-        .route("/connections/{id}", get(one).delete(forget))
+        .route("/connections/{id}", get(one).patch(rename).delete(forget))
         .route("/connections/{id}/records", get(records))
         .route("/connections/{id}/export", get(export))
         .route("/connections/{id}/send", post(send))
@@ -292,6 +292,33 @@ async fn list(State(hub): State<Hub>) -> Json<Vec<ConnView>> {
 
 async fn one(State(hub): State<Hub>, Path(id): Path<String>) -> Result<Json<ConnView>, ApiError> {
     let id = conn_id(&id)?;
+    Ok(Json(ConnView::from(&hub.summary(id)?)))
+}
+
+/// Longest connection name accepted: a pane's title, not a document.
+pub const MAX_NAME: usize = 200;
+
+/// `PATCH /api/connections/{id}`: what may change on a connection after it opened.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rename {
+    pub name: String,
+}
+
+async fn rename(
+    State(hub): State<Hub>,
+    Path(id): Path<String>,
+    body: Result<Json<Rename>, JsonRejection>,
+) -> Result<Json<ConnView>, ApiError> {
+    let id = conn_id(&id)?;
+    let Json(body) = body?;
+    if body.name.chars().count() > MAX_NAME {
+        return Err(ApiError::BadRequest(format!(
+            "name: at most {MAX_NAME} characters, not {}",
+            body.name.chars().count()
+        )));
+    }
+    hub.rename(id, &body.name)?;
     Ok(Json(ConnView::from(&hub.summary(id)?)))
 }
 

@@ -3,11 +3,13 @@
 //! exports and `sscope chart` use too.
 //!
 //! Query: `conns=c1,c2` (default: every connection, in id order), `metric=events|bytes|
-//! latency|both|all` (default `both`: events and bytes stacked), `window=` seconds up to
+//! latency|both|all` or a list such as `events,latency` (default `both`: events and bytes
+//! stacked), `window=` seconds up to
 //! 600 (default 60), `width=`, `height=` in px, `theme=light|dark`, `title=`, and
 //! `download=1` to answer as an attachment (the browser's save). Colours follow the order
-//! of `conns` (first blue, second orange, …), so the same request keeps every pane's
-//! colour. Mounted inside `/api`, behind the launch token.
+//! of `conns` (first blue, second orange, …) unless `colors=0,3` gives each connection
+//! its palette index, as the UI does so a pane keeps its colour while others are shown
+//! or hidden. Mounted inside `/api`, behind the launch token.
 //!
 //! `GET /api/sparkline.svg?conn=c1&metric=events|bytes|latency&window=60&width=120&
 //! height=24&color=0&theme=` is one pane's line for its status line: no text, no axes,
@@ -58,6 +60,7 @@ pub struct ChartQuery {
     pub theme: Option<String>,
     pub title: Option<String>,
     pub download: Option<String>,
+    pub colors: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,6 +194,63 @@ async fn sparkline(
         .into_response())
 }
 
+/// The panels a `metric=` asks for, top to bottom: `events`, `bytes`, `latency`, a
+/// comma-separated list of them (`events,latency`), `both` (events and bytes) or `all`.
+fn metrics_of(text: &str) -> Result<Vec<Metric>, ApiError> {
+    let mut out = Vec::new();
+    for word in text.split(',').map(str::trim) {
+        let add: &[Metric] = match word {
+            "events" => &[Metric::Events],
+            "bytes" => &[Metric::Bytes],
+            "latency" => &[Metric::Latency],
+            "both" => &[Metric::Events, Metric::Bytes],
+            "all" => &[Metric::Events, Metric::Bytes, Metric::Latency],
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "metric {other:?}: use events, bytes, latency, a comma-separated list of them, both or all"
+                )));
+            }
+        };
+        for &m in add {
+            if !out.contains(&m) {
+                out.push(m);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Each chosen connection's palette index: `colors=0,3` in the order of `conns`, or
+/// 0, 1, 2, … when not given.
+fn palette_indices(colors: Option<&str>, conns: usize) -> Result<Vec<usize>, ApiError> {
+    let Some(list) = colors.map(str::trim).filter(|l| !l.is_empty()) else {
+        return Ok((0..conns).collect());
+    };
+    let out = list
+        .split(',')
+        .map(|c| {
+            c.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|&i| i < streamscope_chart::PALETTE_LEN)
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "colors: {:?} is not a palette index (0 to {})",
+                        c.trim(),
+                        streamscope_chart::PALETTE_LEN - 1
+                    ))
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if out.len() != conns {
+        return Err(ApiError::BadRequest(format!(
+            "colors: {} given for {conns} connections; give one palette index per connection in conns",
+            out.len()
+        )));
+    }
+    Ok(out)
+}
+
 fn checked_window(window: Option<i64>) -> Result<i64, ApiError> {
     let window = window.unwrap_or(DEFAULT_WINDOW);
     if !(MIN_WINDOW..=WINDOW_SECS as i64).contains(&window) {
@@ -211,20 +271,14 @@ fn checked_theme(theme: Option<&str>) -> Result<Theme, ApiError> {
 
 /// The chart a query asks for, as of the Unix second `now`.
 pub fn chart_of(hub: &Hub, q: &ChartQuery, now: i64) -> Result<Chart, ApiError> {
-    let (metrics, title): (&[Metric], &str) = match q.metric.as_deref().unwrap_or("both") {
-        "events" => (&[Metric::Events], "Event rates"),
-        "bytes" => (&[Metric::Bytes], "Byte rates"),
-        "latency" => (&[Metric::Latency], "Latency"),
-        "both" => (&[Metric::Events, Metric::Bytes], "Event and byte rates"),
-        "all" => (
-            &[Metric::Events, Metric::Bytes, Metric::Latency],
-            "Event and byte rates",
-        ),
-        other => {
-            return Err(ApiError::BadRequest(format!(
-                "metric {other:?}: use events, bytes, latency, both or all"
-            )));
-        }
+    let metrics = metrics_of(q.metric.as_deref().unwrap_or("both"))?;
+    let title = match metrics.as_slice() {
+        [Metric::Events] => "Event rates",
+        [Metric::Bytes] => "Byte rates",
+        [Metric::Latency] => "Latency",
+        m if !m.contains(&Metric::Latency) => "Event and byte rates",
+        m if m.len() == 3 => "Event and byte rates, latency",
+        _ => "Rates and latency",
     };
     let window = checked_window(q.window)?;
     let theme = checked_theme(q.theme.as_deref())?;
@@ -248,6 +302,7 @@ pub fn chart_of(hub: &Hub, q: &ChartQuery, now: i64) -> Result<Chart, ApiError> 
             out
         }
     };
+    let colors = palette_indices(q.colors.as_deref(), summaries.len())?;
     if summaries.len() > MAX_CONNS {
         return Err(ApiError::BadRequest(format!(
             "{} connections asked: one chart overlays at most {MAX_CONNS}",
@@ -263,8 +318,8 @@ pub fn chart_of(hub: &Hub, q: &ChartQuery, now: i64) -> Result<Chart, ApiError> 
             metric,
             series: summaries
                 .iter()
-                .enumerate()
-                .map(|(i, s)| series_from_stats(&s.name, i, &s.stats, metric, from, to))
+                .zip(&colors)
+                .map(|(s, &c)| series_from_stats(&s.name, c, &s.stats, metric, from, to))
                 .collect(),
         })
         .collect();

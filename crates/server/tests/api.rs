@@ -788,6 +788,46 @@ async fn delete_forgets_a_connection_and_its_recording() {
     .await;
 }
 
+#[tokio::test]
+async fn patch_renames_a_connection_and_refuses_what_it_cannot_take() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let id = api.open_demo_ws("/demo/ws/echo").await;
+        let path = format!("/api/connections/{id}");
+        let patch = |body: Value| {
+            let (api, path) = (&api, &path);
+            async move { api.patch(path, &body).await }
+        };
+        let renamed = patch(json!({ "name": "Orders ✓" })).await;
+        assert_eq!(renamed.status, 200, "{}", renamed.text());
+        assert_eq!(renamed.json()["name"], "Orders ✓");
+        assert_eq!(api.view(&id).await["name"], "Orders ✓");
+        // An empty name goes back to the URL's, as when a pane has no name.
+        let cleared = patch(json!({ "name": "  " })).await;
+        assert_eq!(cleared.json()["name"], "ws/echo");
+        let long = patch(json!({ "name": "x".repeat(201) })).await;
+        assert!(
+            long.assert_error(400, "bad_request")
+                .contains("at most 200")
+        );
+        patch(json!({ "title": "x" }))
+            .await
+            .assert_error(400, "bad_request");
+        patch(json!({})).await.assert_error(400, "bad_request");
+        // Renaming works after the connection ended too: the recording is still shown.
+        api.post(&format!("/api/connections/{id}/close"), &json!({}))
+            .await;
+        api.wait_state(&id, "closed").await;
+        assert_eq!(patch(json!({ "name": "done" })).await.status, 200);
+        api.patch("/api/connections/c99", &json!({ "name": "x" }))
+            .await
+            .assert_error(404, "unknown_connection");
+        stop(server).await;
+    })
+    .await;
+}
+
 /// A WebSocket peer that records the handshake request, answers with `subprotocol`, then
 /// sends one text message of `len` bytes.
 async fn ws_peer(

@@ -146,6 +146,68 @@ async fn chart_svg_overlays_the_chosen_connections_with_pane_names() {
     .await;
 }
 
+/// The UI gives each pane a palette index of its own (`colors=`), so hiding one pane's
+/// line does not repaint the others; renaming a pane renames its legend entry.
+#[tokio::test]
+async fn chart_keeps_given_colours_and_follows_renames() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let (ws, sse) = open_tickers(&api).await;
+        const GREEN: &str = "#16A34A";
+        // The SSE pane alone, in its own colour (orange, index 1), not the first (blue).
+        let svg = svg_with_lines(
+            &api,
+            &format!("conns={sse}&colors=1&metric=events&window=30"),
+            &[ORANGE],
+        )
+        .await;
+        assert!(
+            !svg.contains(&format!(r#"stroke="{BLUE}""#)),
+            "no blue line"
+        );
+        // Both, with the WS pane in green.
+        let svg = svg_with_lines(
+            &api,
+            &format!("conns={ws},{sse}&colors=2,1&metric=events&window=30"),
+            &[GREEN, ORANGE],
+        )
+        .await;
+        assert!(
+            mean_y(&svg, GREEN) < mean_y(&svg, ORANGE),
+            "WS (50/s) above SSE (20/s)"
+        );
+        // Panels as listed: events over latency, no bytes.
+        let listed = api
+            .get(&format!("/api/chart.svg?conns={ws}&metric=events,latency"))
+            .await
+            .text();
+        let events = listed.find("<title>Events per second, in + out</title>");
+        let latency = listed.find("<title>Latency");
+        assert!(events.is_some() && latency.is_some(), "{listed}");
+        assert!(events < latency, "events above latency");
+        assert!(!listed.contains("<title>Payload bytes"));
+
+        // A pane renamed while connected: the connection's name, and the legend, follow.
+        let reply = api
+            .patch(
+                &format!("/api/connections/{ws}"),
+                &json!({ "name": "Prices feed" }),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert_eq!(reply.json()["name"], "Prices feed");
+        let svg = svg_with_lines(&api, &format!("conns={ws}&metric=events"), &[BLUE]).await;
+        assert!(
+            svg.contains("<title>Prices feed</title>"),
+            "renamed in the legend"
+        );
+        assert!(!svg.contains("<title>WS pane</title>"));
+        stop(server).await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn chart_png_decodes_with_the_asked_size() {
     within(async {
@@ -218,6 +280,8 @@ async fn chart_queries_are_checked() {
         );
         for (query, status, code) in [
             ("metric=speed", 400, "bad_request"),
+            ("metric=events,speed", 400, "bad_request"),
+            ("metric=", 400, "bad_request"),
             ("window=0", 400, "bad_request"),
             ("window=601", 400, "bad_request"),
             ("width=10", 400, "bad_request"),
@@ -226,7 +290,22 @@ async fn chart_queries_are_checked() {
             ("conns=x1", 400, "bad_request"),
             ("conns=c99", 404, "unknown_connection"),
             ("window=ten", 400, "bad_request"),
+            ("colors=0", 200, ""),
+            ("colors=10", 400, "bad_request"),
+            ("colors=blue", 400, "bad_request"),
+            ("colors=0,1", 400, "bad_request"),
         ] {
+            if status == 200 {
+                // No connection, and `colors` empty of meaning: `colors=0` for none is
+                // one too many.
+                let reply = api.get(&format!("/api/chart.svg?{query}")).await;
+                let message = reply.assert_error(400, "bad_request");
+                assert!(
+                    message.contains("one palette index per connection"),
+                    "{message}"
+                );
+                continue;
+            }
             let reply = api.get(&format!("/api/chart.svg?{query}")).await;
             let message = reply.assert_error(status, code);
             assert!(!message.is_empty(), "{query}");

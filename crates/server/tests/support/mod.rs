@@ -190,6 +190,18 @@ impl Api {
         .await
     }
 
+    pub async fn patch(&self, path: &str, body: &Value) -> Reply {
+        Reply::read(
+            self.request(reqwest::Method::PATCH, path)
+                .header("content-type", "application/json")
+                .body(serde_json::to_vec(body).expect("json"))
+                .send()
+                .await
+                .expect("PATCH"),
+        )
+        .await
+    }
+
     /// Opens a connection; panics unless the API answers 201. Returns its id.
     pub async fn open(&self, body: Value) -> String {
         let reply = self.post("/api/connections", &body).await;
