@@ -193,7 +193,9 @@ await test('SSE ticker: named events with ids, and their fields in the detail', 
 
 await test('the list follows, stops when scrolled up, and resumes on request', async () => {
   const list = pane(0).locator('.viewport');
-  await until('enough rows to scroll', async () => (await rowsOf(pane(0))).length > 15);
+  // More rows than the list shows (it has a scrollbar), and some to scroll back through.
+  await until('enough rows to scroll', async () => (await pane(0).locator('.track').count()) > 0);
+  await page.waitForTimeout(1500);
   await list.hover();
   await page.mouse.wheel(0, -400);
   const follow = pane(0).locator('button.follow');
@@ -216,6 +218,127 @@ await test('pause freezes the view while the connection keeps recording', async 
   assert((await stateOf(p)) === 'Open', 'connection not open while paused');
   await p.getByRole('button', { name: /Resume/ }).click();
   await until('new rows after resume', async () => (await rowsOf(p)).at(-1).seq > still.at(-1).seq);
+});
+
+// The charts are pictures the server draws; read the one an <img> shows.
+const BLUE = '#2563EB';
+const ORANGE = '#EA580C';
+async function shownSvg(img) {
+  // The page's CSP keeps fetch() off blob: URLs; ask the server again for the path the
+  // shown picture was drawn from (the page's cookie carries the token).
+  const path = await img.locator('xpath=..').getAttribute('data-path');
+  if (!path) throw new Error('no picture shown yet');
+  return page.evaluate(async (p) => (await fetch(p)).text(), path);
+}
+const linesIn = (svg) =>
+  svg
+    .split('<polyline')
+    .slice(1)
+    .map((p) => /stroke="(#[0-9A-Fa-f]{6})"/.exec(p)?.[1])
+    .filter(Boolean);
+const chartImg = (metric) => page.locator(`[data-testid=chart-${metric}] img`);
+const framesOf = async (metric) =>
+  Number(await page.locator(`[data-testid=chart-${metric}]`).getAttribute('data-frames'));
+
+await test('rate charts: events/s and bytes/s of both panes, named, in the legend colours, redrawn live', async () => {
+  const events = await until(
+    'both lines in the events chart',
+    async () => {
+      const svg = await shownSvg(chartImg('events'));
+      const lines = linesIn(svg);
+      return lines.includes(BLUE) && lines.includes(ORANGE) && svg;
+    },
+    15_000,
+  );
+  // The live picture is compact: the page's legend strip names the panes.
+  assert(!events.includes('<title>ws/ticker</title>'), 'the live chart repeats the legend');
+  const legend = await page.locator('.rates .legend').innerText();
+  assert(legend.includes('ws/ticker') && legend.includes('sse/ticker'), `legend strip: ${legend}`);
+  assert(events.includes('<title>Events per second, in + out</title>'), 'not the events panel');
+  assert(!events.includes('<title>Payload bytes'), 'events chart has a bytes panel');
+  const bytes = await shownSvg(chartImg('bytes'));
+  assert(bytes.includes('<title>Payload bytes per second, in + out</title>'), 'no bytes chart');
+  assert(linesIn(bytes).length === 2, `bytes chart lines: ${linesIn(bytes)}`);
+  // The picture is as wide as the page gives it, drawn at that size (not scaled).
+  const box = await chartImg('events').boundingBox();
+  const w = Number(/width="(\d+)"/.exec(events)?.[1]);
+  assert(Math.abs(box.width - w) <= 1 && w > 500, `img ${box.width} px, svg ${w} px`);
+  // The legend strip's swatches are the lines' colours.
+  const swatches = await page
+    .locator('.rates .legend .swatch')
+    .evaluateAll((els) => els.map((e) => getComputedStyle(e).backgroundColor));
+  assert(swatches[0] === 'rgb(37, 99, 235)' && swatches[1] === 'rgb(234, 88, 12)', `swatches ${swatches}`);
+  // Redrawn while the page is open (four a second; at least a few in two seconds here).
+  const before = await framesOf('events');
+  await page.waitForTimeout(2000);
+  const after = await framesOf('events');
+  assert(after - before >= 3, `${after - before} new pictures in 2 s`);
+  // Each pane's status line has its own line, in its colour.
+  const spark = await until('the WS sparkline', async () => {
+    const svg = await shownSvg(pane(0).locator('[data-testid=sparkline] img'));
+    return svg.includes('<polyline') && svg;
+  });
+  assert(linesIn(spark)[0] === BLUE, `WS sparkline colour ${linesIn(spark)}`);
+  const sseSpark = await shownSvg(pane(1).locator('[data-testid=sparkline] img'));
+  assert(sseSpark.includes(`stroke="${ORANGE}"`), 'SSE sparkline is not orange');
+  await shot('03-charts-light');
+});
+
+await test('charts: leave a pane out, rename one, show latency, fold, export PNG and SVG', async () => {
+  const sseItem = page.locator('.rates .legend .item', { hasText: 'sse/ticker' });
+  await sseItem.click();
+  assert((await sseItem.getAttribute('aria-pressed')) === 'false', 'legend item still pressed');
+  await until('only the WS line', async () => {
+    const l = linesIn(await shownSvg(chartImg('events')));
+    return l.length === 1 && l[0] === BLUE;
+  });
+  await sseItem.click();
+  await until('both lines again', async () => linesIn(await shownSvg(chartImg('events'))).length === 2);
+
+  const name = pane(0).getByLabel('Pane name');
+  await name.fill('Prices');
+  await name.press('Enter');
+  await until('the new name in the legend strip', async () =>
+    (await page.locator('.rates .legend').innerText()).includes('Prices'),
+  );
+
+  await page.locator('.rates').getByRole('button', { name: 'Latency' }).click();
+  await until('a latency chart', async () => (await chartImg('latency').count()) === 1);
+  await page.locator('.rates').getByRole('button', { name: 'Latency' }).click();
+  await until('no latency chart', async () => (await chartImg('latency').count()) === 0);
+
+  const save = async (format) => {
+    const [dl] = await Promise.all([
+      page.waitForEvent('download'),
+      page.locator('.rates').getByRole('button', { name: format.toUpperCase() }).click(),
+    ]);
+    assert(
+      new RegExp(`^streamscope-rates-\\d{8}-\\d{6}\\.${format}$`).test(dl.suggestedFilename()),
+      `file name ${dl.suggestedFilename()}`,
+    );
+    const path = join(artifacts, `chart.${format}`);
+    await dl.saveAs(path);
+    return readFileSync(path);
+  };
+  const png = await save('png');
+  assert(png.subarray(1, 4).toString() === 'PNG', 'not a PNG');
+  // IHDR: width and height, big-endian, at bytes 16 and 20.
+  const [pw, ph] = [png.readUInt32BE(16), png.readUInt32BE(20)];
+  assert(pw === 1200 && ph === 540, `PNG is ${pw}×${ph}, not 1200×540 (two panels)`);
+  const svg = (await save('svg')).toString();
+  // The export is the full chart: title, legend with the pane names (the renamed one too).
+  assert(svg.startsWith('<svg') && svg.includes('<title>Prices</title>'), 'SVG export lacks the new name');
+  assert(svg.includes('<title>sse/ticker</title>'), 'SVG export lacks the SSE pane');
+  assert(svg.includes('<title>Events/s · Bytes/s</title>'), 'SVG export lacks its title');
+  assert(svg.includes('<title>Payload bytes per second, in + out</title>'), 'SVG export lacks bytes');
+  assert(linesIn(svg).length === 4, `export lines: ${linesIn(svg)}`);
+
+  const fold = page.locator('.rates button.fold');
+  await fold.click();
+  await until('charts folded', async () => (await chartImg('events').count()) === 0);
+  assert((await fold.getAttribute('aria-expanded')) === 'false', 'fold not reported');
+  await fold.click();
+  await chartImg('events').waitFor();
 });
 
 await test('disconnect closes the WebSocket with a close handshake', async () => {
@@ -487,7 +610,7 @@ await test('a large recording scrolls back through server pages', async () => {
   });
   // And the middle, by the keyboard.
   await p.locator('.viewport').focus();
-  for (let i = 0; i < 30; i++) await page.keyboard.press('PageDown');
+  for (let i = 0; i < 80; i++) await page.keyboard.press('PageDown');
   await until('rows further down loaded', async () => {
     const r = await rowsOf(p);
     return r.length > 5 && r.every((x) => x.kind !== '') && r[0].seq > 150;
@@ -501,6 +624,8 @@ await test('dark theme', async () => {
   await page.waitForTimeout(400);
   const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   assert(bg !== 'rgb(236, 238, 241)', `body still light: ${bg}`);
+  // The charts follow: drawn again on the dark background, in the dark palette.
+  await until('a dark chart', async () => linesIn(await shownSvg(chartImg('events'))).includes('#FB923C'));
   await shot('06-dark');
   await echo.locator('.viewport .row', { hasText: 'application-defined' }).first().click();
   await page.waitForTimeout(400);

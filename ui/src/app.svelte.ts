@@ -4,6 +4,7 @@
 // animation frame.
 
 import { getContext, setContext } from 'svelte';
+import { ChartSettings, SystemTheme } from './chart/state.svelte';
 import type { Proto } from './contract';
 import type { Host } from './host';
 import { buildOpen, defaultConfig, persistable, protoOf, restoreConfig, type PaneConfig } from './store/config';
@@ -86,6 +87,9 @@ export class App {
   panes: PaneState[] = $state([]);
   activePane: string | null = $state(null);
   theme: Theme = $state('system');
+  /** The rate charts' settings and each pane's colour. */
+  readonly chart: ChartSettings;
+  private readonly system = new SystemTheme();
   /** Per-pane hooks the keyboard shortcuts call. */
   readonly hooks = new Map<string, { focusUrl(): void; send(): void }>();
 
@@ -95,6 +99,7 @@ export class App {
     this.api = new Api(session);
     this.store = new Store(RING_ROWS);
     this.store.subscribe(() => this.tick++);
+    this.chart = new ChartSettings(host.storage);
     const t = host.storage.get(THEME_KEY);
     if (t === 'light' || t === 'dark' || t === 'system') this.theme = t;
   }
@@ -227,6 +232,24 @@ export class App {
       active: this.activePane,
     };
     this.host.storage.set(WORKSPACE_KEY, JSON.stringify(w));
+  }
+
+  /** The theme in effect: the chosen one, or the system's. */
+  get dark(): boolean {
+    return this.theme === 'dark' || (this.theme === 'system' && this.system.dark);
+  }
+
+  /** Gives the shown connection the pane's name (the charts' legends read it). */
+  async renameConn(pane: PaneState) {
+    const id = pane.connId;
+    if (!id) return;
+    try {
+      const v = await this.api.rename(id, pane.config.name.trim());
+      this.store.get(id)?.applyView(v);
+    } catch (e) {
+      // A forgotten connection has no name to keep; anything else is worth showing.
+      if (!(e instanceof ApiError && e.code === 'unknown_connection')) pane.error = toPaneError(e);
+    }
   }
 
   setTheme(t: Theme) {

@@ -56,6 +56,7 @@ fn chart(metrics: &[Metric]) -> Chart {
                 series: series(if metric == Metric::Bytes { 110.0 } else { 1.0 }),
             })
             .collect(),
+        compact: false,
     }
 }
 

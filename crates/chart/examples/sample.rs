@@ -114,6 +114,7 @@ fn main() {
         time_axis: TimeAxis::Ago,
         theme,
         panels,
+        compact: false,
     };
     if let Ok(n) = std::env::var("LOOPS") {
         let n: u32 = n.parse().unwrap();

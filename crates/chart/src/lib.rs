@@ -44,6 +44,8 @@ pub const PALETTE_DARK: [u32; PALETTE_LEN] = [
 /// longer fit; the maximum keeps a request from asking for gigabytes.
 pub const MIN_WIDTH: u32 = 320;
 pub const MIN_HEIGHT: u32 = 200;
+/// Smallest height of a [`Chart::compact`] chart, which has no title row and no legend.
+pub const COMPACT_MIN_HEIGHT: u32 = 110;
 pub const MAX_SIDE: u32 = 4096;
 
 /// Smallest sparkline, in px: a status line's height.
@@ -70,6 +72,10 @@ pub struct Chart {
     pub theme: Theme,
     /// Top to bottom; 1 to [`MAX_PANELS`].
     pub panels: Vec<Panel>,
+    /// No title row and no legend, for a live view that shows both around the picture
+    /// and needs the height for the data (down to [`COMPACT_MIN_HEIGHT`]). Exports are
+    /// never compact: a file must say what it shows.
+    pub compact: bool,
 }
 
 /// A pane's status-line sparkline: one connection's line, no text, no axes.
@@ -122,9 +128,14 @@ impl Theme {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChartError {
     #[error(
-        "chart size {width}×{height} is out of range: width {MIN_WIDTH}–{MAX_SIDE}, height {MIN_HEIGHT}–{MAX_SIDE} px"
+        "chart size {width}×{height} is out of range: width {min_width}–{MAX_SIDE}, height {min_height}–{MAX_SIDE} px"
     )]
-    Size { width: u32, height: u32 },
+    Size {
+        width: u32,
+        height: u32,
+        min_width: u32,
+        min_height: u32,
+    },
     #[error("a chart needs 1 to {MAX_PANELS} panels, got {0}")]
     Panels(usize),
     #[error("the chart's time window ends ({to}) before it starts ({from})")]
@@ -140,12 +151,19 @@ pub enum ChartError {
 impl Chart {
     /// Checks the size, panel count and window.
     pub fn validate(&self) -> Result<(), ChartError> {
+        let min_height = if self.compact {
+            COMPACT_MIN_HEIGHT
+        } else {
+            MIN_HEIGHT
+        };
         if !(MIN_WIDTH..=MAX_SIDE).contains(&self.width)
-            || !(MIN_HEIGHT..=MAX_SIDE).contains(&self.height)
+            || !(min_height..=MAX_SIDE).contains(&self.height)
         {
             return Err(ChartError::Size {
                 width: self.width,
                 height: self.height,
+                min_width: MIN_WIDTH,
+                min_height,
             });
         }
         if self.panels.is_empty() || self.panels.len() > MAX_PANELS {

@@ -82,6 +82,34 @@ fn colors(theme: Theme) -> Colors {
     }
 }
 
+/// For each series (device-space runs), whether a later-drawn series lies on it: two
+/// connections at the same rate (the WS and SSE tickers side by side) would otherwise show
+/// as one line in the second colour. "Lies on it": within `tol` px at more than half of
+/// the seconds both have, and at least two such seconds.
+fn covered(series: &[Vec<Vec<(i32, i32)>>], tol: i32) -> Vec<bool> {
+    use std::collections::HashMap;
+    let maps: Vec<HashMap<i32, i32>> = series
+        .iter()
+        .map(|runs| runs.iter().flatten().copied().collect())
+        .collect();
+    (0..maps.len())
+        .map(|i| {
+            maps[i + 1..].iter().any(|later| {
+                let (mut shared, mut close) = (0usize, 0usize);
+                for (x, y) in &maps[i] {
+                    if let Some(ly) = later.get(x) {
+                        shared += 1;
+                        if (ly - y).abs() <= tol {
+                            close += 1;
+                        }
+                    }
+                }
+                shared >= 2 && close * 2 > shared
+            })
+        })
+        .collect()
+}
+
 /// Draws `chart` as an SVG document.
 pub fn render_svg(chart: &Chart) -> Result<String, ChartError> {
     chart.validate()?;
@@ -495,37 +523,49 @@ fn draw<B: DrawingBackend>(
 
     // Header: title left, window right.
     let mid = pad + HEADER_ROW * k / 2.0;
-    paint.text(
-        &chart.title,
-        pad,
-        mid,
-        TITLE_SIZE,
-        Weight::Bold,
-        c.text,
-        HAlign::Left,
-        VAlign::Center,
-    );
-    let sub = subtitle(chart);
-    let room = width - 2.0 * pad - paint.measure(&chart.title, TITLE_SIZE, Weight::Bold) - 16.0 * k;
-    let sub = if paint.measure(&sub, SMALL_SIZE, Weight::Regular) <= room {
-        sub
+    if !chart.compact {
+        paint.text(
+            &chart.title,
+            pad,
+            mid,
+            TITLE_SIZE,
+            Weight::Bold,
+            c.text,
+            HAlign::Left,
+            VAlign::Center,
+        );
+        let sub = subtitle(chart);
+        let room =
+            width - 2.0 * pad - paint.measure(&chart.title, TITLE_SIZE, Weight::Bold) - 16.0 * k;
+        let sub = if paint.measure(&sub, SMALL_SIZE, Weight::Regular) <= room {
+            sub
+        } else {
+            String::new()
+        };
+        paint.text(
+            &sub,
+            width - pad,
+            mid,
+            SMALL_SIZE,
+            Weight::Regular,
+            c.muted,
+            HAlign::Right,
+            VAlign::Center,
+        );
+    }
+    let mut y = if chart.compact {
+        pad
     } else {
-        String::new()
+        pad + HEADER_ROW * k + 4.0 * k
     };
-    paint.text(
-        &sub,
-        width - pad,
-        mid,
-        SMALL_SIZE,
-        Weight::Regular,
-        c.muted,
-        HAlign::Right,
-        VAlign::Center,
-    );
-    let mut y = pad + HEADER_ROW * k + 4.0 * k;
 
     // Legend: entries flow left to right and wrap; the means go first when space is short.
-    let entries = legend(&chart.panels);
+    // A compact chart has no legend: the view around it shows one.
+    let entries = if chart.compact {
+        Vec::new()
+    } else {
+        legend(&chart.panels)
+    };
     let n = chart.panels.len() as f32;
     let bottom = height - pad - X_LABEL_ROW * k;
     let plot_height = |legend_rows: usize| {
@@ -574,7 +614,9 @@ fn draw<B: DrawingBackend>(
         );
     }
     let rows = rows_of(&placed);
-    y += rows as f32 * LEGEND_ROW * k + 6.0 * k;
+    if !chart.compact {
+        y += rows as f32 * LEGEND_ROW * k + 6.0 * k;
+    }
 
     // Panels share the space left above the time labels.
     let share = ((bottom - y) - (n - 1.0) * PANEL_GAP * k) / n;
@@ -753,14 +795,18 @@ fn draw<B: DrawingBackend>(
             v += ystep;
         }
 
-        for s in &panel.series {
+        let drawn: Vec<Vec<Vec<(i32, i32)>>> =
+            panel.series.iter().map(|s| runs_of(&s.points)).collect();
+        let under = covered(&drawn, line as i32);
+        for ((s, runs), &covered) in panel.series.iter().zip(drawn).zip(&under) {
             let color = c.palette[s.color % c.palette.len()];
             let style = ShapeStyle {
                 color: color.to_rgba(),
                 filled: false,
-                stroke_width: line,
+                // A line a later one covers is drawn wider, so it shows as a rim
+                // around the top line instead of vanishing under it.
+                stroke_width: if covered { line * 5 / 2 } else { line },
             };
-            let runs = runs_of(&s.points);
             for run in &runs {
                 // Points far apart (a short window, a short recording) are marked, so
                 // the line reads as the samples it joins.
@@ -834,6 +880,8 @@ pub fn render_sparkline_svg(s: &Sparkline) -> Result<String, ChartError> {
         return Err(ChartError::Size {
             width: s.width,
             height: s.height,
+            min_width: SPARK_MIN_WIDTH,
+            min_height: SPARK_MIN_HEIGHT,
         });
     }
     if s.to < s.from {

@@ -155,6 +155,7 @@ fn chart(panels: Vec<Panel>, width: u32, height: u32) -> Chart {
         time_axis: TimeAxis::Ago,
         theme: Theme::Light,
         panels,
+        compact: false,
     }
 }
 
@@ -362,4 +363,108 @@ fn ui_palette_matches_the_renderer() {
     };
     assert_eq!(table("PALETTE_LIGHT"), streamscope_chart::PALETTE_LIGHT);
     assert_eq!(table("PALETTE_DARK"), streamscope_chart::PALETTE_DARK);
+}
+
+/// The stroke width of every line in an SVG, in drawing order.
+fn line_widths(svg: &str) -> Vec<String> {
+    svg.split("<polyline")
+        .skip(1)
+        .filter_map(|p| p.split(r#"stroke-width=""#).nth(1))
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Two connections at the same rate: the first line is drawn wider, so it shows around
+/// the second instead of vanishing under it; lines apart keep one width.
+#[test]
+fn a_line_covered_by_a_later_one_is_drawn_wider() {
+    let mut same = series(&["WS ticker", "SSE ticker"], 1.0);
+    same[1].points = same[0].points.clone();
+    let svg = render_svg(&chart(
+        vec![Panel {
+            metric: Metric::Events,
+            series: same.clone(),
+        }],
+        900,
+        400,
+    ))
+    .expect("svg");
+    assert_eq!(line_colours(&svg), PALETTE[..2]);
+    let widths = line_widths(&svg);
+    assert_eq!(widths.len(), 2, "{widths:?}");
+    assert!(
+        widths[0].parse::<f64>().expect("width") > widths[1].parse::<f64>().expect("width"),
+        "{widths:?}"
+    );
+
+    // Apart: equal widths.
+    let svg = render_svg(&chart(
+        vec![Panel {
+            metric: Metric::Events,
+            series: series(&["WS ticker", "SSE ticker"], 1.0),
+        }],
+        900,
+        400,
+    ))
+    .expect("svg");
+    let widths = line_widths(&svg);
+    assert_eq!(widths.len(), 2);
+    assert_eq!(widths[0], widths[1]);
+
+    // Together for a few seconds only (they cross): not widened.
+    let mut cross = same;
+    for (i, p) in cross[1].points.iter_mut().enumerate() {
+        p.1 = i as f64;
+    }
+    let svg = render_svg(&chart(
+        vec![Panel {
+            metric: Metric::Events,
+            series: cross,
+        }],
+        900,
+        400,
+    ))
+    .expect("svg");
+    let widths = line_widths(&svg);
+    assert_eq!(widths[0], widths[1], "crossing lines keep their width");
+}
+
+/// The live view's compact picture: the data and its axes, no title and no legend (the
+/// page shows both), at heights a full chart refuses.
+#[test]
+fn a_compact_chart_has_no_title_or_legend_and_may_be_short() {
+    let mut c = chart(
+        vec![Panel {
+            metric: Metric::Events,
+            series: series(&["WS ticker", "SSE ticker"], 1.0),
+        }],
+        600,
+        130,
+    );
+    assert!(matches!(
+        render_svg(&c),
+        Err(ChartError::Size {
+            min_height: 200,
+            ..
+        })
+    ));
+    c.compact = true;
+    let svg = render_svg(&c).expect("compact svg");
+    assert_eq!(line_colours(&svg), PALETTE[..2]);
+    assert!(
+        svg.contains("<title>Events per second, in + out</title>"),
+        "caption kept"
+    );
+    assert!(!svg.contains("<title>Event rates</title>"), "no title");
+    assert!(!svg.contains("<title>WS ticker</title>"), "no legend");
+    assert!(svg.contains("<title>now</title>"), "time axis kept");
+    let png = render_png(&c).expect("compact png");
+    let info = png::Decoder::new(std::io::Cursor::new(png))
+        .read_info()
+        .expect("a PNG");
+    assert_eq!((info.info().width, info.info().height), (600, 130));
+    c.height = 100;
+    let err = render_svg(&c).expect_err("too short");
+    assert!(err.to_string().contains("height 110–4096"), "{err}");
 }

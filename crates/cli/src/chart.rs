@@ -172,6 +172,7 @@ fn chart(a: &ChartArgs) -> Result<(), Failure> {
             ChartTheme::Dark => Theme::Dark,
         },
         panels,
+        compact: false,
     };
     let bytes = match format {
         Format::Png => streamscope_chart::render_png(&chart),

@@ -2,14 +2,20 @@
 //! connections, drawn from the hub's statistics by `streamscope_chart`, the renderer the
 //! exports and `sscope chart` use too.
 //!
-//! Query: `conns=c1,c2` (default: every connection, in id order), `metric=events|bytes|
-//! latency|both|all` or a list such as `events,latency` (default `both`: events and bytes
-//! stacked), `window=` seconds up to
-//! 600 (default 60), `width=`, `height=` in px, `theme=light|dark`, `title=`, and
-//! `download=1` to answer as an attachment (the browser's save). Colours follow the order
-//! of `conns` (first blue, second orange, …) unless `colors=0,3` gives each connection
-//! its palette index, as the UI does so a pane keeps its colour while others are shown
-//! or hidden. Mounted inside `/api`, behind the launch token.
+//! Query:
+//! - `conns=c1,c2`: the connections, by default every one in id order;
+//! - `colors=0,3`: each one's palette index, by default the order of `conns` (first blue,
+//!   second orange, …); the UI gives each pane its own so a pane keeps its colour while
+//!   others are shown or hidden;
+//! - `metric=events|bytes|latency|both|all` or a list such as `events,latency` (default
+//!   `both`: events and bytes stacked);
+//! - `window=` seconds up to 600 (default 60); `width=`, `height=` in px;
+//!   `theme=light|dark`; `title=`;
+//! - `compact=1`: no title and no legend, for the live view that shows both around the
+//!   picture (heights from 110 px);
+//! - `download=1`: answer as an attachment (the browser's save).
+//!
+//! Mounted inside `/api`, behind the launch token.
 //!
 //! `GET /api/sparkline.svg?conn=c1&metric=events|bytes|latency&window=60&width=120&
 //! height=24&color=0&theme=` is one pane's line for its status line: no text, no axes,
@@ -61,6 +67,7 @@ pub struct ChartQuery {
     pub title: Option<String>,
     pub download: Option<String>,
     pub colors: Option<String>,
+    pub compact: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +99,7 @@ async fn answer(
         q.map_err(|e| ApiError::BadRequest(format!("chart query: {}", e.body_text())))?;
     let now = Timestamp::now().as_micros().div_euclid(1_000_000);
     let chart = chart_of(&hub, &q, now)?;
-    let download = matches!(q.download.as_deref(), Some("1" | "true"));
+    let download = flag(q.download.as_deref(), "download")?;
     let body = tokio::task::spawn_blocking(move || match format {
         Format::Svg => streamscope_chart::render_svg(&chart).map(String::into_bytes),
         Format::Png => streamscope_chart::render_png(&chart),
@@ -192,6 +199,17 @@ async fn sparkline(
         svg,
     )
         .into_response())
+}
+
+/// A yes/no query parameter: `1`/`true` or `0`/`false`, absent meaning no.
+fn flag(v: Option<&str>, name: &str) -> Result<bool, ApiError> {
+    match v {
+        None | Some("0" | "false") => Ok(false),
+        Some("1" | "true") => Ok(true),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "{name}={other:?}: use 1 or 0"
+        ))),
+    }
 }
 
 /// The panels a `metric=` asks for, top to bottom: `events`, `bytes`, `latency`, a
@@ -333,5 +351,6 @@ pub fn chart_of(hub: &Hub, q: &ChartQuery, now: i64) -> Result<Chart, ApiError> 
         time_axis: TimeAxis::Ago,
         theme,
         panels,
+        compact: flag(q.compact.as_deref(), "compact")?,
     })
 }

@@ -177,6 +177,20 @@ async fn chart_keeps_given_colours_and_follows_renames() {
             mean_y(&svg, GREEN) < mean_y(&svg, ORANGE),
             "WS (50/s) above SSE (20/s)"
         );
+        // Compact, for the live view: lines, no title, no legend, short.
+        let compact = api
+            .get(&format!(
+                "/api/chart.svg?conns={ws}&metric=events&compact=1&height=140"
+            ))
+            .await;
+        assert_eq!(compact.status, 200, "{}", compact.text());
+        let compact = compact.text();
+        assert!(compact.contains(r#"height="140""#));
+        assert!(
+            !compact.contains("<title>Prices feed</title>")
+                && !compact.contains("<title>WS pane</title>")
+        );
+        assert!(!compact.contains("<title>Event rates</title>"));
         // Panels as listed: events over latency, no bytes.
         let listed = api
             .get(&format!("/api/chart.svg?conns={ws}&metric=events,latency"))
@@ -290,6 +304,9 @@ async fn chart_queries_are_checked() {
             ("conns=x1", 400, "bad_request"),
             ("conns=c99", 404, "unknown_connection"),
             ("window=ten", 400, "bad_request"),
+            ("height=150", 400, "bad_request"),
+            ("compact=maybe", 400, "bad_request"),
+            ("compact=1&height=100", 400, "bad_request"),
             ("colors=0", 200, ""),
             ("colors=10", 400, "bad_request"),
             ("colors=blue", 400, "bad_request"),

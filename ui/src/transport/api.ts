@@ -53,6 +53,35 @@ export class Api {
     return json as T;
   }
 
+  /** GETs an image (a chart) as a Blob; errors as from every call. */
+  async blob(path: string, signal?: AbortSignal): Promise<Blob> {
+    const headers: Record<string, string> = {};
+    if (this.session.token) headers.authorization = `Bearer ${this.session.token}`;
+    let res: Response;
+    try {
+      res = await fetch(this.session.base + path, { headers, credentials: 'same-origin', signal });
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      throw new ApiError('unreachable', 'the Streamscope server does not answer; is it still running?');
+    }
+    if (!res.ok) {
+      let e: { code?: string; message?: string } | undefined;
+      try {
+        e = (await res.json()) as typeof e;
+      } catch {
+        e = undefined;
+      }
+      throw new ApiError(
+        (e?.code as ErrorCode) ?? 'unexpected',
+        e?.message ?? `the server answered ${res.status} ${res.statusText}`,
+        res.status,
+      );
+    }
+    return res.blob();
+  }
+  rename(id: string, name: string): Promise<ConnView> {
+    return this.call('PATCH', `/api/connections/${encodeURIComponent(id)}`, { name });
+  }
   list(): Promise<ConnView[]> {
     return this.call('GET', '/api/connections');
   }

@@ -1,0 +1,105 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ImagePoller, type PollerOptions } from './poll';
+
+afterEach(() => vi.useRealTimers());
+
+function poller(over: Partial<PollerOptions> = {}) {
+  const shown: string[] = [];
+  const errors: (string | null)[] = [];
+  const asked: string[] = [];
+  let n = 0;
+  const p = new ImagePoller({
+    path: () => `/api/chart.svg?n=${n++}`,
+    every: () => 250,
+    fetchBlob: async (path) => {
+      asked.push(path);
+      return new Blob([`<svg>${path}</svg>`], { type: 'image/svg+xml' });
+    },
+    onImage: (u) => shown.push(u),
+    onError: (e) => errors.push(e),
+    decode: async () => {},
+    ...over,
+  });
+  return { p, shown, errors, asked };
+}
+
+describe('image poller', () => {
+  it('draws a new picture every interval and stops when told', async () => {
+    vi.useFakeTimers();
+    const { p, shown, asked } = poller();
+    p.start();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(shown).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1000);
+    // Four a second.
+    expect(shown.length).toBeGreaterThanOrEqual(4);
+    expect(p.frames).toBe(shown.length);
+    p.stop();
+    const after = asked.length;
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(asked.length).toBe(after);
+  });
+
+  it('never has two requests in flight', async () => {
+    vi.useFakeTimers();
+    let inFlight = 0;
+    let most = 0;
+    const { p } = poller({
+      fetchBlob: async () => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        // A server slower than the interval.
+        await new Promise((r) => setTimeout(r, 900));
+        inFlight--;
+        return new Blob(['x']);
+      },
+    });
+    p.start();
+    for (let i = 0; i < 10; i++) {
+      p.poke();
+      await vi.advanceTimersByTimeAsync(300);
+    }
+    p.stop();
+    expect(most).toBe(1);
+  });
+
+  it('reports a failure, keeps the last picture, and clears the error when one comes through', async () => {
+    vi.useFakeTimers();
+    let fail = false;
+    const { p, shown, errors } = poller({
+      fetchBlob: async () => {
+        if (fail) throw new Error('no connection c9');
+        return new Blob(['x']);
+      },
+    });
+    p.start();
+    await vi.advanceTimersByTimeAsync(1);
+    fail = true;
+    await vi.advanceTimersByTimeAsync(260);
+    expect(errors.at(-1)).toBe('no connection c9');
+    expect(shown).toHaveLength(1);
+    fail = false;
+    await vi.advanceTimersByTimeAsync(260);
+    expect(errors.at(-1)).toBeNull();
+    expect(shown).toHaveLength(2);
+    p.stop();
+  });
+
+  it('asks nothing while there is nothing to draw or the page is hidden', async () => {
+    vi.useFakeTimers();
+    let hidden = true;
+    const { p, asked } = poller({ hidden: () => hidden });
+    p.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(asked).toHaveLength(0);
+    hidden = false;
+    await vi.advanceTimersByTimeAsync(300);
+    expect(asked.length).toBeGreaterThan(0);
+    p.stop();
+    const none = poller({ path: () => null });
+    none.p.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(none.asked).toHaveLength(0);
+    none.p.stop();
+  });
+});
