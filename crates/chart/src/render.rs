@@ -400,6 +400,15 @@ fn caption(metric: Metric) -> &'static str {
     }
 }
 
+/// The caption for a narrow chart, where the full one would run off the edge.
+fn short_caption(metric: Metric) -> &'static str {
+    match metric {
+        Metric::Events => "Events/s, in + out",
+        Metric::Bytes => "Payload bytes/s, in + out",
+        Metric::Latency => "Latency, mean per second",
+    }
+}
+
 /// `2025-11-25 18:26:38` for a Unix second.
 fn clock(sec: i64) -> String {
     let s = streamscope_engine::Timestamp(sec.saturating_mul(1_000_000)).to_string();
@@ -684,8 +693,14 @@ fn draw<B: DrawingBackend>(
     let line = (LINE_WIDTH * k).round().max(1.0) as u32;
     let mut top_y = y;
     for (i, (panel, &(ymax, ystep))) in chart.panels.iter().zip(&axes).enumerate() {
+        let full = caption(panel.metric);
+        let text = if paint.measure(full, SMALL_SIZE, Weight::Bold) <= right - left {
+            full
+        } else {
+            short_caption(panel.metric)
+        };
         paint.text(
-            caption(panel.metric),
+            text,
             left,
             top_y + CAPTION_ROW * k / 2.0 - 1.0 * k,
             SMALL_SIZE,

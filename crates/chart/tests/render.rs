@@ -468,3 +468,22 @@ fn a_compact_chart_has_no_title_or_legend_and_may_be_short() {
     let err = render_svg(&c).expect_err("too short");
     assert!(err.to_string().contains("height 110–4096"), "{err}");
 }
+
+/// A narrow chart shortens a caption that would run off its edge.
+#[test]
+fn a_narrow_chart_shortens_its_captions() {
+    let panel = |metric| Panel {
+        metric,
+        series: series(&["WS ticker"], 1.0),
+    };
+    let wide = render_svg(&chart(vec![panel(Metric::Latency)], 900, 300)).expect("svg");
+    assert!(wide.contains("<title>Latency, mean per second (one-way, or ping round trip)</title>"));
+    let mut narrow = chart(vec![panel(Metric::Latency)], 340, 150);
+    narrow.compact = true;
+    let narrow = render_svg(&narrow).expect("svg");
+    assert!(
+        narrow.contains("<title>Latency, mean per second</title>"),
+        "short caption"
+    );
+    assert!(!narrow.contains("ping round trip"));
+}
