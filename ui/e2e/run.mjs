@@ -581,6 +581,92 @@ await test('Ctrl+K focuses the URL of the active pane', async () => {
   assert(inPane, 'focused URL is not the active pane’s');
 });
 
+await test('request options: header, bearer and subprotocol on WS; Last-Event-ID, POST body and TLS on SSE', async () => {
+  const before = await panes().count();
+  await page.locator('.top').getByRole('button', { name: /WS pane/ }).click();
+  const ws = pane(before);
+  await ws.locator('input.url').fill(`ws://${host}/demo/ws/echo`);
+  await ws.getByRole('button', { name: /^Request/ }).click();
+  await ws.getByRole('button', { name: 'Add header' }).click();
+  await ws.getByPlaceholder('Name').last().fill('X-Trace');
+  await ws.getByPlaceholder('Value').last().fill('e2e-1');
+  await ws.getByRole('tab', { name: 'Auth' }).click();
+  await ws.getByRole('button', { name: 'Bearer token' }).click();
+  await ws.getByLabel('Token').fill('sekrit');
+  await ws.getByRole('tab', { name: 'WebSocket' }).click();
+  await ws.getByLabel('Subprotocols').fill('chat.v2, json');
+  await ws.locator('button.connect').click();
+  await until('echo open', async () => (await stateOf(ws)) === 'Open');
+  await ws.locator('.viewport .row').first().click();
+  const detail = await until('the handshake in the detail', async () => {
+    const t = await ws.locator('.detail').innerText();
+    // Section headings are set in capitals by CSS, and innerText follows it.
+    if (!/response headers/i.test(t)) throw new Error(t);
+    return t;
+  });
+  // The echo demo takes the first subprotocol offered.
+  assert(/Subprotocol\s+chat\.v2/.test(detail), `no negotiated subprotocol:\n${detail}`);
+  assert(/X-Trace\s+e2e-1/.test(detail), 'the header set is not shown');
+  assert(/Authorization\s+Bearer ••••••/.test(detail), 'the bearer token is not shown masked');
+  assert(!detail.includes('sekrit'), 'the token is shown in clear');
+  assert(/Sec-WebSocket-Protocol\s+chat\.v2, json/.test(detail), 'offered subprotocols not shown');
+  assert(/sec-websocket-protocol\s+chat\.v2/i.test(detail.split(/response headers/i)[1]), 'response lacks the subprotocol');
+  // Secrets are not saved with the workspace.
+  const saved = await page.evaluate(() => localStorage.getItem('sscope.workspace') ?? '');
+  assert(saved.includes('X-Trace') && !saved.includes('sekrit'), 'workspace keeps the token or lost the header');
+  await ws.locator('button.connect').click();
+  await until('echo closed', async () => (await stateOf(ws)) === 'Closed');
+
+  await page.locator('.top').getByRole('button', { name: /SSE pane/ }).click();
+  const sse = pane(before + 1);
+  await sse.locator('input.url').fill(`http://${host}/demo/sse/ticker?rate=50`);
+  await sse.getByRole('button', { name: /^Request/ }).click();
+  await sse.getByRole('tab', { name: 'SSE' }).click();
+  await sse.getByRole('textbox', { name: /^Last-Event-ID/ }).fill('41');
+  await sse.locator('button.connect').click();
+  // The first event recorded (read from the server: at 50/s the list has moved on).
+  const first = await until('events after id 41', async () => {
+    const page1 = await page.evaluate(async (i) => {
+      const id = globalThis.sscope.panes[i].connId;
+      return (await fetch(`/api/connections/${id}/records?from=1&limit=20`)).json();
+    }, before + 1);
+    return page1.records.find((r) => r.kind === 'event');
+  });
+  assert(first.id === '42' && first.event === 'tick', `first event after Last-Event-ID 41: ${JSON.stringify(first)}`);
+  await sse.locator('button.connect').click();
+  await until('SSE closed', async () => ['Closed', 'Failed'].includes(await stateOf(sse)));
+
+  // POST with a body: the LLM-style demo streams its answer.
+  await sse.locator('input.url').fill(`http://${host}/demo/sse/chat?rate=200`);
+  await sse.getByLabel('HTTP method').selectOption('POST');
+  await sse.getByRole('textbox', { name: 'Body' }).fill('{"prompt": "why does EventSource reconnect?"}');
+  await sse.getByRole('textbox', { name: /^Last-Event-ID/ }).fill('');
+  await sse.locator('button.connect').click();
+  await until('the answer streamed to [DONE]', async () =>
+    (await rowsOf(sse)).some((x) => x.kind === 'event' && x.preview.includes('[DONE]')),
+  );
+
+  // TLS verification off shows on the pane.
+  await sse.getByRole('tab', { name: /TLS/ }).click();
+  await sse.getByLabel('Verify TLS certificates').uncheck();
+  await until('TLS warning', async () => /TLS (verification off|unverified)/.test(await sse.locator('.status').innerText()));
+  await shot('08-request-options');
+
+  // Arrange and close: the SSE pane moves left of the WS pane, then both close, and the
+  // server forgets their connections.
+  const ids = await page.evaluate((n) => globalThis.sscope.panes.slice(n).flatMap((p) => [...p.conns]), before);
+  assert(ids.length === 3, `connections of the two panes: ${ids}`);
+  await sse.getByRole('button', { name: 'Move pane left' }).click();
+  assert((await pane(before).getAttribute('data-proto')) === 'sse', 'the SSE pane did not move left');
+  await pane(before).getByRole('button', { name: 'Close pane' }).click();
+  await pane(before).getByRole('button', { name: 'Close pane' }).click();
+  await until('both panes closed', async () => (await panes().count()) === before);
+  await until('their connections forgotten by the server', async () => {
+    const list = await page.evaluate(async () => (await fetch('/api/connections')).json());
+    return !list.some((c) => ids.includes(c.id));
+  });
+});
+
 await test('a large recording scrolls back through server pages', async () => {
   const p = pane(0);
   await p.locator('input.url').fill(`ws://${host}/demo/ws/ticker?rate=100000&count=150000`);

@@ -45,8 +45,9 @@ export class LiveFeed {
     this.post({ type: 'start', session: this.session, cursors: [...cursors], ignore: [...ignore] });
   }
 
-  ignore(ids: string[]) {
-    if (ids.length) this.post({ type: 'ignore', ids });
+  ignore(ids: readonly string[]) {
+    // A copy: `ids` may be a Svelte state proxy, which a worker message cannot carry.
+    if (ids.length) this.post({ type: 'ignore', ids: [...ids] });
   }
 
   stop() {
