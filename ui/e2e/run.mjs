@@ -407,6 +407,16 @@ await test('echo demo: text, JSON, binary and ping are sent and echoed', async (
       (await rowsOf(echo)).filter((x) => x.kind === 'binary' && x.preview === 'de ad be ef 00 01').length === 2,
   );
 
+  // Binary as base64: the same bytes go out.
+  await echo.getByLabel('Binary encoding').selectOption('base64');
+  await echo.getByLabel('Binary message').fill('AP8Qfw==');
+  await echo.locator('button.send').click();
+  await until(
+    'base64 binary echoed',
+    async () => (await rowsOf(echo)).filter((x) => x.kind === 'binary' && x.preview === '00 ff 10 7f').length === 2,
+  );
+  await echo.getByLabel('Binary encoding').selectOption('hex');
+
   // Ping with a payload: the pong answers with it.
   await echo.getByRole('tab', { name: 'Ping' }).click();
   await echo.getByLabel('Ping payload', { exact: true }).fill('are you there');
@@ -414,6 +424,17 @@ await test('echo demo: text, JSON, binary and ping are sent and echoed', async (
   await until('pong', async () =>
     (await rowsOf(echo)).some((x) => x.kind === 'pong' && x.preview === '"are you there"'),
   );
+
+  // The JSON message in the detail: a tree whose objects fold and unfold.
+  await echo.locator('.viewport .row', { hasText: '"op": "e2e"' }).last().click();
+  const tree = echo.locator('.detail');
+  await until('the JSON tree', async () => (await tree.innerText()).includes('"op"'));
+  const nested = tree.locator('button.toggle[aria-expanded="true"]').nth(1);
+  await nested.click();
+  await until('the array folded', async () => !(await tree.innerText()).match(/\b2,\s*\n?\s*3\b/));
+  assert((await tree.locator('button.toggle[aria-expanded="false"]').count()) === 1, 'nothing folded');
+  await tree.locator('button.toggle[aria-expanded="false"]').click();
+  await until('unfolded', async () => (await tree.locator('button.toggle[aria-expanded="false"]').count()) === 0);
 
   // The binary frame in the detail: hex dump and text.
   await echo.locator('.viewport .row', { hasText: 'de ad be ef' }).first().click();
@@ -474,7 +495,8 @@ await test('filters by direction and kind, and searches text', async () => {
   await echo.locator('.toolbar .menu label', { hasText: 'binary' }).click();
   await until('only binary frames', async () => {
     const r = await rowsOf(echo);
-    return r.length === 2 && r.every((x) => x.kind === 'binary');
+    // Hex and base64, each sent and echoed.
+    return r.length === 4 && r.every((x) => x.kind === 'binary');
   });
   await echo.locator('.toolbar').getByRole('button', { name: 'Clear' }).click();
   await echo.getByLabel('Search frames').fill('E2E HELLO');
