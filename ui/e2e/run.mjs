@@ -658,6 +658,45 @@ await test('request options: header, bearer and subprotocol on WS; Last-Event-ID
   await sse.locator('button.connect').click();
   await until('SSE closed', async () => ['Closed', 'Failed'].includes(await stateOf(sse)));
 
+  // A stream that drops: retry: is shown, the client reconnects with Last-Event-ID, and
+  // the ids go on without a gap.
+  await sse.getByRole('textbox', { name: /^Last-Event-ID/ }).fill('');
+  await sse.locator('input.url').fill(`http://${host}/demo/sse/flaky?every=3&retry_ms=200`);
+  await sse.locator('button.connect').click();
+  const recordsOf = (i) =>
+    page.evaluate(async (i) => {
+      const id = globalThis.sscope.panes[i].connId;
+      return (await fetch(`/api/connections/${id}/records?from=1&limit=200`)).json();
+    }, i);
+  const flaky = await until('two reconnections', async () => {
+    const r = (await recordsOf(before + 1)).records;
+    return r.filter((x) => x.kind === 'reconnect').length >= 2 && r;
+  });
+  await sse.locator('button.connect').click();
+  await until('flaky stopped', async () => ['Closed', 'Failed'].includes(await stateOf(sse)));
+  const eventIds = flaky.filter((r) => r.kind === 'event').map((r) => Number(r.id));
+  assert(eventIds.slice(0, 6).join() === '1,2,3,4,5,6', `ids across reconnections: ${eventIds}`);
+  const firstReconnect = flaky.find((r) => r.kind === 'reconnect');
+  assert(firstReconnect.last_event_id === '3', `reconnected with ${JSON.stringify(firstReconnect)}`);
+  // The retry and reconnect records, picked out by the kind filter, in the detail.
+  await sse.getByRole('button', { name: 'All kinds' }).click();
+  await sse.locator('.toolbar .menu label', { hasText: /^\s*retry/ }).click();
+  await sse.locator('.toolbar .menu label', { hasText: 'reconnect' }).click();
+  await page.keyboard.press('Escape');
+  await until('only retry and reconnect rows', async () => {
+    const r = await rowsOf(sse);
+    return r.length >= 3 && r.every((x) => x.kind === 'retry' || x.kind === 'reconnect');
+  });
+  await sse.locator('.viewport .row', { hasText: /retry/i }).first().click();
+  await until('the retry field in the detail', async () =>
+    /retry\s+200 ms/i.test(await sse.locator('.detail').innerText()),
+  );
+  await sse.locator(`.viewport .row[data-seq="${firstReconnect.seq}"]`).click();
+  await until('the reconnect in the detail', async () =>
+    /Last-Event-ID\s+3/i.test(await sse.locator('.detail').innerText()),
+  );
+  await sse.locator('.toolbar').getByRole('button', { name: 'Clear' }).click();
+
   // POST with a body: the LLM-style demo streams its answer.
   await sse.locator('input.url').fill(`http://${host}/demo/sse/chat?rate=200`);
   await sse.getByLabel('HTTP method').selectOption('POST');
@@ -677,7 +716,7 @@ await test('request options: header, bearer and subprotocol on WS; Last-Event-ID
   // Arrange and close: the SSE pane moves left of the WS pane, then both close, and the
   // server forgets their connections.
   const ids = await page.evaluate((n) => globalThis.sscope.panes.slice(n).flatMap((p) => [...p.conns]), before);
-  assert(ids.length === 3, `connections of the two panes: ${ids}`);
+  assert(ids.length === 4, `connections of the two panes: ${ids}`);
   await sse.getByRole('button', { name: 'Move pane left' }).click();
   assert((await pane(before).getAttribute('data-proto')) === 'sse', 'the SSE pane did not move left');
   await pane(before).getByRole('button', { name: 'Close pane' }).click();
@@ -687,7 +726,7 @@ await test('request options: header, bearer and subprotocol on WS; Last-Event-ID
     const list = await page.evaluate(async () => (await fetch('/api/connections')).json());
     return !list.some((c) => ids.includes(c.id));
   });
-});
+}, 90_000);
 
 await test('a large recording scrolls back through server pages', async () => {
   const p = pane(0);
