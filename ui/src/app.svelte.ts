@@ -13,6 +13,7 @@ import { NO_FILTER, type FilterSpec } from './store/filter';
 import { deleteSaved, forgetPane, loadSaved } from './store/saved';
 import { Api, ApiError } from './transport/api';
 import { LiveFeed, type LiveState } from './transport/live';
+import { rowOf, rowsOf, type Row } from './transport/decode';
 import { readSession, serverHost, type Session } from './transport/session';
 import type { ConnState, ConnView, DemoListing, ErrorCode, OpenRequest } from './transport/types';
 
@@ -171,6 +172,13 @@ export class App {
 
   stop() {
     this.live?.stop();
+  }
+
+  /** Rows `from…` (at most `limit`) of a connection's recording: decoded in the live
+   * feed's worker once it runs, so scrolling back does not parse JSON on the UI thread. */
+  async records(id: string, from: number, limit: number): Promise<Row[]> {
+    if (this.live) return rowsOf(await this.live.page(id, from, limit));
+    return (await this.api.records(id, from, limit)).records.map(rowOf);
   }
 
   /** When the live socket keeps failing, asks the API why (a WebSocket handshake cannot

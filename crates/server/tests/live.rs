@@ -26,6 +26,42 @@ fn records_of<'a>(batch: &'a Value, conn: &'a str) -> impl Iterator<Item = &'a V
         .filter(move |r| r["conn"] == conn)
 }
 
+/// The records of a `format=runs` batch, each run expanded into the contract records it
+/// stands for (its `data` as sent: cut to the preview when one was asked for).
+fn expand(batch: &Value) -> Vec<Value> {
+    let mut out = Vec::new();
+    for item in batch["items"].as_array().expect("items") {
+        let Some(run) = item.get("run") else {
+            out.push(item.clone());
+            continue;
+        };
+        let first = run["seq"].as_u64().expect("seq");
+        let dirs: Vec<char> = run["dir"].as_str().expect("dir").chars().collect();
+        let mut t = 0i64;
+        for (i, data) in run["data"].as_array().expect("data").iter().enumerate() {
+            t += run["t"][i].as_i64().expect("t");
+            let mut r = json!({
+                "t": streamscope_engine::Timestamp(t).to_string(),
+                "conn": run["conn"],
+                "proto": run["proto"],
+                "seq": first + i as u64,
+                "dir": if dirs[i] == 'o' { "out" } else { "in" },
+                "kind": run["kind"],
+                "size": run["size"][i],
+                "data": data,
+            });
+            if run["kind"] == "event" {
+                r["event"] = run["event"][i].clone();
+                if !run["id"][i].is_null() {
+                    r["id"] = run["id"][i].clone();
+                }
+            }
+            out.push(r);
+        }
+    }
+    out
+}
+
 /// Waits until the connection has at least `n` records, by its listing.
 async fn wait_last_seq(api: &Api, id: &str, n: u64) -> u64 {
     let start = Instant::now();
@@ -180,6 +216,52 @@ async fn live_resumes_from_a_cursor_with_no_gap_and_no_duplicate() {
 }
 
 #[tokio::test]
+async fn live_in_runs_carries_every_record_as_recorded() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let ws = api
+            .open_demo_ws("/demo/ws/ticker?rate=2000&count=400")
+            .await;
+        let sse = api
+            .open_demo_sse("/demo/sse/ticker?rate=2000", json!({}))
+            .await;
+        for (query, preview) in [("format=runs", None), ("format=runs&preview=12", Some(12))] {
+            let mut live = live(&server, query).await;
+            let mut got: HashMap<String, Vec<Value>> = HashMap::new();
+            while got.get(&ws).map_or(0, Vec::len) < 402 || got.get(&sse).map_or(0, Vec::len) < 300
+            {
+                let batch = timeout(PATIENCE, next_batch(&mut live))
+                    .await
+                    .expect("a batch in time")
+                    .expect("open");
+                assert!(batch.get("records").is_none(), "{batch}");
+                for r in expand(&batch) {
+                    let conn = r["conn"].as_str().expect("conn").to_owned();
+                    got.entry(conn).or_default().push(r);
+                }
+            }
+            for id in [&ws, &sse] {
+                let records = &got[id.as_str()];
+                assert_seqs_from_one(records);
+                let mut recorded = api.records(id).await;
+                recorded.truncate(records.len());
+                if let Some(n) = preview {
+                    for r in recorded.iter_mut().filter(|r| r["data"].is_string()) {
+                        let cut: String =
+                            r["data"].as_str().expect("data").chars().take(n).collect();
+                        r["data"] = json!(cut);
+                    }
+                }
+                assert_eq!(records[..], recorded[..], "{id} with {query}");
+            }
+        }
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn live_starts_a_connection_without_a_cursor_at_its_first_record() {
     within(async {
         let server = start().await;
@@ -303,6 +385,9 @@ async fn live_refuses_a_malformed_cursor_or_a_plain_request_with_400_bad_request
             "from=c1:-3",
             "from=c1:3,",
             "from=c1:3;c2:4",
+            "format=columns",
+            "preview=10",
+            "format=runs&preview=0",
         ] {
             let result = live_with(&live_url(&server, query), &[]).await;
             match result {

@@ -64,4 +64,25 @@ describe('MatchIndex', () => {
     expect(idx.countUpTo(905)).toBe(50);
     expect(idx.indexOf(905)).toBe(50);
   });
+
+  it('stays bounded: past its limit it forgets the oldest half, which count as unsearched again', () => {
+    const store = new Store(100, () => 1);
+    const log = store.ensure('c1', 'ws');
+    // Pings are every 10th seq: 10, 20, … A limit of 8 matches.
+    const idx = new MatchIndex({ kinds: ['ping'], dirs: [], text: '' }, log, 8);
+    store.apply([chunk('c1', 1, 80)]);
+    expect(idx.count).toBe(8);
+    store.apply([chunk('c1', 81, 90)]);
+    // Nine matches: the oldest five (10 … 50) go, four (60 … 90) stay.
+    expect(idx.count).toBe(4);
+    expect([idx.seqAt(0), idx.seqAt(3)]).toEqual([60, 90]);
+    expect(idx.unsearched).toBe(50);
+    expect(idx.prepended).toBe(-5);
+    // Searching older finds them again on the server.
+    const found = idx.addOlder(records('c1', 1, 50).map(rowOf));
+    expect(found).toBe(5);
+    expect(idx.count).toBe(9);
+    expect([idx.seqAt(0), idx.seqAt(8)]).toEqual([10, 90]);
+    expect(idx.unsearched).toBe(0);
+  });
 });

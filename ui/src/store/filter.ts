@@ -39,6 +39,12 @@ export function rowMatches(p: Predicate, r: Row): boolean {
   return p(DIR_CODE[r.dir], KIND_CODE[r.kind], r.preview, r.note);
 }
 
+/** Most matches an index keeps: 8 bytes each, so 16 MB. A filter left on through a long
+ * session at 100,000 frames/s would otherwise grow by 800 kB a second; past this the
+ * oldest half is forgotten, and those rows count as not searched again ("Search older"
+ * finds them on the server). */
+export const MAX_MATCHES = 2_000_000;
+
 /** A growable list of numbers. */
 class SeqList {
   private a = new Float64Array(256);
@@ -54,6 +60,11 @@ class SeqList {
   at(i: number): number {
     return this.a[i];
   }
+  /** Removes the first `n`. */
+  dropFront(n: number) {
+    this.a.copyWithin(0, n, this.length);
+    this.length -= n;
+  }
 }
 
 /** The seqs of one connection's rows that match a filter, ascending. Older matches found
@@ -65,13 +76,15 @@ export class MatchIndex {
   /** Every seq from `scannedFrom` to `processedTo` has been tested. */
   scannedFrom: number;
   processedTo: number;
-  /** Bumped when matches are prepended, so a list can keep its place. */
+  /** Moves by the number of matches inserted before the first (negative when the oldest
+   * were forgotten), so a list can keep its place. */
   prepended = 0;
   private unlisten: () => void;
 
   constructor(
     readonly spec: FilterSpec,
     private log: ConnLog,
+    private maxMatches = MAX_MATCHES,
   ) {
     this.predicate = compile(spec);
     const ring = log.ring;
@@ -103,6 +116,32 @@ export class MatchIndex {
       if (this.predicate(ring.dirAt(i), ring.kindAt(i), ring.previewAt(i), ring.noteAt(i))) this.newer.push(seq);
       this.processedTo = seq;
     }
+    this.trim();
+  }
+
+  /** Forgets the oldest half of the matches once there are more than `maxMatches`
+   * (called as rows arrive, the only way an index grows without end). */
+  private trim() {
+    if (this.count <= this.maxMatches) return;
+    const drop = this.count - Math.floor(this.maxMatches / 2);
+    // The oldest matches are at the end of `older` (newest first), then at the front of
+    // `newer`.
+    const fromOlder = Math.min(drop, this.older.length);
+    let lastDropped = 0;
+    if (fromOlder) {
+      lastDropped = this.older.at(this.older.length - fromOlder);
+      this.older.length -= fromOlder;
+    }
+    const fromNewer = drop - fromOlder;
+    if (fromNewer) {
+      lastDropped = this.newer.at(fromNewer - 1);
+      this.newer.dropFront(fromNewer);
+    }
+    // Rows after the last forgotten match and before the first kept one were tested and
+    // did not match, so the searched range starts right after it.
+    this.scannedFrom = lastDropped + 1;
+    // A list keeps its place by this count; matches removed above move it the other way.
+    this.prepended -= drop;
   }
 
   get count(): number {
@@ -157,6 +196,8 @@ export class MatchIndex {
     }
     if (rows.length) this.scannedFrom = Math.min(this.scannedFrom, rows[0].seq);
     if (found) this.prepended += found;
+    // No trim here: what a search of the server finds is bounded by the recording, and
+    // trimming it would only make the search start over.
     return found;
   }
 }

@@ -66,6 +66,6 @@ export class FrameSource {
     const ring = this.log.ring;
     const k = ring.find(seq);
     if (k >= 0) return ring.row(k);
-    return this.pages.get(seq);
+    return this.pages.get(seq, this.log.lastSeq);
   }
 }

@@ -1,7 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseNdjson, type StreamRecord } from '../contract';
-import { chunkRecords, describe as describeRecord, KIND_CODE, noteIn, PREVIEW_CHARS, previewIn, rowOf } from './decode';
+import { parseNdjson, parseTime, type StreamRecord } from '../contract';
+import {
+  chunkItems,
+  chunkRecords,
+  describe as describeRecord,
+  KIND_CODE,
+  noteIn,
+  PREVIEW_CHARS,
+  previewIn,
+  rowOf,
+  rowsOf,
+  toChunk,
+  type Chunk,
+  type Run,
+} from './decode';
 
 const fixture = parseNdjson(readFileSync(new URL('../fixtures/recorded.ndjson', import.meta.url), 'utf8'));
 const find = (pred: (r: StreamRecord) => boolean) => fixture.find(pred)!;
@@ -70,6 +83,89 @@ describe('chunkRecords', () => {
     const r = fixture[4];
     const [c] = chunkRecords([r], new Map());
     expect(rowOf(r)).toMatchObject({ seq: c.seq[0], size: c.size[0], preview: previewIn(c, 0), note: noteIn(c, 0) });
+  });
+});
+
+/** What the server's `format=runs` makes of records (crates/server/src/ui_socket.rs):
+ * consecutive text or event records of one connection as runs, the rest as they are. */
+function asItems(records: StreamRecord[]): unknown[] {
+  const out: unknown[] = [];
+  let run: Run | null = null;
+  let lastT = 0;
+  for (const r of records) {
+    const kind = r.kind === 'text' ? 'text' : r.kind === 'event' && r.dir === 'in' ? 'event' : null;
+    if (!kind) {
+      run = null;
+      out.push(r);
+      continue;
+    }
+    const us = Math.round(parseTime(r.t) * 1000);
+    if (!run || run.conn !== r.conn || run.kind !== kind || run.seq + run.data.length !== r.seq) {
+      run = { conn: r.conn, proto: r.proto, kind, seq: r.seq, t: [], dir: '', size: [], data: [] };
+      if (kind === 'event') Object.assign(run, { event: [], id: [] });
+      out.push({ run });
+      lastT = 0;
+    }
+    run.t.push(us - lastT);
+    lastT = us;
+    run.dir += r.dir === 'out' ? 'o' : 'i';
+    run.size.push(r.size ?? 0);
+    run.data.push(r.data ?? '');
+    run.event?.push(r.event ?? 'message');
+    run.id?.push(r.id ?? null);
+  }
+  return out;
+}
+
+const columns = (c: Chunk) => ({
+  conn: c.conn,
+  proto: c.proto,
+  seq: [...c.seq],
+  t: [...c.t].map((x) => Math.round(x * 1000)),
+  dir: [...c.dir],
+  kind: [...c.kind],
+  size: [...c.size],
+  text: c.text,
+  ends: [...c.ends],
+});
+
+describe('chunkItems', () => {
+  it('makes the same chunks of runs as of the records they stand for', () => {
+    const items = asItems(fixture);
+    expect(items.some((i) => typeof i === 'object' && i !== null && 'run' in i)).toBe(true);
+    const fromRuns = chunkItems(items, new Map());
+    const fromRecords = chunkRecords(fixture, new Map());
+    expect(fromRuns.map(columns)).toEqual(fromRecords.map(columns));
+  });
+
+  it('skips what a resumed socket sends again, inside a run too, and ignored connections', () => {
+    const ticks = fixture.filter((r) => r.conn === 'c2');
+    const last = new Map([['c2', ticks[2].seq]]);
+    const [c] = chunkItems(asItems(ticks), last);
+    expect(c.seq[0]).toBe(ticks[2].seq + 1);
+    expect(last.get('c2')).toBe(ticks.at(-1)!.seq);
+    const again = new Map<string, number>();
+    expect(chunkItems(asItems(ticks), again, new Set(['c2']))).toEqual([]);
+    expect(again.get('c2')).toBe(ticks.at(-1)!.seq);
+  });
+
+  it('skips a malformed run instead of failing the batch', () => {
+    const bad = { run: { conn: 'c9', proto: 'ws', kind: 'text', seq: 1, t: [1], dir: '', size: [], data: ['x', 'y'] } };
+    const chunks = chunkItems([bad, fixture[0]], new Map());
+    expect(chunks.map((c) => c.conn)).toEqual([fixture[0].conn]);
+  });
+});
+
+describe('rowsOf', () => {
+  it('gives the rows of a page decoded in the worker as rowOf gives them from records', () => {
+    const c1 = fixture.filter((r) => r.conn === 'c1');
+    const rows = rowsOf(toChunk('c1', c1));
+    expect(rows).toHaveLength(c1.length);
+    rows.forEach((row, i) => {
+      const want = rowOf(c1[i]);
+      expect({ ...row, t: 0 }).toEqual({ ...want, t: 0 });
+      expect(row.t).toBeCloseTo(want.t, 3);
+    });
   });
 });
 

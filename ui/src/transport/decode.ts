@@ -142,7 +142,7 @@ export function describe(r: StreamRecord): { preview: string; note: string } {
     case 'error':
       return { preview: flat(r.message ?? ''), note: r.status !== undefined ? String(r.status) : '' };
     case 'event':
-      return { preview: flat(r.data ?? ''), note: `${r.event ?? 'message'}${r.id !== undefined ? ` #${r.id}` : ''}` };
+      return { preview: flat(r.data ?? ''), note: eventNote(r.event, r.id) };
     case 'comment':
       return { preview: flat(`:${r.data ?? ''}`), note: '' };
     case 'retry':
@@ -157,58 +157,180 @@ export function describe(r: StreamRecord): { preview: string; note: string } {
   }
 }
 
-/** Builds chunks from records in arrival order, skipping any `seq` already seen for its
- * connection (`last` is updated) and connections in `ignore`. */
-export function chunkRecords(records: unknown[], last: Map<string, number>, ignore?: ReadonlySet<string>): Chunk[] {
-  const byConn = new Map<string, StreamRecord[]>();
-  for (const v of records) {
+/** A run of consecutive text or event records of one connection, as `/api/live?format=runs`
+ * sends them (crates/server/src/ui_socket.rs): `seq` is the first record's; `t` the first
+ * time in µs since the epoch, then differences; one `dir` letter per record (`i`/`o`). */
+export interface Run {
+  conn: string;
+  proto: Proto;
+  kind: 'text' | 'event';
+  seq: number;
+  t: number[];
+  dir: string;
+  size: number[];
+  data: string[];
+  event?: string[];
+  id?: (string | null)[];
+}
+
+/** Rows of one connection in seq order, gathered before they become a chunk. */
+class ChunkBuilder {
+  private seq: number[] = [];
+  private t: number[] = [];
+  private dir: number[] = [];
+  private kind: number[] = [];
+  private size: number[] = [];
+  private parts: string[] = [];
+  private time = timeParser();
+
+  constructor(
+    readonly conn: string,
+    readonly proto: Proto,
+  ) {}
+
+  row(seq: number, t: number, dir: number, kind: number, size: number, preview: string, note: string) {
+    this.seq.push(seq);
+    this.t.push(t);
+    this.dir.push(dir);
+    this.kind.push(kind);
+    this.size.push(size);
+    this.parts.push(preview, note);
+  }
+
+  record(r: StreamRecord) {
+    const d = describe(r);
+    this.row(
+      r.seq,
+      this.time(r.t),
+      DIR_CODE[r.dir] ?? 2,
+      KIND_CODE[r.kind] ?? KIND_CODE.error,
+      typeof r.size === 'number' ? r.size : -1,
+      d.preview,
+      d.note,
+    );
+  }
+
+  build(): Chunk {
+    const n = this.seq.length;
+    const ends = new Uint32Array(2 * n);
+    let at = 0;
+    for (let i = 0; i < 2 * n; i++) ends[i] = at += this.parts[i].length;
+    return {
+      conn: this.conn,
+      proto: this.proto,
+      n,
+      seq: Float64Array.from(this.seq),
+      t: Float64Array.from(this.t),
+      dir: Uint8Array.from(this.dir),
+      kind: Uint8Array.from(this.kind),
+      size: Float64Array.from(this.size),
+      text: this.parts.join(''),
+      ends,
+    };
+  }
+}
+
+function isRun(v: unknown): v is { run: Run } {
+  if (typeof v !== 'object' || v === null || !('run' in v)) return false;
+  const r = (v as { run: Run }).run;
+  if (typeof r !== 'object' || r === null) return false;
+  const n = Array.isArray(r.data) ? r.data.length : -1;
+  return (
+    typeof r.conn === 'string' &&
+    typeof r.seq === 'number' &&
+    (r.kind === 'text' || r.kind === 'event') &&
+    Array.isArray(r.t) &&
+    r.t.length >= n &&
+    Array.isArray(r.size) &&
+    r.size.length >= n &&
+    typeof r.dir === 'string' &&
+    r.dir.length >= n &&
+    (r.kind === 'text' || (Array.isArray(r.event) && r.event.length >= n))
+  );
+}
+
+function eventNote(event: string | undefined, id: string | null | undefined): string {
+  return `${event ?? 'message'}${id != null ? ` #${id}` : ''}`;
+}
+
+/** Builds chunks from a live batch's records, or its `items` (records and runs), in
+ * arrival order, skipping any `seq` already seen for its connection (`last` is updated)
+ * and connections in `ignore`. What is malformed is skipped rather than failing the batch. */
+export function chunkItems(items: unknown[], last: Map<string, number>, ignore?: ReadonlySet<string>): Chunk[] {
+  const byConn = new Map<string, ChunkBuilder>();
+  const builder = (conn: string, proto: Proto) => {
+    let b = byConn.get(conn);
+    if (!b) byConn.set(conn, (b = new ChunkBuilder(conn, proto)));
+    return b;
+  };
+  for (const v of items) {
+    if (isRun(v)) {
+      const run = v.run;
+      let prev = last.get(run.conn) ?? 0;
+      const skip = ignore?.has(run.conn);
+      const b = skip ? null : builder(run.conn, run.proto === 'sse' ? 'sse' : 'ws');
+      const kind = KIND_CODE[run.kind];
+      const n = run.data.length;
+      let us = 0;
+      for (let i = 0; i < n; i++) {
+        us += run.t[i];
+        const seq = run.seq + i;
+        if (seq <= prev) continue;
+        prev = seq;
+        if (!b) continue;
+        const data = run.data[i];
+        b.row(
+          seq,
+          us / 1000,
+          run.dir.charCodeAt(i) === 111 ? DIR_CODE.out : DIR_CODE.in,
+          kind,
+          typeof run.size[i] === 'number' ? run.size[i] : -1,
+          flat(typeof data === 'string' ? data : ''),
+          run.kind === 'event' ? eventNote(run.event?.[i], run.id?.[i]) : '',
+        );
+      }
+      last.set(run.conn, prev);
+      continue;
+    }
     const r = v as StreamRecord;
     if (typeof r !== 'object' || r === null || typeof r.conn !== 'string' || typeof r.seq !== 'number') continue;
     const prev = last.get(r.conn) ?? 0;
     if (r.seq <= prev) continue;
     last.set(r.conn, r.seq);
     if (ignore?.has(r.conn)) continue;
-    let list = byConn.get(r.conn);
-    if (!list) byConn.set(r.conn, (list = []));
-    list.push(r);
+    builder(r.conn, r.proto).record(r);
   }
   const out: Chunk[] = [];
-  for (const [conn, list] of byConn) out.push(toChunk(conn, list));
+  for (const b of byConn.values()) out.push(b.build());
   return out;
 }
 
+/** Builds chunks from records in arrival order (see `chunkItems`). */
+export function chunkRecords(records: unknown[], last: Map<string, number>, ignore?: ReadonlySet<string>): Chunk[] {
+  return chunkItems(records, last, ignore);
+}
+
+/** A chunk of one connection's records, in the order given. */
 export function toChunk(conn: string, list: StreamRecord[]): Chunk {
-  const n = list.length;
-  const c: Chunk = {
-    conn,
-    proto: list[0]?.proto ?? 'ws',
-    n,
-    seq: new Float64Array(n),
-    t: new Float64Array(n),
-    dir: new Uint8Array(n),
-    kind: new Uint8Array(n),
-    size: new Float64Array(n),
-    text: '',
-    ends: new Uint32Array(2 * n),
-  };
-  const parts = new Array<string>(2 * n);
-  const time = timeParser();
-  let at = 0;
-  for (let i = 0; i < n; i++) {
-    const r = list[i];
-    c.seq[i] = r.seq;
-    c.t[i] = time(r.t);
-    c.dir[i] = DIR_CODE[r.dir] ?? 2;
-    c.kind[i] = KIND_CODE[r.kind] ?? KIND_CODE.error;
-    c.size[i] = typeof r.size === 'number' ? r.size : -1;
-    const d = describe(r);
-    parts[2 * i] = d.preview;
-    parts[2 * i + 1] = d.note;
-    c.ends[2 * i] = at += d.preview.length;
-    c.ends[2 * i + 1] = at += d.note.length;
-  }
-  c.text = parts.join('');
-  return c;
+  const b = new ChunkBuilder(conn, list[0]?.proto ?? 'ws');
+  for (const r of list) b.record(r);
+  return b.build();
+}
+
+/** Every row of a chunk, as views read them. */
+export function rowsOf(c: Chunk): Row[] {
+  const out = new Array<Row>(c.n);
+  for (let i = 0; i < c.n; i++)
+    out[i] = {
+      seq: c.seq[i],
+      t: c.t[i],
+      dir: dirOf(c.dir[i]),
+      kind: kindOf(c.kind[i]),
+      size: c.size[i],
+      preview: previewIn(c, i),
+      note: noteIn(c, i),
+    };
+  return out;
 }
 
 export function rowOf(r: StreamRecord): Row {

@@ -10,10 +10,13 @@ export type LiveState = 'connecting' | 'open' | 'retrying' | 'stopped';
 export type ToWorker =
   | { type: 'start'; session: Session; cursors: [string, number][]; ignore: string[] }
   | { type: 'ignore'; ids: string[] }
+  | { type: 'page'; id: number; conn: string; from: number; limit: number }
   | { type: 'stop' };
 
 export type FromWorker =
-  { type: 'batch'; chunks: Chunk[]; conns?: ConnView[] } | { type: 'status'; state: LiveState; attempt: number };
+  | { type: 'batch'; chunks: Chunk[]; conns?: ConnView[] }
+  | { type: 'status'; state: LiveState; attempt: number }
+  | { type: 'page'; id: number; chunk?: Chunk; error?: string };
 
 export interface LiveHandlers {
   chunks(chunks: Chunk[]): void;
@@ -23,6 +26,8 @@ export interface LiveHandlers {
 
 export class LiveFeed {
   private worker: Worker;
+  private pages = new Map<number, { resolve: (c: Chunk) => void; reject: (e: Error) => void }>();
+  private nextPage = 1;
 
   constructor(
     private session: Session,
@@ -34,9 +39,33 @@ export class LiveFeed {
       if (msg.type === 'batch') {
         if (msg.chunks.length) handlers.chunks(msg.chunks);
         if (msg.conns) handlers.conns(msg.conns);
+      } else if (msg.type === 'page') {
+        const p = this.pages.get(msg.id);
+        this.pages.delete(msg.id);
+        if (msg.chunk) p?.resolve(msg.chunk);
+        else p?.reject(new Error(msg.error ?? 'the page could not be read'));
       } else handlers.status(msg.state, msg.attempt);
     };
-    this.worker.onerror = () => handlers.status('stopped', 0);
+    this.worker.onerror = () => {
+      handlers.status('stopped', 0);
+      this.failPages('the live feed stopped');
+    };
+  }
+
+  /** Records `from…` (at most `limit`) of a connection's recording, fetched and decoded
+   * by the worker: a page of 500 records is ~100 kB of JSON, and parsing it here would
+   * take the UI thread milliseconds per page while a list scrolls through them. */
+  page(conn: string, from: number, limit: number): Promise<Chunk> {
+    const id = this.nextPage++;
+    return new Promise((resolve, reject) => {
+      this.pages.set(id, { resolve, reject });
+      this.post({ type: 'page', id, conn, from, limit });
+    });
+  }
+
+  private failPages(why: string) {
+    for (const p of this.pages.values()) p.reject(new Error(why));
+    this.pages.clear();
   }
 
   /** Starts streaming. `cursors`: the last seq already held per connection (records
@@ -53,6 +82,7 @@ export class LiveFeed {
   stop() {
     this.post({ type: 'stop' });
     this.worker.terminate();
+    this.failPages('the live feed stopped');
   }
 
   private post(msg: ToWorker) {

@@ -3,9 +3,11 @@
 // batch (up to 50,000 records, megabytes of JSON), turns records into compact column
 // chunks and posts them to the page with their buffers transferred. It keeps the last
 // `seq` of every connection, so a dropped socket resumes with `?from=` and nothing is
-// lost or shown twice.
+// lost or shown twice. It also fetches and decodes the pages of older records a list
+// scrolls back to, for the same reason: parsing is what the UI thread must not do.
 
-import { chunkRecords } from './decode';
+import { Api } from './api';
+import { chunkItems, PREVIEW_CHARS, toChunk, type Chunk } from './decode';
 import { liveUrl, type Session } from './session';
 import type { LiveBatch } from './types';
 import type { FromWorker, ToWorker } from './live';
@@ -24,10 +26,27 @@ function post(msg: FromWorker, transfer: Transferable[] = []) {
   self.postMessage(msg, transfer);
 }
 
+function buffers(c: Chunk): Transferable[] {
+  return [c.seq.buffer, c.t.buffer, c.dir.buffer, c.kind.buffer, c.size.buffer, c.ends.buffer];
+}
+
+async function page(id: number, conn: string, from: number, limit: number) {
+  try {
+    if (!session) throw new Error('the live feed has not started');
+    const p = await new Api(session).records(conn, from, limit);
+    const chunk = toChunk(conn, p.records);
+    post({ type: 'page', id, chunk }, buffers(chunk));
+  } catch (e) {
+    post({ type: 'page', id, error: e instanceof Error ? e.message : String(e) });
+  }
+}
+
 function connect() {
   if (!session || stopped) return;
   post({ type: 'status', state: attempt === 0 ? 'connecting' : 'retrying', attempt });
-  const ws = new WebSocket(liveUrl(session, last));
+  // Runs of columns, data cut to what a row shows: half the bytes of whole records, and
+  // bytes are what this path pays for (ui_socket.rs).
+  const ws = new WebSocket(liveUrl(session, last, PREVIEW_CHARS));
   socket = ws;
   ws.onopen = () => {
     attempt = 0;
@@ -42,11 +61,9 @@ function connect() {
       return;
     }
     if (msg.type !== 'batch') return;
-    const chunks = chunkRecords(Array.isArray(msg.records) ? msg.records : [], last, ignore);
-    const transfer: Transferable[] = [];
-    for (const c of chunks)
-      transfer.push(c.seq.buffer, c.t.buffer, c.dir.buffer, c.kind.buffer, c.size.buffer, c.ends.buffer);
-    if (chunks.length || msg.conns) post({ type: 'batch', chunks, conns: msg.conns }, transfer);
+    const items = msg.items ?? msg.records;
+    const chunks = chunkItems(Array.isArray(items) ? items : [], last, ignore);
+    if (chunks.length || msg.conns) post({ type: 'batch', chunks, conns: msg.conns }, chunks.flatMap(buffers));
   };
   ws.onclose = () => {
     if (socket !== ws) return;
@@ -72,6 +89,9 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       break;
     case 'ignore':
       for (const id of msg.ids) ignore.add(id);
+      break;
+    case 'page':
+      void page(msg.id, msg.conn, msg.from, msg.limit);
       break;
     case 'stop':
       stopped = true;

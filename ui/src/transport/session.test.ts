@@ -55,6 +55,11 @@ describe('liveUrl', () => {
     expect(url).toBe('ws://127.0.0.1:4000/api/live?token=t0k&from=c1%3A120%2Cc3%3A40');
     expect(new URL(url).searchParams.get('from')).toBe('c1:120,c3:40');
   });
+  it('asks for runs with data cut to the preview', () => {
+    const url = new URL(liveUrl({ base: 'http://127.0.0.1:4000', token: null }, [], 240));
+    expect(url.searchParams.get('format')).toBe('runs');
+    expect(url.searchParams.get('preview')).toBe('240');
+  });
   it('uses wss for https', () => {
     expect(liveUrl({ base: 'https://h', token: null }, [])).toBe('wss://h/api/live');
     expect(serverHost({ base: 'http://127.0.0.1:9/', token: null })).toBe('127.0.0.1:9');

@@ -47,13 +47,18 @@ function safeSessionStorage(): Storage | null {
   }
 }
 
-/** `ws://host/api/live?token=…&from=…` for the session. */
-export function liveUrl(s: Session, cursors: Iterable<[string, number]>): string {
+/** `ws://host/api/live?token=…&from=…` for the session; with `preview`, the batches come
+ * as runs (`format=runs`) with text and event data cut to that many characters. */
+export function liveUrl(s: Session, cursors: Iterable<[string, number]>, preview?: number): string {
   const u = new URL(s.base + '/api/live');
   u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
   if (s.token) u.searchParams.set('token', s.token);
   const from = [...cursors].filter(([, seq]) => seq > 0).map(([id, seq]) => `${id}:${seq}`);
   if (from.length) u.searchParams.set('from', from.join(','));
+  if (preview !== undefined) {
+    u.searchParams.set('format', 'runs');
+    u.searchParams.set('preview', String(preview));
+  }
   return u.toString();
 }
 

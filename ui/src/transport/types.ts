@@ -103,6 +103,9 @@ export type ErrorCode =
 /** A message of the live socket. */
 export interface LiveBatch {
   type: 'batch';
-  records: unknown[];
+  /** Contract records (the server's default format). */
+  records?: unknown[];
+  /** With `format=runs`: contract records and runs of text or event records (decode.ts). */
+  items?: unknown[];
   conns?: ConnView[];
 }

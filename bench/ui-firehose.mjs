@@ -1,0 +1,1030 @@
+#!/usr/bin/env node
+// UI under a firehose: the built UI in headless Chromium against a real `sscope serve`,
+// measured the way DESIGN.md states the UI targets (100,000 frames/s arriving keeps the
+// window responsive, memory stays bounded, nothing is lost; a million recorded frames
+// scroll smoothly). It prints the figures; BENCHMARKS.md keeps them. It asserts no time.
+//
+//   node bench/ui-firehose.mjs                  (from the repository root)
+//
+// Knobs (environment):
+//   SSCOPE_BIN    the server (default: the release build in /var/tmp/streamscope-target
+//                 when there is one, else the debug build)
+//   CHROMIUM      default /usr/bin/chromium; never downloads a browser
+//   SKIP_BUILD=1  serve ui/dist as it is (default: `npm run build` in ui/ first)
+//   CASES         firehose cases, comma-separated `proto@rate` (default ws@100000,sse@100000);
+//                 `ws@100000:nochart` runs with the rate charts folded away, to tell their
+//                 cost from the frame list's
+//   SECS          seconds per firehose case (default 30)
+//   SCROLL_ROWS   records recorded for the scroll run (default 1000000; 0 skips it)
+//                 (CASES= with nothing runs the scroll run alone)
+//   JUMPS         jumps to random places in the scroll run (default 20)
+//   OUT           the figures as JSON (default bench/results/ui-firehose-<stamp>.json)
+//   PROFILE=path  also writes a CPU profile of the page's main thread per firehose case
+//                 (path-ws-100000.cpuprofile; open it in Chrome DevTools)
+//   TRACE=path    also writes a Chromium trace per firehose case (path-ws-100000.json)
+//   SERVER_LOG=path  the server's output
+//
+// playwright-core comes from ui/node_modules (`cd ui && npm ci` once).
+//
+// Why the page is not a Playwright page: Playwright attaches to every page and worker it
+// manages and enables DevTools' network domain there, which copies every WebSocket frame
+// the live worker receives to the driver. At ~15 MB/s of live batches that tripled the
+// worker's and the browser's CPU time in a side-by-side test (same page, same feed:
+// worker 21 % of a core under Playwright, 7 % without). So Playwright launches and stops
+// Chromium, and the page lives in a browser context Playwright does not know (it detaches
+// from those), driven over a plain CDP session: Runtime.evaluate, Input.* (trusted input
+// events, as a user's), Performance.getMetrics. Nothing there records network traffic.
+//
+// What runs: for each case, a fresh browser context opens the UI (two panes, as a new
+// user sees it), points one pane at the demo ticker (`/demo/ws/ticker?rate=…` or
+// `/demo/sse/ticker?rate=…`), connects, and lets it run SECS seconds while the page
+// records every requestAnimationFrame interval, every long task, and the latency of
+// inputs (a key typed in the pane's search box, Backspace, clicks on Pause and Resume)
+// from the input event to the next frame. Every second it samples the JS heap (CDP
+// `Performance.getMetrics`), the renderer's memory (PSS), and how far the list lags:
+// the newest seq shown against the server's `last_seq`, and the age of the newest row
+// shown. Then it disconnects, waits until the UI holds what the server recorded, and
+// checks that the store was handed every seq once, without a gap (it wraps the store's
+// `apply` to count). The scroll run records SCROLL_ROWS ticker messages into one pane as
+// fast as the server goes, then wheels through rows in memory and rows paged from the
+// server, jumps to the top, the middle, the bottom and random places, and drags the
+// scrollbar thumb through the whole recording, timing frames and rows shown.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import os from 'node:os';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const uiDir = join(repo, 'ui');
+const require = createRequire(join(uiDir, 'package.json'));
+const { chromium } = require('playwright-core');
+
+const target = '/var/tmp/streamscope-target';
+const bin =
+  process.env.SSCOPE_BIN ||
+  (existsSync(`${target}/release/sscope`) ? `${target}/release/sscope` : `${target}/debug/sscope`);
+const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+const SECS = Number(process.env.SECS || 30);
+const SCROLL_ROWS = Number(process.env.SCROLL_ROWS ?? 1_000_000);
+const JUMPS = Number(process.env.JUMPS || 20);
+const CASES = (process.env.CASES ?? 'ws@100000,sse@100000')
+  .split(',')
+  .filter(Boolean)
+  .map((c) => {
+    const [what, option] = c.trim().split(':');
+    const [proto, rate] = what.split('@');
+    if ((proto !== 'ws' && proto !== 'sse') || !(Number(rate) > 0) || (option && option !== 'nochart'))
+      fatal(`bad case ${c}: want ws@RATE or sse@RATE, optionally :nochart`);
+    return { proto, rate: Number(rate), nochart: option === 'nochart' };
+  });
+const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, 'Z');
+const OUT = process.env.OUT || join(repo, 'bench', 'results', `ui-firehose-${stamp}.json`);
+const VIEWPORT = { width: 1440, height: 900 };
+
+function fatal(msg) {
+  console.error(`ui-firehose: ${msg}`);
+  process.exit(1);
+}
+const log = (...a) => console.error(...a);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+if (!existsSync(bin)) fatal(`no sscope at ${bin}; CARGO_TARGET_DIR=${target} cargo build -p sscope --release`);
+if (!existsSync(chromiumPath)) fatal(`no Chromium at ${chromiumPath}`);
+if (!process.env.SKIP_BUILD) {
+  log('building the UI (npm run build in ui/)…');
+  const b = spawnSync('npm', ['run', 'build', '--silent'], { cwd: uiDir, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (b.status !== 0) fatal('npm run build failed');
+}
+
+// --- the server ---------------------------------------------------------------------------
+
+const server = spawn(bin, ['serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+let serverOut = '';
+server.stderr.on('data', (d) => (serverOut += d));
+function stopServer() {
+  // By pid: only the server this script started.
+  if (server.exitCode === null && server.signalCode === null) process.kill(server.pid, 'SIGTERM');
+}
+process.on('exit', stopServer);
+process.on('SIGINT', () => process.exit(130));
+const uiUrl = await new Promise((resolve, reject) => {
+  const timer = setTimeout(() => reject(new Error(`no UI URL within 15 s:\n${serverOut}`)), 15_000);
+  server.stdout.on('data', (d) => {
+    serverOut += d;
+    const m = /UI:\s+(http:\/\/\S+\?token=[0-9a-f]+)/.exec(serverOut);
+    if (m) {
+      clearTimeout(timer);
+      resolve(m[1]);
+    }
+  });
+  server.on('exit', (code) => reject(new Error(`sscope serve exited (${code}):\n${serverOut}`)));
+}).catch((e) => fatal(e.message));
+if (/not built/.test(serverOut)) fatal(`the server does not find the built UI:\n${serverOut}`);
+const origin = new URL(uiUrl).origin;
+const host = new URL(uiUrl).host;
+const token = new URL(uiUrl).searchParams.get('token');
+
+async function api(path, init = {}) {
+  const res = await fetch(origin + path, {
+    ...init,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+  });
+  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${await res.text()}`);
+  return res.status === 204 || res.status === 202 ? null : res.json();
+}
+
+// The demo catalog says which rates the tickers take.
+const catalog = await api('/demo');
+for (const proto of ['ws', 'sse']) {
+  const ticker = catalog.find((d) => d.proto === proto && d.path.endsWith('/ticker'));
+  const top = ticker?.params.find((p) => p.name === 'rate')?.max;
+  if (!ticker || !top) fatal(`GET /demo lists no ${proto} ticker with a rate`);
+  for (const c of CASES) if (c.proto === proto && c.rate > top) fatal(`the ${proto} ticker takes at most rate=${top}`);
+  if (proto === 'ws' && SCROLL_ROWS > 0 && top < 1_000_000)
+    fatal(`the ws ticker's top rate is ${top}; the scroll run wants 1000000`);
+}
+
+// --- the machine: processes, memory, CPU ---------------------------------------------------
+
+function processTable() {
+  const out = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const args = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ');
+      out.set(Number(d), { ppid, args });
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return out;
+}
+/** Our Chromium's processes (descendants of this node process), by type. */
+function chromiumPids() {
+  const table = processTable();
+  const mine = new Set([process.pid]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, p] of table)
+      if (!mine.has(pid) && mine.has(p.ppid)) {
+        mine.add(pid);
+        grew = true;
+      }
+  }
+  mine.delete(process.pid);
+  mine.delete(server.pid);
+  const byType = { renderer: [], gpu: [], other: [] };
+  for (const pid of mine) {
+    const args = table.get(pid)?.args ?? '';
+    if (!args.includes('chrom')) continue;
+    if (args.includes('--type=renderer')) byType.renderer.push(pid);
+    else if (args.includes('--type=gpu-process')) byType.gpu.push(pid);
+    else byType.other.push(pid);
+  }
+  return byType;
+}
+function pssMiB(pids) {
+  let kb = 0;
+  for (const pid of pids) {
+    try {
+      const m = /^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+      if (m) kb += Number(m[1]);
+    } catch {
+      // gone
+    }
+  }
+  return kb / 1024;
+}
+function rssMiB(pid) {
+  try {
+    const m = /^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+const USER_HZ = 100;
+function cpuOf(statText) {
+  const f = statText.slice(statText.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / USER_HZ;
+}
+/** CPU seconds of the renderers' threads, by role: main thread, the live worker, the rest. */
+function rendererCpu(pids) {
+  const out = { main: 0, worker: 0, other: 0 };
+  for (const pid of pids) {
+    let tids = [];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const role = /^DedicatedWorker/.test(comm) ? 'worker' : Number(tid) === pid ? 'main' : 'other';
+        out[role] += cpuOf(stat);
+      } catch {
+        // gone
+      }
+    }
+  }
+  return out;
+}
+function procCpu(pids) {
+  let s = 0;
+  for (const pid of pids) {
+    try {
+      s += cpuOf(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      // gone
+    }
+  }
+  return s;
+}
+const uptime = () => spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
+const loadavg = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+
+// --- what the page records -------------------------------------------------------------------
+
+// Evaluated in the page before the UI's own script. Recording is switched on per phase;
+// while off, the rAF loop still runs (as it would without the benchmark) but keeps nothing.
+function instrument() {
+  const st = { on: false, frames: [], loadingFrames: 0, scan: null, long: [], events: [], inputs: [], last: 0 };
+  const errors = [];
+  addEventListener('error', (e) => errors.push(String(e.message)));
+  addEventListener('unhandledrejection', (e) => errors.push(String(e.reason?.message ?? e.reason)));
+  try {
+    new PerformanceObserver((list) => {
+      if (st.on) for (const e of list.getEntries()) st.long.push({ start: e.startTime, dur: e.duration });
+    }).observe({ type: 'longtask' });
+  } catch {
+    // not supported
+  }
+  try {
+    // Event Timing: inputs slower than 16 ms from the event to its next paint, as Chromium
+    // measures them.
+    new PerformanceObserver((list) => {
+      if (st.on) for (const e of list.getEntries()) st.events.push({ name: e.name, dur: e.duration });
+    }).observe({ type: 'event', durationThreshold: 16 });
+  } catch {
+    // not supported
+  }
+  // Every batch the page takes from the live worker, seen from outside the store: when,
+  // how many records, and per connection whether each chunk follows on from the last
+  // seq without a gap. The store's `apply` is looked up per call (transport/live.ts
+  // hands chunks to `store.apply`), so wrapping it sees every batch; it is wrapped as
+  // soon as the app exists, before its live feed starts.
+  const got = new Map();
+  let wrapped = false;
+  const wrap = () => {
+    const store = globalThis.sscope?.store;
+    if (!store) return;
+    wrapped = true;
+    const apply = store.apply.bind(store);
+    store.apply = (chunks) => {
+      let n = 0;
+      for (const c of chunks) {
+        n += c.n;
+        const g = got.get(c.conn) ?? { last: 0, received: 0, gaps: 0 };
+        if (c.n && (c.seq[0] !== g.last + 1 || c.seq[c.n - 1] - c.seq[0] !== c.n - 1)) g.gaps++;
+        if (c.n) g.last = c.seq[c.n - 1];
+        g.received += c.n;
+        got.set(c.conn, g);
+      }
+      if (st.on) st.batches.push({ at: performance.now(), n });
+      apply(chunks);
+    };
+  };
+  const raf = (t) => {
+    if (!wrapped) wrap();
+    if (st.on) {
+      if (st.last) st.frames.push(t - st.last);
+      st.last = t;
+      if (st.scan && st.scan.querySelector('.row .loading')) st.loadingFrames++;
+    }
+    requestAnimationFrame(raf);
+  };
+  requestAnimationFrame(raf);
+  // Input to next frame: from the event's own timestamp to a task queued from the next
+  // animation frame (after that frame's style, layout and paint were handed over).
+  const ch = new MessageChannel();
+  let waiting = [];
+  ch.port1.onmessage = () => {
+    const now = performance.now();
+    for (const w of waiting) st.inputs.push({ name: w.name, ms: now - w.ts });
+    waiting = [];
+  };
+  // The latest input of any kind, for the time from an input to what it shows.
+  for (const type of ['keydown', 'pointerdown', 'pointermove', 'wheel'])
+    addEventListener(type, (e) => e.isTrusted && (st.lastInput = e.timeStamp), true);
+  for (const type of ['keydown', 'pointerdown'])
+    addEventListener(
+      type,
+      (e) => {
+        if (!st.on || !e.isTrusted) return;
+        waiting.push({ name: type, ts: e.timeStamp });
+        requestAnimationFrame(() => ch.port2.postMessage(0));
+      },
+      true,
+    );
+  const paneEl = (i) => document.querySelectorAll('section.pane')[i];
+  window.__bench = {
+    errors,
+    start(scan) {
+      Object.assign(st, {
+        on: true,
+        frames: [],
+        long: [],
+        events: [],
+        inputs: [],
+        batches: [],
+        loadingFrames: 0,
+        last: 0,
+      });
+      st.scan = scan != null ? paneEl(scan) : null;
+      st.t0 = performance.now();
+    },
+    stop() {
+      st.on = false;
+      const { frames, long, events, inputs, batches, loadingFrames } = st;
+      return { wall: performance.now() - st.t0, frames, long, events, inputs, batches, loadingFrames };
+    },
+    /** The centre of an element, for a trusted click there. */
+    at(paneIndex, selector) {
+      const root = paneIndex == null ? document : paneEl(paneIndex);
+      const el = root?.querySelector(selector);
+      if (!el) return null;
+      const r = el.getBoundingClientRect();
+      return { x: r.x + r.width / 2, y: r.y + r.height / 2, top: r.y, height: r.height, width: r.width };
+    },
+    focus(paneIndex, selector, select) {
+      const el = paneEl(paneIndex)?.querySelector(selector);
+      el?.focus();
+      if (select) el?.select();
+      return !!el;
+    },
+    /** The newest row a pane shows, the age of its record, and what the store holds;
+     * with `server`, also the connection's last seq on the server, fetched by the page
+     * just before it looks at its rows (so both are read within a few ms). */
+    async shown(paneIndex, server) {
+      const app = globalThis.sscope;
+      const pane = app?.panes[paneIndex];
+      let serverSeq = NaN;
+      if (server && pane?.connId) {
+        const res = await fetch(`${app.session.base}/api/connections/${pane.connId}`, {
+          headers: { authorization: `Bearer ${app.session.token}` },
+        });
+        if (res.ok) serverSeq = (await res.json()).last_seq;
+      }
+      const el = paneEl(paneIndex);
+      let seq = 0;
+      let newest = null;
+      for (const r of el?.querySelectorAll('.viewport .row') ?? []) {
+        const s = Number(r.dataset.seq) || 0;
+        if (s > seq) [seq, newest] = [s, r];
+      }
+      const logv = pane?.connId ? app.store.get(pane.connId) : undefined;
+      // The age of the newest row on screen, from the time it shows (local HH:MM:SS.mmm).
+      let age = NaN;
+      const m = /(\d\d):(\d\d):(\d\d)\.(\d\d\d)/.exec(newest?.querySelector('.c-time')?.textContent ?? '');
+      if (m) {
+        const now = new Date();
+        const at = new Date(now);
+        at.setHours(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]));
+        age = (now.getTime() - at.getTime() + 86_400_000) % 86_400_000;
+      }
+      const f = pane?.filter;
+      return {
+        seq,
+        age,
+        held: logv?.lastSeq ?? 0,
+        received: got.get(pane?.connId)?.received ?? 0,
+        gaps: got.get(pane?.connId)?.gaps ?? 0,
+        paused: !!pane?.paused,
+        filtered: !!f && (f.text !== '' || f.kinds.length > 0 || f.dirs.length > 0),
+        conn: pane?.connId ?? null,
+        state: logv?.view?.state ?? null,
+        serverSeq,
+      };
+    },
+    /** Resolves on the first frame in which the pane's rows are all drawn and the first
+     * is within `near` rows of seq `want`, with the time since `since` (ms, page clock;
+     * by default the latest input event). */
+    rowsShown(paneIndex, want, near, since = st.lastInput, timeout = 10_000) {
+      const el = paneEl(paneIndex);
+      return new Promise((resolve) => {
+        const t0 = performance.now();
+        const check = () => {
+          const rows = el.querySelectorAll('.viewport .row');
+          const first = rows.length ? Number(rows[0].getAttribute('data-seq')) : 0;
+          const ok = rows.length > 0 && !el.querySelector('.row .loading') && Math.abs(first - want) <= near;
+          const now = performance.now();
+          if (ok) resolve({ ms: now - since, first });
+          else if (now - t0 > timeout) resolve({ ms: NaN, first });
+          else requestAnimationFrame(check);
+        };
+        requestAnimationFrame(check);
+      });
+    },
+  };
+}
+
+// --- the browser and a page nobody instruments ---------------------------------------------------
+
+const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox'] });
+
+/** A page in its own browser context, driven over CDP (see the header for why). */
+class Tab {
+  static async open(url) {
+    const cdp = await browser.newBrowserCDPSession();
+    const { browserContextId } = await cdp.send('Target.createBrowserContext', { disposeOnDetach: true });
+    const { targetId } = await cdp.send('Target.createTarget', { url: 'about:blank', browserContextId });
+    // Not flattened: messages go through this browser session, so Playwright's own
+    // connection needs to know nothing of the target.
+    const { sessionId } = await cdp.send('Target.attachToTarget', { targetId, flatten: false });
+    const tab = new Tab(cdp, browserContextId, sessionId);
+    await tab.send('Emulation.setDeviceMetricsOverride', { ...VIEWPORT, deviceScaleFactor: 1, mobile: false });
+    await tab.send('Emulation.setFocusEmulationEnabled', { enabled: true });
+    await tab.send('Page.enable');
+    await tab.send('Page.addScriptToEvaluateOnNewDocument', { source: `(${instrument})()` });
+    await tab.send('Performance.enable');
+    await tab.send('Page.navigate', { url });
+    await until(
+      'the UI with its live link',
+      () =>
+        tab.eval(
+          () =>
+            !!document.querySelector('section.pane') && /Live/.test(document.querySelector('.live')?.textContent ?? ''),
+        ),
+      15_000,
+      100,
+    );
+    return tab;
+  }
+
+  constructor(cdp, contextId, sessionId) {
+    this.cdp = cdp;
+    this.contextId = contextId;
+    this.sessionId = sessionId;
+    this.next = 1;
+    this.waiting = new Map();
+    cdp.on('Target.receivedMessageFromTarget', (e) => {
+      if (e.sessionId !== sessionId) return;
+      const m = JSON.parse(e.message);
+      const w = m.id !== undefined && this.waiting.get(m.id);
+      if (!w) return;
+      this.waiting.delete(m.id);
+      if (m.error) w.reject(new Error(`${w.method}: ${m.error.message}`));
+      else w.resolve(m.result);
+    });
+  }
+
+  send(method, params = {}) {
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject, method });
+      this.cdp
+        .send('Target.sendMessageToTarget', {
+          sessionId: this.sessionId,
+          message: JSON.stringify({ id, method, params }),
+        })
+        .catch(reject);
+    });
+  }
+
+  /** Runs `fn(...args)` in the page (awaiting a promise) and returns its value. */
+  async eval(fn, ...args) {
+    const r = await this.send('Runtime.evaluate', {
+      expression: `(${fn})(...${JSON.stringify(args)})`,
+      awaitPromise: true,
+      returnByValue: true,
+    });
+    if (r.exceptionDetails)
+      throw new Error(`in the page: ${r.exceptionDetails.exception?.description ?? r.exceptionDetails.text}`);
+    return r.result.value;
+  }
+
+  async metrics() {
+    const { metrics } = await this.send('Performance.getMetrics');
+    return Object.fromEntries(metrics.map((m) => [m.name, m.value]));
+  }
+
+  mouse(type, x, y, extra = {}) {
+    return this.send('Input.dispatchMouseEvent', { type, x, y, button: 'left', ...extra });
+  }
+  async click(x, y) {
+    await this.mouse('mouseMoved', x, y, { button: 'none' });
+    await this.mouse('mousePressed', x, y, { clickCount: 1, buttons: 1 });
+    await this.mouse('mouseReleased', x, y, { clickCount: 1 });
+  }
+  /** Clicks the centre of `selector` in pane `paneIndex` (the whole page when null). */
+  async clickOn(paneIndex, selector) {
+    const at = await this.eval((i, s) => window.__bench.at(i, s), paneIndex, selector);
+    if (!at) throw new Error(`nothing to click at ${selector}`);
+    await this.click(at.x, at.y);
+  }
+  wheel(x, y, deltaY) {
+    return this.send('Input.dispatchMouseEvent', { type: 'mouseWheel', x, y, deltaX: 0, deltaY });
+  }
+  static KEYS = {
+    Backspace: 8,
+    Enter: 13,
+    Escape: 27,
+    End: 35,
+    Home: 36,
+  };
+  async press(key) {
+    const code = Tab.KEYS[key];
+    const text = code === undefined ? key : code === 13 ? '\r' : undefined;
+    const common = {
+      key,
+      code: code === undefined ? `Key${key.toUpperCase()}` : key,
+      windowsVirtualKeyCode: code ?? key.toUpperCase().charCodeAt(0),
+    };
+    await this.send('Input.dispatchKeyEvent', { type: text ? 'keyDown' : 'rawKeyDown', text, ...common });
+    await this.send('Input.dispatchKeyEvent', { type: 'keyUp', ...common });
+  }
+  insertText(text) {
+    return this.send('Input.insertText', { text });
+  }
+
+  async close() {
+    await this.cdp.send('Target.disposeBrowserContext', { browserContextId: this.contextId }).catch(() => {});
+    await this.cdp.detach().catch(() => {});
+  }
+}
+
+async function until(what, fn, timeout, every = 200) {
+  const t0 = Date.now();
+  let last;
+  while (Date.now() - t0 < timeout) {
+    last = await fn();
+    if (last) return last;
+    await sleep(every);
+  }
+  throw new Error(`waited ${timeout} ms for ${what}`);
+}
+
+async function connectPane(tab, i, url) {
+  await tab.eval((k, s) => window.__bench.focus(k, s, true), i, 'input.url');
+  await tab.insertText(url);
+  await tab.clickOn(i, 'button.connect');
+  return until('the connection id', () => tab.eval((k) => globalThis.sscope.panes[k].connId, i), 10_000, 50);
+}
+
+/** Disconnects (or, with `disconnect` false, waits for the peer to end the stream), then
+ * waits until the UI holds every record the server has. */
+async function settle(tab, i, conn, { disconnect = true, timeout = 120_000 } = {}) {
+  if (disconnect) await tab.clickOn(i, 'button.connect.danger');
+  await until(
+    'the connection to end',
+    async () => ['closed', 'failed'].includes((await api(`/api/connections/${conn}`)).state),
+    timeout,
+  );
+  const t0 = Date.now();
+  const server = (await api(`/api/connections/${conn}`)).last_seq;
+  const ui = await until(
+    'the UI to hold every record',
+    async () => {
+      const s = await tab.eval((k) => window.__bench.shown(k), i);
+      return s.held >= server && s;
+    },
+    timeout,
+    100,
+  );
+  return { server, ui, catchUpMs: Date.now() - t0 };
+}
+
+// --- statistics ---------------------------------------------------------------------------------
+
+function pct(xs, p) {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+const max = (xs) => xs.filter(Number.isFinite).reduce((a, b) => Math.max(a, b), -Infinity);
+function frameStats(rec) {
+  const f = rec.frames;
+  const long = rec.long;
+  return {
+    frames: f.length,
+    fps: f.length / (rec.wall / 1000),
+    p50: pct(f, 50),
+    p95: pct(f, 95),
+    p99: pct(f, 99),
+    max: max(f),
+    over50Share: f.length ? f.filter((x) => x > 50).length / f.length : NaN,
+    longTasks: long.length,
+    longTaskMs: long.reduce((a, l) => a + l.dur, 0),
+    longMax: long.length ? max(long.map((l) => l.dur)) : 0,
+    loadingFrames: rec.loadingFrames,
+  };
+}
+const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '–');
+const f0 = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '–');
+const pc = (x) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : '–');
+
+// --- the firehose ------------------------------------------------------------------------------
+
+async function firehose({ proto, rate, nochart }) {
+  const paneIndex = proto === 'ws' ? 0 : 1;
+  const url =
+    proto === 'ws' ? `ws://${host}/demo/ws/ticker?rate=${rate}` : `http://${host}/demo/sse/ticker?rate=${rate}`;
+  log(`firehose: ${url} for ${SECS} s${nochart ? ', rate charts folded' : ''}`);
+  const tab = await Tab.open(uiUrl);
+  if (nochart) {
+    if (await tab.eval(() => !!document.querySelector('section.rates button[aria-expanded="true"]')))
+      await tab.clickOn(null, 'section.rates button[aria-expanded="true"]');
+    else log('  (no open rate chart to fold)');
+  }
+  await sleep(1000);
+  const pids = chromiumPids();
+  const cpuNow = () => ({
+    ...rendererCpu(pids.renderer),
+    gpu: procCpu(pids.gpu),
+    browser: procCpu(pids.other),
+    server: procCpu([server.pid]),
+  });
+  const cpu0 = cpuNow();
+  const m0 = await tab.metrics();
+  await tab.eval(() => window.__bench.start());
+  const conn = await connectPane(tab, paneIndex, url);
+  if (process.env.TRACE)
+    await browser.startTracing(undefined, {
+      categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'blink', 'toplevel'],
+    });
+  if (process.env.PROFILE) {
+    await tab.send('Profiler.enable');
+    await tab.send('Profiler.setSamplingInterval', { interval: 200 });
+    await tab.send('Profiler.start');
+  }
+  const t0 = Date.now();
+  const samples = [];
+  // One sample a second, on its own clock: the lag, the JS heap, the renderer's memory.
+  let sampling = true;
+  const sampler = (async () => {
+    for (let k = 0; sampling; k++) {
+      const due = t0 + k * 1000;
+      if (Date.now() < due) await sleep(due - Date.now());
+      if (!sampling) break;
+      const [shown, m] = await Promise.all([tab.eval((i) => window.__bench.shown(i, true), paneIndex), tab.metrics()]);
+      samples.push({
+        s: (Date.now() - t0) / 1000,
+        shown: shown.seq,
+        age: shown.age,
+        held: shown.held,
+        server: shown.serverSeq,
+        paused: shown.paused,
+        filtered: shown.filtered,
+        heap: m.JSHeapUsedSize / 2 ** 20,
+        renderer: pssMiB(chromiumPids().renderer),
+        serverRss: rssMiB(server.pid),
+      });
+    }
+  })();
+  // Inputs from the third second on, one every second: a key in the search box (a filter
+  // that matches every tick) and its removal, or Pause and Resume; each undone before
+  // the next sample, so the lag is measured on the plain live view.
+  for (let k = 2; k < SECS - 1; k++) {
+    const due = t0 + k * 1000 + 400;
+    if (Date.now() < due) await sleep(due - Date.now());
+    if (k % 2 === 0) {
+      await tab.clickOn(paneIndex, 'input[aria-label="Search frames"]');
+      await tab.press('n');
+      await sleep(200);
+      await tab.press('Backspace');
+    } else {
+      await tab.clickOn(paneIndex, 'button[aria-label="Pause"]');
+      await sleep(200);
+      await tab.clickOn(paneIndex, 'button[aria-label="Resume"]');
+    }
+  }
+  await sleep(Math.max(0, t0 + SECS * 1000 - Date.now()));
+  sampling = false;
+  await sampler;
+  const rec = await tab.eval(() => window.__bench.stop());
+  if (process.env.TRACE) writeFileSync(`${process.env.TRACE}-${proto}-${rate}.json`, await browser.stopTracing());
+  if (process.env.PROFILE) {
+    const { profile } = await tab.send('Profiler.stop');
+    writeFileSync(`${process.env.PROFILE}-${proto}-${rate}.cpuprofile`, JSON.stringify(profile));
+  }
+  const m1 = await tab.metrics();
+  const cpu1 = cpuNow();
+  const wall = (Date.now() - t0) / 1000;
+  const settled = await settle(tab, paneIndex, conn);
+  const final = await tab.eval((k) => window.__bench.shown(k), paneIndex);
+  const view = await api(`/api/connections/${conn}`);
+  const errors = await tab.eval(() => window.__bench.errors);
+  await tab.close();
+  await api(`/api/connections/${conn}`, { method: 'DELETE' }).catch(() => {});
+  // The lag of the plain live view: not while paused or filtered.
+  const steady = samples.filter((s) => s.s >= 2 && !s.paused && !s.filtered);
+  const lagRows = steady.map((s) => s.server - s.shown);
+  const inputs = rec.inputs.map((x) => x.ms);
+  const gaps = rec.batches.slice(1).map((b, k) => b.at - rec.batches[k].at);
+  const sizes = rec.batches.map((b) => b.n);
+  const first = samples.find((s) => s.s >= 2);
+  const last = samples.at(-1);
+  const cpu = {};
+  for (const k of Object.keys(cpu1)) cpu[k] = (cpu1[k] - cpu0[k]) / wall;
+  return {
+    case: `${proto} @ ${rate.toLocaleString('en-US')}/s${nochart ? ', charts folded' : ''}`,
+    proto,
+    rate,
+    nochart,
+    secs: wall,
+    recorded: view.last_seq,
+    recordedPerSec: first && last && last.s > first.s ? (last.server - first.server) / (last.s - first.s) : NaN,
+    frame: frameStats(rec),
+    mainBusy: (m1.TaskDuration - m0.TaskDuration) / wall,
+    cpu,
+    input: {
+      n: inputs.length,
+      p50: pct(inputs, 50),
+      p95: pct(inputs, 95),
+      max: max(inputs),
+      slowEvents: rec.events.length,
+      slowestEvent: rec.events.length ? max(rec.events.map((e) => e.dur)) : 0,
+    },
+    batches: {
+      perSec: rec.batches.length / (rec.wall / 1000),
+      gapP50: pct(gaps, 50),
+      gapP99: pct(gaps, 99),
+      gapMax: max(gaps),
+      sizeP50: pct(sizes, 50),
+      sizeMax: max(sizes),
+    },
+    lag: {
+      samples: steady.length,
+      rowsP50: pct(lagRows, 50),
+      rowsMax: max(lagRows),
+      msP50: pct(
+        steady.map((s) => s.age),
+        50,
+      ),
+      msP95: pct(
+        steady.map((s) => s.age),
+        95,
+      ),
+      msMax: max(steady.map((s) => s.age)),
+    },
+    memory: {
+      heapAt10: samples.find((s) => s.s >= 10)?.heap,
+      heapLast: last?.heap,
+      heapMax: max(samples.map((s) => s.heap)),
+      rendererAt10: samples.find((s) => s.s >= 10)?.renderer,
+      rendererLast: last?.renderer,
+      rendererMax: max(samples.map((s) => s.renderer)),
+      serverRssLast: last?.serverRss,
+    },
+    integrity: {
+      serverLastSeq: settled.server,
+      uiLastSeq: final.held,
+      uiReceived: final.received,
+      gaps: final.gaps,
+      catchUpMs: settled.catchUpMs,
+      ok: final.gaps === 0 && final.received === settled.server && final.held === settled.server,
+    },
+    errors,
+    samples,
+  };
+}
+
+// --- the scroll run ---------------------------------------------------------------------------
+
+async function scroll() {
+  const paneIndex = 0;
+  const url = `ws://${host}/demo/ws/ticker?rate=1000000&count=${SCROLL_ROWS}`;
+  log(`scroll: recording ${SCROLL_ROWS.toLocaleString('en-US')} ticks from ${url}`);
+  const tab = await Tab.open(uiUrl);
+  const t0 = Date.now();
+  const conn = await connectPane(tab, paneIndex, url);
+  const settled = await settle(tab, paneIndex, conn, { disconnect: false, timeout: 300_000 });
+  const recordSecs = (Date.now() - t0) / 1000;
+  const total = settled.server;
+  log(`scroll: ${total} records in ${recordSecs.toFixed(1)} s; scrolling`);
+  const phases = {};
+  const heap = [];
+  const vp = () => tab.eval((i) => window.__bench.at(i, '.viewport'), paneIndex);
+  // Focus without a click: a click selects a row, and the detail it opens shortens the list.
+  await tab.eval((i) => window.__bench.focus(i, '.viewport'), paneIndex);
+  const box = await vp();
+  const rowsVisible = Math.floor(box.height / 22);
+
+  async function measure(name, fn) {
+    await tab.eval((k) => window.__bench.start(k), paneIndex);
+    await fn();
+    phases[name] = frameStats(await tab.eval(() => window.__bench.stop()));
+    heap.push((await tab.metrics()).JSHeapUsedSize / 2 ** 20);
+  }
+  /** `n` wheel notches of `dy` pixels, one per 16 ms, over the list. */
+  async function wheel(n, dy) {
+    const b = await vp();
+    await tab.mouse('mouseMoved', b.x, b.y, { button: 'none' });
+    for (let k = 0; k < n; k++) {
+      const due = Date.now() + 16;
+      await tab.wheel(b.x, b.y, dy);
+      const left = due - Date.now();
+      if (left > 0) await sleep(left);
+    }
+  }
+  const thumbAndTrack = () =>
+    tab.eval((i) => ({ thumb: window.__bench.at(i, '.thumb'), track: window.__bench.at(i, '.track') }), paneIndex);
+  /** Drags the thumb so its top lands at `frac` of the track (0 = top, 1 = bottom), in
+   * `steps` moves `every` ms apart. */
+  async function dragTo(frac, steps = 1, every = 0) {
+    const { thumb, track } = await thumbAndTrack();
+    const span = track.height - thumb.height;
+    const from = thumb.y;
+    // To an end, a hand goes past it; a drag that lands a fraction of a pixel short of the
+    // bottom would leave the list one row short of following.
+    const past = frac >= 1 ? 40 : frac <= 0 ? -40 : 0;
+    const to = thumb.y + (track.top + frac * span - thumb.top) + past;
+    await tab.mouse('mouseMoved', thumb.x, from, { button: 'none' });
+    await tab.mouse('mousePressed', thumb.x, from, { clickCount: 1, buttons: 1 });
+    for (let k = 1; k <= steps; k++) {
+      const due = Date.now() + every;
+      await tab.mouse('mouseMoved', thumb.x, from + ((to - from) * k) / steps, { buttons: 1 });
+      const left = due - Date.now();
+      if (left > 0) await sleep(left);
+    }
+    await tab.mouse('mouseReleased', thumb.x, to, { clickCount: 1 });
+  }
+  /** Runs `act` and times, in the page, from its last input event (the key, or the
+   * thumb's last move) to the first frame that shows loaded rows starting within `near`
+   * rows of `want`. */
+  async function jump(to, act, want, near) {
+    await act();
+    const r = await tab.eval((k, w, n) => window.__bench.rowsShown(k, w, n), paneIndex, want, near);
+    jumps.push({ to, ...r });
+  }
+  const jumps = [];
+
+  await measure('wheel, rows in memory (the newest 20,000)', () => wheel(240, -120));
+  await tab.eval((i) => window.__bench.focus(i, '.viewport'), paneIndex);
+  await jump('top (Home)', () => tab.press('Home'), 1, 0);
+  // Home selects the first row; Escape closes its detail again.
+  await tab.press('Escape');
+  await jump('middle (thumb drag)', () => dragTo(0.5), total / 2, total / 100);
+  await measure('wheel, rows paged from the server', () => wheel(240, 120));
+  await tab.eval((i) => window.__bench.focus(i, '.viewport'), paneIndex);
+  await jump('bottom (End)', () => tab.press('End'), total - rowsVisible + 1, rowsVisible);
+  let seed = 42;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let k = 0; k < JUMPS; k++) {
+    const frac = 0.02 + 0.9 * rnd();
+    await jump(`random ${(frac * 100).toFixed(0)} %`, () => dragTo(frac), frac * total, total / 50);
+  }
+  await dragTo(0);
+  await sleep(500);
+  let dragEnd;
+  let dragSecs;
+  await measure('drag the thumb from top to bottom (360 moves, 16 ms apart)', async () => {
+    // Released at the bottom, the list follows the newest row again.
+    const t = Date.now();
+    await dragTo(1, 360, 16);
+    dragSecs = (Date.now() - t) / 1000;
+    dragEnd = await tab.eval(
+      (k, w, n) => window.__bench.rowsShown(k, w, n),
+      paneIndex,
+      total - rowsVisible + 1,
+      rowsVisible,
+    );
+  });
+  await measure('wheel back up from the bottom', () => wheel(120, -120));
+  const errors = await tab.eval(() => window.__bench.errors);
+  const heapLast = (await tab.metrics()).JSHeapUsedSize / 2 ** 20;
+  await tab.close();
+  await api(`/api/connections/${conn}`, { method: 'DELETE' }).catch(() => {});
+  return {
+    total,
+    recordSecs,
+    catchUpMs: settled.catchUpMs,
+    integrity: {
+      gaps: settled.ui.gaps,
+      received: settled.ui.received,
+      ok: settled.ui.gaps === 0 && settled.ui.received === total,
+    },
+    rowsVisible,
+    phases,
+    jumps,
+    dragEndMs: dragEnd?.ms,
+    dragEnd,
+    dragSecs,
+    heapMax: max(heap),
+    heapLast,
+    errors,
+  };
+}
+
+// --- run, print ---------------------------------------------------------------------------------
+
+const started = new Date();
+const loadBefore = uptime();
+log(`ui-firehose: ${bin}, Chromium ${browser.version()} at ${chromiumPath}, ${origin}`);
+log(`load: ${loadBefore}`);
+const results = { date: started.toISOString(), bin, chromium: browser.version(), loadBefore, cases: [], scroll: null };
+try {
+  for (const c of CASES) {
+    results.cases.push(await firehose(c));
+    log(`  load: ${loadavg()}`);
+  }
+  if (SCROLL_ROWS > 0) results.scroll = await scroll();
+} catch (e) {
+  results.failure = String(e?.stack ?? e);
+  log(`ui-firehose: ${results.failure}`);
+} finally {
+  results.loadAfter = uptime();
+  await browser.close().catch(() => {});
+  stopServer();
+}
+
+const lines = [];
+const p = (s = '') => lines.push(s);
+const loadOf = (u) => u.replace(/.*load average:\s*/, '');
+p(`UI firehose benchmark, ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+p(
+  `server ${bin}; Chromium ${results.chromium}; load average before: ${loadOf(loadBefore)}; after: ${loadOf(results.loadAfter)}`,
+);
+p();
+p(
+  '| case | recorded/s | fps | frame p50 / p95 / p99 / max ms | frames > 50 ms | long tasks (total ms, max) | input → next frame p50 / max ms (n) | lag behind the server p50 / max (rows) | age of newest row shown p50 / p95 ms | JS heap at 10 s → end (max) MiB | renderer PSS at 10 s → end MiB | records server / UI, gaps |',
+);
+p('| --- | ---: | ---: | --- | ---: | --- | --- | --- | --- | --- | --- | --- |');
+for (const r of results.cases) {
+  const fr = r.frame;
+  p(
+    `| ${r.case} | ${f0(r.recordedPerSec)} | ${f1(fr.fps)} | ${f1(fr.p50)} / ${f1(fr.p95)} / ${f1(fr.p99)} / ${f1(fr.max)} | ${pc(fr.over50Share)} | ${fr.longTasks} (${f0(fr.longTaskMs)}, ${f0(fr.longMax)}) | ${f1(r.input.p50)} / ${f1(r.input.max)} (${r.input.n}) | ${f0(r.lag.rowsP50)} / ${f0(r.lag.rowsMax)} | ${f0(r.lag.msP50)} / ${f0(r.lag.msP95)} | ${f1(r.memory.heapAt10)} → ${f1(r.memory.heapLast)} (${f1(r.memory.heapMax)}) | ${f1(r.memory.rendererAt10)} → ${f1(r.memory.rendererLast)} | ${f0(r.integrity.serverLastSeq)} / ${f0(r.integrity.uiReceived)}, ${r.integrity.gaps}${r.integrity.ok ? '' : ' **LOST**'} |`,
+  );
+}
+p();
+p('CPU, in cores busy over the run:');
+p();
+p(
+  '| case | renderer main thread | live worker | renderer, other threads | GPU process | browser + network | sscope serve | main thread busy (CDP TaskDuration) | UI caught up after disconnect |',
+);
+p('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const r of results.cases)
+  p(
+    `| ${r.case} | ${f1(100 * r.cpu.main)} % | ${f1(100 * r.cpu.worker)} % | ${f1(100 * r.cpu.other)} % | ${f1(100 * r.cpu.gpu)} % | ${f1(100 * r.cpu.browser)} % | ${f1(100 * r.cpu.server)} % | ${pc(r.mainBusy)} | ${f0(r.integrity.catchUpMs)} ms |`,
+  );
+p();
+p('Live batches as the page received them:');
+p();
+p('| case | batches/s | gap between batches p50 / p99 / max ms | records per batch p50 / max |');
+p('| --- | ---: | --- | --- |');
+for (const r of results.cases)
+  p(
+    `| ${r.case} | ${f1(r.batches.perSec)} | ${f0(r.batches.gapP50)} / ${f0(r.batches.gapP99)} / ${f0(r.batches.gapMax)} | ${f0(r.batches.sizeP50)} / ${f0(r.batches.sizeMax)} |`,
+  );
+if (results.scroll) {
+  const s = results.scroll;
+  p();
+  p(
+    `Scroll: ${f0(s.total)} records recorded in ${f1(s.recordSecs)} s, ${s.rowsVisible} rows in view; the UI received all ${s.integrity.ok ? 'without a gap' : '**with gaps or short**'}; JS heap at most ${f1(s.heapMax)} MiB while scrolling, ${f1(s.heapLast)} MiB at the end.`,
+  );
+  p();
+  p(
+    '| scrolling | fps | frame p50 / p95 / p99 / max ms | frames > 50 ms | long tasks (max ms) | frames with "loading…" rows |',
+  );
+  p('| --- | ---: | --- | ---: | --- | ---: |');
+  for (const [name, fr] of Object.entries(s.phases))
+    p(
+      `| ${name} | ${f1(fr.fps)} | ${f1(fr.p50)} / ${f1(fr.p95)} / ${f1(fr.p99)} / ${f1(fr.max)} | ${pc(fr.over50Share)} | ${fr.longTasks} (${f0(fr.longMax)}) | ${fr.loadingFrames} of ${fr.frames} |`,
+    );
+  p();
+  p('| jump | rows shown after (ms) |');
+  p('| --- | ---: |');
+  const random = s.jumps.filter((j) => j.to.startsWith('random'));
+  for (const j of s.jumps) if (!j.to.startsWith('random')) p(`| ${j.to} | ${f0(j.ms)} |`);
+  const rms = random.map((j) => j.ms);
+  p(
+    `| ${random.length} random places (thumb drag): p50 / p90 / max | ${f0(pct(rms, 50))} / ${f0(pct(rms, 90))} / ${f0(max(rms))} |`,
+  );
+  p(`| the newest rows after the drag through (${f1(s.dragSecs)} s), from its last move | ${f0(s.dragEndMs)} |`);
+}
+if (results.failure) {
+  p();
+  p(`**the run failed:** ${results.failure.split('\n')[0]}`);
+}
+const errs = [...results.cases.flatMap((c) => c.errors), ...(results.scroll?.errors ?? [])];
+if (errs.length) {
+  p();
+  p(`page errors: ${errs.join('; ')}`);
+}
+console.log(lines.join('\n'));
+if (process.env.SERVER_LOG) writeFileSync(process.env.SERVER_LOG, serverOut);
+mkdirSync(dirname(OUT), { recursive: true });
+writeFileSync(OUT, JSON.stringify(results, null, 2));
+log(`figures: ${OUT}`);
+process.exit(results.failure ? 1 : 0);
