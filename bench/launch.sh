@@ -2,21 +2,25 @@
 # Desktop launch benchmark: from process start to the UI being interactive, release build,
 # under Xvfb. DESIGN.md's target: under one second. Figures go in BENCHMARKS.md.
 #
-#   bash bench/launch.sh          RUNS launches (default 7) after one first launch
+#   bash bench/launch.sh          RUNS launches (default 9) after one first launch
 #
 # Environment:
-#   RUNS=7                        timed warm launches
+#   RUNS=9                        timed warm launches
 #   SKIP_BUILD=1                  measure the binary already built
 #   APP=$CARGO_TARGET_DIR/release/streamscope
 #   WEBDRIVER=1                   also measure through tauri-driver (smoke.mjs --launch-runs)
 #
 # Each launch: this script reads the wall clock, starts the app with STREAMSCOPE_TIMING=1
-# and waits for the shell's "interactive" line (src-tauri/timing.rs: the UI has mounted
-# and the page's main thread answers a script); the figure is that line's wall-clock time
-# minus the start, so it includes exec, GTK and WebKit start-up, the embedded server, the
-# page load and the UI's own start. The window is then closed as a user does
-# (tests/desktop/x11.py close) and the app must exit 0. The first launch, with an
-# empty config and WebKit cache, is reported apart from the warm ones.
+# and waits for the shell's "interactive" line (src-tauri/timing.rs: the UI has mounted, a
+# frame has been rendered with it, and the page's main thread answers a script); the
+# figure is that line's wall-clock time minus the start, so it includes exec, GTK and
+# WebKit start-up, the embedded server, the page load and the UI's own start. The window
+# is then closed as a user does (tests/desktop/x11.py close) and the app must exit 0. The
+# first launch, with an empty config and WebKit cache, is reported apart from the warm
+# ones. Each run's stages are printed, then their medians: start to main(), main() to the
+# window created, to the page loaded (load event), and, on the page's clock, navigation
+# start to the UI mounted and to the answer; the load average goes beside, since the
+# figures move with it on a shared machine.
 # The WebDriver figure is an upper bound: it adds WebKitWebDriver's own start.
 # Exit status: 0 when every launch reached interactive and quit cleanly, 1 otherwise.
 set -euo pipefail
@@ -26,7 +30,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/streamscope-target}
 export PATH="$PATH:${CARGO_HOME:-$HOME/.cargo}/bin"
-RUNS=${RUNS:-7}
+RUNS=${RUNS:-9}
 APP=${APP:-"$CARGO_TARGET_DIR/release/streamscope"}
 
 if [[ -z ${STREAMSCOPE_BENCH_DISPLAY:-} ]]; then
@@ -43,18 +47,22 @@ log=$home/app.log
 trap 'rm -rf "$home"' EXIT
 export XDG_CONFIG_HOME=$home/config XDG_DATA_HOME=$home/data XDG_CACHE_HOME=$home/cache
 
-# One launch; prints "<ms to interactive> <ms to page loaded>".
+# Waits (without polling) until the log has a line matching $2, or the app ($1) exits, or
+# 15 s pass.
+wait_for() {
+  timeout 15 grep -q -m1 "$2" < <(tail --pid="$1" -n +1 -f "$log") || true
+}
+
+# One launch; prints "<interactive> <main> <window> <loaded> <mounted> <answered>": ms from
+# the start to the UI interactive, to main(), main() to the window created and to the page
+# loaded, and the page's own clock (navigation start to mounted and to answered).
 launch() {
   : >"$log"
   local t0 pid
-  t0=$(date +%s%3N)
+  t0=$((${EPOCHREALTIME/./} / 1000)) # the wall clock in ms, without forking `date`
   STREAMSCOPE_TIMING=1 "$APP" 2>"$log" &
   pid=$!
-  for _ in $(seq 300); do
-    grep -q 'timing: interactive' "$log" && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
+  wait_for "$pid" 'timing: page clock'
   if ! grep -q 'timing: interactive' "$log"; then
     echo "launch: the UI did not become interactive within 15 s" >&2
     cat "$log" >&2
@@ -70,28 +78,38 @@ launch() {
     echo "launch: the app did not quit cleanly (status $rc)" >&2
     return 1
   fi
-  local ready loaded
-  ready=$(sed -n 's/.*timing: interactive .*unix_ms=\([0-9]*\).*/\1/p' "$log")
-  loaded=$(sed -n 's/.*timing: page loaded .*unix_ms=\([0-9]*\).*/\1/p' "$log")
-  echo "$((ready - t0)) $((loaded - t0))"
+  local started main window loaded ready clock
+  read -r started main <<<"$(milestone 'server started')"
+  read -r window _ <<<"$(milestone 'window created')"
+  read -r loaded _ <<<"$(milestone 'page loaded')"
+  read -r _ ready <<<"$(milestone interactive)"
+  clock=$(sed -nE 's/.*UI mounted ([0-9]*) ms, (frame [0-9]* ms, )?answered ([0-9]*) ms.*/\1 \3/p' "$log")
+  echo "$((ready - t0)) $((main - started - t0)) $window $loaded ${clock:-0 0}"
+}
+
+# "<ms after main()> <unix ms>" of one of the shell's milestones in the log.
+milestone() {
+  sed -n "s/.*timing: $1 \([0-9]*\) ms after main(), unix_ms=\([0-9]*\).*/\1 \2/p" "$log"
 }
 
 echo "app: $APP"
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 out=$(launch) || exit 1
-read -r first first_loaded <<<"$out"
-echo "first launch (empty config and cache): interactive ${first} ms (page loaded ${first_loaded} ms)"
-times=()
-loads=()
+read -r first _ _ first_loaded _ _ <<<"$out"
+echo "first launch (empty config and cache): interactive ${first} ms (page loaded ${first_loaded} ms after main())"
+ts_interactive=() ts_main=() ts_window=() ts_loaded=() ts_mounted=() ts_answered=()
 for i in $(seq "$RUNS"); do
   out=$(launch) || exit 1
-  read -r ms loaded <<<"$out"
-  echo "run $i: interactive ${ms} ms (page loaded ${loaded} ms)"
-  times+=("$ms")
-  loads+=("$loaded")
+  read -r interactive main window loaded mounted answered <<<"$out"
+  echo "run $i: interactive $interactive ms; main() at $main ms; from main(): window created $window ms, page loaded $loaded ms; page clock: UI mounted $mounted ms, answered $answered ms"
+  ts_interactive+=("$interactive") ts_main+=("$main") ts_window+=("$window")
+  ts_loaded+=("$loaded") ts_mounted+=("$mounted") ts_answered+=("$answered")
 done
 median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
-sorted=$(printf '%s\n' "${times[@]}" | sort -n)
-echo "launch to interactive UI: median $(median "${times[@]}") ms, min $(echo "$sorted" | head -1) ms, max $(echo "$sorted" | tail -1) ms over ${RUNS} warm launches (page loaded: median $(median "${loads[@]}") ms); first launch ${first} ms"
+sorted=$(printf '%s\n' "${ts_interactive[@]}" | sort -n)
+echo "launch to interactive UI: median $(median "${ts_interactive[@]}") ms, min $(head -1 <<<"$sorted") ms, max $(tail -1 <<<"$sorted") ms over ${RUNS} warm launches; first launch ${first} ms"
+echo "stages (medians): start to main() $(median "${ts_main[@]}") ms; main() to window created $(median "${ts_window[@]}") ms, to page loaded $(median "${ts_loaded[@]}") ms; page clock: navigation start to UI mounted $(median "${ts_mounted[@]}") ms, to answered $(median "${ts_answered[@]}") ms"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 if [[ ${WEBDRIVER:-0} == 1 ]]; then
   node tests/desktop/smoke.mjs --launch-runs "$RUNS" "$APP"

@@ -6,7 +6,10 @@ import { getHost } from './host';
 
 const host = await getHost();
 const app = new App(host);
+// Started before mounting: `start` restores the panes before its first `await`, so the
+// first render already has them (one render and one layout at launch instead of two).
+const starting = app.start();
 mount(AppView, { target: document.getElementById('app')!, props: { app } });
-void app.start();
+void starting;
 // For the end-to-end test and for poking around in the console.
 (globalThis as { sscope?: App }).sscope = app;
