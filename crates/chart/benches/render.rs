@@ -78,6 +78,14 @@ fn bench(c: &mut Criterion) {
     g.bench_function("png_events_bytes_900x520", |b| {
         b.iter(|| render_png(black_box(&two)).expect("png"))
     });
+    // What the live view polls: one compact panel per metric, about half a window wide.
+    let mut live = chart(&[Metric::Events]);
+    live.width = 700;
+    live.height = 150;
+    live.compact = true;
+    g.bench_function("svg_events_compact_700x150", |b| {
+        b.iter(|| render_svg(black_box(&live)).expect("svg"))
+    });
     g.finish();
 
     // Ten minutes of a 50/s feed in the engine's window, read back as one series.
