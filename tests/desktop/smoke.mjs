@@ -19,7 +19,7 @@
 // Windows are closed and keys pressed as a user does, through tests/desktop/x11.py.
 
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -195,6 +195,24 @@ async function waitFor(probe, ms) {
   }
 }
 
+/** Waits until `file` exists and has not changed for `quietMs` (at most `ms` in all). */
+async function settled(file, quietMs, ms) {
+  const until = Date.now() + ms;
+  let last = null;
+  let since = Date.now();
+  while (Date.now() < until) {
+    const now = existsSync(file) ? statSync(file).mtimeMs : null;
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    } else if (now !== null && Date.now() - since >= quietMs) {
+      return true;
+    }
+    await sleep(100);
+  }
+  return false;
+}
+
 /** Waits for a top-level window of `pid` named `name`. */
 async function waitForWindow(pid, name, ms) {
   const until = Date.now() + ms;
@@ -256,9 +274,12 @@ async function smoke() {
     }
     console.log(`screenshots: ${join(artifacts, 'webview.png')} ${join(artifacts, 'screen.png')}`);
 
-    // The capability lets the page call the shell's commands...
-    const saved = await driver.execAsync(invokeScript, ['save_settings', { entries: { 'smoke.key': 'smoke value' } }]);
+    // The capability lets the page call the shell's commands... The UI saves its own map
+    // (workspace, chart colours) a moment after it starts, and the page owns the whole
+    // map: wait until those saves are done, or one of them may replace ours before we look.
     const file = join(configDir, 'ui-settings.json');
+    await settled(file, 1000, 8000);
+    const saved = await driver.execAsync(invokeScript, ['save_settings', { entries: { 'smoke.key': 'smoke value' } }]);
     const stored = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
     check('the page may call save_settings, and the shell stores the map', saved.ok && stored?.['smoke.key'] === 'smoke value', JSON.stringify(saved));
 
