@@ -160,16 +160,10 @@ async fn sparkline(
         ApiError::BadRequest(format!("conn: {text:?} is not a connection id (c1, c2, …)"))
     })?;
     let summary = hub.summary(id)?;
-    let metric = match q.metric.as_deref().unwrap_or("events") {
-        "events" => Metric::Events,
-        "bytes" => Metric::Bytes,
-        "latency" => Metric::Latency,
-        other => {
-            return Err(ApiError::BadRequest(format!(
-                "metric {other:?}: use events, bytes or latency"
-            )));
-        }
-    };
+    let text = q.metric.as_deref().unwrap_or("events");
+    let metric = Metric::parse(text).ok_or_else(|| {
+        ApiError::BadRequest(format!("metric {text:?}: use events, bytes or latency"))
+    })?;
     let window = checked_window(q.window)?;
     let theme = checked_theme(q.theme.as_deref())?;
     let to = Timestamp::now().as_micros().div_euclid(1_000_000) - 1;
@@ -218,16 +212,16 @@ fn metrics_of(text: &str) -> Result<Vec<Metric>, ApiError> {
     let mut out = Vec::new();
     for word in text.split(',').map(str::trim) {
         let add: &[Metric] = match word {
-            "events" => &[Metric::Events],
-            "bytes" => &[Metric::Bytes],
-            "latency" => &[Metric::Latency],
             "both" => &[Metric::Events, Metric::Bytes],
             "all" => &[Metric::Events, Metric::Bytes, Metric::Latency],
-            other => {
-                return Err(ApiError::BadRequest(format!(
-                    "metric {other:?}: use events, bytes, latency, a comma-separated list of them, both or all"
-                )));
-            }
+            one => match Metric::parse(one) {
+                Some(m) => &[m][..],
+                None => {
+                    return Err(ApiError::BadRequest(format!(
+                        "metric {one:?}: use events, bytes, latency, a comma-separated list of them, both or all"
+                    )));
+                }
+            },
         };
         for &m in add {
             if !out.contains(&m) {
