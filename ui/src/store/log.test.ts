@@ -53,17 +53,6 @@ describe('Store', () => {
     expect(frames).toHaveLength(2);
   });
 
-  it('keeps one rate sample a second from the four-a-second conns list', () => {
-    const store = new Store(100, () => 1);
-    const log = store.ensure('c1', 'ws');
-    log.applyView(view('c1', 1), 1000);
-    log.applyView(view('c1', 2), 1250);
-    log.applyView(view('c1', 3), 2000);
-    expect(log.rates.map((r) => r.eventsIn)).toEqual([1, 3]);
-    for (let t = 3000; t < 300_000; t += 1000) log.applyView(view('c1', t), t);
-    expect(log.rates.length).toBe(120);
-  });
-
   it('tells append listeners about every chunk at once', () => {
     const store = new Store(100, () => 1);
     const log = store.ensure('c1', 'ws');

@@ -12,18 +12,6 @@ import { Ring } from './ring';
  * screenful a live view shows; scroll-back beyond them pages from the server. */
 export const RING_ROWS = 20_000;
 
-/** One second of a connection's rate, from the server's `conns` list. */
-export interface RateSample {
-  at: number;
-  eventsIn: number;
-  eventsOut: number;
-  bytesIn: number;
-  bytesOut: number;
-}
-
-/** Seconds of rate history kept per connection (sparklines, later the chart). */
-export const RATE_HISTORY = 120;
-
 export type AppendListener = (log: ConnLog) => void;
 
 export class ConnLog {
@@ -33,7 +21,6 @@ export class ConnLog {
   /** Bumped on every change; views compare it to know when to redraw. */
   version = 0;
   view: ConnView | null = null;
-  readonly rates: RateSample[] = [];
   private listeners = new Set<AppendListener>();
 
   constructor(
@@ -54,22 +41,9 @@ export class ConnLog {
     for (const l of this.listeners) l(this);
   }
 
-  applyView(v: ConnView, now = Date.now()) {
+  applyView(v: ConnView) {
     this.view = v;
     this.proto = v.proto;
-    const lastAt = this.rates.length ? this.rates[this.rates.length - 1].at : -Infinity;
-    // `rate` is the last complete second and arrives four times a second: keep one sample
-    // a second.
-    if (now - lastAt >= 900) {
-      this.rates.push({
-        at: now,
-        eventsIn: v.rate.events_in,
-        eventsOut: v.rate.events_out,
-        bytesIn: v.rate.bytes_in,
-        bytesOut: v.rate.bytes_out,
-      });
-      if (this.rates.length > RATE_HISTORY) this.rates.splice(0, this.rates.length - RATE_HISTORY);
-    }
     this.version++;
   }
 
@@ -108,8 +82,7 @@ export class Store {
 
   applyConns(views: ConnView[]) {
     this.views = views;
-    const now = Date.now();
-    for (const v of views) this.ensure(v.id, v.proto).applyView(v, now);
+    for (const v of views) this.ensure(v.id, v.proto).applyView(v);
     this.changed();
   }
 

@@ -19,49 +19,29 @@ export class ApiError extends Error {
 export class Api {
   constructor(readonly session: Session) {}
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+  /** Sends a request with the token; a refusal becomes an `ApiError` with the server's
+   * `code` and message, an unreachable server `unreachable`. An aborted request rejects
+   * with the abort. */
+  private async request(
+    method: string,
+    path: string,
+    init: { accept?: string; body?: unknown; signal?: AbortSignal } = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (init.accept) headers.accept = init.accept;
     if (this.session.token) headers.authorization = `Bearer ${this.session.token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (init.body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
     try {
       res = await fetch(this.session.base + path, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
         credentials: 'same-origin',
+        signal: init.signal,
       });
-    } catch {
-      throw new ApiError('unreachable', 'the Streamscope server does not answer; is it still running?');
-    }
-    if (res.status === 204 || res.status === 202) return undefined as T;
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    if (!res.ok) {
-      const e = json as { code?: string; message?: string } | undefined;
-      throw new ApiError(
-        (e?.code as ErrorCode) ?? 'unexpected',
-        e?.message ?? `the server answered ${res.status} ${res.statusText}`,
-        res.status,
-      );
-    }
-    return json as T;
-  }
-
-  /** GETs an image (a chart) as a Blob; errors as from every call. */
-  async blob(path: string, signal?: AbortSignal): Promise<Blob> {
-    const headers: Record<string, string> = {};
-    if (this.session.token) headers.authorization = `Bearer ${this.session.token}`;
-    let res: Response;
-    try {
-      res = await fetch(this.session.base + path, { headers, credentials: 'same-origin', signal });
     } catch (e) {
-      if (signal?.aborted) throw e;
+      if (init.signal?.aborted) throw e;
       throw new ApiError('unreachable', 'the Streamscope server does not answer; is it still running?');
     }
     if (!res.ok) {
@@ -77,7 +57,23 @@ export class Api {
         res.status,
       );
     }
-    return res.blob();
+    return res;
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.request(method, path, { accept: 'application/json', body });
+    if (res.status === 204 || res.status === 202) return undefined as T;
+    const text = await res.text();
+    try {
+      return (text ? JSON.parse(text) : undefined) as T;
+    } catch {
+      return undefined as T;
+    }
+  }
+
+  /** GETs an image (a chart) as a Blob; errors as from every call. */
+  async blob(path: string, signal?: AbortSignal): Promise<Blob> {
+    return (await this.request('GET', path, { signal })).blob();
   }
   rename(id: string, name: string): Promise<ConnView> {
     return this.call('PATCH', `/api/connections/${encodeURIComponent(id)}`, { name });
