@@ -50,12 +50,13 @@
 // server, jumps to the top, the middle, the bottom and random places, and drags the
 // scrollbar thumb through the whole recording, timing frames and rows shown.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
+import { startServe } from '../ui/e2e/serve.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const uiDir = join(repo, 'ui');
@@ -101,28 +102,13 @@ if (!process.env.SKIP_BUILD) {
 
 // --- the server ---------------------------------------------------------------------------
 
-const server = spawn(bin, ['serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-let serverOut = '';
-server.stderr.on('data', (d) => (serverOut += d));
-function stopServer() {
-  // By pid: only the server this script started.
-  if (server.exitCode === null && server.signalCode === null) process.kill(server.pid, 'SIGTERM');
-}
-process.on('exit', stopServer);
+const {
+  server,
+  uiUrl,
+  output: serverOutput,
+  stop: stopServer,
+} = await startServe(bin).catch((e) => fatal(e.message));
 process.on('SIGINT', () => process.exit(130));
-const uiUrl = await new Promise((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error(`no UI URL within 15 s:\n${serverOut}`)), 15_000);
-  server.stdout.on('data', (d) => {
-    serverOut += d;
-    const m = /UI:\s+(http:\/\/\S+\?token=[0-9a-f]+)/.exec(serverOut);
-    if (m) {
-      clearTimeout(timer);
-      resolve(m[1]);
-    }
-  });
-  server.on('exit', (code) => reject(new Error(`sscope serve exited (${code}):\n${serverOut}`)));
-}).catch((e) => fatal(e.message));
-if (/not built/.test(serverOut)) fatal(`the server does not find the built UI:\n${serverOut}`);
 const origin = new URL(uiUrl).origin;
 const host = new URL(uiUrl).host;
 const token = new URL(uiUrl).searchParams.get('token');
@@ -1023,7 +1009,7 @@ if (errs.length) {
   p(`page errors: ${errs.join('; ')}`);
 }
 console.log(lines.join('\n'));
-if (process.env.SERVER_LOG) writeFileSync(process.env.SERVER_LOG, serverOut);
+if (process.env.SERVER_LOG) writeFileSync(process.env.SERVER_LOG, serverOutput());
 mkdirSync(dirname(OUT), { recursive: true });
 writeFileSync(OUT, JSON.stringify(results, null, 2));
 log(`figures: ${OUT}`);

@@ -11,11 +11,12 @@
 // pause, disconnect, export, scroll-back through a large recording. Screenshots go to
 // e2e/artifacts/. Prints one line per test and `N passed, N failed`; exits 1 on failure.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { startServe } from './serve.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const uiDir = join(here, '..');
@@ -42,32 +43,9 @@ if (!process.env.E2E_SKIP_BUILD) {
 
 // --- the server -------------------------------------------------------------------------
 
-const server = spawn(bin, ['serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-let serverOut = '';
-server.stderr.on('data', (d) => (serverOut += d));
-const uiUrl = await new Promise((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error(`no UI URL from sscope serve within 15 s:\n${serverOut}`)), 15_000);
-  server.stdout.on('data', (d) => {
-    serverOut += d;
-    const m = /UI:\s+(http:\/\/\S+\?token=[0-9a-f]+)/.exec(serverOut);
-    if (m) {
-      clearTimeout(timer);
-      resolve(m[1]);
-    }
-  });
-  server.on('exit', (code) => reject(new Error(`sscope serve exited (${code}):\n${serverOut}`)));
-}).catch((e) => fatal(e.message));
-if (/not built/.test(serverOut)) {
-  server.kill();
-  fatal(`the server does not serve this UI (it says the UI is not built):\n${serverOut}`);
-}
+const { uiUrl, stop: stopServer } = await startServe(bin).catch((e) => fatal(e.message));
 const origin = new URL(uiUrl).origin;
 const host = new URL(uiUrl).host;
-
-function stopServer() {
-  if (server.exitCode === null) server.kill('SIGTERM');
-}
-process.on('exit', stopServer);
 process.on('SIGINT', () => process.exit(130));
 
 // --- the browser ------------------------------------------------------------------------
