@@ -4,21 +4,21 @@
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ShellError {
+pub(crate) struct ShellError {
     /// `bad_path`, `unreachable`, `refused`, `io` or `too_large`.
     pub code: &'static str,
     pub message: String,
 }
 
 impl ShellError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Self {
         ShellError {
             code,
             message: message.into(),
         }
     }
 
-    pub fn io(what: impl std::fmt::Display, e: std::io::Error) -> Self {
+    pub(crate) fn io(what: impl std::fmt::Display, e: std::io::Error) -> Self {
         ShellError::new("io", format!("{what}: {e}"))
     }
 }

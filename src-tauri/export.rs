@@ -36,7 +36,7 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 /// Asks where to save `filename`, then copies `path` from the embedded server there.
 /// Returns `false` when the user cancelled the dialog.
 #[tauri::command]
-pub async fn save_export(
+pub(crate) async fn save_export(
     window: WebviewWindow,
     state: tauri::State<'_, ShellState>,
     path: String,
@@ -74,7 +74,7 @@ pub async fn save_export(
 }
 
 /// Only paths under `/api/` on our own server: no scheme, no host, no `..`.
-pub fn api_path(path: &str) -> Result<PathAndQuery, ShellError> {
+pub(crate) fn api_path(path: &str) -> Result<PathAndQuery, ShellError> {
     let bad = || {
         ShellError::new(
             "bad_path",
@@ -113,7 +113,7 @@ fn filter_for(filename: &str) -> Option<(&'static str, &'static str)> {
 
 /// GETs `path` from the server at `addr` with the launch token and streams the body to
 /// `dest`. Returns the number of bytes written.
-pub async fn copy_to_file(
+pub(crate) async fn copy_to_file(
     addr: SocketAddr,
     token: &str,
     path: &PathAndQuery,

@@ -13,22 +13,22 @@ use std::path::PathBuf;
 use crate::error::ShellError;
 
 /// The file in the app's config directory.
-pub const FILE_NAME: &str = "ui-settings.json";
+pub(crate) const FILE_NAME: &str = "ui-settings.json";
 
 /// Settings and saved messages are small; this only stops a runaway page from filling
 /// the disk through the shell.
-pub const MAX_BYTES: usize = 16 << 20;
+pub(crate) const MAX_BYTES: usize = 16 << 20;
 
-pub type Entries = BTreeMap<String, String>;
+pub(crate) type Entries = BTreeMap<String, String>;
 
 /// Where the settings live; one writer at a time, so saves land in the order they ran.
-pub struct Settings {
+pub(crate) struct Settings {
     path: PathBuf,
     write: tokio::sync::Mutex<()>,
 }
 
 impl Settings {
-    pub fn new(path: PathBuf) -> Self {
+    pub(crate) fn new(path: PathBuf) -> Self {
         Settings {
             path,
             write: tokio::sync::Mutex::new(()),
@@ -37,7 +37,7 @@ impl Settings {
 
     /// The stored map; empty when there is none yet or it cannot be read (a damaged file
     /// is kept aside as `…json.bad` rather than silently overwritten later).
-    pub fn load(&self) -> Entries {
+    pub(crate) fn load(&self) -> Entries {
         let text = match std::fs::read(&self.path) {
             Ok(text) => text,
             Err(_) => return Entries::new(),
@@ -54,7 +54,7 @@ impl Settings {
 
     /// Replaces the stored map: written beside the file and renamed over it, so a crash
     /// mid-write keeps the previous settings.
-    pub async fn save(&self, entries: &Entries) -> Result<(), ShellError> {
+    pub(crate) async fn save(&self, entries: &Entries) -> Result<(), ShellError> {
         let json = serde_json::to_vec_pretty(entries).expect("a map of strings serialises");
         if json.len() > MAX_BYTES {
             return Err(ShellError::new(
@@ -81,7 +81,7 @@ impl Settings {
     }
 
     #[cfg(test)]
-    pub fn path(&self) -> &std::path::Path {
+    pub(crate) fn path(&self) -> &std::path::Path {
         &self.path
     }
 }
@@ -90,7 +90,7 @@ impl Settings {
 /// `window.__STREAMSCOPE_SHELL__ = { launch, settings }` for our origin only. `launch`
 /// tells a reload in the same launch (whose newer map the page keeps in sessionStorage)
 /// from a fresh start.
-pub fn init_script(origin: &str, launch: &str, entries: &Entries) -> String {
+pub(crate) fn init_script(origin: &str, launch: &str, entries: &Entries) -> String {
     let origin = serde_json::to_string(origin).expect("a string serialises");
     let launch = serde_json::to_string(launch).expect("a string serialises");
     let entries = serde_json::to_string(entries).expect("a map of strings serialises");
@@ -106,7 +106,7 @@ pub fn init_script(origin: &str, launch: &str, entries: &Entries) -> String {
 
 /// Stores the UI's whole settings map.
 #[tauri::command]
-pub async fn save_settings(
+pub(crate) async fn save_settings(
     settings: tauri::State<'_, Settings>,
     entries: Entries,
 ) -> Result<(), ShellError> {

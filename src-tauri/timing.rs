@@ -53,7 +53,7 @@ const PAGE_ENTRIES: &str = "'page entries: ' + performance.getEntries() \
      .map(function (e) { return e.entryType.charAt(0) + ':' + e.name.replace(/^.*\\//, '') + '@' + \
        Math.round(e.startTime) + (e.duration ? '+' + Math.round(e.duration) : ''); }).join(' ')";
 
-pub fn enabled() -> bool {
+pub(crate) fn enabled() -> bool {
     std::env::var_os("STREAMSCOPE_TIMING").is_some()
 }
 
@@ -62,7 +62,7 @@ fn detail() -> bool {
 }
 
 /// Prints one milestone (when timing is on).
-pub fn report(what: &str, started: Instant) {
+pub(crate) fn report(what: &str, started: Instant) {
     let unix_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
@@ -73,7 +73,7 @@ pub fn report(what: &str, started: Instant) {
 }
 
 /// Adds the probes to the main window's builder.
-pub fn instrument<'a, R: Runtime, M: Manager<R>>(
+pub(crate) fn instrument<'a, R: Runtime, M: Manager<R>>(
     window: WebviewWindowBuilder<'a, R, M>,
     started: Instant,
 ) -> WebviewWindowBuilder<'a, R, M> {

@@ -1,4 +1,4 @@
-//! Fuzzes the parsers of what a person types (`streamscope_engine::input`).
+//! Fuzzes the parsers of what a person types (`streamscope_model::input`).
 //!
 //! The fuzzer's bytes are one line of text (invalid UTF-8 is replaced, as a terminal
 //! would hand it over). Checked:
@@ -13,7 +13,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use streamscope_engine::input::{HeaderError, HexError, parse_header, parse_hex};
+use streamscope_model::input::{HeaderError, HexError, parse_header, parse_hex};
 
 fn is_token(c: char) -> bool {
     c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)

@@ -1,4 +1,4 @@
-//! Fuzzes the SSE event-stream parser (`streamscope_engine::sse::Parser`).
+//! Fuzzes the SSE event-stream parser (`streamscope_model::sse::Parser`).
 //!
 //! Input layout (so that seed files stay readable: two header bytes, then the stream):
 //!
@@ -26,7 +26,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use streamscope_engine::sse::{Item, Limits, ParseError, Parser};
+use streamscope_model::sse::{Item, Limits, ParseError, Parser};
 
 /// What one parse produced: items, the first error, and the parser state at the end.
 #[derive(Debug, PartialEq)]
@@ -106,7 +106,7 @@ fuzz_target!(|input: &[u8]| {
 
     // 2. Default limits: agrees with the plain reading of the spec.
     if whole.result.is_ok() {
-        assert_eq!(whole.items, reference(stream), "differs from the reference reading");
+        assert_eq!(whole.items, streamscope_model::sse::reference::read(stream), "differs from the reference reading");
     }
 
     // 3. Small limits.
@@ -163,70 +163,3 @@ fuzz_target!(|input: &[u8]| {
     }
 });
 
-/// A deliberately plain reading of the WHATWG "event stream interpretation": normalise
-/// line ends to LF, decode the whole stream as UTF-8 with replacement, drop one leading
-/// BOM, then go line by line. The text after the last line end is an unfinished line.
-fn reference(stream: &[u8]) -> Vec<Item> {
-    let mut normalised = Vec::with_capacity(stream.len());
-    let mut i = 0;
-    while i < stream.len() {
-        match stream[i] {
-            b'\r' => {
-                normalised.push(b'\n');
-                if stream.get(i + 1) == Some(&b'\n') {
-                    i += 1;
-                }
-            }
-            b => normalised.push(b),
-        }
-        i += 1;
-    }
-    let text = String::from_utf8_lossy(&normalised);
-    let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text);
-    let mut out = Vec::new();
-    let (mut data, mut event, mut id_buf, mut last_id) =
-        (String::new(), String::new(), None::<String>, None::<String>);
-    let mut lines: Vec<&str> = text.split('\n').collect();
-    lines.pop();
-    for line in lines {
-        if line.is_empty() {
-            last_id.clone_from(&id_buf);
-            if data.is_empty() {
-                event.clear();
-                continue;
-            }
-            data.pop();
-            out.push(Item::Event {
-                event: if event.is_empty() {
-                    "message".into()
-                } else {
-                    std::mem::take(&mut event)
-                },
-                data: std::mem::take(&mut data),
-                id: last_id.clone(),
-            });
-            continue;
-        }
-        if let Some(c) = line.strip_prefix(':') {
-            out.push(Item::Comment(c.to_owned()));
-            continue;
-        }
-        let (name, value) = match line.split_once(':') {
-            Some((n, v)) => (n, v.strip_prefix(' ').unwrap_or(v)),
-            None => (line, ""),
-        };
-        match name {
-            "data" => {
-                data.push_str(value);
-                data.push('\n');
-            }
-            "event" => event = value.to_owned(),
-            "id" if !value.contains('\0') => id_buf = Some(value.to_owned()),
-            "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
-                out.push(Item::Retry(value.parse().unwrap_or(u64::MAX)));
-            }
-            _ => {}
-        }
-    }
-    out
-}

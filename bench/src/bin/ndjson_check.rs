@@ -110,7 +110,7 @@ fn check(args: &Args, input: impl Read) -> Result<String, String> {
             matching += 1;
             continue;
         }
-        let rec: Rec = serde_json::from_slice(body)
+        let rec: Rec<'_> = serde_json::from_slice(body)
             .map_err(|e| format!("line {lines} is not a record: {e}"))?;
         if rec.t.len() != 27 || !rec.t.ends_with('Z') || rec.conn.is_empty() || rec.dir.is_empty() {
             return Err(format!("line {lines}: bad t/conn/dir"));

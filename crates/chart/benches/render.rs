@@ -9,8 +9,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use streamscope_chart::{
     Chart, Metric, Panel, Series, Theme, TimeAxis, render_png, render_svg, series_from_stats,
 };
-use streamscope_engine::stats::ConnStats;
-use streamscope_engine::{Body, ConnId, Dir, Proto, Record, Timestamp};
+use streamscope_model::stats::ConnStats;
+use streamscope_model::{Body, ConnId, Dir, Proto, Record, Timestamp};
 
 const TO: i64 = 1_764_095_198;
 const POINTS: i64 = 600;

@@ -15,6 +15,9 @@
 //! from the font shipped in `assets/fonts/` (never the system's): an SVG carries the
 //! glyphs it uses as paths, so it looks the same in every viewer.
 
+// What a peer or a user sends reaches this code: no `unwrap()` outside tests (STYLE.md).
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 mod layer;
 mod render;
 pub mod scale;

@@ -411,7 +411,7 @@ fn short_caption(metric: Metric) -> &'static str {
 
 /// `2025-11-25 18:26:38` for a Unix second.
 fn clock(sec: i64) -> String {
-    let s = streamscope_engine::Timestamp(sec.saturating_mul(1_000_000)).to_string();
+    let s = streamscope_model::Timestamp(sec.saturating_mul(1_000_000)).to_string();
     format!("{} {}", &s[..10], &s[11..19])
 }
 

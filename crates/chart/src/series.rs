@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use streamscope_engine::stats::{ConnStats, Counts, LatencyProbe, LatencySample};
-use streamscope_engine::{ConnId, Proto, Record, Timestamp};
+use streamscope_model::stats::{ConnStats, Counts, LatencyProbe, LatencySample};
+use streamscope_model::{ConnId, Proto, Record, Timestamp};
 
 /// What one panel of a chart shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -262,7 +262,7 @@ pub fn step_for(secs: i64, max_points: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use streamscope_engine::{Body, Dir};
+    use streamscope_model::{Body, Dir};
 
     fn rec(micros: i64, dir: Dir, body: Body) -> Record {
         Record {

@@ -20,7 +20,7 @@ static REGULAR: &[u8] = include_bytes!("../../../assets/fonts/Inter-Regular.otf"
 static SEMIBOLD: &[u8] = include_bytes!("../../../assets/fonts/Inter-SemiBold.otf");
 
 /// The family name the faces are registered under with plotters.
-pub const FAMILY: &str = "Inter";
+pub(crate) const FAMILY: &str = "Inter";
 
 /// Regular for labels, semibold for titles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -8,8 +8,8 @@ use streamscope_chart::{
     Chart, ChartError, Metric, Panel, Series, Theme, TimeAxis, conns_from_records, render_png,
     render_svg, series_from_stats,
 };
-use streamscope_engine::stats::{ConnStats, WINDOW_SECS};
-use streamscope_engine::{Body, ConnId, Dir, Proto, Record, Timestamp};
+use streamscope_model::stats::{ConnStats, WINDOW_SECS};
+use streamscope_model::{Body, ConnId, Dir, Proto, Record, Timestamp};
 
 /// The light palette's first colours, as plotters writes them in the SVG.
 const PALETTE: [&str; 4] = ["#2563EB", "#EA580C", "#16A34A", "#C026D3"];

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgMatches, Args, Parser, Subcommand, ValueEnum};
-use streamscope_engine::input::{basic_header, bearer_header, is_token, parse_header, parse_hex};
 use streamscope_engine::{Command, CommonOptions, SseOptions, TlsOptions, WsOptions};
+use streamscope_model::input::{basic_header, bearer_header, is_token, parse_header, parse_hex};
 use url::Url;
 
 #[derive(Debug, Parser)]
@@ -18,13 +18,13 @@ use url::Url;
     after_help = "Records go to stdout, one JSON object per line; diagnostics go to stderr.\n\
                   Exit status: 0 the run ended as asked, 1 the connection failed or the peer broke protocol, 2 bad arguments."
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub cmd: Cmd,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Cmd {
+pub(crate) enum Cmd {
     /// Open a WebSocket connection and print every frame.
     Ws(WsArgs),
     /// Open a Server-Sent Events stream and print every event, comment and reconnection.
@@ -36,14 +36,14 @@ pub enum Cmd {
 }
 
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Port on 127.0.0.1 [default: a free one].
     #[arg(long, value_name = "P", default_value_t = 0)]
     pub port: u16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// One JSON record per line (CONTRACT.md).
     Ndjson,
     /// One aligned line per record for people; colours on a terminal.
@@ -52,7 +52,7 @@ pub enum Format {
 
 /// Flags both protocols take.
 #[derive(Debug, Args)]
-pub struct CommonArgs {
+pub(crate) struct CommonArgs {
     /// Add a request header (repeatable).
     #[arg(short = 'H', long = "header", value_name = "'Name: value'")]
     pub headers: Vec<String>,
@@ -83,7 +83,7 @@ pub struct CommonArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct WsArgs {
+pub(crate) struct WsArgs {
     /// ws:// or wss:// URL.
     pub url: String,
     #[command(flatten)]
@@ -115,13 +115,13 @@ pub struct WsArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Method {
+pub(crate) enum Method {
     Get,
     Post,
 }
 
 #[derive(Debug, Args)]
-pub struct SseArgs {
+pub(crate) struct SseArgs {
     /// http:// or https:// URL.
     pub url: String,
     #[command(flatten)]
@@ -171,14 +171,14 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
 
 /// A mistake in the arguments: printed as `sscope: …`, exit status 2.
 #[derive(Debug)]
-pub struct BadArgs(pub String);
+pub(crate) struct BadArgs(pub String);
 
 fn bad(msg: impl Into<String>) -> BadArgs {
     BadArgs(msg.into())
 }
 
 /// Parses and checks a URL for one protocol, with advice for the usual slips.
-pub fn check_url(text: &str, ws: bool) -> Result<Url, BadArgs> {
+pub(crate) fn check_url(text: &str, ws: bool) -> Result<Url, BadArgs> {
     let (want, example, other_cmd, other) = if ws {
         (
             "ws:// or wss://",
@@ -280,7 +280,7 @@ fn messages_in_order(a: &WsArgs, m: &ArgMatches) -> Result<Vec<Command>, BadArgs
     Ok(indexed.into_iter().map(|(_, c)| c).collect())
 }
 
-pub fn ws_options(a: &WsArgs, m: &ArgMatches) -> Result<WsOptions, BadArgs> {
+pub(crate) fn ws_options(a: &WsArgs, m: &ArgMatches) -> Result<WsOptions, BadArgs> {
     let url = check_url(&a.url, true)?;
     let mut opts = WsOptions::new(url);
     opts.common = common_options(&a.common)?;
@@ -309,7 +309,7 @@ pub fn ws_options(a: &WsArgs, m: &ArgMatches) -> Result<WsOptions, BadArgs> {
     Ok(opts)
 }
 
-pub fn sse_options(a: &SseArgs) -> Result<SseOptions, BadArgs> {
+pub(crate) fn sse_options(a: &SseArgs) -> Result<SseOptions, BadArgs> {
     let url = check_url(&a.url, false)?;
     let mut opts = SseOptions::new(url);
     opts.common = common_options(&a.common)?;

@@ -19,7 +19,7 @@ use streamscope_engine::{ConnId, Record};
 const MAX_POINTS: i64 = 600;
 
 #[derive(Debug, Args)]
-pub struct ChartArgs {
+pub(crate) struct ChartArgs {
     /// NDJSON recordings from `sscope ws|sse` (several are overlaid; `-` reads stdin).
     #[arg(required = true, value_name = "RECORDS.ndjson")]
     pub files: Vec<PathBuf>,
@@ -44,7 +44,7 @@ pub struct ChartArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ChartMetric {
+pub(crate) enum ChartMetric {
     /// Data messages per second (WS text/binary, SSE events), in + out.
     Events,
     /// Payload bytes per second, in + out.
@@ -58,7 +58,7 @@ pub enum ChartMetric {
 }
 
 impl ChartMetric {
-    pub fn metrics(self) -> &'static [Metric] {
+    pub(crate) fn metrics(self) -> &'static [Metric] {
         match self {
             ChartMetric::Events => &[Metric::Events],
             ChartMetric::Bytes => &[Metric::Bytes],
@@ -79,7 +79,7 @@ impl ChartMetric {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ChartTheme {
+pub(crate) enum ChartTheme {
     Light,
     Dark,
 }
@@ -93,7 +93,7 @@ enum Format {
 /// A failure with its exit status.
 struct Failure(u8, String);
 
-pub fn run(a: &ChartArgs) -> ExitCode {
+pub(crate) fn run(a: &ChartArgs) -> ExitCode {
     match chart(a) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure(code, message)) => {

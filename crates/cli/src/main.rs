@@ -5,6 +5,9 @@
 //! current-thread runtime: one connection and one printer gain nothing from more
 //! threads, and cross-thread wake-ups would cost on every record.
 
+// What a peer or a user sends reaches this code: no `unwrap()` outside tests (STYLE.md).
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 mod args;
 mod chart;
 mod print;
@@ -31,6 +34,9 @@ const RECORD_CAPACITY: usize = 256;
 /// grows it again, so the kernel zeroes fresh pages for every 64 KiB message (15 % of
 /// an SSE run, BENCHMARKS.md). Keeping up to 64 MiB of freed heap stops that churn; the
 /// heap still only holds what was once in use.
+// The workspace's one exception to `unsafe_code = "deny"`: glibc's mallopt has no safe
+// wrapper.
+#[allow(unsafe_code)]
 fn keep_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only tunes the allocator's thresholds; it is called before any

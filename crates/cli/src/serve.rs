@@ -11,7 +11,7 @@ use streamscope_server::{Server, ServerConfig};
 /// How long Ctrl-C waits for connections to finish their close handshakes.
 const GRACE: Duration = Duration::from_secs(3);
 
-pub fn serve(port: u16) -> ExitCode {
+pub(crate) fn serve(port: u16) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

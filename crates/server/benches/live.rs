@@ -120,7 +120,10 @@ async fn run(window: Duration) {
         delivered += batch.records.len() as u64;
         if Instant::now() >= tick {
             let (rss, _) = memory_mib();
-            let recorded = server.hub.summary(conn_id).map_or(0, |s| s.recorded_bytes) as f64
+            let recorded = server
+                .session
+                .summary(conn_id)
+                .map_or(0, |s| s.recorded_bytes) as f64
                 / (1024.0 * 1024.0);
             peak_other_mib = peak_other_mib.max(rss - recorded);
             per_second.push(delivered - delivered_at_tick);
@@ -129,7 +132,7 @@ async fn run(window: Duration) {
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let summary = server.hub.summary(conn_id).expect("summary");
+    let summary = server.session.summary(conn_id).expect("summary");
     let (rss_end, rss_peak) = memory_mib();
     let recorded_mib = summary.recorded_bytes as f64 / (1024.0 * 1024.0);
 
@@ -161,12 +164,13 @@ async fn run(window: Duration) {
     .await
     .expect("POST close");
     while !matches!(
-        server.hub.summary(conn_id).map(|s| s.state),
-        Ok(streamscope_engine::hub::ConnState::Closed | streamscope_engine::hub::ConnState::Failed)
+        server.session.summary(conn_id).map(|s| s.state),
+        Ok(streamscope_engine::session::ConnState::Closed
+            | streamscope_engine::session::ConnState::Failed)
     ) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let total = server.hub.summary(conn_id).expect("summary").last_seq;
+    let total = server.session.summary(conn_id).expect("summary").last_seq;
     let (mut live, _) = tokio_tungstenite::connect_async(&live_url)
         .await
         .expect("/api/live");

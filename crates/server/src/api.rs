@@ -17,11 +17,11 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use streamscope_engine::conn::sse::Method;
-use streamscope_engine::hub::{ConnSummary, Hub};
-use streamscope_engine::input::{AuthError, basic_header, bearer_header, parse_header, parse_hex};
+use streamscope_engine::session::{ConnSummary, Session};
 use streamscope_engine::{
     Command, CommonOptions, ConnId, Record, SseOptions, TlsOptions, WsOptions,
 };
+use streamscope_model::input::{AuthError, basic_header, bearer_header, parse_header, parse_hex};
 
 use crate::error::ApiError;
 
@@ -32,7 +32,7 @@ pub const MAX_BODY: usize = 16 << 20;
 /// Most records one page returns.
 pub const MAX_PAGE: usize = 10_000;
 
-pub fn router(hub: Hub) -> Router {
+pub fn router(session: Session) -> Router {
     Router::new()
         .route("/connections", get(list).post(open))
         .route("/connections/{id}", get(one).patch(rename).delete(forget))
@@ -41,7 +41,7 @@ pub fn router(hub: Hub) -> Router {
         .route("/connections/{id}/send", post(send))
         .route("/connections/{id}/close", post(close))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .with_state(hub)
+        .with_state(session)
 }
 
 fn conn_id(text: &str) -> Result<ConnId, ApiError> {
@@ -73,8 +73,8 @@ pub struct CountsView {
     pub bytes_out: u64,
 }
 
-impl From<streamscope_engine::stats::Counts> for CountsView {
-    fn from(c: streamscope_engine::stats::Counts) -> Self {
+impl From<streamscope_model::stats::Counts> for CountsView {
+    fn from(c: streamscope_model::stats::Counts) -> Self {
         CountsView {
             events_in: c.events_in,
             events_out: c.events_out,
@@ -200,7 +200,7 @@ fn parse_url(text: &str) -> Result<url::Url, ApiError> {
 }
 
 async fn open(
-    State(hub): State<Hub>,
+    State(session): State<Session>,
     body: Result<Json<OpenRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(req) = body?;
@@ -246,7 +246,7 @@ async fn open(
         if let Some(m) = req.max_frame.filter(|&m| m > 0) {
             o.max_frame = m;
         }
-        hub.open_ws(o, req.name.clone())
+        session.open_ws(o, req.name.clone())
     } else {
         let mut o = SseOptions::new(url);
         o.common = common;
@@ -280,19 +280,22 @@ async fn open(
         if let Some(m) = req.max_event.filter(|&m| m > 0) {
             o.limits.max_event = m;
         }
-        hub.open_sse(o, req.name.clone())
+        session.open_sse(o, req.name.clone())
     };
-    let view = ConnView::from(&hub.summary(id)?);
+    let view = ConnView::from(&session.summary(id)?);
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
-async fn list(State(hub): State<Hub>) -> Json<Vec<ConnView>> {
-    Json(hub.list().iter().map(ConnView::from).collect())
+async fn list(State(session): State<Session>) -> Json<Vec<ConnView>> {
+    Json(session.list().iter().map(ConnView::from).collect())
 }
 
-async fn one(State(hub): State<Hub>, Path(id): Path<String>) -> Result<Json<ConnView>, ApiError> {
+async fn one(
+    State(session): State<Session>,
+    Path(id): Path<String>,
+) -> Result<Json<ConnView>, ApiError> {
     let id = conn_id(&id)?;
-    Ok(Json(ConnView::from(&hub.summary(id)?)))
+    Ok(Json(ConnView::from(&session.summary(id)?)))
 }
 
 /// Longest connection name accepted: a pane's title, not a document.
@@ -306,7 +309,7 @@ pub struct Rename {
 }
 
 async fn rename(
-    State(hub): State<Hub>,
+    State(session): State<Session>,
     Path(id): Path<String>,
     body: Result<Json<Rename>, JsonRejection>,
 ) -> Result<Json<ConnView>, ApiError> {
@@ -318,12 +321,15 @@ async fn rename(
             body.name.chars().count()
         )));
     }
-    hub.rename(id, &body.name)?;
-    Ok(Json(ConnView::from(&hub.summary(id)?)))
+    session.rename(id, &body.name)?;
+    Ok(Json(ConnView::from(&session.summary(id)?)))
 }
 
-async fn forget(State(hub): State<Hub>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    hub.forget(conn_id(&id)?)?;
+async fn forget(
+    State(session): State<Session>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    session.forget(conn_id(&id)?)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -342,7 +348,7 @@ struct PageView {
 }
 
 async fn records(
-    State(hub): State<Hub>,
+    State(session): State<Session>,
     Path(id): Path<String>,
     page: Result<Query<Page>, QueryRejection>,
 ) -> Result<Json<PageView>, ApiError> {
@@ -351,8 +357,8 @@ async fn records(
     let from = page.from.unwrap_or(1);
     let limit = page.limit.unwrap_or(1000).min(MAX_PAGE);
     let mut out = Vec::with_capacity(limit.min(1024));
-    hub.records(id, from, limit, &mut out)?;
-    let last_seq = hub.summary(id)?.last_seq;
+    session.records(id, from, limit, &mut out)?;
+    let last_seq = session.summary(id)?.last_seq;
     let next = out.last().map(|r| r.seq + 1).unwrap_or(from);
     Ok(Json(PageView {
         records: out,
@@ -361,25 +367,28 @@ async fn records(
     }))
 }
 
-/// Records per page of an export: the hub's lock is held only while one page is read,
+/// Records per page of an export: the session's lock is held only while one page is read,
 /// so a long recording never stalls the connections or the API, and the export holds
 /// one page in memory, not the whole file.
 const EXPORT_PAGE: usize = 1024;
 
-async fn export(State(hub): State<Hub>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn export(
+    State(session): State<Session>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let id = conn_id(&id)?;
     // The export is the recording as it stands now; records that arrive meanwhile are
     // left for the next export (or the live socket).
-    let last = hub.summary(id)?.last_seq;
+    let last = session.summary(id)?.last_seq;
     let pages = futures_util::stream::unfold(1u64, move |next| {
-        let hub = hub.clone();
+        let session = session.clone();
         async move {
             if next > last {
                 return None;
             }
             let mut records = Vec::with_capacity(EXPORT_PAGE);
             let want = usize::try_from(last - next + 1).map_or(EXPORT_PAGE, |n| n.min(EXPORT_PAGE));
-            let page = hub.records(id, next, want, &mut records);
+            let page = session.records(id, next, want, &mut records);
             let mut buf = Vec::with_capacity(records.len() * 160);
             let mut expected = next;
             for r in &records {
@@ -465,7 +474,7 @@ fn bytes_from(
 }
 
 async fn send(
-    State(hub): State<Hub>,
+    State(session): State<Session>,
     Path(id): Path<String>,
     body: Result<Json<SendRequest>, JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
@@ -491,11 +500,14 @@ async fn send(
         }
         SendRequest::Close { code, reason } => Command::Close { code, reason },
     };
-    hub.send(id, cmd).await?;
+    session.send(id, cmd).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
-async fn close(State(hub): State<Hub>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    hub.close(conn_id(&id)?).await?;
+async fn close(
+    State(session): State<Session>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    session.close(conn_id(&id)?).await?;
     Ok(StatusCode::ACCEPTED)
 }

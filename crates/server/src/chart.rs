@@ -1,5 +1,5 @@
 //! `GET /api/chart.svg` and `GET /api/chart.png`: the live rate chart of chosen
-//! connections, drawn from the hub's statistics by `streamscope_chart`, the renderer the
+//! connections, drawn from the session's statistics by `streamscope_chart`, the renderer the
 //! exports and `sscope chart` use too.
 //!
 //! Query:
@@ -32,9 +32,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use streamscope_chart::{Chart, Metric, Panel, Theme, TimeAxis, series_from_stats};
-use streamscope_engine::hub::Hub;
-use streamscope_engine::stats::WINDOW_SECS;
+use streamscope_engine::session::Session;
 use streamscope_engine::{ConnId, Timestamp};
+use streamscope_model::stats::WINDOW_SECS;
 
 use crate::error::ApiError;
 
@@ -47,12 +47,12 @@ const DEFAULT_WIDTH: u32 = 900;
 const MAX_CONNS: usize = 10;
 
 /// The chart routes, with their state; merged into the `/api` router.
-pub fn router(hub: Hub) -> Router {
+pub fn router(session: Session) -> Router {
     Router::new()
         .route("/chart.svg", get(svg))
         .route("/chart.png", get(png))
         .route("/sparkline.svg", get(sparkline))
-        .with_state(hub)
+        .with_state(session)
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -77,28 +77,28 @@ enum Format {
 }
 
 async fn svg(
-    State(hub): State<Hub>,
+    State(session): State<Session>,
     q: Result<Query<ChartQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    answer(hub, q, Format::Svg).await
+    answer(session, q, Format::Svg).await
 }
 
 async fn png(
-    State(hub): State<Hub>,
+    State(session): State<Session>,
     q: Result<Query<ChartQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    answer(hub, q, Format::Png).await
+    answer(session, q, Format::Png).await
 }
 
 async fn answer(
-    hub: Hub,
+    session: Session,
     q: Result<Query<ChartQuery>, QueryRejection>,
     format: Format,
 ) -> Result<Response, ApiError> {
     let Query(q) =
         q.map_err(|e| ApiError::BadRequest(format!("chart query: {}", e.body_text())))?;
     let now = Timestamp::now().as_micros().div_euclid(1_000_000);
-    let chart = chart_of(&hub, &q, now)?;
+    let chart = chart_of(&session, &q, now)?;
     let download = flag(q.download.as_deref(), "download")?;
     let body = tokio::task::spawn_blocking(move || match format {
         Format::Svg => streamscope_chart::render_svg(&chart).map(String::into_bytes),
@@ -147,7 +147,7 @@ pub struct SparklineQuery {
 }
 
 async fn sparkline(
-    State(hub): State<Hub>,
+    State(session): State<Session>,
     q: Result<Query<SparklineQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) =
@@ -159,7 +159,7 @@ async fn sparkline(
     let id = text.parse::<ConnId>().map_err(|_| {
         ApiError::BadRequest(format!("conn: {text:?} is not a connection id (c1, c2, …)"))
     })?;
-    let summary = hub.summary(id)?;
+    let summary = session.summary(id)?;
     let text = q.metric.as_deref().unwrap_or("events");
     let metric = Metric::parse(text).ok_or_else(|| {
         ApiError::BadRequest(format!("metric {text:?}: use events, bytes or latency"))
@@ -282,7 +282,7 @@ fn checked_theme(theme: Option<&str>) -> Result<Theme, ApiError> {
 }
 
 /// The chart a query asks for, as of the Unix second `now`.
-pub fn chart_of(hub: &Hub, q: &ChartQuery, now: i64) -> Result<Chart, ApiError> {
+pub fn chart_of(session: &Session, q: &ChartQuery, now: i64) -> Result<Chart, ApiError> {
     let metrics = metrics_of(q.metric.as_deref().unwrap_or("both"))?;
     let title = match metrics.as_slice() {
         [Metric::Events] => "Event rates",
@@ -295,7 +295,7 @@ pub fn chart_of(hub: &Hub, q: &ChartQuery, now: i64) -> Result<Chart, ApiError> 
     let window = checked_window(q.window)?;
     let theme = checked_theme(q.theme.as_deref())?;
     let summaries = match q.conns.as_deref().map(str::trim) {
-        None | Some("") => hub.list(),
+        None | Some("") => session.list(),
         Some(list) => {
             let mut out = Vec::new();
             for text in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -306,9 +306,9 @@ pub fn chart_of(hub: &Hub, q: &ChartQuery, now: i64) -> Result<Chart, ApiError> 
                 })?;
                 if !out
                     .iter()
-                    .any(|s: &streamscope_engine::hub::ConnSummary| s.id == id)
+                    .any(|s: &streamscope_engine::session::ConnSummary| s.id == id)
                 {
-                    out.push(hub.summary(id)?);
+                    out.push(session.summary(id)?);
                 }
             }
             out

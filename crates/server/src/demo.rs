@@ -95,11 +95,6 @@ impl Default for Demo {
     }
 }
 
-/// A fresh [`Demo`]'s router, for callers that need no handle on it.
-pub fn router() -> Router {
-    Demo::new().router()
-}
-
 /// The handler for one catalog entry. The entry rides along as an extension so the handler's
 /// [`params::Params`] reads defaults and bounds from the same table `GET /demo` lists.
 fn mount(spec: &'static DemoSpec) -> MethodRouter<DemoState> {

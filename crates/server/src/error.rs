@@ -7,7 +7,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use streamscope_engine::ConnId;
-use streamscope_engine::hub::HubError;
+use streamscope_engine::session::SessionError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
@@ -75,12 +75,12 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<HubError> for ApiError {
-    fn from(e: HubError) -> Self {
+impl From<SessionError> for ApiError {
+    fn from(e: SessionError) -> Self {
         match e {
-            HubError::UnknownConn(id) => ApiError::UnknownConn(id),
-            HubError::Ended(id) => ApiError::Ended(id),
-            HubError::Refused(m) => ApiError::Refused(m),
+            SessionError::UnknownConn(id) => ApiError::UnknownConn(id),
+            SessionError::Ended(id) => ApiError::Ended(id),
+            SessionError::Refused(m) => ApiError::Refused(m),
         }
     }
 }

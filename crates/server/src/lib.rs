@@ -4,7 +4,10 @@
 //! Three route groups: `/demo/…` the demo endpoints ([`demo`], open but harmless),
 //! `/api/…` the control API ([`api`]) and the live record stream ([`ui_socket`]), both
 //! behind the launch token and the Origin/Host checks ([`security`]), and `/` the UI
-//! ([`assets`]). Connections live in the engine's [`Hub`].
+//! ([`assets`]). Connections live in the engine's [`Session`].
+
+// What a peer or a user sends reaches this code: no `unwrap()` outside tests (STYLE.md).
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -13,7 +16,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
-use streamscope_engine::hub::Hub;
+use streamscope_engine::session::Session;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -29,40 +32,27 @@ pub mod ui_socket;
 use error::ApiError;
 use security::Guard;
 
-/// The demo endpoints with their own [`demo::Demo`] state, to be nested at [`demo::PREFIX`].
-pub fn demo_router() -> Router {
-    demo::router()
-}
-
-/// The demo endpoints alone, as one router: `/demo/…`.
-pub fn app() -> Router {
-    app_with(&demo::Demo::new())
-}
-
-/// Like [`app`], with a [`demo::Demo`] the caller keeps, to shut its peers down or count them.
-pub fn app_with(demo: &demo::Demo) -> Router {
+/// The demo endpoints alone, `/demo/…`, with a [`demo::Demo`] the caller keeps, to shut
+/// its peers down or count them.
+pub fn demo_app(demo: &demo::Demo) -> Router {
     Router::new().nest(demo::PREFIX, demo.router())
 }
 
-/// The whole server: demos, the guarded API and live stream, and the UI.
-pub fn full_app(demo: &demo::Demo, hub: Hub, guard: Guard, ui: assets::UiFiles) -> Router {
-    full_app_tracked(demo, hub, guard, ui, TaskTracker::new())
-}
-
-/// [`full_app`], with the tracker its `/api/live` sockets register with.
-fn full_app_tracked(
+/// The whole server: demos, the guarded API and live stream (its sockets register with
+/// `live_sockets`), and the UI.
+fn full_app(
     demo: &demo::Demo,
-    hub: Hub,
+    session: Session,
     guard: Guard,
     ui: assets::UiFiles,
     live_sockets: TaskTracker,
 ) -> Router {
     let live = ui_socket::LiveState {
-        hub: hub.clone(),
+        session: session.clone(),
         sockets: live_sockets,
     };
-    let api = api::router(hub)
-        .merge(chart::router(live.hub.clone()))
+    let api = api::router(session)
+        .merge(chart::router(live.session.clone()))
         .route("/live", get(ui_socket::live).with_state(live))
         .fallback(|uri: axum::http::Uri| async move { ApiError::NotFound(uri.path().to_owned()) })
         .layer(from_fn_with_state(guard.clone(), security::require_api));
@@ -92,7 +82,7 @@ pub struct ServerConfig {
 pub struct Server {
     pub addr: SocketAddr,
     pub token: String,
-    pub hub: Hub,
+    pub session: Session,
     pub demo: demo::Demo,
     pub ui_built: bool,
     stop: CancellationToken,
@@ -109,14 +99,14 @@ impl Server {
         let addr = listener.local_addr()?;
         let token = config.token.unwrap_or_else(Guard::random_token);
         let stop = CancellationToken::new();
-        let hub = Hub::new(stop.child_token());
+        let session = Session::new(stop.child_token());
         let demo = demo::Demo::with_shutdown(stop.child_token());
         let ui = assets::UiFiles::new(Some(config.ui_dir.unwrap_or_else(assets::default_ui_dir)));
         let ui_built = ui.is_built();
         let live_sockets = TaskTracker::new();
-        let app = full_app_tracked(
+        let app = full_app(
             &demo,
-            hub.clone(),
+            session.clone(),
             Guard::new(token.clone(), addr.port()),
             ui,
             live_sockets.clone(),
@@ -130,7 +120,7 @@ impl Server {
         Ok(Server {
             addr,
             token,
-            hub,
+            session,
             demo,
             ui_built,
             stop,
@@ -153,9 +143,9 @@ impl Server {
     /// `/api/live` socket send what was recorded up to here and close with 1001, and
     /// stops the listener.
     pub async fn shutdown(self, grace: Duration) {
-        self.hub.shutdown(grace).await;
+        self.session.shutdown(grace).await;
         self.demo.shutdown();
-        // Also stops the hub for good, which tells the live sockets to finish.
+        // Also stops the session for good, which tells the live sockets to finish.
         self.stop.cancel();
         self.live_sockets.close();
         let _ = tokio::time::timeout(grace, self.live_sockets.wait()).await;

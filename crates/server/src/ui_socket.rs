@@ -2,7 +2,7 @@
 //! to a UI, in batches.
 //!
 //! The socket keeps a cursor per connection (the last `seq` sent), never a copy of the
-//! records: each batch is read from the hub's recordings when the client can take it.
+//! records: each batch is read from the session's recordings when the client can take it.
 //! A slow or stalled client therefore costs no memory, and a client that reconnects
 //! with `?from=c1:120,c2:40` resumes where it left off without losing a record.
 //!
@@ -33,7 +33,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use streamscope_engine::hub::Hub;
+use streamscope_engine::session::Session;
 use streamscope_engine::{Body, ConnId, Dir, Record};
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
@@ -58,15 +58,15 @@ pub const MAX_BATCH: usize = 50_000;
 /// 8 MiB at 30 batches a second is far more than a UI renders.
 pub const MAX_BATCH_BYTES: usize = 8 << 20;
 
-/// Most records read from the hub at once while a batch is built: the hub's lock is held
+/// Most records read from the session at once while a batch is built: the session's lock is held
 /// for one read, so a read must stay short.
 const READ_CHUNK: usize = 1024;
 
-/// What the live route needs: the hub to read, and a tracker of the open sockets, so the
+/// What the live route needs: the session to read, and a tracker of the open sockets, so the
 /// server's shutdown can wait for each to send its last batch and close.
 #[derive(Clone)]
 pub struct LiveState {
-    pub hub: Hub,
+    pub session: Session,
     pub sockets: TaskTracker,
 }
 
@@ -148,8 +148,8 @@ pub async fn live(
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    let LiveState { hub, sockets } = state;
-    ws.on_upgrade(move |socket| sockets.track_future(stream(socket, hub, cursors, format)))
+    let LiveState { session, sockets } = state;
+    ws.on_upgrade(move |socket| sockets.track_future(stream(socket, session, cursors, format)))
 }
 
 /// One batch's JSON as it is written: the records or items array, with the run being
@@ -392,7 +392,7 @@ fn cut(s: &str, chars: Option<usize>) -> &str {
 /// the others. Returns the number of records and, when the batch filled up before every
 /// cursor reached its head, the connection it stopped at.
 fn build_batch(
-    hub: &Hub,
+    session: &Session,
     heads: &[(ConnId, u64)],
     cursors: &mut HashMap<ConnId, u64>,
     resume_after: Option<ConnId>,
@@ -415,7 +415,11 @@ fn build_batch(
             .clamp(1, READ_CHUNK)
             .min(MAX_BATCH - n);
             records.clear();
-            if hub.records(id, *cursor + 1, want, &mut records).is_err() || records.is_empty() {
+            if session
+                .records(id, *cursor + 1, want, &mut records)
+                .is_err()
+                || records.is_empty()
+            {
                 // Forgotten meanwhile, or nothing readable: the heads say again next time.
                 break;
             }
@@ -436,11 +440,11 @@ fn build_batch(
 
 async fn stream(
     mut socket: WebSocket,
-    hub: Hub,
+    session: Session,
     mut cursors: HashMap<ConnId, u64>,
     format: Format,
 ) {
-    let mut changes = hub.subscribe();
+    let mut changes = session.subscribe();
     // When the last batch sent began to be read. The gap is counted from there, not from
     // the end of its send: reading and sending a batch at 200,000 records a second takes
     // 30–80 ms, and waiting MIN_GAP more on top halved the batches and doubled the lag.
@@ -454,17 +458,17 @@ async fn stream(
         // lands while we build the batch wakes us again.
         changes.borrow_and_update();
         let started = Instant::now();
-        let heads = hub.heads();
+        let heads = session.heads();
         cursors.retain(|id, _| heads.iter().any(|(h, _)| h == id));
         let mut batch = BatchWriter::new(format);
-        let (n, full) = build_batch(&hub, &heads, &mut cursors, resume_after, &mut batch);
+        let (n, full) = build_batch(&session, &heads, &mut cursors, resume_after, &mut batch);
         resume_after = full;
         let more = full.is_some();
         let mut msg = batch.finish();
         let ids: Vec<ConnId> = heads.iter().map(|(id, _)| *id).collect();
         let stats_due = last_stats.is_none_or(|t| t.elapsed() >= STATS_EVERY) || ids != known_conns;
         if stats_due {
-            let views: Vec<ConnView> = hub.list().iter().map(ConnView::from).collect();
+            let views: Vec<ConnView> = session.list().iter().map(ConnView::from).collect();
             msg.extend_from_slice(br#","conns":"#);
             if serde_json::to_writer(&mut msg, &views).is_err() {
                 msg.extend_from_slice(b"[]");
@@ -496,7 +500,7 @@ async fn stream(
             tokio::select! {
                 changed = changes.changed() => if changed.is_err() { return },
                 _ = tokio::time::sleep_until(next_stats) => {}
-                _ = hub.stopped(), if !stopping => stopping = true,
+                _ = session.stopped(), if !stopping => stopping = true,
                 incoming = socket.recv() => match incoming {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
                     // The client does not steer this socket; other messages are ignored.

@@ -1,5 +1,5 @@
 //! `GET /api/chart.svg` and `/api/chart.png` over real sockets: the whole server on
-//! 127.0.0.1:0 with a WS and an SSE ticker running through the hub, charted as the UI
+//! 127.0.0.1:0 with a WS and an SSE ticker running through the session, charted as the UI
 //! will ask for them; behind the launch token like every `/api` route.
 
 mod support;

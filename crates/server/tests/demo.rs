@@ -39,7 +39,7 @@ struct Server {
 impl Server {
     async fn start() -> Self {
         let demo = Demo::new();
-        let app = streamscope_server::app_with(&demo);
+        let app = streamscope_server::demo_app(&demo);
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");

@@ -1,5 +1,5 @@
 //! The engine against every demo endpoint: each test opens a connection through the
-//! server's hub (as the control API does) to a demo of the same server, and checks the
+//! server's session (as the control API does) to a demo of the same server, and checks the
 //! records show what the demo's description in `GET /demo` promises.
 
 mod support;
@@ -9,7 +9,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use bytes::Bytes;
 use serde_json::Value;
-use streamscope_engine::hub::{ConnState, Hub};
+use streamscope_engine::session::{ConnState, Session};
 use streamscope_engine::{Body, Command, ConnId, Dir, Record, SseOptions, WsOptions};
 use streamscope_server::Server;
 use support::{PATIENCE, start, stop, within};
@@ -27,9 +27,10 @@ fn sse_opts(server: &Server, path: &str) -> SseOptions {
     o
 }
 
-fn all(hub: &Hub, id: ConnId) -> Vec<Record> {
+fn all(session: &Session, id: ConnId) -> Vec<Record> {
     let mut out = Vec::new();
-    hub.records(id, 1, usize::MAX, &mut out)
+    session
+        .records(id, 1, usize::MAX, &mut out)
         .expect("a known connection");
     out
 }
@@ -43,13 +44,13 @@ fn show(records: &[Record]) -> String {
         .join(", ")
 }
 
-/// Waits (on the hub's change signal) until the records satisfy `done`.
-async fn wait(hub: &Hub, id: ConnId, done: impl Fn(&[Record]) -> bool) -> Vec<Record> {
-    let mut changes = hub.subscribe();
+/// Waits (on the session's change signal) until the records satisfy `done`.
+async fn wait(session: &Session, id: ConnId, done: impl Fn(&[Record]) -> bool) -> Vec<Record> {
+    let mut changes = session.subscribe();
     let start = Instant::now();
     loop {
         changes.borrow_and_update();
-        let records = all(hub, id);
+        let records = all(session, id);
         if done(&records) {
             return records;
         }
@@ -61,16 +62,16 @@ async fn wait(hub: &Hub, id: ConnId, done: impl Fn(&[Record]) -> bool) -> Vec<Re
 }
 
 /// Waits until the connection's task has ended, and returns its records.
-async fn wait_ended(hub: &Hub, id: ConnId) -> (ConnState, Vec<Record>) {
-    wait(hub, id, |_| {
+async fn wait_ended(session: &Session, id: ConnId) -> (ConnState, Vec<Record>) {
+    wait(session, id, |_| {
         matches!(
-            hub.summary(id).map(|s| s.state),
+            session.summary(id).map(|s| s.state),
             Ok(ConnState::Closed | ConnState::Failed)
         )
     })
     .await;
-    let state = hub.summary(id).expect("summary").state;
-    (state, all(hub, id))
+    let state = session.summary(id).expect("summary").state;
+    (state, all(session, id))
 }
 
 fn count(records: &[Record], dir: Dir, kind: &str) -> usize {
@@ -105,14 +106,14 @@ fn event_ids(records: &[Record]) -> Vec<String> {
 async fn ws_echo_sends_back_what_the_engine_sends() {
     within(async {
         let server = start().await;
-        let hub = &server.hub;
+        let session = &server.session;
         let mut o = ws_opts(&server, "/demo/ws/echo");
         o.send = vec![
             Command::Text("round trip".into()),
             Command::Binary(Bytes::from_static(&[0, 1, 2, 255])),
         ];
-        let id = hub.open_ws(o, None);
-        let records = wait(hub, id, |r| count(r, Dir::In, "binary") == 1).await;
+        let id = session.open_ws(o, None);
+        let records = wait(session, id, |r| count(r, Dir::In, "binary") == 1).await;
         let bodies: Vec<(Dir, &Body)> = records.iter().map(|r| (r.dir, &r.body)).collect();
         assert!(matches!(
             bodies[0],
@@ -128,13 +129,14 @@ async fn ws_echo_sends_back_what_the_engine_sends() {
             bodies[4],
             (Dir::In, &Body::Binary(Bytes::from_static(&[0, 1, 2, 255])))
         );
-        // And a message sent later, through the hub as the API does.
-        hub.send(id, Command::Text("later".into()))
+        // And a message sent later, through the session as the API does.
+        session
+            .send(id, Command::Text("later".into()))
             .await
             .expect("send");
-        wait(hub, id, |r| count(r, Dir::In, "text") == 2).await;
-        hub.close(id).await.expect("close");
-        let (state, records) = wait_ended(hub, id).await;
+        wait(session, id, |r| count(r, Dir::In, "text") == 2).await;
+        session.close(id).await.expect("close");
+        let (state, records) = wait_ended(session, id).await;
         assert_eq!(state, ConnState::Closed, "{}", show(&records));
         assert_seqs_from_one(&records);
         stop(server).await;
@@ -146,9 +148,9 @@ async fn ws_echo_sends_back_what_the_engine_sends() {
 async fn ws_ticker_records_carry_the_send_time_for_latency() {
     within(async {
         let server = start().await;
-        let hub = &server.hub;
-        let id = hub.open_ws(ws_opts(&server, "/demo/ws/ticker?rate=200&count=20"), None);
-        let (state, records) = wait_ended(hub, id).await;
+        let session = &server.session;
+        let id = session.open_ws(ws_opts(&server, "/demo/ws/ticker?rate=200&count=20"), None);
+        let (state, records) = wait_ended(session, id).await;
         assert_eq!(state, ConnState::Closed, "{}", show(&records));
         let ticks: Vec<(&Record, Value)> = records
             .iter()
@@ -202,12 +204,12 @@ async fn ws_ticker_records_carry_the_send_time_for_latency() {
 async fn ws_binary_records_carry_the_sequence_number_in_the_first_bytes() {
     within(async {
         let server = start().await;
-        let hub = &server.hub;
-        let id = hub.open_ws(
+        let session = &server.session;
+        let id = session.open_ws(
             ws_opts(&server, "/demo/ws/binary?rate=500&count=10&size=100"),
             None,
         );
-        let (state, records) = wait_ended(hub, id).await;
+        let (state, records) = wait_ended(session, id).await;
         assert_eq!(state, ConnState::Closed);
         let payloads: Vec<&Bytes> = records
             .iter()
@@ -230,15 +232,15 @@ async fn ws_binary_records_carry_the_sequence_number_in_the_first_bytes() {
 async fn ws_scripted_peer_pings_sends_fragments_and_closes_with_its_code() {
     within(async {
         let server = start().await;
-        let hub = &server.hub;
-        let id = hub.open_ws(
+        let session = &server.session;
+        let id = session.open_ws(
             ws_opts(
                 &server,
                 "/demo/ws/scripted?step_ms=30&fragments=4&text=one%20two%20three%20four&code=4123&reason=all%20done&ping=knock",
             ),
             None,
         );
-        let (state, records) = wait_ended(hub, id).await;
+        let (state, records) = wait_ended(session, id).await;
         assert_eq!(state, ConnState::Closed, "{}", show(&records));
         assert_seqs_from_one(&records);
         let seen: Vec<(Dir, &str)> = records.iter().map(|r| (r.dir, r.kind())).collect();
@@ -277,12 +279,12 @@ async fn ws_scripted_peer_pings_sends_fragments_and_closes_with_its_code() {
 async fn ws_silent_peer_is_detected_by_the_ping_deadline() {
     within(async {
         let server = start().await;
-        let hub = &server.hub;
+        let session = &server.session;
         let mut o = ws_opts(&server, "/demo/ws/silent?messages=2&hold_s=30");
         o.ping_interval = Some(Duration::from_millis(200));
         o.pong_timeout = Some(Duration::from_millis(400));
-        let id = hub.open_ws(o, None);
-        let (state, records) = wait_ended(hub, id).await;
+        let id = session.open_ws(o, None);
+        let (state, records) = wait_ended(session, id).await;
         assert_eq!(state, ConnState::Failed, "{}", show(&records));
         assert_eq!(count(&records, Dir::In, "text"), 2);
         assert!(count(&records, Dir::Out, "ping") >= 1);
@@ -309,12 +311,13 @@ async fn ws_silent_peer_is_detected_by_the_ping_deadline() {
 async fn ws_chat_relays_one_members_text_to_the_others() {
     within(async {
         let server = start().await;
-        let hub = &server.hub;
-        let ada = hub.open_ws(ws_opts(&server, "/demo/ws/chat?name=ada"), None);
-        wait(hub, ada, |r| count(r, Dir::In, "text") >= 1).await;
-        let bob = hub.open_ws(ws_opts(&server, "/demo/ws/chat?name=bob"), None);
-        wait(hub, bob, |r| count(r, Dir::In, "text") >= 1).await;
-        hub.send(ada, Command::Text("hello bob".into()))
+        let session = &server.session;
+        let ada = session.open_ws(ws_opts(&server, "/demo/ws/chat?name=ada"), None);
+        wait(session, ada, |r| count(r, Dir::In, "text") >= 1).await;
+        let bob = session.open_ws(ws_opts(&server, "/demo/ws/chat?name=bob"), None);
+        wait(session, bob, |r| count(r, Dir::In, "text") >= 1).await;
+        session
+            .send(ada, Command::Text("hello bob".into()))
             .await
             .expect("send");
         let relayed = |records: &[Record]| {
@@ -326,7 +329,7 @@ async fn ws_chat_relays_one_members_text_to_the_others() {
                 _ => None,
             })
         };
-        let records = wait(hub, bob, |r| relayed(r).is_some()).await;
+        let records = wait(session, bob, |r| relayed(r).is_some()).await;
         let message = relayed(&records).expect("relayed");
         assert_eq!(message["from"], "ada");
         assert_eq!(message["text"], "hello bob");
@@ -344,11 +347,11 @@ async fn ws_chat_relays_one_members_text_to_the_others() {
 async fn sse_ticker_events_carry_type_id_and_send_time_and_204_after_count_stops_reconnection() {
     within(async {
         let server = start().await;
-        let hub = &server.hub;
+        let session = &server.session;
         let mut o = sse_opts(&server, "/demo/sse/ticker?rate=200&count=5&event=price");
         o.retry = Duration::from_millis(20);
-        let id = hub.open_sse(o, None);
-        let (state, records) = wait_ended(hub, id).await;
+        let id = session.open_sse(o, None);
+        let (state, records) = wait_ended(session, id).await;
         assert_eq!(state, ConnState::Closed, "{}", show(&records));
         assert_seqs_from_one(&records);
         assert_eq!(event_ids(&records), ["1", "2", "3", "4", "5"]);
@@ -393,15 +396,15 @@ async fn sse_ticker_events_carry_type_id_and_send_time_and_204_after_count_stops
 async fn sse_flaky_stream_breaks_and_resumes_after_last_event_id_with_no_gap() {
     within(async {
         let server = start().await;
-        let hub = &server.hub;
-        let id = hub.open_sse(
+        let session = &server.session;
+        let id = session.open_sse(
             sse_opts(
                 &server,
                 "/demo/sse/flaky?every=3&retry_ms=30&rate=500&count=10",
             ),
             None,
         );
-        let (state, records) = wait_ended(hub, id).await;
+        let (state, records) = wait_ended(session, id).await;
         assert_eq!(state, ConnState::Closed, "{}", show(&records));
         assert_seqs_from_one(&records);
         // Every id once, in order, across the reconnections.
@@ -455,16 +458,16 @@ async fn sse_flaky_stream_breaks_and_resumes_after_last_event_id_with_no_gap() {
 async fn sse_retry_field_changes_the_reconnection_delay() {
     within(async {
         let server = start().await;
-        let hub = &server.hub;
+        let session = &server.session;
         // The engine's own delay would be 10 s; the stream asks for 300 ms.
-        let id = hub.open_sse(
+        let id = session.open_sse(
             sse_opts(
                 &server,
                 "/demo/sse/retry?retry_ms=300&per_connection=2&total=4&rate=200",
             ),
             None,
         );
-        let (state, records) = wait_ended(hub, id).await;
+        let (state, records) = wait_ended(session, id).await;
         assert_eq!(state, ConnState::Closed, "{}", show(&records));
         assert_eq!(event_ids(&records), ["1", "2", "3", "4"]);
         let retry = records
@@ -502,7 +505,7 @@ async fn sse_retry_field_changes_the_reconnection_delay() {
 async fn sse_heartbeat_comments_become_comment_records() {
     within(async {
         let server = start().await;
-        let hub = &server.hub;
+        let session = &server.session;
         let mut o = sse_opts(
             &server,
             "/demo/sse/heartbeat?interval_ms=20&count=3&hold_s=30",
@@ -510,8 +513,8 @@ async fn sse_heartbeat_comments_become_comment_records() {
         // The heartbeats stop after three; a read timeout notices the silence.
         o.idle_timeout = Some(Duration::from_millis(500));
         o.reconnect = false;
-        let id = hub.open_sse(o, None);
-        let (state, records) = wait_ended(hub, id).await;
+        let id = session.open_sse(o, None);
+        let (state, records) = wait_ended(session, id).await;
         assert_eq!(state, ConnState::Failed, "{}", show(&records));
         let comments: Vec<&str> = records
             .iter()
@@ -539,12 +542,12 @@ async fn sse_heartbeat_comments_become_comment_records() {
 async fn sse_silent_stream_is_noticed_only_by_a_read_timeout_and_then_resumed() {
     within(async {
         let server = start().await;
-        let hub = &server.hub;
+        let session = &server.session;
         let mut o = sse_opts(&server, "/demo/sse/silent?first=1&hold_s=30");
         o.idle_timeout = Some(Duration::from_millis(300));
         o.retry = Duration::from_millis(20);
-        let id = hub.open_sse(o, None);
-        let records = wait(hub, id, |r| count(r, Dir::Meta, "open") == 2).await;
+        let id = session.open_sse(o, None);
+        let records = wait(session, id, |r| count(r, Dir::Meta, "open") == 2).await;
         let kinds: Vec<&str> = records.iter().map(Record::kind).collect();
         assert_eq!(
             kinds[..5],
@@ -552,8 +555,8 @@ async fn sse_silent_stream_is_noticed_only_by_a_read_timeout_and_then_resumed() 
             "{}",
             show(&records)
         );
-        hub.close(id).await.expect("close");
-        let (state, _) = wait_ended(hub, id).await;
+        session.close(id).await.expect("close");
+        let (state, _) = wait_ended(session, id).await;
         assert_eq!(state, ConnState::Closed);
         stop(server).await;
     })
@@ -564,7 +567,7 @@ async fn sse_silent_stream_is_noticed_only_by_a_read_timeout_and_then_resumed() 
 async fn sse_chat_post_streams_the_answer_token_by_token() {
     within(async {
         let server = start().await;
-        let hub = &server.hub;
+        let session = &server.session;
         let mut o = sse_opts(&server, "/demo/sse/chat?rate=1000");
         o.method = streamscope_engine::conn::sse::Method::POST;
         o.body = Some(r#"{"prompt": "what is SSE?"}"#.into());
@@ -572,8 +575,8 @@ async fn sse_chat_post_streams_the_answer_token_by_token() {
             .headers
             .push(("Content-Type".into(), "application/json".into()));
         o.reconnect = false;
-        let id = hub.open_sse(o, None);
-        let (state, records) = wait_ended(hub, id).await;
+        let id = session.open_sse(o, None);
+        let (state, records) = wait_ended(session, id).await;
         assert_eq!(state, ConnState::Closed, "{}", show(&records));
         let data: Vec<&str> = records
             .iter()
@@ -605,11 +608,11 @@ async fn sse_chat_post_streams_the_answer_token_by_token() {
 async fn sse_binary_events_carry_the_payloads_as_base64() {
     within(async {
         let server = start().await;
-        let hub = &server.hub;
+        let session = &server.session;
         let mut o = sse_opts(&server, "/demo/sse/binary?rate=500&count=4&size=64");
         o.reconnect = false;
-        let id = hub.open_sse(o, None);
-        let (state, records) = wait_ended(hub, id).await;
+        let id = session.open_sse(o, None);
+        let (state, records) = wait_ended(session, id).await;
         assert_eq!(state, ConnState::Closed, "{}", show(&records));
         let mut n = 0u64;
         for r in &records {

@@ -4,8 +4,8 @@
 //! coming and flushes as soon as no further record is ready (CONTRACT.md), which keeps a
 //! firehose cheap and a trickle live.
 
-pub mod ndjson;
-pub mod pretty;
+pub(crate) mod ndjson;
+pub(crate) mod pretty;
 
 use std::io::{self, Write};
 
@@ -23,7 +23,7 @@ const WRITE_AT: usize = 128 << 10;
 
 /// What the printer saw, for the exit message.
 #[derive(Debug, Default)]
-pub struct Printed {
+pub(crate) struct Printed {
     /// The message of the last `error` record.
     pub last_error: Option<String>,
     /// Stdout went away (a closed pipe): stop quietly.
@@ -31,7 +31,7 @@ pub struct Printed {
 }
 
 /// Prints every record until the channel closes or stdout goes away.
-pub async fn print(mut rx: mpsc::Receiver<Record>, format: Format) -> Printed {
+pub(crate) async fn print(mut rx: mpsc::Receiver<Record>, format: Format) -> Printed {
     let mut out = io::stdout();
     let mut pretty = match format {
         Format::Pretty => Some(pretty::Pretty::for_stdout()),

@@ -2,6 +2,6 @@
 
 use streamscope_engine::Record;
 
-pub fn write(record: &Record, buf: &mut Vec<u8>) {
+pub(crate) fn write(record: &Record, buf: &mut Vec<u8>) {
     record.write_ndjson(buf);
 }

@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 
 use streamscope_engine::{Body, Dir, Record};
 
-pub struct Pretty {
+pub(crate) struct Pretty {
     width: usize,
     color: bool,
 }
@@ -21,7 +21,7 @@ const YELLOW: &str = "\x1b[33m";
 const RED: &str = "\x1b[31m";
 
 impl Pretty {
-    pub fn for_stdout() -> Self {
+    pub(crate) fn for_stdout() -> Self {
         let tty = std::io::stdout().is_terminal();
         let width = terminal_size::terminal_size()
             .map(|(w, _)| usize::from(w.0))
@@ -41,7 +41,7 @@ impl Pretty {
         }
     }
 
-    pub fn write(&mut self, r: &Record, out: &mut Vec<u8>) {
+    pub(crate) fn write(&mut self, r: &Record, out: &mut Vec<u8>) {
         let mut time = [0u8; 27];
         r.t.format_into(&mut time);
         let time = std::str::from_utf8(&time[11..23]).unwrap_or("");

@@ -16,8 +16,8 @@ use tokio_tungstenite::MaybeTlsStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use url::Url;
 
-use crate::record::{Body, Headers};
 use crate::tls::{self, Alpn, TLS_HINT};
+use streamscope_model::record::{Body, Headers};
 
 /// The largest response head accepted: real servers send a few hundred bytes; this
 /// stops a peer that streams headers forever.

@@ -17,8 +17,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::record::{Body, ConnId, Dir, Proto, Record, Timestamp};
 use crate::tls::TlsOptions;
+use streamscope_model::record::{Body, ConnId, Dir, Proto, Record, Timestamp};
 
 pub use sse::SseOptions;
 pub use ws::WsOptions;

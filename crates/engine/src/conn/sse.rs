@@ -22,9 +22,9 @@ use super::ws::collect_headers;
 use super::{
     Command, CommonOptions, Emitter, Outcome, SinkClosed, count_not_reached, secs, sleep_until_opt,
 };
-use crate::record::{Body, Dir};
-use crate::sse::{Item, Limits, Parser};
 use crate::tls::{self, Alpn, TLS_HINT};
+use streamscope_model::record::{Body, Dir};
+use streamscope_model::sse::{Item, Limits, Parser};
 
 /// Everything an SSE connection is opened with.
 #[derive(Debug, Clone)]

@@ -23,7 +23,7 @@ use super::handshake::{self, Transport};
 use super::{
     Command, CommonOptions, Emitter, Outcome, SinkClosed, count_not_reached, secs, sleep_until_opt,
 };
-use crate::record::{Body, Dir, Headers};
+use streamscope_model::record::{Body, Dir, Headers};
 
 type Socket = WebSocketStream<Transport>;
 

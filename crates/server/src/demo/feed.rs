@@ -33,7 +33,7 @@ const TICK_TYPICAL_LEN: u64 = 110;
 
 /// Rate, count and size of a feed, as the ticker and binary demos take them.
 #[derive(Debug, Clone, Copy)]
-pub struct Shape {
+pub(super) struct Shape {
     pub rate: u64,
     pub count: Option<u64>,
     pub size: Option<usize>,
@@ -42,7 +42,7 @@ pub struct Shape {
 impl Shape {
     /// Reads `rate`, `count` and `size`, and refuses combinations above [`MAX_BYTES_PER_SEC`].
     /// `expansion_pct` is how much the wire form grows the payload (base64: 134).
-    pub fn from_params(params: &Params, expansion_pct: u64) -> Result<Self, DemoError> {
+    pub(super) fn from_params(params: &Params, expansion_pct: u64) -> Result<Self, DemoError> {
         let rate = params.int("rate")?;
         let size = params.opt_int("size");
         let bytes = size
@@ -67,7 +67,7 @@ impl Shape {
 /// One ticker message: `{"n":…,"sent_at":"…","sent_at_us":…,"price":…}`, padded to `size`
 /// bytes when that is larger. `price` depends on `n` alone, so every protocol carries the
 /// same feed; `sent_at` is when this message was rendered, just before it is sent.
-pub fn tick_json(n: u64, now: SystemTime, size: Option<usize>) -> String {
+pub(super) fn tick_json(n: u64, now: SystemTime, size: Option<usize>) -> String {
     let mut out = String::with_capacity(size.unwrap_or(0).max(128));
     let cents = price_cents(n);
     // Writing to a String cannot fail.
@@ -99,7 +99,7 @@ pub fn tick_json(n: u64, now: SystemTime, size: Option<usize>) -> String {
 
 /// One binary message of `size` bytes (at least 16): `n` and the send time in unix
 /// microseconds, both big-endian u64, then filler that depends on `n` only.
-pub fn binary_payload(n: u64, now: SystemTime, size: usize) -> Bytes {
+pub(super) fn binary_payload(n: u64, now: SystemTime, size: usize) -> Bytes {
     let size = size.max(16);
     let mut out = BytesMut::with_capacity(size);
     out.put_u64(n);
@@ -137,7 +137,7 @@ fn splitmix64(state: &mut u64) -> u64 {
 }
 
 /// Microseconds since the unix epoch (negative before it).
-pub fn unix_micros(t: SystemTime) -> i64 {
+pub(super) fn unix_micros(t: SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
         Err(e) => i64::try_from(e.duration().as_micros()).map_or(i64::MIN, |us| -us),
@@ -146,7 +146,7 @@ pub fn unix_micros(t: SystemTime) -> i64 {
 
 /// `t` as RFC 3339 in UTC with microseconds, as CONTRACT.md stamps records:
 /// `2023-11-14T22:13:20.123456Z`.
-pub fn rfc3339_micros(t: SystemTime) -> String {
+pub(super) fn rfc3339_micros(t: SystemTime) -> String {
     let us = unix_micros(t);
     let secs = us.div_euclid(1_000_000);
     let micros = us.rem_euclid(1_000_000);
@@ -180,7 +180,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 /// and each tick says how many messages are due by then, counted from the start so that
 /// rounding never drifts. The first message is due at once.
 #[derive(Debug)]
-pub struct Pacer {
+pub(super) struct Pacer {
     rate: u64,
     limit: Option<u64>,
     sent: u64,
@@ -191,7 +191,7 @@ pub struct Pacer {
 
 impl Pacer {
     /// `rate` messages per second (at least 1), `limit` messages in all.
-    pub fn new(rate: u64, limit: Option<u64>) -> Self {
+    pub(super) fn new(rate: u64, limit: Option<u64>) -> Self {
         let rate = rate.max(1);
         let period = Duration::from_nanos(1_000_000_000 / rate).max(MIN_TICK);
         let mut interval = tokio::time::interval(period);
@@ -214,7 +214,7 @@ impl Pacer {
     ///
     /// Cancel safe: the pacer only changes after the wait, so dropping this future loses
     /// nothing.
-    pub async fn next_burst(&mut self) -> Option<u64> {
+    pub(super) async fn next_burst(&mut self) -> Option<u64> {
         loop {
             self.interval.tick().await;
             let remaining = self.limit.map(|l| l.saturating_sub(self.sent));

@@ -15,7 +15,7 @@ use super::{
 
 /// A demo's parameters, checked against the catalog entry the router attached to the route.
 #[derive(Debug)]
-pub struct Params {
+pub(super) struct Params {
     spec: &'static DemoSpec,
     given: Vec<(&'static str, Value)>,
 }
@@ -44,7 +44,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 impl Params {
     /// Checks `pairs` against `spec`. An empty value counts as absent, so a form that leaves
     /// a field blank gets the default.
-    pub fn check(spec: &'static DemoSpec, pairs: Vec<(String, String)>) -> Result<Self, DemoError> {
+    pub(super) fn check(
+        spec: &'static DemoSpec,
+        pairs: Vec<(String, String)>,
+    ) -> Result<Self, DemoError> {
         let mut given: Vec<(&'static str, Value)> = Vec::new();
         let mut seen: Vec<&'static str> = Vec::new();
         for (name, raw) in pairs {
@@ -86,12 +89,12 @@ impl Params {
     }
 
     /// An integer parameter that has a default in the catalog.
-    pub fn int(&self, name: &str) -> Result<u64, DemoError> {
+    pub(super) fn int(&self, name: &str) -> Result<u64, DemoError> {
         self.opt_int(name).ok_or_else(|| self.no_default(name))
     }
 
     /// An integer parameter, `None` when absent and without a default.
-    pub fn opt_int(&self, name: &str) -> Option<u64> {
+    pub(super) fn opt_int(&self, name: &str) -> Option<u64> {
         self.given
             .iter()
             .find_map(|(n, v)| match v {
@@ -105,12 +108,12 @@ impl Params {
     }
 
     /// A text parameter that has a default in the catalog.
-    pub fn text(&self, name: &str) -> Result<&str, DemoError> {
+    pub(super) fn text(&self, name: &str) -> Result<&str, DemoError> {
         self.opt_text(name).ok_or_else(|| self.no_default(name))
     }
 
     /// A text parameter, `None` when absent and without a default.
-    pub fn opt_text(&self, name: &str) -> Option<&str> {
+    pub(super) fn opt_text(&self, name: &str) -> Option<&str> {
         self.given
             .iter()
             .find_map(|(n, v)| match v {
@@ -141,7 +144,7 @@ impl Params {
 
 /// The `Last-Event-ID` a reconnecting SSE client sends; 0 when absent or empty. The demos
 /// number events 1, 2, 3 …, so anything else was not sent by them.
-pub fn last_event_id(headers: &HeaderMap) -> Result<u64, DemoError> {
+pub(super) fn last_event_id(headers: &HeaderMap) -> Result<u64, DemoError> {
     let Some(value) = headers.get("last-event-id") else {
         return Ok(0);
     };

@@ -27,7 +27,7 @@ use super::{
 mod wire;
 
 /// Largest `POST /demo/sse/chat` body: a prompt of a few thousand characters in JSON.
-pub const CHAT_BODY_LIMIT: usize = 64 * 1024;
+pub(super) const CHAT_BODY_LIMIT: usize = 64 * 1024;
 /// Longest prompt, in characters; the answer quotes it, so this also bounds the answer.
 const MAX_PROMPT_CHARS: usize = 4000;
 /// How much of the prompt the answer quotes back.

@@ -21,14 +21,14 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
 /// No test may take longer than this, whatever the server does.
-pub const DEADLINE: Duration = Duration::from_secs(60);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(60);
 
 /// How long a test waits for something that should happen in well under a second.
-pub const PATIENCE: Duration = Duration::from_secs(20);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(20);
 
-pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-pub async fn within<F: Future>(test: F) -> F::Output {
+pub(crate) async fn within<F: Future>(test: F) -> F::Output {
     timeout(DEADLINE, test)
         .await
         .expect("test ran past its deadline")
@@ -36,12 +36,12 @@ pub async fn within<F: Future>(test: F) -> F::Output {
 
 /// A directory that holds no built UI, so `/` serves the not-built page whatever the
 /// checkout holds.
-pub fn no_ui_dir() -> PathBuf {
+pub(crate) fn no_ui_dir() -> PathBuf {
     std::env::temp_dir().join("streamscope-tests-no-ui-here")
 }
 
 /// The whole server on a free loopback port with a fresh token.
-pub async fn start() -> Server {
+pub(crate) async fn start() -> Server {
     Server::start(ServerConfig {
         port: 0,
         token: None,
@@ -52,11 +52,11 @@ pub async fn start() -> Server {
 }
 
 /// Stops a server as the app does: connections closed properly, then the listener.
-pub async fn stop(server: Server) {
+pub(crate) async fn stop(server: Server) {
     server.shutdown(Duration::from_secs(3)).await;
 }
 
-pub fn http() -> reqwest::Client {
+pub(crate) fn http() -> reqwest::Client {
     // reqwest is built without a crypto provider; plain HTTP never uses it, but building a
     // client needs one.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -68,14 +68,14 @@ pub fn http() -> reqwest::Client {
 
 /// A response read to the end: status, headers and body.
 #[derive(Debug)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
     pub body: Vec<u8>,
 }
 
 impl Reply {
-    pub async fn read(response: reqwest::Response) -> Reply {
+    pub(crate) async fn read(response: reqwest::Response) -> Reply {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response.bytes().await.expect("response body").to_vec();
@@ -86,7 +86,7 @@ impl Reply {
         }
     }
 
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
             panic!(
                 "{} body is not JSON ({e}): {}",
@@ -96,17 +96,17 @@ impl Reply {
         })
     }
 
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8(self.body.clone()).expect("utf-8 body")
     }
 
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// Asserts an API error: this status, this `code`, a non-empty `message`, JSON.
     #[track_caller]
-    pub fn assert_error(&self, status: u16, code: &str) -> String {
+    pub(crate) fn assert_error(&self, status: u16, code: &str) -> String {
         let body = self.json();
         assert_eq!(
             (self.status, body["code"].as_str()),
@@ -127,14 +127,14 @@ impl Reply {
 
 /// The control API of one server, with its token.
 #[derive(Clone)]
-pub struct Api {
+pub(crate) struct Api {
     pub base: String,
     pub token: String,
     pub client: reqwest::Client,
 }
 
 impl Api {
-    pub fn of(server: &Server) -> Api {
+    pub(crate) fn of(server: &Server) -> Api {
         Api {
             base: server.base_url(),
             token: server.token.clone(),
@@ -142,18 +142,18 @@ impl Api {
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// A request with the token as `Authorization: Bearer`.
-    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client
             .request(method, self.url(path))
             .bearer_auth(&self.token)
     }
 
-    pub async fn get(&self, path: &str) -> Reply {
+    pub(crate) async fn get(&self, path: &str) -> Reply {
         Reply::read(
             self.request(reqwest::Method::GET, path)
                 .send()
@@ -163,7 +163,7 @@ impl Api {
         .await
     }
 
-    pub async fn delete(&self, path: &str) -> Reply {
+    pub(crate) async fn delete(&self, path: &str) -> Reply {
         Reply::read(
             self.request(reqwest::Method::DELETE, path)
                 .send()
@@ -173,12 +173,12 @@ impl Api {
         .await
     }
 
-    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> Reply {
         self.post_raw(path, serde_json::to_vec(body).expect("json"))
             .await
     }
 
-    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> Reply {
+    pub(crate) async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> Reply {
         Reply::read(
             self.request(reqwest::Method::POST, path)
                 .header("content-type", "application/json")
@@ -190,7 +190,7 @@ impl Api {
         .await
     }
 
-    pub async fn patch(&self, path: &str, body: &Value) -> Reply {
+    pub(crate) async fn patch(&self, path: &str, body: &Value) -> Reply {
         Reply::read(
             self.request(reqwest::Method::PATCH, path)
                 .header("content-type", "application/json")
@@ -203,7 +203,7 @@ impl Api {
     }
 
     /// Opens a connection; panics unless the API answers 201. Returns its id.
-    pub async fn open(&self, body: Value) -> String {
+    pub(crate) async fn open(&self, body: Value) -> String {
         let reply = self.post("/api/connections", &body).await;
         assert_eq!(reply.status, 201, "{}", reply.text());
         let view = reply.json();
@@ -211,13 +211,13 @@ impl Api {
     }
 
     /// Opens a WebSocket connection to a demo path of this server.
-    pub async fn open_demo_ws(&self, path: &str) -> String {
+    pub(crate) async fn open_demo_ws(&self, path: &str) -> String {
         let url = format!("{}{path}", self.base.replacen("http://", "ws://", 1));
         self.open(json!({ "url": url })).await
     }
 
     /// Opens an SSE connection to a demo path of this server.
-    pub async fn open_demo_sse(&self, path: &str, extra: Value) -> String {
+    pub(crate) async fn open_demo_sse(&self, path: &str, extra: Value) -> String {
         let mut body = json!({ "url": self.url(path) });
         if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
             b.extend(e.clone());
@@ -225,19 +225,19 @@ impl Api {
         self.open(body).await
     }
 
-    pub async fn view(&self, id: &str) -> Value {
+    pub(crate) async fn view(&self, id: &str) -> Value {
         let reply = self.get(&format!("/api/connections/{id}")).await;
         assert_eq!(reply.status, 200, "{}", reply.text());
         reply.json()
     }
 
-    pub async fn send(&self, id: &str, body: Value) -> Reply {
+    pub(crate) async fn send(&self, id: &str, body: Value) -> Reply {
         self.post(&format!("/api/connections/{id}/send"), &body)
             .await
     }
 
     /// Every record of `id`, paged through `/records`.
-    pub async fn records(&self, id: &str) -> Vec<Value> {
+    pub(crate) async fn records(&self, id: &str) -> Vec<Value> {
         let mut out = Vec::new();
         let mut from = 1;
         loop {
@@ -258,7 +258,11 @@ impl Api {
     }
 
     /// Waits until the records of `id` satisfy `done`, and returns them.
-    pub async fn wait_records(&self, id: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    pub(crate) async fn wait_records(
+        &self,
+        id: &str,
+        done: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
         let start = Instant::now();
         loop {
             let records = self.records(id).await;
@@ -275,7 +279,7 @@ impl Api {
     }
 
     /// Waits until the connection's `state` is `state`.
-    pub async fn wait_state(&self, id: &str, state: &str) -> Value {
+    pub(crate) async fn wait_state(&self, id: &str, state: &str) -> Value {
         let start = Instant::now();
         loop {
             let view = self.view(id).await;
@@ -292,7 +296,7 @@ impl Api {
 }
 
 /// `dir kind` of each record, for assertion messages.
-pub fn summary(records: &[Value]) -> String {
+pub(crate) fn summary(records: &[Value]) -> String {
     let shown: Vec<String> = records
         .iter()
         .take(60)
@@ -302,19 +306,19 @@ pub fn summary(records: &[Value]) -> String {
 }
 
 /// The first record of this `dir` and `kind`.
-pub fn find<'a>(records: &'a [Value], dir: &str, kind: &str) -> Option<&'a Value> {
+pub(crate) fn find<'a>(records: &'a [Value], dir: &str, kind: &str) -> Option<&'a Value> {
     records
         .iter()
         .find(|r| r["dir"] == dir && r["kind"] == kind)
 }
 
-pub fn has(records: &[Value], dir: &str, kind: &str) -> bool {
+pub(crate) fn has(records: &[Value], dir: &str, kind: &str) -> bool {
     find(records, dir, kind).is_some()
 }
 
 /// Asserts that the records' seqs run 1, 2, 3 … without gaps or repeats.
 #[track_caller]
-pub fn assert_seqs_from_one(records: &[Value]) {
+pub(crate) fn assert_seqs_from_one(records: &[Value]) {
     for (i, r) in records.iter().enumerate() {
         assert_eq!(
             r["seq"].as_u64(),
@@ -326,7 +330,7 @@ pub fn assert_seqs_from_one(records: &[Value]) {
 }
 
 /// `ws://127.0.0.1:PORT/api/live?…` with the token in the query.
-pub fn live_url(server: &Server, query: &str) -> String {
+pub(crate) fn live_url(server: &Server, query: &str) -> String {
     let sep = if query.is_empty() { "" } else { "&" };
     format!(
         "ws://{}/api/live?token={}{sep}{query}",
@@ -335,7 +339,7 @@ pub fn live_url(server: &Server, query: &str) -> String {
 }
 
 /// Connects to `/api/live` with extra request headers; the handshake's result as is.
-pub async fn live_with(
+pub(crate) async fn live_with(
     url: &str,
     headers: &[(&'static str, &str)],
 ) -> Result<Ws, tungstenite::Error> {
@@ -348,14 +352,14 @@ pub async fn live_with(
     connect_async(request).await.map(|(ws, _)| ws)
 }
 
-pub async fn live(server: &Server, query: &str) -> Ws {
+pub(crate) async fn live(server: &Server, query: &str) -> Ws {
     live_with(&live_url(server, query), &[])
         .await
         .expect("/api/live handshake")
 }
 
 /// The next `/api/live` message, parsed; `None` when the socket closed.
-pub async fn next_batch(ws: &mut Ws) -> Option<Value> {
+pub(crate) async fn next_batch(ws: &mut Ws) -> Option<Value> {
     loop {
         match ws.next().await? {
             Ok(Message::Text(text)) => {
@@ -373,7 +377,7 @@ pub async fn next_batch(ws: &mut Ws) -> Option<Value> {
 
 /// Reads `/api/live` until `conn` has delivered records up to `seq`; returns that conn's
 /// records in arrival order.
-pub async fn live_until(ws: &mut Ws, conn: &str, seq: u64) -> Vec<Value> {
+pub(crate) async fn live_until(ws: &mut Ws, conn: &str, seq: u64) -> Vec<Value> {
     let mut got = Vec::new();
     let start = Instant::now();
     while got

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 
 /// One event: optional `event:` and `id:` fields, the data as `data:` lines, a blank line.
-pub fn event(out: &mut String, event: Option<&str>, id: Option<u64>, data: &str) {
+pub(super) fn event(out: &mut String, event: Option<&str>, id: Option<u64>, data: &str) {
     if let Some(event) = event {
         out.push_str("event: ");
         out.push_str(event);
@@ -27,7 +27,7 @@ pub fn event(out: &mut String, event: Option<&str>, id: Option<u64>, data: &str)
 }
 
 /// One event whose data is `bytes` in standard base64, the only way SSE can carry binary.
-pub fn event_base64(out: &mut String, id: Option<u64>, bytes: &[u8]) {
+pub(super) fn event_base64(out: &mut String, id: Option<u64>, bytes: &[u8]) {
     if let Some(id) = id {
         let _ = writeln!(out, "id: {id}");
     }
@@ -38,7 +38,7 @@ pub fn event_base64(out: &mut String, id: Option<u64>, bytes: &[u8]) {
 
 /// A comment line (`: text`), which EventSource ignores; it keeps proxies and read timeouts
 /// from seeing an idle connection. `text` must be one line.
-pub fn comment(out: &mut String, text: &str) {
+pub(super) fn comment(out: &mut String, text: &str) {
     out.push_str(": ");
     out.push_str(text);
     out.push_str("\n\n");
@@ -46,7 +46,7 @@ pub fn comment(out: &mut String, text: &str) {
 
 /// The `retry:` field: how long the client waits before reconnecting. Sent in a block of its
 /// own, which dispatches nothing (WHATWG: an empty data buffer dispatches no event).
-pub fn retry(out: &mut String, ms: u64) {
+pub(super) fn retry(out: &mut String, ms: u64) {
     let _ = write!(out, "retry: {ms}\n\n");
 }
 

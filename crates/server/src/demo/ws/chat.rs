@@ -32,7 +32,7 @@ const MAX_CHAT_TEXT: usize = 4096;
 
 /// The one room every `/demo/ws/chat` client joins.
 #[derive(Clone, Debug)]
-pub struct Room {
+pub(crate) struct Room {
     relay: broadcast::Sender<Utf8Bytes>,
     next_guest: Arc<AtomicU64>,
 }
@@ -44,7 +44,7 @@ impl Default for Room {
 }
 
 impl Room {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let (relay, _) = broadcast::channel(ROOM_CAPACITY);
         Self {
             relay,

@@ -582,82 +582,11 @@ mod tests {
             }
         }
 
-        /// Agrees with a line-at-a-time reference reading of the spec on streams with
-        /// LF line ends.
+        /// Agrees with the line-at-a-time reference reading of the spec.
         #[test]
         fn agrees_with_a_reference_reading(stream in stream_strategy()) {
-            let normalised: Vec<u8> = {
-                // Only LF ends: replace CRLF and CR with LF for the reference.
-                let mut v = Vec::new();
-                let mut i = 0;
-                while i < stream.len() {
-                    match stream[i] {
-                        b'\r' => {
-                            v.push(b'\n');
-                            if stream.get(i + 1) == Some(&b'\n') {
-                                i += 1;
-                            }
-                        }
-                        b => v.push(b),
-                    }
-                    i += 1;
-                }
-                v
-            };
-            prop_assert_eq!(parse_split(&stream, &[]).0, reference(&normalised));
+            prop_assert_eq!(parse_split(&stream, &[]).0, super::super::reference::read(&stream));
         }
-    }
-
-    /// A deliberately plain reading of the WHATWG steps, for LF-only input.
-    fn reference(stream: &[u8]) -> Vec<Item> {
-        let text = String::from_utf8_lossy(stream);
-        let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text);
-        let mut out = Vec::new();
-        let (mut data, mut event, mut id_buf, mut last_id) =
-            (String::new(), String::new(), None::<String>, None::<String>);
-        let mut lines: Vec<&str> = text.split('\n').collect();
-        lines.pop(); // the text after the last LF is an unfinished line
-        for line in lines {
-            if line.is_empty() {
-                last_id.clone_from(&id_buf);
-                if data.is_empty() {
-                    event.clear();
-                    continue;
-                }
-                data.pop();
-                out.push(Item::Event {
-                    event: if event.is_empty() {
-                        "message".into()
-                    } else {
-                        std::mem::take(&mut event)
-                    },
-                    data: std::mem::take(&mut data),
-                    id: last_id.clone(),
-                });
-                continue;
-            }
-            if let Some(c) = line.strip_prefix(':') {
-                out.push(Item::Comment(c.to_owned()));
-                continue;
-            }
-            let (name, value) = match line.split_once(':') {
-                Some((n, v)) => (n, v.strip_prefix(' ').unwrap_or(v)),
-                None => (line, ""),
-            };
-            match name {
-                "data" => {
-                    data.push_str(value);
-                    data.push('\n');
-                }
-                "event" => event = value.to_owned(),
-                "id" if !value.contains('\0') => id_buf = Some(value.to_owned()),
-                "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
-                    out.push(Item::Retry(value.parse().unwrap_or(u64::MAX)));
-                }
-                _ => {}
-            }
-        }
-        out
     }
 
     #[test]

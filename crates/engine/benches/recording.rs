@@ -5,7 +5,7 @@
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use streamscope_engine::recorder::{MemoryStore, RecordStore};
+use streamscope_engine::recording::{MemoryStore, RecordStore};
 use streamscope_engine::{Body, ConnId, Dir, Proto, Record, Timestamp};
 
 /// Records per case: enough to cross many segments, few enough for a quick run.

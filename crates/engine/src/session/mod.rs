@@ -1,10 +1,10 @@
-//! The hub: many connections in one process, each with its recording and statistics.
+//! The session: many connections in one process, each with its recording and statistics.
 //!
 //! It owns the connections' lifecycles (open, command, close, forget), the pump that
 //! moves each connection's records from its bounded channel into its [`RecordStore`]
 //! and [`ConnStats`], and the change signal subscribers wait on. Subscribers (the UI
 //! socket, exports, charts) read the stores by `seq` cursor: a slow reader catches up
-//! instead of losing records, and the hub never buffers for a stalled reader.
+//! instead of losing records, and the session never buffers for a stalled reader.
 //!
 //! The lock around the state is a plain mutex, held only for short, non-async sections.
 
@@ -18,9 +18,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::conn::{self, Command, ConnHandle, Outcome, SseOptions, WsOptions};
-use crate::record::{Body, ConnId, Proto, Record, Timestamp};
-use crate::recorder::{MemoryStore, RecordStore};
-use crate::stats::ConnStats;
+use crate::recording::{MemoryStore, RecordStore};
+use streamscope_model::record::{Body, ConnId, Proto, Record, Timestamp};
+use streamscope_model::stats::ConnStats;
 
 /// Records buffered between a connection task and its pump. The pump drains in
 /// batches, so this only needs to cover one scheduling gap; when full, the connection
@@ -72,9 +72,9 @@ pub struct ConnSummary {
     pub recorded_bytes: usize,
 }
 
-/// A request the hub cannot carry out.
+/// A request the session cannot carry out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HubError {
+pub enum SessionError {
     #[error("no connection {0}")]
     UnknownConn(ConnId),
     #[error("connection {0} has ended and takes no commands")]
@@ -101,7 +101,7 @@ struct State {
 
 /// Shared by every part of the server; clone freely.
 #[derive(Clone)]
-pub struct Hub {
+pub struct Session {
     state: Arc<Mutex<State>>,
     next_id: Arc<AtomicU32>,
     /// Bumped whenever records or states change; subscribers wait on it.
@@ -110,16 +110,16 @@ pub struct Hub {
     tasks: TaskTracker,
 }
 
-impl Default for Hub {
+impl Default for Session {
     fn default() -> Self {
         Self::new(CancellationToken::new())
     }
 }
 
-impl Hub {
-    /// A hub whose connections all stop when `cancel` fires.
+impl Session {
+    /// A session whose connections all stop when `cancel` fires.
     pub fn new(cancel: CancellationToken) -> Self {
-        Hub {
+        Session {
             state: Arc::new(Mutex::new(State {
                 conns: BTreeMap::new(),
             })),
@@ -147,8 +147,8 @@ impl Hub {
         self.version.subscribe()
     }
 
-    /// Completes once the hub stops for good (its root token is cancelled, after
-    /// [`Hub::shutdown`] or with the app). Subscribers that live as long as the hub,
+    /// Completes once the session stops for good (its root token is cancelled, after
+    /// [`Session::shutdown`] or with the app). Subscribers that live as long as the session,
     /// such as the UI socket, end with it: the change signal alone never ends.
     pub async fn stopped(&self) {
         self.cancel.cancelled().await;
@@ -206,9 +206,9 @@ impl Hub {
         if let Some(e) = self.lock().conns.get_mut(&id) {
             e.commands = Some(handle.commands());
         }
-        let hub = self.clone();
+        let session = self.clone();
         self.tasks
-            .spawn(async move { hub.pump(id, rx, handle).await });
+            .spawn(async move { session.pump(id, rx, handle).await });
         self.bump();
         id
     }
@@ -266,42 +266,42 @@ impl Hub {
     }
 
     /// Queues a command on a running connection.
-    pub async fn send(&self, id: ConnId, cmd: Command) -> Result<(), HubError> {
+    pub async fn send(&self, id: ConnId, cmd: Command) -> Result<(), SessionError> {
         let tx = {
             let st = self.lock();
-            let e = st.conns.get(&id).ok_or(HubError::UnknownConn(id))?;
+            let e = st.conns.get(&id).ok_or(SessionError::UnknownConn(id))?;
             if e.proto == Proto::Sse && !matches!(cmd, Command::Close { .. }) {
-                return Err(HubError::Refused(
+                return Err(SessionError::Refused(
                     "an SSE connection cannot send: the stream flows from the server only (SSE apps send with a separate HTTP request)".into(),
                 ));
             }
-            e.commands.clone().ok_or(HubError::Ended(id))?
+            e.commands.clone().ok_or(SessionError::Ended(id))?
         };
         if let Err(problem) = conn::ws::validate(&cmd) {
-            return Err(HubError::Refused(problem));
+            return Err(SessionError::Refused(problem));
         }
-        tx.send(cmd).await.map_err(|_| HubError::Ended(id))
+        tx.send(cmd).await.map_err(|_| SessionError::Ended(id))
     }
 
     /// Asks a connection to close properly (WebSocket close handshake with 1000).
-    pub async fn close(&self, id: ConnId) -> Result<(), HubError> {
+    pub async fn close(&self, id: ConnId) -> Result<(), SessionError> {
         let close = Command::Close {
             code: 1000,
             reason: String::new(),
         };
         match self.send(id, close).await {
-            Err(HubError::Ended(_)) => Ok(()),
+            Err(SessionError::Ended(_)) => Ok(()),
             other => other,
         }
     }
 
     /// Stops a connection if it runs and drops its recording.
-    pub fn forget(&self, id: ConnId) -> Result<(), HubError> {
+    pub fn forget(&self, id: ConnId) -> Result<(), SessionError> {
         let entry = self
             .lock()
             .conns
             .remove(&id)
-            .ok_or(HubError::UnknownConn(id))?;
+            .ok_or(SessionError::UnknownConn(id))?;
         entry.cancel.cancel();
         self.bump();
         Ok(())
@@ -309,10 +309,10 @@ impl Hub {
 
     /// Renames a connection (its pane was renamed); an empty name falls back to the
     /// URL's, as at opening. Charts and listings show the new name from now on.
-    pub fn rename(&self, id: ConnId, name: &str) -> Result<String, HubError> {
+    pub fn rename(&self, id: ConnId, name: &str) -> Result<String, SessionError> {
         let name = {
             let mut st = self.lock();
-            let e = st.conns.get_mut(&id).ok_or(HubError::UnknownConn(id))?;
+            let e = st.conns.get_mut(&id).ok_or(SessionError::UnknownConn(id))?;
             e.name = if name.trim().is_empty() {
                 default_name(&e.url)
             } else {
@@ -330,12 +330,12 @@ impl Hub {
         st.conns.iter().map(|(&id, e)| summary(id, e)).collect()
     }
 
-    pub fn summary(&self, id: ConnId) -> Result<ConnSummary, HubError> {
+    pub fn summary(&self, id: ConnId) -> Result<ConnSummary, SessionError> {
         let st = self.lock();
         st.conns
             .get(&id)
             .map(|e| summary(id, e))
-            .ok_or(HubError::UnknownConn(id))
+            .ok_or(SessionError::UnknownConn(id))
     }
 
     /// Records of `id` with `seq >= from`, at most `limit`, appended to `out`.
@@ -345,9 +345,9 @@ impl Hub {
         from: u64,
         limit: usize,
         out: &mut Vec<Record>,
-    ) -> Result<(), HubError> {
+    ) -> Result<(), SessionError> {
         let st = self.lock();
-        let e = st.conns.get(&id).ok_or(HubError::UnknownConn(id))?;
+        let e = st.conns.get(&id).ok_or(SessionError::UnknownConn(id))?;
         e.store.range(from, limit, out);
         Ok(())
     }
@@ -359,17 +359,6 @@ impl Hub {
             .iter()
             .map(|(&id, e)| (id, e.store.last_seq().unwrap_or(0)))
             .collect()
-    }
-
-    /// Writes the recording of `id` as NDJSON.
-    pub fn export(
-        &self,
-        id: ConnId,
-        w: &mut dyn std::io::Write,
-    ) -> Result<std::io::Result<()>, HubError> {
-        let st = self.lock();
-        let e = st.conns.get(&id).ok_or(HubError::UnknownConn(id))?;
-        Ok(e.store.write_ndjson(w))
     }
 
     /// Closes every connection properly, waits up to `grace`, then stops the rest.
