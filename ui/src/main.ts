@@ -1,7 +1,7 @@
 import './styles/app.css';
 import { mount } from 'svelte';
 import AppView from './App.svelte';
-import { App } from './app.svelte';
+import { App } from './app';
 import { getHost } from './host';
 
 const host = await getHost();

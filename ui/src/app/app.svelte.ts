@@ -1,0 +1,162 @@
+// The composition root: builds the API client, the store, the live link and the panes
+// for one window, starts them in order, and gives views one object (from context) whose
+// methods they call and whose `tick` moves at most once per animation frame. It also
+// keeps the small window-wide state no module owns: the demo list and the theme. The
+// jobs themselves are the modules': panes (pane lifecycle), live (records in),
+// workspace (what outlives the window).
+
+import { getContext, setContext } from 'svelte';
+import { ChartSettings, SystemTheme } from '../chart/state.svelte';
+import type { Proto } from '../contract';
+import type { Host } from '../host';
+import { RING_ROWS, Store } from '../store/log';
+import { Api } from '../transport/api';
+import type { Row } from '../transport/decode';
+import { LiveFeed, type LiveState } from '../transport/live';
+import { readSession, serverHost, type Session } from '../transport/session';
+import type { ConnState, DemoListing } from '../transport/types';
+import { Live } from './live.svelte';
+import type { PaneState } from './pane.svelte';
+import { Panes } from './panes.svelte';
+import { restoreTheme, saveTheme, type Theme } from './workspace';
+
+export class App {
+  readonly session: Session;
+  readonly api: Api;
+  readonly store: Store;
+  readonly host: Host;
+  /** The rate charts' settings and each pane's colour. */
+  readonly chart: ChartSettings;
+  private readonly live: Live;
+  private readonly lifecycle: Panes;
+  private readonly system = new SystemTheme();
+
+  /** Moves once per animation frame in which the store changed. */
+  tick = $state(0);
+  demos: DemoListing[] = $state([]);
+  theme: Theme = $state('system');
+
+  constructor(host: Host, session: Session = readSession()) {
+    this.host = host;
+    this.session = session;
+    this.api = new Api(session);
+    this.store = new Store(RING_ROWS);
+    this.store.subscribe(() => this.tick++);
+    this.chart = new ChartSettings(host.storage);
+    this.live = new Live(this.store, this.api, (handlers) => new LiveFeed(session, handlers));
+    this.lifecycle = new Panes({
+      api: this.api,
+      store: this.store,
+      storage: host.storage,
+      live: this.live,
+      demoUrl: (path, proto) => this.demoUrl(path, proto),
+    });
+    this.theme = restoreTheme(host.storage);
+  }
+
+  /** Restores the workspace (or opens the two demo panes), re-attaches panes to
+   * connections the server still has, and starts the live feed. The panes are there
+   * before the first `await`, so a render right after the call already has them. */
+  async start() {
+    this.lifecycle.restore();
+    await this.live.start(this.lifecycle.list);
+    this.lifecycle.persist();
+    this.api.demos().then(
+      (d) => (this.demos = d),
+      () => {},
+    );
+  }
+
+  stop() {
+    this.live.stop();
+  }
+
+  /** `127.0.0.1:PORT`: where the demo endpoints are. */
+  get serverHost(): string {
+    return serverHost(this.session);
+  }
+
+  demoUrl(path: string, proto: Proto): string {
+    return `${proto === 'ws' ? 'ws' : 'http'}://${this.serverHost}${path}`;
+  }
+
+  // The live link's state, for the top bar and the banner.
+  get liveState(): LiveState {
+    return this.live.state;
+  }
+  get liveAttempt(): number {
+    return this.live.attempt;
+  }
+  /** Set when the server refuses our token: nothing works until the page is reopened. */
+  get authProblem(): string | null {
+    return this.live.authProblem;
+  }
+
+  /** Rows `from…` (at most `limit`) of a connection's recording. */
+  records(id: string, from: number, limit: number): Promise<Row[]> {
+    return this.live.records(id, from, limit);
+  }
+
+  // The panes, in screen order, and their commands (panes.svelte.ts).
+  get panes(): PaneState[] {
+    return this.lifecycle.list;
+  }
+  get activePane(): string | null {
+    return this.lifecycle.active;
+  }
+  set activePane(id: string | null) {
+    this.lifecycle.active = id;
+  }
+  /** Per-pane hooks the keyboard shortcuts call. */
+  get hooks() {
+    return this.lifecycle.hooks;
+  }
+  /** Writes the workspace (without secrets) to the host's storage. */
+  persist() {
+    this.lifecycle.persist();
+  }
+  addPane(proto: Proto, url?: string): PaneState {
+    return this.lifecycle.add(proto, url);
+  }
+  movePane(id: string, delta: number) {
+    this.lifecycle.move(id, delta);
+  }
+  closePane(id: string): Promise<void> {
+    return this.lifecycle.close(id);
+  }
+  stateOf(pane: PaneState): ConnState | 'idle' {
+    return this.lifecycle.stateOf(pane);
+  }
+  connect(pane: PaneState): Promise<void> {
+    return this.lifecycle.connect(pane);
+  }
+  disconnect(pane: PaneState): Promise<void> {
+    return this.lifecycle.disconnect(pane);
+  }
+  /** Shows another of the pane's connections (an earlier run). */
+  view(pane: PaneState, id: string) {
+    this.lifecycle.view(pane, id);
+  }
+  /** Gives the shown connection the pane's name (the charts' legends read it). */
+  renameConn(pane: PaneState): Promise<void> {
+    return this.lifecycle.rename(pane);
+  }
+
+  /** The theme in effect: the chosen one, or the system's. */
+  get dark(): boolean {
+    return this.theme === 'dark' || (this.theme === 'system' && this.system.dark);
+  }
+
+  setTheme(t: Theme) {
+    this.theme = t;
+    saveTheme(this.host.storage, t);
+  }
+}
+
+const KEY = Symbol('app');
+export function provideApp(app: App) {
+  setContext(KEY, app);
+}
+export function useApp(): App {
+  return getContext<App>(KEY);
+}

@@ -1,0 +1,133 @@
+// The page's link to the server's record stream: at start, which connections each pane
+// still has on the server and from which seq to stream them; the live feed (transport/
+// live) with its batches applied to the store; the feed's state for the top bar; and
+// whether the server refuses this window. How records travel (socket, worker, resume
+// cursors) is transport's; what views read is the store's; opening and closing
+// connections is `panes.svelte.ts`'s, which tells this module which ones to stop
+// streaming.
+
+import { RING_ROWS, type Store } from '../store/log';
+import { ApiError, type Api } from '../transport/api';
+import { rowOf, rowsOf, type Row } from '../transport/decode';
+import type { LiveFeed, LiveHandlers, LiveState } from '../transport/live';
+import type { ConnView } from '../transport/types';
+import type { PaneState } from './pane.svelte';
+
+/** What this module asks of the control API. */
+export type LiveApi = Pick<Api, 'list' | 'records'>;
+/** The live feed as used here; `LiveFeed` in the page, a stand-in in tests. */
+export type Feed = Pick<LiveFeed, 'start' | 'ignore' | 'page' | 'stop'>;
+export type OpenFeed = (handlers: LiveHandlers) => Feed;
+
+export interface Subscription {
+  /** The last seq already held per connection: the feed sends what follows. */
+  cursors: Map<string, number>;
+  /** The server's connections that no pane shows. */
+  ignore: string[];
+}
+
+/** Re-attaches panes restored from an earlier page to the server's connections `views`,
+ * fills the store with the ones kept, and says where the feed starts for every
+ * connection. A pane keeps a connection only if the server still has it with the same
+ * URL (a restarted server reuses ids); it then shows its newest one. */
+export function reattach(panes: readonly PaneState[], views: ConnView[], store: Store): Subscription {
+  const byId = new Map(views.map((v) => [v.id, v]));
+  const cursors = new Map<string, number>();
+  const wanted = new Set<string>();
+  for (const pane of panes) {
+    pane.conns = pane.conns.filter((id) => byId.has(id) && byId.get(id)?.url === pane.connUrls.get(id));
+    pane.connId = pane.conns.length ? pane.conns[pane.conns.length - 1] : null;
+    for (const id of pane.conns) {
+      const v = byId.get(id)!;
+      wanted.add(id);
+      const log = store.ensure(id, v.proto);
+      log.applyView(v);
+      // The shown connection streams its newest ring's worth; the others start at their
+      // end, their past read from the server when scrolled to.
+      const from = id === pane.connId ? Math.max(0, v.last_seq - RING_ROWS) : v.last_seq;
+      cursors.set(id, from);
+      log.lastSeq = from;
+    }
+  }
+  const ignore: string[] = [];
+  for (const v of views) {
+    if (!wanted.has(v.id)) {
+      ignore.push(v.id);
+      cursors.set(v.id, v.last_seq);
+    }
+  }
+  if (views.length) store.applyConns(views.filter((v) => wanted.has(v.id)));
+  return { cursors, ignore };
+}
+
+export class Live {
+  state: LiveState = $state('connecting');
+  /** Failed attempts in a row while `retrying`. */
+  attempt = $state(0);
+  /** Set when the server refuses our token: nothing works until the page is reopened. */
+  authProblem: string | null = $state(null);
+  private feed: Feed | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly api: LiveApi,
+    private readonly openFeed: OpenFeed,
+  ) {}
+
+  /** Lists the server's connections, re-attaches `panes` to theirs (see `reattach`) and
+   * starts the feed. A failed listing starts the feed with no connection kept. */
+  async start(panes: readonly PaneState[]) {
+    let views: ConnView[] = [];
+    try {
+      views = await this.api.list();
+    } catch (e) {
+      this.note(e);
+    }
+    const { cursors, ignore } = reattach(panes, views, this.store);
+    this.feed = this.openFeed({
+      chunks: (c) => this.store.apply(c),
+      conns: (v) => this.store.applyConns(v),
+      status: (s, attempt) => {
+        this.state = s;
+        this.attempt = attempt;
+        if (s === 'retrying' && attempt >= 2) void this.probe();
+        if (s === 'open') this.authProblem = null;
+      },
+    });
+    this.feed.start(cursors, ignore);
+  }
+
+  stop() {
+    this.feed?.stop();
+  }
+
+  /** Stops streaming connections no pane shows any more. */
+  ignore(ids: readonly string[]) {
+    this.feed?.ignore(ids);
+  }
+
+  /** Rows `from…` (at most `limit`) of a connection's recording: decoded in the live
+   * feed's worker once it runs, so scrolling back does not parse JSON on the UI thread. */
+  async records(id: string, from: number, limit: number): Promise<Row[]> {
+    if (this.feed) return rowsOf(await this.feed.page(id, from, limit));
+    return (await this.api.records(id, from, limit)).records.map(rowOf);
+  }
+
+  /** Takes note of a failed API call: a refused token, origin or host means nothing will
+   * work from this window; a server that does not answer says nothing about the token. */
+  note(e: unknown) {
+    if (!(e instanceof ApiError)) return;
+    if (e.code === 'unauthorized' || e.code === 'bad_origin' || e.code === 'bad_host') this.authProblem = e.message;
+    else if (e.code === 'unreachable') this.authProblem = null;
+  }
+
+  /** When the live socket keeps failing, asks the API why (a WebSocket handshake cannot
+   * tell us). */
+  private async probe() {
+    try {
+      await this.api.list();
+    } catch (e) {
+      this.note(e);
+    }
+  }
+}

@@ -1,0 +1,171 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { memoryStorage } from '../host/browser';
+import { Store } from '../store/log';
+import { loadSaved, saveMessage } from '../store/saved';
+import { ApiError } from '../transport/api';
+import type { ConnView, OpenRequest } from '../transport/types';
+import { FORGET_AFTER_MS, Panes, type PaneApi } from './panes.svelte';
+import { connView, demoUrl } from './testing';
+import { restoreWorkspace, WORKSPACE_KEY } from './workspace';
+
+afterEach(() => vi.useRealTimers());
+
+/** Panes over an API stand-in that answers from `answers` and logs every call. */
+function setup(answers: { open?: (req: OpenRequest) => Promise<ConnView>; close?: () => Promise<void> } = {}) {
+  const storage = memoryStorage();
+  const store = new Store(100, () => 1);
+  const calls: string[] = [];
+  const opened: OpenRequest[] = [];
+  let n = 0;
+  const api: PaneApi = {
+    open: (req) => {
+      opened.push(req);
+      return answers.open?.(req) ?? Promise.resolve(connView(`c${++n}`, { url: req.url, proto: req.proto ?? 'ws' }));
+    },
+    close: (id) => {
+      calls.push(`close ${id}`);
+      return answers.close?.() ?? Promise.resolve();
+    },
+    forget: async (id) => void calls.push(`forget ${id}`),
+    rename: async (id, name) => {
+      calls.push(`rename ${id} ${name}`);
+      return connView(id, { name });
+    },
+  };
+  const ignored: string[][] = [];
+  const noted: unknown[] = [];
+  const live = {
+    ignore: (ids: readonly string[]) => void ignored.push([...ids]),
+    note: (e: unknown) => void noted.push(e),
+  };
+  const panes = new Panes({ api, store, storage, live, demoUrl });
+  return { panes, storage, store, calls, opened, ignored, noted };
+}
+
+const saved = (storage: ReturnType<typeof memoryStorage>) => restoreWorkspace(storage, demoUrl);
+
+describe('panes', () => {
+  it('start from the saved workspace and save each change', () => {
+    const { panes, storage } = setup();
+    panes.restore();
+    expect(panes.list).toHaveLength(2);
+    const ws = panes.add('ws');
+    const sse = panes.add('sse', 'https://example.test/events');
+    expect(ws.config.url).toBe('ws://127.0.0.1:4000/demo/ws/echo');
+    expect(sse.config.url).toBe('https://example.test/events');
+    expect(panes.active).toBe(sse.id);
+    expect(saved(storage).panes.map((p) => p.id)).toEqual(panes.list.map((p) => p.id));
+
+    panes.move(sse.id, -1);
+    expect(panes.list.map((p) => p.id).slice(-2)).toEqual([sse.id, ws.id]);
+    expect(saved(storage).panes.map((p) => p.id)).toEqual(panes.list.map((p) => p.id));
+    // Past either end: nothing moves.
+    const order = panes.list.map((p) => p.id);
+    panes.move(panes.list[0].id, -1);
+    panes.move(ws.id, 1);
+    panes.move('nope', 1);
+    expect(panes.list.map((p) => p.id)).toEqual(order);
+  });
+
+  it('connect with the settings, show the new connection, and keep what was asked without secrets', async () => {
+    const { panes, store, storage, opened } = setup();
+    const p = panes.add('ws', 'ws://example.test/feed');
+    p.config.auth = 'bearer';
+    p.config.bearer = 'sekrit';
+    p.paused = true;
+    await panes.connect(p);
+    expect(opened[0].bearer).toBe('sekrit');
+    expect([p.connId, p.conns, p.paused, p.busy, p.error]).toEqual(['c1', ['c1'], false, false, null]);
+    expect(store.get('c1')?.view?.url).toBe('ws://example.test/feed');
+    expect(panes.stateOf(p)).toBe('open');
+    const asked = p.requests.get('c1')!;
+    expect(asked.bearer).toBeUndefined();
+    expect(asked.headers).toEqual([['Authorization', 'Bearer ••••••']]);
+    await panes.connect(p);
+    expect([p.connId, p.conns]).toEqual(['c2', ['c1', 'c2']]);
+    const back = saved(storage).panes.find((q) => q.id === p.id)!;
+    expect(back.conns).toEqual(['c1', 'c2']);
+    expect(back.connUrls.get('c2')).toBe('ws://example.test/feed');
+    expect(storage.get(WORKSPACE_KEY)).not.toContain('sekrit');
+
+    panes.view(p, 'c1');
+    expect(p.connId).toBe('c1');
+    panes.view(p, 'c7');
+    expect(p.connId).toBe('c1');
+  });
+
+  it('show invalid settings and refusals on the pane, and pass refusals on to the live link', async () => {
+    const refusal = new ApiError('unauthorized', 'the launch token is wrong', 401);
+    const { panes, opened, noted } = setup({ open: () => Promise.reject(refusal) });
+    const p = panes.add('ws', 'localhost:8080');
+    expect(panes.stateOf(p)).toBe('idle');
+    await panes.connect(p);
+    expect(p.error?.code).toBe('invalid_input');
+    expect(p.error?.field).toBe('url');
+    expect(opened).toEqual([]);
+
+    p.config.url = 'ws://example.test/';
+    await panes.connect(p);
+    expect(p.error).toEqual({ code: 'unauthorized', message: 'the launch token is wrong', field: undefined });
+    expect([p.busy, p.connId]).toEqual([false, null]);
+    expect(noted).toEqual([refusal]);
+  });
+
+  it('disconnect quietly when the connection already ended', async () => {
+    let answer: ApiError = new ApiError('connection_ended', 'c1 has ended', 409);
+    const { panes, calls } = setup({ close: () => Promise.reject(answer) });
+    const p = panes.add('ws', 'ws://example.test/');
+    await panes.disconnect(p);
+    expect(calls).toEqual([]);
+    await panes.connect(p);
+    await panes.disconnect(p);
+    expect(calls).toEqual(['close c1']);
+    expect(p.error).toBeNull();
+    answer = new ApiError('unreachable', 'no answer');
+    await panes.disconnect(p);
+    expect(p.error?.code).toBe('unreachable');
+  });
+
+  it('rename the shown connection after the pane', async () => {
+    const { panes, store, calls } = setup();
+    const p = panes.add('ws', 'ws://example.test/');
+    await panes.rename(p);
+    expect(calls).toEqual([]);
+    await panes.connect(p);
+    p.config.name = '  prices ';
+    await panes.rename(p);
+    expect(calls).toEqual(['rename c1 prices']);
+    expect(store.get('c1')?.view?.name).toBe('prices');
+  });
+
+  it('close: saved messages go, live connections are closed, and all are forgotten a little later', async () => {
+    vi.useFakeTimers();
+    const { panes, store, storage, calls, ignored } = setup();
+    panes.restore();
+    const p = panes.add('ws', 'ws://example.test/');
+    await panes.connect(p);
+    await panes.connect(p);
+    store.get('c1')!.applyView(connView('c1', { state: 'closed' }));
+    saveMessage(storage, p.id, { name: 'hi', mode: 'text', payload: 'hi' });
+    panes.hooks.set(p.id, { focusUrl() {}, send() {} });
+
+    await panes.close(p.id);
+    expect(panes.list.map((q) => q.id)).not.toContain(p.id);
+    expect(panes.active).toBe(panes.list[0].id);
+    expect(panes.hooks.has(p.id)).toBe(false);
+    expect(loadSaved(storage, p.id)).toEqual([]);
+    expect(saved(storage).panes.map((q) => q.id)).toEqual(panes.list.map((q) => q.id));
+    expect(ignored).toEqual([['c1', 'c2']]);
+    // Only the live one needs a close handshake.
+    expect(calls).toEqual(['close c2']);
+    expect(store.get('c1')).toBeDefined();
+
+    await vi.advanceTimersByTimeAsync(FORGET_AFTER_MS);
+    expect(calls).toEqual(['close c2', 'forget c1', 'forget c2']);
+    expect(store.get('c1')).toBeUndefined();
+    expect(store.get('c2')).toBeUndefined();
+
+    await panes.close('gone');
+    expect(calls).toHaveLength(3);
+  });
+});
