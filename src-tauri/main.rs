@@ -169,33 +169,19 @@ fn launch_id() -> String {
     format!("{:x}-{:x}", std::process::id(), nanos)
 }
 
-/// Ctrl-C or SIGTERM quits as closing the window does (connections closed, server
+/// Ctrl-C, SIGTERM or SIGHUP quits as closing the window does (connections closed, server
 /// stopped); a second one ends the process at once.
 fn quit_on_signals(app: AppHandle) {
-    #[cfg(unix)]
     tauri::async_runtime::spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
+        let Ok(mut signals) = streamscope_server::signals::StopSignals::new() else {
             return;
         };
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
+        if signals.recv().await.is_none() {
+            return;
         }
         app.exit(0);
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
-        std::process::exit(130);
-    });
-    #[cfg(not(unix))]
-    tauri::async_runtime::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            app.exit(0);
+        if signals.recv().await.is_some() {
+            std::process::exit(130);
         }
     });
 }

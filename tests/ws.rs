@@ -400,6 +400,23 @@ async fn ws_stdin_lines_are_sent_as_they_are_typed_and_eof_keeps_reading() {
     assert!(!live.has_exited(), "EOF on stdin keeps reading the peer");
 }
 
+/// SIGTERM (what `kill` and `timeout` send) and SIGHUP stop a run as Ctrl-C does: our close
+/// with 1000, the peer's answer, exit 0; not a TCP drop the peer sees as 1006.
+#[tokio::test]
+async fn ws_stop_signals_close_properly_and_exit_zero() {
+    for signal in ["INT", "TERM", "HUP"] {
+        let server = WsServer::start(vec![WsStep::Echo]).await;
+        let mut live = Sscope::new(["ws", &server.url("/")])
+            .deadline(Duration::from_secs(10))
+            .spawn();
+        live.expect("meta open").await;
+        live.signal(signal);
+        assert_eq!(live.expect("out close").await.code, Some(1000), "{signal}");
+        live.expect("in close").await;
+        assert_eq!(live.wait().await, 0, "{signal}");
+    }
+}
+
 #[tokio::test]
 async fn ws_records_are_printed_as_they_arrive() {
     let server = WsServer::start(vec![text("early"), WsStep::Pause(Duration::from_secs(60))]).await;

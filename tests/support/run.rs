@@ -478,6 +478,16 @@ impl Live {
         }
     }
 
+    /// Sends `signal` (`INT`, `TERM`, `HUP`) to sscope, by its process id.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().expect("sscope is still running");
+        let status = std::process::Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} {pid} failed");
+    }
+
     /// True when sscope has exited by now.
     pub fn has_exited(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(Some(_)))

@@ -19,6 +19,7 @@ use clap::{CommandFactory, FromArgMatches};
 use streamscope_engine::{
     Command, ConnHandle, ConnId, Outcome, Record, RecordSink, open_sse, open_ws,
 };
+use streamscope_server::signals::StopSignals;
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -100,13 +101,21 @@ async fn run(
     stdin: bool,
     format: Format,
 ) -> ExitCode {
+    // Before the connection opens: from its first record on, a stop signal closes it
+    // properly instead of killing the process.
+    let signals = StopSignals::new();
     let (tx, rx) = mpsc::channel::<Record>(RECORD_CAPACITY);
     let cancel = CancellationToken::new();
     let handle = open(tx, cancel.clone());
     if stdin {
         tokio::spawn(feed_stdin(handle.commands()));
     }
-    tokio::spawn(on_interrupt(handle.commands(), cancel.clone()));
+    match signals {
+        Ok(signals) => {
+            tokio::spawn(on_interrupt(signals, handle.commands(), cancel.clone()));
+        }
+        Err(e) => eprintln!("sscope: cannot listen for Ctrl-C and SIGTERM: {e}"),
+    }
 
     let printed = print::print(rx, format).await;
     if printed.stdout_closed {
@@ -148,9 +157,14 @@ async fn feed_stdin(commands: mpsc::Sender<Command>) {
     }
 }
 
-/// The first Ctrl-C closes the connection properly; a second one stops at once.
-async fn on_interrupt(commands: mpsc::Sender<Command>, cancel: CancellationToken) {
-    if tokio::signal::ctrl_c().await.is_err() {
+/// The first stop signal (Ctrl-C, SIGTERM, SIGHUP) closes the connection properly; a
+/// second one stops at once.
+async fn on_interrupt(
+    mut signals: StopSignals,
+    commands: mpsc::Sender<Command>,
+    cancel: CancellationToken,
+) {
+    if signals.recv().await.is_none() {
         return;
     }
     let close = Command::Close {
@@ -160,7 +174,7 @@ async fn on_interrupt(commands: mpsc::Sender<Command>, cancel: CancellationToken
     if commands.send(close).await.is_err() {
         return;
     }
-    if tokio::signal::ctrl_c().await.is_ok() {
+    if signals.recv().await.is_some() {
         cancel.cancel();
     }
 }

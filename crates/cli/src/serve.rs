@@ -6,9 +6,11 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use streamscope_server::signals::StopSignals;
 use streamscope_server::{Server, ServerConfig};
 
-/// How long Ctrl-C waits for connections to finish their close handshakes.
+/// How long a stop (Ctrl-C, SIGTERM, SIGHUP) waits for connections to finish their close
+/// handshakes.
 const GRACE: Duration = Duration::from_secs(3);
 
 pub(crate) fn serve(port: u16) -> ExitCode {
@@ -23,6 +25,14 @@ pub(crate) fn serve(port: u16) -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        // Before the server starts: a SIGTERM from then on closes connections properly.
+        let mut signals = match StopSignals::new() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("sscope: cannot listen for stop signals: {e}");
+                return ExitCode::from(1);
+            }
+        };
         let server = match Server::start(ServerConfig {
             port,
             ..ServerConfig::default()
@@ -47,11 +57,12 @@ pub(crate) fn serve(port: u16) -> ExitCode {
             println!("  (the UI is not built yet: the page at / says how)");
         }
         println!("Press Ctrl-C to stop.");
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            eprintln!("sscope: cannot wait for Ctrl-C: {e}");
+        let stop = signals.recv().await.unwrap_or("the end of signals");
+        eprintln!("sscope: {stop}: closing connections…");
+        // A second signal while closing stops at once.
+        tokio::select! {
+            () = server.shutdown(GRACE) => ExitCode::SUCCESS,
+            _ = signals.recv() => ExitCode::from(130),
         }
-        eprintln!("sscope: closing connections…");
-        server.shutdown(GRACE).await;
-        ExitCode::SUCCESS
     })
 }

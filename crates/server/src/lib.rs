@@ -27,6 +27,7 @@ pub mod chart;
 pub mod demo;
 pub mod error;
 pub mod security;
+pub mod signals;
 pub mod ui_socket;
 
 use error::ApiError;

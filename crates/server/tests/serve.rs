@@ -1,5 +1,6 @@
 //! `sscope serve`, the built binary: it prints the UI's URL with the token, serves the demos
-//! and the API, and on Ctrl-C (SIGINT) closes every connection properly and exits 0.
+//! and the API, and on Ctrl-C (SIGINT), SIGTERM or SIGHUP closes every connection properly
+//! and exits 0.
 //!
 //! Runs the `sscope` a user runs: build it first (`cargo build -p sscope`, same
 //! `CARGO_TARGET_DIR`), or point `SSCOPE_BIN` at one.
@@ -95,12 +96,13 @@ impl Serve {
         }
     }
 
-    fn interrupt(&self) {
+    /// Sends `signal` (`INT`, `TERM`, `HUP`) to the process, by its id.
+    fn signal(&self, signal: &str) {
         let status = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
             .status()
             .expect("run kill");
-        assert!(status.success(), "kill -INT failed");
+        assert!(status.success(), "kill -{signal} failed");
     }
 
     async fn exit(&mut self) -> ExitStatus {
@@ -127,6 +129,22 @@ impl Drop for Serve {
 #[tokio::test]
 async fn sscope_serve_prints_the_token_url_serves_and_exits_0_after_closing_connections_on_sigint()
 {
+    serves_then_stops_properly_on("INT").await;
+}
+
+#[tokio::test]
+async fn sscope_serve_closes_connections_properly_on_sigterm() {
+    serves_then_stops_properly_on("TERM").await;
+}
+
+#[tokio::test]
+async fn sscope_serve_closes_connections_properly_on_sighup() {
+    serves_then_stops_properly_on("HUP").await;
+}
+
+/// Serves, opens a connection, then stops on `signal`: the connection's close handshake
+/// completes (1001, going away), the live socket gets a 1001 close, the exit status is 0.
+async fn serves_then_stops_properly_on(signal: &str) {
     within(async {
         let mut serve = Serve::start(0);
         let ui = serve.line(|l| l.contains("/?token=")).await;
@@ -169,7 +187,7 @@ async fn sscope_serve_prints_the_token_url_serves_and_exits_0_after_closing_conn
             .await
             .expect("live socket");
 
-        serve.interrupt();
+        serve.signal(signal);
         let mut records: Vec<Value> = Vec::new();
         let close = loop {
             match timeout(PATIENCE, live.next()).await.expect("live in time") {
