@@ -3,6 +3,7 @@
 #   make run     install what is missing, build the UI if needed, open the desktop app
 #   make test    install what is missing, then build and run every test
 #   make lint    formatting and clippy, warnings as errors
+#   make fuzz    the parsers' fuzz targets, FUZZ_SECONDS (default 60) each
 #   make ui      build the UI (ui/dist) when a source changed
 #   make deb     a Debian package of the desktop app
 #
@@ -11,7 +12,7 @@
 export CARGO_TARGET_DIR ?= /var/tmp/streamscope-target
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup test lint bench run ui ui-test desktop-smoke deb
+.PHONY: setup test lint bench run ui ui-test desktop-smoke deb fuzz
 
 setup:
 	bash scripts/setup.sh
@@ -58,6 +59,15 @@ test: setup ui
 # driven by playwright-core against `sscope serve`, built by the step before).
 ui-test: ui
 	cd ui && npm run check && npm test && E2E_SKIP_BUILD=1 SSCOPE_BIN=$(CARGO_TARGET_DIR)/debug/sscope npm run e2e
+
+# The parsers' fuzz targets (fuzz/), FUZZ_SECONDS each: their committed seeds first (every
+# fixed finding has one), then new inputs. CI runs it with a short budget; run it longer
+# by hand after touching a parser (fuzz/README.md).
+FUZZ_SECONDS ?= 60
+# Its own target dir: fuzz builds use other compiler flags than the workspace.
+FUZZ_TARGET_DIR ?= /var/tmp/streamscope-fuzz-target
+fuzz: setup
+	CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) bash fuzz/run.sh $(FUZZ_SECONDS)
 
 lint: setup
 	cargo fmt --all -- --check

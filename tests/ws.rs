@@ -48,6 +48,8 @@ async fn ws_open_record_has_status_101_lowercase_headers_and_the_chosen_subproto
         "{run}"
     );
     assert!(open.header("sec-websocket-accept").is_some(), "{run}");
+    // CONTRACT.md: repeated response headers are joined with ", ".
+    assert_eq!(open.header("x-dup"), Some("a, b"), "{run}");
 
     let request = server.request();
     assert_eq!(request.target, "/socket?x=1");

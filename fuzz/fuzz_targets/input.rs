@@ -75,7 +75,13 @@ fuzz_target!(|data: &[u8]| {
         Err(HexError::BadDigit(c, pos)) => {
             assert!(!c.is_ascii_hexdigit() && !c.is_whitespace() && c != ':' && c != '-');
             assert!(line.contains(c), "BadDigit({c:?}) is not in the text");
-            assert!(pos >= 1 && pos <= line.len(), "position {pos} out of the text");
+            // The position counts characters of what was typed, from 1: the column a
+            // person looks at.
+            assert_eq!(
+                line.chars().nth(pos.wrapping_sub(1)),
+                Some(c),
+                "BadDigit({c:?}, {pos}) does not point at {c:?} in {line:?}"
+            );
         }
         Err(HexError::OddLength) => {}
     }

@@ -106,6 +106,7 @@ class Driver {
       capabilities: { alwaysMatch: { 'tauri:options': { application } } },
     }, 60000);
     this.session = `/session/${v.sessionId}`;
+    return v.sessionId;
   }
   exec(script, args = []) { return this.req('POST', `${this.session}/execute/sync`, { script, args }); }
   execAsync(script, args = []) { return this.req('POST', `${this.session}/execute/async`, { script, args }); }
@@ -240,6 +241,18 @@ async function closeApp(appPid) {
   return false;
 }
 
+/**
+ * Presses a key in (or closes) the "Save export" dialog. A dialog found before it is
+ * mapped refuses the focus (BadMatch), so every use tries again a few times.
+ */
+async function dialogAction(appPid, action, ...args) {
+  for (let i = 0; i < 5; i++) {
+    await sleep(300);
+    if (x11(action, appPid, 'Save export', ...args)) return true;
+  }
+  return false;
+}
+
 const invokeScript = `const done = arguments[arguments.length - 1];
   window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1])
     .then((v) => done({ ok: true, v }), (e) => done({ ok: false, e }));`;
@@ -255,8 +268,9 @@ async function smoke() {
   let run = await startDriver(home);
   try {
     const { driver, child } = run;
-    await driver.newSession(app);
-    check('a WebDriver session starts the app', true);
+    const sessionId = await driver.newSession(app);
+    const handle = await driver.req('GET', `${driver.session}/window`);
+    check('a WebDriver session starts the app with a window', typeof sessionId === 'string' && sessionId !== '' && typeof handle === 'string' && handle !== '', `${sessionId}; ${handle}`);
 
     const state = await waitForUi(driver, 20000);
     check('the window shows the UI (#app mounted)', state?.mounted === true, JSON.stringify(state));
@@ -319,7 +333,7 @@ async function smoke() {
       try {
         execFileSync('import', ['-window', 'root', join(artifacts, 'save-dialog.png')], { timeout: 10000 });
       } catch { /* screenshot only */ }
-      x11('key', appPid, 'Save export', 'Return');
+      await dialogAction(appPid, 'key', 'Return');
     }
     const accepted = await saveResult();
     const exported = join(home, 'downloads', 'connections.json');
@@ -328,7 +342,7 @@ async function smoke() {
     check('accepting the dialog saves the export to the chosen file', accepted === 'saved' && exportedJson !== null, `${accepted}; ${exported}`);
 
     await driver.exec(startSave.replace('connections.json', 'cancelled.json'));
-    if (await waitForWindow(appPid, 'Save export', 10000)) x11('close', appPid, 'Save export');
+    if (await waitForWindow(appPid, 'Save export', 10000)) await dialogAction(appPid, 'close');
     const cancelled = await saveResult();
     check('closing the dialog cancels the export', cancelled === 'cancelled' && !existsSync(join(home, 'downloads', 'cancelled.json')), String(cancelled));
 
@@ -347,11 +361,7 @@ async function smoke() {
     const chartDialog = await waitForWindow(appPid, 'Save export', 10000);
     check('the chart export opens the native save dialog', chartDialog);
     if (chartDialog) {
-      // A dialog found before it is mapped refuses the focus (BadMatch): try again.
-      for (let i = 0; i < 5; i++) {
-        await sleep(300);
-        if (x11('key', appPid, 'Save export', 'Return')) break;
-      }
+      await dialogAction(appPid, 'key', 'Return');
     }
     const chartFile = await waitFor(async () => {
       const f = readdirSync(join(home, 'downloads')).find((n) => /^streamscope-rates-\d{8}-\d{6}\.png$/.test(n));

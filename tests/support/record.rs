@@ -422,3 +422,143 @@ mod tests {
         assert_eq!(days_from_civil(2026, 11, 25), 20_782);
     }
 }
+
+/// The validator must refuse what breaks the contract: if it accepted everything, every
+/// end-to-end contract check would silently stop checking.
+#[cfg(test)]
+mod refusals {
+    use super::*;
+
+    const T: &str = "2026-01-02T03:04:05.678901Z";
+
+    fn window() -> (SystemTime, SystemTime) {
+        let at = parse_time(T).expect("the fixture's time parses");
+        (at, at)
+    }
+
+    /// A valid record as a JSON object, to break one field at a time.
+    fn valid(kind: &str) -> serde_json::Value {
+        let mut v = serde_json::json!({"t": T, "conn": "c1", "proto": "ws", "seq": 1});
+        let extra = match kind {
+            "open" => {
+                serde_json::json!({"dir": "meta", "status": 101, "headers": {"upgrade": "websocket"}})
+            }
+            "text" => serde_json::json!({"dir": "in", "size": 2, "data": "hi"}),
+            "binary" => serde_json::json!({"dir": "out", "size": 3, "data_b64": "AQID"}),
+            "close" => serde_json::json!({"dir": "in", "code": 1000, "reason": "bye"}),
+            "error" => serde_json::json!({"dir": "meta", "message": "connection lost"}),
+            "event" => {
+                serde_json::json!({"proto": "sse", "dir": "in", "size": 1, "data": "x", "event": "message"})
+            }
+            "reconnect" => {
+                serde_json::json!({"proto": "sse", "dir": "meta", "retry_ms": 3000, "attempt": 1})
+            }
+            other => panic!("no fixture for {other}"),
+        };
+        for (k, val) in extra.as_object().expect("an object") {
+            v[k] = val.clone();
+        }
+        v["kind"] = kind.into();
+        v
+    }
+
+    fn check(v: &serde_json::Value) -> Result<Record, String> {
+        decode_line(&v.to_string(), window())
+    }
+
+    /// `change` applied to a valid `kind` record makes the validator refuse it, saying
+    /// something that contains `why`.
+    fn refused(kind: &str, change: impl FnOnce(&mut serde_json::Value), why: &str) {
+        let mut v = valid(kind);
+        change(&mut v);
+        match check(&v) {
+            Ok(r) => panic!("accepted a broken {kind} record: {v} → {r:?}"),
+            Err(e) => assert!(e.contains(why), "refused {v} for another reason: {e}"),
+        }
+    }
+
+    #[test]
+    fn valid_records_pass() {
+        for kind in [
+            "open",
+            "text",
+            "binary",
+            "close",
+            "error",
+            "event",
+            "reconnect",
+        ] {
+            check(&valid(kind)).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        }
+    }
+
+    #[test]
+    fn broken_records_are_refused_with_the_rule_they_break() {
+        refused("text", |v| v["retryMs"] = 5.into(), "does not match");
+        refused("text", |v| v["size"] = serde_json::Value::Null, "is null");
+        refused("text", |v| v["proto"] = "mqtt".into(), "neither");
+        refused("text", |v| v["kind"] = "event".into(), "not a ws kind");
+        refused("text", |v| v["conn"] = "conn1".into(), "is not c1");
+        refused("text", |v| v["seq"] = 0.into(), "seq starts at 1");
+        refused("text", |v| v["dir"] = "meta".into(), "is wrong for kind");
+        refused("error", |v| v["dir"] = "in".into(), "is wrong for kind");
+        refused(
+            "text",
+            |v| {
+                v.as_object_mut().map(|o| o.remove("size"));
+            },
+            "needs `size`",
+        );
+        refused("text", |v| v["size"] = 3.into(), "UTF-8 bytes");
+        refused("text", |v| v["data_b64"] = "aGk=".into(), "not `data_b64`");
+        refused("binary", |v| v["data_b64"] = "AQI".into(), "padded base64");
+        refused("binary", |v| v["size"] = 4.into(), "payload bytes");
+        refused("event", |v| v["event"] = "".into(), "never empty");
+        refused("reconnect", |v| v["attempt"] = 0.into(), "attempt");
+        refused("error", |v| v["message"] = "".into(), "non-empty `message`");
+        refused("open", |v| v["status"] = 200.into(), "status 101");
+        refused(
+            "open",
+            |v| {
+                v.as_object_mut().map(|o| o.remove("headers"));
+            },
+            "needs `headers`",
+        );
+        refused(
+            "open",
+            |v| v["headers"] = serde_json::json!({"Upgrade": "websocket"}),
+            "lower-case",
+        );
+        refused(
+            "close",
+            |v| {
+                v.as_object_mut().map(|o| o.remove("code"));
+            },
+            "without a code",
+        );
+        refused("text", |v| v["code"] = 1000.into(), "belongs on close");
+        refused(
+            "text",
+            |v| v["subprotocol"] = "chat".into(),
+            "belongs on open",
+        );
+        refused("text", |v| v["t"] = "2026-01-02T03:04:05Z".into(), "`t`");
+        refused(
+            "text",
+            |v| v["t"] = "2026-01-02T04:04:05.678901+01:00".into(),
+            "`t`",
+        );
+        refused(
+            "text",
+            |v| v["t"] = "2027-01-02T03:04:05.678901Z".into(),
+            "time window",
+        );
+    }
+
+    #[test]
+    fn a_line_that_is_not_one_json_object_is_refused() {
+        for line in ["", "[]", "{\"t\":", "42"] {
+            assert!(decode_line(line, window()).is_err(), "{line:?} accepted");
+        }
+    }
+}

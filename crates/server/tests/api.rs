@@ -11,8 +11,8 @@ use base64::Engine as _;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use support::{
-    Api, Reply, assert_seqs_from_one, find, has, http, live_url, live_with, next_batch, start,
-    stop, summary, within,
+    Api, Reply, assert_seqs_from_one, closed_port, find, has, http, live_url, live_with,
+    next_batch, start, stop, summary, within,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -1139,12 +1139,18 @@ async fn export_gives_every_record_as_ndjson() {
         assert_eq!(lines.iter().filter(|r| r["kind"] == "event").count(), 300);
         assert_eq!(lines.last().map(|r| &r["kind"]), Some(&json!("end")));
 
-        // A connection with nothing recorded yet exports an empty file.
+        // A connection with nothing recorded yet exports an empty file: its peer takes
+        // the TCP connection (the listener's backlog) and never answers the handshake.
+        let mute = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a mute peer");
+        let port = mute.local_addr().expect("its address").port();
         let silent = api
-            .open(json!({"url": "ws://127.0.0.1:9/nothing", "connect_timeout_secs": 0.001}))
+            .open(json!({"url": format!("ws://127.0.0.1:{port}/nothing"), "connect_timeout_secs": 60}))
             .await;
         let reply = api.get(&format!("/api/connections/{silent}/export")).await;
         assert_eq!(reply.status, 200);
+        assert_eq!(reply.header("content-type"), Some("application/x-ndjson"));
+        assert_eq!(reply.text(), "", "nothing recorded, nothing exported");
+        drop(mute);
         stop(server).await;
     })
     .await;
@@ -1485,7 +1491,7 @@ async fn a_bad_request_never_disturbs_another_running_connection() {
                 .await;
             api.post(
                 "/api/connections",
-                &json!({"url": "ws://127.0.0.1:1/refused"}),
+                &json!({"url": format!("ws://127.0.0.1:{}/refused", closed_port())}),
             )
             .await;
             api.post_raw("/api/connections", "{{{{").await;
@@ -1535,8 +1541,11 @@ async fn a_connection_that_cannot_connect_fails_with_an_error_record_not_an_http
     within(async {
         let server = start().await;
         let api = Api::of(&server);
-        // Nothing listens on port 1; the API accepted the request, the connection failed.
-        let id = api.open(json!({"url": "ws://127.0.0.1:1/x"})).await;
+        // Nothing listens there; the API accepted the request, the connection failed.
+        let port = closed_port();
+        let id = api
+            .open(json!({"url": format!("ws://127.0.0.1:{port}/x")}))
+            .await;
         let view = api.wait_state(&id, "failed").await;
         assert_eq!(view["last_seq"], 1);
         let records = api.records(&id).await;

@@ -17,7 +17,7 @@ use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
     task::JoinHandle,
-    time::{Instant, timeout},
+    time::timeout,
 };
 use tokio_tungstenite::{
     MaybeTlsStream, WebSocketStream, connect_async,
@@ -380,27 +380,21 @@ async fn ws_echo_agrees_to_the_first_subprotocol_offered() {
     .await;
 }
 
+/// The ticker's wiring: numbered messages with the server's send times. Its rate is the
+/// pacer's, tested on a controlled clock (`demo::feed`): a wall-clock count here would
+/// only measure how busy the machine is.
 #[tokio::test]
-async fn ws_ticker_keeps_roughly_the_asked_rate_and_carries_send_times() {
+async fn ws_ticker_numbers_its_messages_and_carries_send_times() {
     within(async {
         let server = Server::start().await;
         let before = now_us();
-        let mut ws = server.ws("/demo/ws/ticker?rate=50").await;
-        let window = Instant::now();
-        let mut expected_n = 1;
-        while window.elapsed() < Duration::from_secs(1) {
+        let mut ws = server.ws("/demo/ws/ticker?rate=200").await;
+        for expected_n in 1..=25 {
             let v = next_json(&mut ws).await;
             assert_eq!(v["n"], expected_n);
             assert!(v["price"].is_number());
             assert_send_time(&v, before);
-            expected_n += 1;
         }
-        let received = expected_n - 1;
-        // 50/s for one second; only a lower bound, the machine may be busy.
-        assert!(
-            received >= 25,
-            "only {received} messages in one second at rate=50"
-        );
     })
     .await;
 }
@@ -693,24 +687,21 @@ async fn ws_chat_tells_a_client_that_fell_behind_how_much_it_missed() {
     .await;
 }
 
+/// As for the WebSocket ticker: the wiring here, the rate on a controlled clock.
 #[tokio::test]
-async fn sse_ticker_sends_named_events_with_ids_and_send_times_at_the_rate() {
+async fn sse_ticker_sends_named_events_with_ids_and_send_times() {
     within(async {
         let server = Server::start().await;
         let before = now_us();
-        let mut events = sse(&server, "/demo/sse/ticker?rate=50", None).await;
-        let window = Instant::now();
-        let mut n = 0_u64;
-        while window.elapsed() < Duration::from_secs(1) {
+        let mut events = sse(&server, "/demo/sse/ticker?rate=200", None).await;
+        for n in 1..=25_u64 {
             let block = events.next_event().await.expect("event");
-            n += 1;
             assert_eq!(block.event.as_deref(), Some("tick"));
             assert_eq!(block.id, Some(n.to_string()));
             let v = block.json();
             assert_eq!(v["n"], n);
             assert_send_time(&v, before);
         }
-        assert!(n >= 25, "only {n} events in one second at rate=50");
     })
     .await;
 }

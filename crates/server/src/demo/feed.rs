@@ -250,6 +250,45 @@ impl Pacer {
 mod tests {
     use super::*;
 
+    /// On a paused clock (time moves only when every task waits), the pacer hands out
+    /// exactly what is due at each tick: the first message at once, then `rate` a second,
+    /// in bursts when the rate is faster than the 10 ms tick.
+    async fn assert_keeps_the_rate(rate: u64, ticks: usize) {
+        let mut pacer = Pacer::new(rate, None);
+        let start = Instant::now();
+        let mut total = 0;
+        for _ in 0..ticks {
+            total += pacer.next_burst().await.expect("no limit, no end");
+            let micros = start.elapsed().as_micros();
+            let due = u64::try_from(u128::from(rate) * micros / 1_000_000).expect("small") + 1;
+            assert_eq!(total, due, "rate {rate}: {total} handed out by {micros} µs");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pacer_hands_out_exactly_what_is_due_at_every_tick() {
+        assert_keeps_the_rate(50, 60).await;
+        assert_keeps_the_rate(1, 3).await;
+        assert_keeps_the_rate(10_000, 150).await;
+        assert_keeps_the_rate(1_000_000, 50).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pacer_far_behind_sends_one_capped_burst_and_restarts_its_schedule() {
+        let mut pacer = Pacer::new(1_000, None);
+        assert_eq!(pacer.next_burst().await, Some(1));
+        // A slow client: a whole second passes before the next burst is asked for.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let burst = pacer.next_burst().await.expect("a burst");
+        assert_eq!(
+            burst,
+            10 * CATCH_UP_TICKS,
+            "capped at {CATCH_UP_TICKS} ticks' worth"
+        );
+        // Then the schedule runs from there: the next tick carries one tick's worth.
+        assert_eq!(pacer.next_burst().await, Some(10));
+    }
+
     fn at_micros(us: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_micros(us)
     }

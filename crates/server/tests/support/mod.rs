@@ -36,6 +36,14 @@ pub(crate) async fn within<F: Future>(test: F) -> F::Output {
 
 /// A directory that holds no built UI, so `/` serves the not-built page whatever the
 /// checkout holds.
+/// A loopback port nothing listens on, for "connection refused": bound, then released.
+/// Another process could take it in between, which on loopback within a test is unlikely;
+/// assuming a fixed port (1, 9) is closed is not safe on every machine.
+pub(crate) fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    listener.local_addr().expect("its address").port()
+}
+
 pub(crate) fn no_ui_dir() -> PathBuf {
     std::env::temp_dir().join("streamscope-tests-no-ui-here")
 }
