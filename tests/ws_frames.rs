@@ -3,8 +3,10 @@
 //! segment as data, an unsolicited pong), and what breaks the protocol (bad UTF-8, masked
 //! or reserved-bit frames, a cut frame, a reset, a non-101 answer).
 
+use std::time::Duration;
+
 use streamscope_e2e::raw::ws_frame;
-use streamscope_e2e::{RawServer, Script, sscope};
+use streamscope_e2e::{Gate, RawServer, Script, Sscope, sscope};
 
 const CONTINUATION: u8 = 0;
 const TEXT: u8 = 1;
@@ -193,17 +195,24 @@ async fn ws_frame_cut_by_end_of_stream_is_an_error() {
 
 #[tokio::test]
 async fn ws_connection_reset_after_open_is_an_error() {
+    // The reset waits until sscope has printed the frame before it (see `Gate`).
+    let gate = Gate::new();
     let server = RawServer::start(vec![
         Script::new()
             .ws_accept(None)
             .write(ws_frame(true, TEXT, b"before"))
-            .pause_ms(300)
+            .wait(&gate)
             .reset(),
     ])
     .await;
-    let run = sscope(["ws", &server.ws_url("/")]).await;
-    run.expect_failure();
-    assert_eq!(run.kinds(), ["meta open", "in text", "meta error"], "{run}");
+    let mut live = Sscope::new(["ws", &server.ws_url("/")])
+        .deadline(Duration::from_secs(10))
+        .spawn();
+    live.expect("meta open").await;
+    assert_eq!(live.expect("in text").await.text(), "before");
+    gate.open();
+    live.expect("meta error").await;
+    assert_eq!(live.wait().await, 1);
 }
 
 #[tokio::test]

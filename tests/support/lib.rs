@@ -13,7 +13,7 @@ pub mod run;
 pub mod tls;
 pub mod ws;
 
-pub use raw::{RawServer, Script, sse_head};
+pub use raw::{Gate, RawServer, Script, sse_head};
 pub use record::Record;
 pub use request::RequestHead;
 pub use run::{Output, Run, Sscope, sscope};

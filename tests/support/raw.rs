@@ -32,6 +32,37 @@ enum Step {
     Hold,
     /// End with a TCP reset instead of a clean close.
     Reset,
+    /// Wait until the test opens the gate.
+    Wait(Gate),
+}
+
+/// A gate a script waits at until the test opens it: the test reads what the client made
+/// of the bytes before, then lets the script go on. A fixed pause instead would race: a
+/// reset that comes before the client read the data makes the kernel drop that data.
+#[derive(Debug, Clone)]
+pub struct Gate(Arc<tokio::sync::Semaphore>);
+
+impl Gate {
+    pub fn new() -> Gate {
+        Gate(Arc::new(tokio::sync::Semaphore::new(0)))
+    }
+
+    /// Lets one waiting (or the next) script step through.
+    pub fn open(&self) {
+        self.0.add_permits(1);
+    }
+
+    async fn pass(&self) {
+        if let Ok(permit) = self.0.acquire().await {
+            permit.forget();
+        }
+    }
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate::new()
+    }
 }
 
 /// What the peer does on one connection, after reading the request. At the end of the
@@ -117,6 +148,12 @@ impl Script {
 
     pub fn reset(mut self) -> Script {
         self.steps.push(Step::Reset);
+        self
+    }
+
+    /// Waits at `gate` until the test opens it.
+    pub fn wait(mut self, gate: &Gate) -> Script {
+        self.steps.push(Step::Wait(gate.clone()));
         self
     }
 }
@@ -312,6 +349,7 @@ async fn serve(mut conn: Conn, script: Script, log: &Mutex<Log>) {
                 let _ = tokio::time::timeout(DRAIN_LIMIT, read_until_close_frame(&mut conn)).await;
             }
             Step::Hold => std::future::pending().await,
+            Step::Wait(gate) => gate.pass().await,
             Step::Reset => {
                 let _ = conn.tcp().set_zero_linger();
                 return;
