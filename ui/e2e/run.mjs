@@ -743,6 +743,32 @@ await test('a large recording scrolls back through server pages', async () => {
   await shot('05-scrollback-light');
 });
 
+await test('a search finds a frame older than the newest 20,000 in memory, on the server', async () => {
+  const p = pane(0);
+  await p.locator('input.url').fill(`ws://${host}/demo/ws/ticker?rate=100000&count=40000`);
+  await p.locator('button.connect').click();
+  await until(
+    '40,000 frames received',
+    async () =>
+      (await page.evaluate(() => {
+        const app = globalThis.sscope;
+        return app.store.get(app.panes[0].connId)?.lastSeq ?? 0;
+      })) >= 40_002,
+    60_000,
+  );
+  await p.getByLabel('Search frames').fill('"n":1234,');
+  const found = await until(
+    'message 1,234 in the list',
+    async () => {
+      const r = await rowsOf(p);
+      return r.length === 1 && r[0].preview.startsWith('{"n":1234,') && r;
+    },
+    30_000,
+  );
+  assert(found[0].seq === 1235, `message 1,234 is seq ${found[0].seq}`);
+  await p.getByLabel('Search frames').fill('');
+}, 90_000);
+
 await test('dark theme', async () => {
   await page.emulateMedia({ colorScheme: 'dark' });
   await pane(1).locator('.viewport .row').nth(4).click();

@@ -22,10 +22,15 @@ mod layer;
 mod render;
 pub mod scale;
 pub mod series;
+pub mod spec;
 mod text;
 
 pub use render::{render_png, render_sparkline_svg, render_svg};
 pub use series::{Metric, RecordedConn, Series, conns_from_records, series_from_stats, step_for};
+pub use spec::{
+    COMPACT_MIN_HEIGHT, MAX_PANELS, MAX_SIDE, MIN_HEIGHT, MIN_WIDTH, SPARK_MIN_HEIGHT,
+    SPARK_MIN_WIDTH,
+};
 
 /// How many colours a chart has for its lines; a series' `color` is an index into them.
 pub const PALETTE_LEN: usize = 10;
@@ -42,21 +47,6 @@ pub const PALETTE_DARK: [u32; PALETTE_LEN] = [
     0x60a5fa, 0xfb923c, 0x4ade80, 0xe879f9, 0x22d3ee, 0xfacc15, 0xf87171, 0xa78bfa, 0x9ca3af,
     0xa3e635,
 ];
-
-/// Smallest and largest image sides accepted, in px: below the minimum the labels no
-/// longer fit; the maximum keeps a request from asking for gigabytes.
-pub const MIN_WIDTH: u32 = 320;
-pub const MIN_HEIGHT: u32 = 200;
-/// Smallest height of a [`Chart::compact`] chart, which has no title row and no legend.
-pub const COMPACT_MIN_HEIGHT: u32 = 110;
-pub const MAX_SIDE: u32 = 4096;
-
-/// Smallest sparkline, in px: a status line's height.
-pub const SPARK_MIN_WIDTH: u32 = 16;
-pub const SPARK_MIN_HEIGHT: u32 = 8;
-
-/// Most panels one image holds (events, bytes, latency).
-pub const MAX_PANELS: usize = 3;
 
 /// Everything one image shows.
 #[derive(Debug, Clone)]

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use streamscope_chart::{Chart, Metric, Panel, RecordedConn, Theme, TimeAxis, step_for};
+use streamscope_chart::{Chart, Metric, Panel, RecordedConn, Theme, TimeAxis, spec, step_for};
 use streamscope_engine::{ConnId, Record};
 
 /// At most this many points per line: about one per pixel of a wide chart.
@@ -27,7 +27,7 @@ pub(crate) struct ChartArgs {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
     /// Width in px.
-    #[arg(long, value_name = "W", default_value_t = 900)]
+    #[arg(long, value_name = "W", default_value_t = spec::DEFAULT_WIDTH)]
     pub width: u32,
     /// Height in px [default: 360 for one metric, 520 for two, 680 for three].
     #[arg(long, value_name = "H")]
@@ -58,23 +58,18 @@ pub(crate) enum ChartMetric {
 }
 
 impl ChartMetric {
-    pub(crate) fn metrics(self) -> &'static [Metric] {
-        match self {
-            ChartMetric::Events => &[Metric::Events],
-            ChartMetric::Bytes => &[Metric::Bytes],
-            ChartMetric::Latency => &[Metric::Latency],
-            ChartMetric::Both => &[Metric::Events, Metric::Bytes],
-            ChartMetric::All => &[Metric::Events, Metric::Bytes, Metric::Latency],
-        }
-    }
-
-    fn title(self) -> &'static str {
-        match self {
-            ChartMetric::Events => "Event rates",
-            ChartMetric::Bytes => "Byte rates",
-            ChartMetric::Latency => "Latency",
-            ChartMetric::Both | ChartMetric::All => "Event and byte rates",
-        }
+    /// The panels, by the words the API takes too (`streamscope_chart::spec`).
+    pub(crate) fn metrics(self) -> Vec<Metric> {
+        let word = match self {
+            ChartMetric::Events => "events",
+            ChartMetric::Bytes => "bytes",
+            ChartMetric::Latency => "latency",
+            ChartMetric::Both => "both",
+            ChartMetric::All => "all",
+        };
+        // Every variant is a word of the spec; an empty list would be refused by the
+        // renderer with a message, never drawn wrong.
+        spec::parse_metrics(word).unwrap_or_default()
     }
 }
 
@@ -124,7 +119,7 @@ fn chart(a: &ChartArgs) -> Result<(), Failure> {
         return Err(bad("stdin (`-`) can be read only once".into()));
     }
     let metrics = a.metric.metrics();
-    let height = a.height.unwrap_or(200 + 160 * metrics.len() as u32);
+    let height = a.height.unwrap_or(spec::default_height(metrics.len()));
 
     let several = a.files.len() > 1;
     let mut conns: Vec<RecordedConn> = Vec::new();
@@ -160,7 +155,7 @@ fn chart(a: &ChartArgs) -> Result<(), Failure> {
         title: a
             .title
             .clone()
-            .unwrap_or_else(|| a.metric.title().to_owned()),
+            .unwrap_or_else(|| spec::title(&metrics).to_owned()),
         width: a.width,
         height,
         from,

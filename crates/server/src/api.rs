@@ -17,9 +17,11 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use streamscope_engine::conn::sse::Method;
-use streamscope_engine::session::{ConnSummary, Session};
+use streamscope_engine::session::{
+    ConnSummary, MAX_SCAN_RECORDS, SearchBounds, SearchPage, SearchQuery, Session,
+};
 use streamscope_engine::{
-    Command, CommonOptions, ConnId, Record, SseOptions, TlsOptions, WsOptions,
+    Command, CommonOptions, ConnId, Dir, Record, SseOptions, TlsOptions, WsOptions,
 };
 use streamscope_model::input::{AuthError, basic_header, bearer_header, parse_header, parse_hex};
 
@@ -37,6 +39,7 @@ pub fn router(session: Session) -> Router {
         .route("/connections", get(list).post(open))
         .route("/connections/{id}", get(one).patch(rename).delete(forget))
         .route("/connections/{id}/records", get(records))
+        .route("/connections/{id}/search", get(search))
         .route("/connections/{id}/export", get(export))
         .route("/connections/{id}/send", post(send))
         .route("/connections/{id}/close", post(close))
@@ -364,6 +367,130 @@ async fn records(
         records: out,
         next,
         last_seq,
+    }))
+}
+
+/// Matches one search page returns when `limit` is not given: a few screenfuls of a list.
+const DEFAULT_SEARCH_LIMIT: usize = 500;
+/// Most matches one search page returns: the UI fetches the records themselves by `seq`,
+/// so a page is only numbers, but a list never needs more at once.
+pub const MAX_SEARCH_LIMIT: usize = 10_000;
+
+/// Every record kind of CONTRACT.md, WebSocket's and SSE's.
+const KINDS: &[&str] = &[
+    "open",
+    "text",
+    "binary",
+    "ping",
+    "pong",
+    "close",
+    "event",
+    "comment",
+    "retry",
+    "reconnect",
+    "end",
+    "error",
+];
+
+#[derive(Debug, Deserialize)]
+struct SearchParams {
+    q: Option<String>,
+    /// `1`: letters must match in case; by default either case matches.
+    case: Option<String>,
+    kinds: Option<String>,
+    dir: Option<String>,
+    before: Option<u64>,
+    limit: Option<usize>,
+    /// Most records this request reads (at most the engine's bound).
+    scan: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+struct SearchView {
+    /// Matching seqs, newest first.
+    matches: Vec<u64>,
+    /// The `before` of the next page; `null` once the oldest record was searched.
+    next: Option<u64>,
+    /// Records this request read.
+    scanned: u64,
+}
+
+/// A comma-separated list of words, each checked by `parse`.
+fn word_list<T>(
+    text: Option<&str>,
+    parse: impl Fn(&str) -> Option<T>,
+    what: &str,
+) -> Result<Vec<T>, ApiError> {
+    let Some(text) = text else {
+        return Ok(Vec::new());
+    };
+    text.split(',')
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(|w| parse(w).ok_or_else(|| ApiError::BadRequest(format!("{what}: {w:?} is not one"))))
+        .collect()
+}
+
+/// `GET /api/connections/{id}/search?q=&case=1&kinds=text,event&dir=in,out&before=SEQ&limit=N&scan=N`:
+/// the seqs of the records that match, newest first, searched over whole records. Each
+/// request reads a bounded number of records; `next` continues where it stopped.
+async fn search(
+    State(session): State<Session>,
+    Path(id): Path<String>,
+    params: Result<Query<SearchParams>, QueryRejection>,
+) -> Result<Json<SearchView>, ApiError> {
+    let id = conn_id(&id)?;
+    let Query(p) = params?;
+    let kinds = word_list(
+        p.kinds.as_deref(),
+        |w| KINDS.contains(&w).then(|| w.to_owned()),
+        "kinds: a record kind (text, binary, event, …)",
+    )?;
+    let dirs = word_list(
+        p.dir.as_deref(),
+        |w| match w {
+            "in" => Some(Dir::In),
+            "out" => Some(Dir::Out),
+            "meta" => Some(Dir::Meta),
+            _ => None,
+        },
+        "dir: in, out or meta",
+    )?;
+    let case_sensitive = match p.case.as_deref() {
+        None | Some("0" | "false") => false,
+        Some("1" | "true") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!("case={other:?}: use 1 or 0")));
+        }
+    };
+    let query = SearchQuery {
+        text: p.q.unwrap_or_default(),
+        case_sensitive,
+        kinds,
+        dirs,
+    };
+    let bounds = SearchBounds {
+        before: p.before.unwrap_or(u64::MAX),
+        limit: p
+            .limit
+            .unwrap_or(DEFAULT_SEARCH_LIMIT)
+            .min(MAX_SEARCH_LIMIT),
+        max_scan: p.scan.unwrap_or(MAX_SCAN_RECORDS),
+    };
+    // The scan takes the session's lock per chunk and reads whole records: the blocking
+    // pool keeps it off the workers that run the connections.
+    let page = tokio::task::spawn_blocking(move || session.search(id, &query, bounds))
+        .await
+        .map_err(|e| ApiError::Refused(format!("searching stopped: {e}")))??;
+    let SearchPage {
+        matches,
+        next,
+        scanned,
+    } = page;
+    Ok(Json(SearchView {
+        matches,
+        next,
+        scanned,
     }))
 }
 

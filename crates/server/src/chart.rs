@@ -31,20 +31,15 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use streamscope_chart::{Chart, Metric, Panel, Theme, TimeAxis, series_from_stats};
+use streamscope_chart::spec::{
+    DEFAULT_METRIC_SET, DEFAULT_WIDTH, DEFAULT_WINDOW_SECS, MAX_CONNS, MAX_WINDOW_SECS,
+    MIN_WINDOW_SECS, SPARK_DEFAULT_HEIGHT, SPARK_DEFAULT_WIDTH,
+};
+use streamscope_chart::{Chart, Metric, Panel, Theme, TimeAxis, series_from_stats, spec};
 use streamscope_engine::session::Session;
 use streamscope_engine::{ConnId, Timestamp};
-use streamscope_model::stats::WINDOW_SECS;
 
 use crate::error::ApiError;
-
-/// The window when none is asked: a minute shows a rate's shape and its recent changes.
-const DEFAULT_WINDOW: i64 = 60;
-/// The shortest window: fewer seconds make no line worth reading.
-const MIN_WINDOW: i64 = 5;
-const DEFAULT_WIDTH: u32 = 900;
-/// Most connections one chart overlays: beyond the palette, colours would repeat.
-const MAX_CONNS: usize = 10;
 
 /// The chart routes, with their state; merged into the `/api` router.
 pub fn router(session: Session) -> Router {
@@ -169,8 +164,8 @@ async fn sparkline(
     let to = Timestamp::now().as_micros().div_euclid(1_000_000) - 1;
     let from = to - window + 1;
     let spark = streamscope_chart::Sparkline {
-        width: q.width.unwrap_or(120),
-        height: q.height.unwrap_or(24),
+        width: q.width.unwrap_or(SPARK_DEFAULT_WIDTH),
+        height: q.height.unwrap_or(SPARK_DEFAULT_HEIGHT),
         from,
         to,
         theme,
@@ -206,30 +201,13 @@ fn flag(v: Option<&str>, name: &str) -> Result<bool, ApiError> {
     }
 }
 
-/// The panels a `metric=` asks for, top to bottom: `events`, `bytes`, `latency`, a
-/// comma-separated list of them (`events,latency`), `both` (events and bytes) or `all`.
+/// The panels a `metric=` asks for (the words of [`spec::parse_metrics`]).
 fn metrics_of(text: &str) -> Result<Vec<Metric>, ApiError> {
-    let mut out = Vec::new();
-    for word in text.split(',').map(str::trim) {
-        let add: &[Metric] = match word {
-            "both" => &[Metric::Events, Metric::Bytes],
-            "all" => &[Metric::Events, Metric::Bytes, Metric::Latency],
-            one => match Metric::parse(one) {
-                Some(m) => &[m][..],
-                None => {
-                    return Err(ApiError::BadRequest(format!(
-                        "metric {one:?}: use events, bytes, latency, a comma-separated list of them, both or all"
-                    )));
-                }
-            },
-        };
-        for &m in add {
-            if !out.contains(&m) {
-                out.push(m);
-            }
-        }
-    }
-    Ok(out)
+    spec::parse_metrics(text).map_err(|word| {
+        ApiError::BadRequest(format!(
+            "metric {word:?}: use events, bytes, latency, a comma-separated list of them, both or all"
+        ))
+    })
 }
 
 /// Each chosen connection's palette index: `colors=0,3` in the order of `conns`, or
@@ -264,10 +242,10 @@ fn palette_indices(colors: Option<&str>, conns: usize) -> Result<Vec<usize>, Api
 }
 
 fn checked_window(window: Option<i64>) -> Result<i64, ApiError> {
-    let window = window.unwrap_or(DEFAULT_WINDOW);
-    if !(MIN_WINDOW..=WINDOW_SECS as i64).contains(&window) {
+    let window = window.unwrap_or(DEFAULT_WINDOW_SECS);
+    if !(MIN_WINDOW_SECS..=MAX_WINDOW_SECS).contains(&window) {
         return Err(ApiError::BadRequest(format!(
-            "window {window}: a number of seconds from {MIN_WINDOW} to {WINDOW_SECS}"
+            "window {window}: a number of seconds from {MIN_WINDOW_SECS} to {MAX_WINDOW_SECS}"
         )));
     }
     Ok(window)
@@ -283,15 +261,8 @@ fn checked_theme(theme: Option<&str>) -> Result<Theme, ApiError> {
 
 /// The chart a query asks for, as of the Unix second `now`.
 pub fn chart_of(session: &Session, q: &ChartQuery, now: i64) -> Result<Chart, ApiError> {
-    let metrics = metrics_of(q.metric.as_deref().unwrap_or("both"))?;
-    let title = match metrics.as_slice() {
-        [Metric::Events] => "Event rates",
-        [Metric::Bytes] => "Byte rates",
-        [Metric::Latency] => "Latency",
-        m if !m.contains(&Metric::Latency) => "Event and byte rates",
-        m if m.len() == 3 => "Event and byte rates, latency",
-        _ => "Rates and latency",
-    };
+    let metrics = metrics_of(q.metric.as_deref().unwrap_or(DEFAULT_METRIC_SET))?;
+    let title = spec::title(&metrics);
     let window = checked_window(q.window)?;
     let theme = checked_theme(q.theme.as_deref())?;
     let summaries = match q.conns.as_deref().map(str::trim) {
@@ -338,7 +309,7 @@ pub fn chart_of(session: &Session, q: &ChartQuery, now: i64) -> Result<Chart, Ap
     Ok(Chart {
         title: q.title.clone().unwrap_or_else(|| title.to_owned()),
         width: q.width.unwrap_or(DEFAULT_WIDTH),
-        height: q.height.unwrap_or(200 + 160 * metrics.len() as u32),
+        height: q.height.unwrap_or(spec::default_height(metrics.len())),
         from,
         to,
         step: 1,

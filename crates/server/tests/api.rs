@@ -1215,6 +1215,141 @@ async fn an_export_streams_page_by_page_and_a_stalled_download_blocks_nothing() 
 }
 
 // ---------------------------------------------------------------------------------------
+// Search
+// ---------------------------------------------------------------------------------------
+
+/// A closed ticker connection that recorded `count` messages, and its last seq.
+async fn recorded_ticker(api: &Api, count: u64) -> (String, u64) {
+    let id = api
+        .open_demo_ws(&format!("/demo/ws/ticker?rate=200000&count={count}"))
+        .await;
+    let last = api.wait_state(&id, "closed").await["last_seq"]
+        .as_u64()
+        .expect("last_seq");
+    (id, last)
+}
+
+/// One search page: matches (newest first), next, scanned.
+async fn search(api: &Api, id: &str, query: &str) -> (Vec<u64>, Option<u64>, u64) {
+    let reply = api
+        .get(&format!("/api/connections/{id}/search?{query}"))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let v = reply.json();
+    let matches = v["matches"]
+        .as_array()
+        .expect("matches")
+        .iter()
+        .map(|m| m.as_u64().expect("a seq"))
+        .collect();
+    (
+        matches,
+        v["next"].as_u64(),
+        v["scanned"].as_u64().expect("scanned"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_finds_a_message_among_40000_whole_records_and_pages_through_the_rest() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let (id, last) = recorded_ticker(&api, 40_000).await;
+        assert!(last > 40_000, "{last}");
+
+        // Message 1,234 is far older than any in-memory window of the newest 20,000.
+        let (matches, next, scanned) = search(&api, &id, "q=%22N%22:1234,").await;
+        assert_eq!(matches.len(), 1, "{matches:?}");
+        assert_eq!(next, None, "the whole recording was searched");
+        assert_eq!(scanned, last);
+        let page = api
+            .get(&format!(
+                "/api/connections/{id}/records?from={}&limit=1",
+                matches[0]
+            ))
+            .await
+            .json();
+        let data = page["records"][0]["data"].as_str().expect("a text record");
+        assert!(data.starts_with(r#"{"n":1234,"#), "{data}");
+
+        // Case matters only when asked.
+        let (none, _, _) = search(&api, &id, "q=%22N%22:1234,&case=1").await;
+        assert!(none.is_empty(), "{none:?}");
+
+        // Pages of 5 run newest first and continue below the last match.
+        let (first, next, _) = search(&api, &id, "q=%22n%22:3999&limit=5").await;
+        assert_eq!(first.len(), 5);
+        assert!(first.windows(2).all(|w| w[0] > w[1]), "{first:?}");
+        let before = next.expect("more to search");
+        assert_eq!(before, first[4]);
+        let (second, _, _) = search(
+            &api,
+            &id,
+            &format!("q=%22n%22:3999&limit=5&before={before}"),
+        )
+        .await;
+        assert_eq!(second.len(), 5);
+        assert!(second[0] < first[4], "{second:?} after {first:?}");
+
+        // Kinds and directions narrow the search: one open, one close we sent.
+        let (open, _, _) = search(&api, &id, "kinds=open").await;
+        assert_eq!(open, vec![1]);
+        let (meta_text, _, _) = search(&api, &id, "kinds=text&dir=meta").await;
+        assert!(meta_text.is_empty(), "{meta_text:?}");
+        let (closes, _, _) = search(&api, &id, "kinds=close&dir=out").await;
+        assert_eq!(closes.len(), 1, "{closes:?}");
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_search_request_reads_a_bounded_number_of_records() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let (id, last) = recorded_ticker(&api, 3_000).await;
+        // Nothing matches: each request stops at its bound and says where to go on.
+        let mut before = None;
+        let mut total = 0;
+        let mut requests = 0;
+        loop {
+            let cursor = before.map(|b| format!("&before={b}")).unwrap_or_default();
+            let (matches, next, scanned) =
+                search(&api, &id, &format!("q=no-such-text&scan=1000{cursor}")).await;
+            assert!(matches.is_empty());
+            assert!(scanned <= 1000, "{scanned}");
+            total += scanned;
+            requests += 1;
+            match next {
+                Some(n) => before = Some(n),
+                None => break,
+            }
+        }
+        assert_eq!(total, last, "every record read once");
+        assert_eq!(requests, last.div_ceil(1000));
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_search_with_an_unknown_kind_or_direction_is_400() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let id = open_echo(&api).await;
+        for query in ["kinds=txt", "dir=up", "case=maybe"] {
+            api.get(&format!("/api/connections/{id}/search?{query}"))
+                .await
+                .assert_error(400, "bad_request");
+        }
+        stop(server).await;
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------
 // Errors
 // ---------------------------------------------------------------------------------------
 

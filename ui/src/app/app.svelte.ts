@@ -14,7 +14,7 @@ import { Api } from '../transport/api';
 import type { Row } from '../transport/decode';
 import { LiveFeed, type LiveState } from '../transport/live';
 import { readSession, serverHost, type Session } from '../transport/session';
-import type { ConnState, DemoListing } from '../transport/types';
+import type { ConnState, DemoListing, SearchPage, SearchRequest } from '../transport/types';
 import { Live } from './live.svelte';
 import type { PaneState } from './pane.svelte';
 import { Panes } from './panes.svelte';
@@ -95,6 +95,11 @@ export class App {
   /** Rows `from…` (at most `limit`) of a connection's recording. */
   records(id: string, from: number, limit: number): Promise<Row[]> {
     return this.live.records(id, from, limit);
+  }
+
+  /** A page of the server's search of a connection's whole recording. */
+  search(id: string, r: SearchRequest): Promise<SearchPage> {
+    return this.api.search(id, r);
   }
 
   // The panes, in screen order, and their commands (panes.svelte.ts).

@@ -26,7 +26,7 @@ export interface ChartRequest {
   compact?: boolean;
 }
 
-/** The renderer's limits (crates/chart: MIN_WIDTH, MIN_HEIGHT, MAX_SIDE). */
+/** The renderer's limits (crates/chart/src/spec.rs; spec.test.ts keeps them equal). */
 export const MIN_WIDTH = 320;
 export const MIN_HEIGHT = 200;
 export const COMPACT_MIN_HEIGHT = 110;

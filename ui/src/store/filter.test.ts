@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { rowOf } from '../transport/decode';
 import { compile, isActive, MatchIndex, NO_FILTER } from './filter';
 import { Store } from './log';
-import { chunk, records } from './testing';
+import { chunk } from './testing';
 
 describe('compile', () => {
   it('filters by kind, direction and case-insensitive text in preview and note', () => {
@@ -47,14 +46,16 @@ describe('MatchIndex', () => {
     expect(idx.count).toBe(1 + 9 + 90);
   });
 
-  it('searches older rows fetched from the server and prepends their matches', () => {
+  it('prepends the server matches of older rows page by page', () => {
     const store = new Store(100, () => 1);
     store.apply([chunk('c1', 1, 1000)]);
     const log = store.get('c1')!;
     const idx = new MatchIndex({ kinds: ['ping'], dirs: [], text: '' }, log);
     expect(idx.count).toBe(10);
     expect(idx.unsearched).toBe(900);
-    const found = idx.addOlder(records('c1', 401, 900).map(rowOf));
+    // The server's page: pings 900 … 410, newest first, stopped before 401.
+    const page = Array.from({ length: 50 }, (_, i) => 900 - 10 * i);
+    const found = idx.addOlderMatches(page, 401);
     expect(found).toBe(50);
     expect(idx.unsearched).toBe(400);
     expect(idx.prepended).toBe(50);
@@ -78,11 +79,38 @@ describe('MatchIndex', () => {
     expect([idx.seqAt(0), idx.seqAt(3)]).toEqual([60, 90]);
     expect(idx.unsearched).toBe(50);
     expect(idx.prepended).toBe(-5);
-    // Searching older finds them again on the server.
-    const found = idx.addOlder(records('c1', 1, 50).map(rowOf));
+    // Searching older finds them again on the server, which searched to the oldest.
+    const found = idx.addOlderMatches([50, 40, 30, 20, 10], null);
     expect(found).toBe(5);
     expect(idx.count).toBe(9);
     expect([idx.seqAt(0), idx.seqAt(8)]).toEqual([10, 90]);
     expect(idx.unsearched).toBe(0);
+  });
+
+  it('leaves a text search of what was already received to the server, which reads whole records', () => {
+    const store = new Store(100, () => 1);
+    store.apply([chunk('c1', 1, 50)]);
+    const log = store.get('c1')!;
+    const idx = new MatchIndex({ kinds: [], dirs: [], text: 'message 4' }, log);
+    // Nothing from the previews in memory: every received row is the server's to search.
+    expect(idx.count).toBe(0);
+    expect(idx.unsearched).toBe(50);
+    // Rows arriving from now on are tested as they come, so the live view keeps going.
+    store.apply([chunk('c1', 51, 60)]);
+    expect(idx.count).toBe(0);
+    store.apply([{ ...chunk('c1', 61, 61) }]);
+    expect(idx.unsearched).toBe(50);
+    expect(idx.addOlderMatches([49, 48, 47, 46, 45, 44, 43, 42, 41, 40, 4], null)).toBe(11);
+    expect(idx.unsearched).toBe(0);
+    expect(idx.seqAt(0)).toBe(4);
+  });
+
+  it('ignores a stale page whose matches are not below what was searched', () => {
+    const store = new Store(100, () => 1);
+    store.apply([chunk('c1', 1, 100)]);
+    const idx = new MatchIndex({ kinds: [], dirs: [], text: 'x' }, store.get('c1')!);
+    expect(idx.addOlderMatches([80, 70], 60)).toBe(2);
+    expect(idx.addOlderMatches([80, 70], 60)).toBe(0);
+    expect(idx.count).toBe(2);
   });
 });

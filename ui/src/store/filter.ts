@@ -1,10 +1,11 @@
 // Filters of a pane's frame list (kinds, directions, search text) and the index of the
 // rows that match. The index keeps only seq numbers (8 bytes a match), so it outlives
-// the ring: every row is tested once while it is in memory, and rows that left memory
-// before the filter existed can be searched on the server page by page.
+// the ring: rows that arrive while the filter is set are tested as they arrive, and what
+// was recorded before is searched on the server (GET …/search, over whole records, not
+// the previews held here), a page at a time as the list scrolls towards it.
 
 import type { Dir, Kind } from '../contract';
-import { DIR_CODE, KIND_CODE, type Row } from '../transport/decode';
+import { DIR_CODE, KIND_CODE } from '../transport/decode';
 import type { ConnLog } from './log';
 
 export interface FilterSpec {
@@ -35,8 +36,8 @@ export function compile(f: FilterSpec): Predicate {
   };
 }
 
-export function rowMatches(p: Predicate, r: Row): boolean {
-  return p(DIR_CODE[r.dir], KIND_CODE[r.kind], r.preview, r.note);
+function searchText(f: FilterSpec): string {
+  return f.text.trim();
 }
 
 /** Most matches an index keeps: 8 bytes each, so 16 MB. A filter left on through a long
@@ -88,7 +89,11 @@ export class MatchIndex {
   ) {
     this.predicate = compile(spec);
     const ring = log.ring;
-    this.scannedFrom = ring.length ? ring.firstSeq : log.lastSeq + 1;
+    // Rows in memory carry a preview of their payload only: a text search of what was
+    // already received goes to the server, which reads whole records. Kinds and
+    // directions are whole in a row, so those are tested here at once.
+    const textSearch = searchText(spec) !== '';
+    this.scannedFrom = ring.length && !textSearch ? ring.firstSeq : log.lastSeq + 1;
     this.processedTo = this.scannedFrom - 1;
     this.catchUp();
     this.unlisten = log.listen(() => this.catchUp());
@@ -182,19 +187,20 @@ export class MatchIndex {
     return Math.max(0, this.scannedFrom - 1);
   }
 
-  /** Tests rows fetched from the server, which must end right before `scannedFrom` and
-   * be in seq order. Returns how many matched. */
-  addOlder(rows: Row[]): number {
+  /** Takes a page of the server's search: `seqs` newest first, all below `scannedFrom`;
+   * `next` is where the server stopped (rows below it are still unsearched), `null` when
+   * it reached the oldest. Returns how many were added. */
+  addOlderMatches(seqs: readonly number[], next: number | null): number {
     let found = 0;
-    for (let i = rows.length - 1; i >= 0; i--) {
-      const r = rows[i];
-      if (r.seq >= this.scannedFrom) continue;
-      if (rowMatches(this.predicate, r)) {
-        this.older.push(r.seq);
-        found++;
-      }
+    let floor = this.scannedFrom;
+    for (const seq of seqs) {
+      // Newest first and each below the last: anything else is a stale answer.
+      if (seq >= floor) continue;
+      this.older.push(seq);
+      floor = seq;
+      found++;
     }
-    if (rows.length) this.scannedFrom = Math.min(this.scannedFrom, rows[0].seq);
+    this.scannedFrom = Math.min(this.scannedFrom, next ?? 1);
     if (found) this.prepended += found;
     // No trim here: what a search of the server finds is bounded by the recording, and
     // trimming it would only make the search start over.

@@ -3,7 +3,16 @@
 
 import { parseRecord } from '../contract';
 import type { Session } from './session';
-import type { ConnView, DemoListing, ErrorCode, OpenRequest, RecordPage, SendRequest } from './types';
+import type {
+  ConnView,
+  DemoListing,
+  ErrorCode,
+  OpenRequest,
+  RecordPage,
+  SearchPage,
+  SearchRequest,
+  SendRequest,
+} from './types';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -100,6 +109,15 @@ export class Api {
     );
     page.records = page.records.map(parseRecord);
     return page;
+  }
+  /** Seqs of the records that match, newest first, searched over whole records. */
+  search(id: string, r: SearchRequest): Promise<SearchPage> {
+    const q = new URLSearchParams({ q: r.text });
+    if (r.kinds.length) q.set('kinds', r.kinds.join(','));
+    if (r.dirs.length) q.set('dir', r.dirs.join(','));
+    if (r.before !== undefined) q.set('before', String(r.before));
+    if (r.limit !== undefined) q.set('limit', String(r.limit));
+    return this.call('GET', `/api/connections/${encodeURIComponent(id)}/search?${q}`);
   }
   demos(): Promise<DemoListing[]> {
     return this.call('GET', '/demo');

@@ -57,6 +57,26 @@ export type SendRequest =
   | { kind: 'ping'; text: string }
   | { kind: 'close'; code: number; reason: string };
 
+/** One page of `GET /api/connections/{id}/search` (crates/server/src/api.rs). */
+export interface SearchPage {
+  /** Matching seqs, newest first. */
+  matches: number[];
+  /** The `before` of the next page; `null` once the oldest record was searched. */
+  next: number | null;
+  /** Records the server read for this page. */
+  scanned: number;
+}
+
+/** What a search asks the server for: the filter's text, kinds and directions. */
+export interface SearchRequest {
+  text: string;
+  kinds: readonly string[];
+  dirs: readonly string[];
+  /** Only records with seq < `before`; absent for the newest first. */
+  before?: number;
+  limit?: number;
+}
+
 export interface RecordPage {
   records: StreamRecord[];
   next: number;

@@ -22,6 +22,11 @@ use crate::recording::{MemoryStore, RecordStore};
 use streamscope_model::record::{Body, ConnId, Proto, Record, Timestamp};
 use streamscope_model::stats::ConnStats;
 
+mod search;
+pub use search::{
+    MAX_SCAN_BYTES, MAX_SCAN_RECORDS, SearchBounds, SearchPage, SearchQuery, searchable_text,
+};
+
 /// Records buffered between a connection task and its pump. The pump drains in
 /// batches, so this only needs to cover one scheduling gap; when full, the connection
 /// stops reading and TCP slows the peer.
