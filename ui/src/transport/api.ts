@@ -3,7 +3,7 @@
 
 import { parseRecord } from '../contract';
 import type { Session } from './session';
-import type { ConnView, DemoListing, ErrorCode, OpenRequest, RecordPage, SendRequest } from './types';
+import type { ConnView, DemoListing, ErrorCode, OpenRequest, RecordPage, RepeatRequest, SendRequest } from './types';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -92,6 +92,22 @@ export class Api {
   }
   forget(id: string): Promise<void> {
     return this.call('DELETE', `/api/connections/${encodeURIComponent(id)}`);
+  }
+  /** Closes the connection properly and has the server forget it once the close has
+   * completed (or the engine's close deadline passed): one call, nothing to wait for. */
+  closeAndForget(id: string): Promise<void> {
+    return this.call('DELETE', `/api/connections/${encodeURIComponent(id)}?close=true`);
+  }
+  /** Starts the server's repeat sender on the connection, replacing a running one. */
+  async repeat(id: string, req: RepeatRequest): Promise<string> {
+    const res = await this.request('POST', `/api/connections/${encodeURIComponent(id)}/repeat`, {
+      accept: 'application/json',
+      body: req,
+    });
+    return ((await res.json()) as { id: string }).id;
+  }
+  stopRepeat(id: string): Promise<void> {
+    return this.call('DELETE', `/api/connections/${encodeURIComponent(id)}/repeat`);
   }
   async records(id: string, from: number, limit: number): Promise<RecordPage> {
     const page = await this.call<RecordPage>(
