@@ -8,8 +8,9 @@
 // Builds the UI (the server serves ui/dist, read per request), starts the server on a
 // free port, reads the UI URL with its token from the server's stdout, and drives the
 // page: the demo WebSocket and SSE tickers, the echo demo with every send kind, filters,
-// pause, disconnect, export, scroll-back through a large recording. Screenshots go to
-// e2e/artifacts/. Prints one line per test and `N passed, N failed`; exits 1 on failure.
+// pause, disconnect, export, the server's repeat, connections no pane shows, scroll-back
+// through a large recording. Screenshots go to e2e/artifacts/. Prints one line per test
+// and `N passed, N failed`; exits 1 on failure.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -420,17 +421,24 @@ await test('echo demo: text, JSON, binary and ping are sent and echoed', async (
   await shot('03-echo-binary-light');
 });
 
-await test('repeat every N ms until stopped; saved messages come back', async () => {
+await test('the server repeats every N ms, survives a reload, stops on Stop, and stops by itself after N', async () => {
   await echo.getByRole('tab', { name: 'Text' }).click();
   await echo.getByLabel('Text message').fill('tick-tock');
   await echo.locator('.repeat input[type=checkbox]').check();
-  await echo.locator('.repeat input[type=number]').fill('100');
+  // Slow enough that the frame list stays within one screen for the filter test below.
+  await echo.getByLabel('Repeat interval in milliseconds').fill('400');
   await echo.locator('button.send').click();
   await until(
     'repeating',
-    async () => /repeating — sent [3-9]/.test(await echo.locator('.sender .status').innerText()),
+    async () => /repeating every 400 ms — sent [2-9]/.test(await echo.locator('.sender .status').innerText()),
     5000,
   );
+  // The server runs it: a reloaded page shows it running, with a Stop that works.
+  await page.reload();
+  await until('the echo pane back', async () => (await panes().count()) === 3);
+  echo = pane(2);
+  await echo.locator('button.send', { hasText: 'Stop' }).waitFor({ timeout: 5000 });
+  assert(/repeating every 400 ms — sent \d+/.test(await echo.locator('.sender .status').innerText()), 'no progress');
   await echo.locator('button.send', { hasText: 'Stop' }).click();
   const sentOut = () =>
     page.evaluate(() => {
@@ -444,8 +452,27 @@ await test('repeat every N ms until stopped; saved messages come back', async ()
   const sent = await sentOut();
   await page.waitForTimeout(600);
   const after = await sentOut();
-  assert(sent >= 3, `only ${sent} repeated sends`);
+  assert(sent >= 2, `only ${sent} repeated sends`);
   assert(after === sent, `still sending after Stop (${sent} → ${after})`);
+  const listed = await page.evaluate(async () => (await fetch('/api/connections')).json());
+  assert(
+    listed.every((c) => !c.repeat),
+    `the server still lists a repeat: ${JSON.stringify(listed)}`,
+  );
+
+  // With a count: exactly that many, then the button is Start again. (The reload reset
+  // the form; the server kept only the repeat.)
+  await echo.getByLabel('Text message').fill('tick-tock');
+  if (!(await echo.locator('.repeat input[type=checkbox]').isChecked()))
+    await echo.locator('.repeat input[type=checkbox]').check();
+  await echo.getByLabel('Repeat interval in milliseconds').fill('20');
+  await echo.getByLabel('Repeat count (empty: until stopped)').fill('2');
+  await echo.locator('button.send').click();
+  await until('two more sent', async () => (await sentOut()) === sent + 2, 5000);
+  await echo.locator('button.send', { hasText: 'Start' }).waitFor({ timeout: 5000 });
+  await page.waitForTimeout(300);
+  assert((await sentOut()) === sent + 2, `more than 2 sent: ${(await sentOut()) - sent}`);
+  await echo.getByLabel('Repeat count (empty: until stopped)').fill('');
   await echo.locator('.repeat input[type=checkbox]').uncheck();
 
   await echo.locator('.saved > button').click();
@@ -705,6 +732,67 @@ await test('request options: header, bearer and subprotocol on WS; Last-Event-ID
     return !list.some((c) => ids.includes(c.id));
   });
 }, 90_000);
+
+await test('connections no pane shows: listed with a count, opened in a pane from seq 1, closed, forgotten', async () => {
+  const token = new URL(uiUrl).searchParams.get('token');
+  // Opened from outside the page, as a script or another tab would.
+  const outside = async (path, name) => {
+    const res = await fetch(`${origin}/api/connections`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `ws://${host}${path}`, name }),
+    });
+    assert(res.status === 201, `open ${path}: ${res.status}`);
+    return (await res.json()).id;
+  };
+  const short = await outside('/demo/ws/ticker?rate=10&count=6', 'six ticks');
+  const live = await outside('/demo/ws/ticker?rate=20', 'orders feed');
+  const echoed = await outside('/demo/ws/echo', 'echo from a script');
+  const ids = [short, live, echoed];
+  const menuButton = page.locator('.conns > button');
+  await until('the badge counting them', async () => (await menuButton.innerText()).includes('3'));
+  await menuButton.click();
+  const row = (id) => page.locator(`.conns .row[data-conn="${id}"]`);
+  for (const id of ids) await row(id).waitFor();
+  assert((await page.locator('.conns .row').count()) === 3, 'a connection some pane shows is listed');
+  await until('the live one streaming', async () => /[1-9]\d* ev\/s/.test(await row(live).innerText()));
+  await shot('10-connections-menu-light');
+
+  // Close: the close handshake; it stays listed, closed.
+  await row(live).getByRole('button', { name: 'Close' }).click();
+  await until('closed', async () => (await row(live).innerText()).includes('Closed'));
+  // Forget: closed, then gone from the server.
+  await row(echoed).getByRole('button', { name: /Forget/ }).click();
+  await until('gone from the list', async () => (await row(echoed).count()) === 0);
+  await until('forgotten by the server', async () => {
+    const list = await page.evaluate(async () => (await fetch('/api/connections')).json());
+    return !list.some((c) => c.id === echoed);
+  });
+
+  // Open in pane: a new pane shows it from its first record.
+  const before = await panes().count();
+  await row(short).getByRole('button', { name: 'Open in pane' }).click();
+  await until('a new pane', async () => (await panes().count()) === before + 1);
+  const p = pane(before);
+  await until('its records from seq 1', async () => {
+    const r = await rowsOf(p);
+    return r[0]?.seq === 1 && r[0].kind === 'open' && r.filter((x) => x.kind === 'text').length === 6;
+  });
+  assert((await p.locator('input.url').inputValue()).includes('/demo/ws/ticker?rate=10&count=6'), 'pane URL');
+  await shot('11-connection-attached-light');
+  await menuButton.click();
+  assert((await row(short).count()) === 0, 'an attached connection is still listed');
+  await row(live).getByRole('button', { name: /Forget/ }).click();
+  await until('the menu empty', async () => (await page.locator('.conns .row').count()) === 0);
+  await page.keyboard.press('Escape');
+  // Closing the pane has the server close and forget its connection; no badge is left.
+  await p.getByRole('button', { name: 'Close pane' }).click();
+  await until('forgotten by the server', async () => {
+    const list = await page.evaluate(async () => (await fetch('/api/connections')).json());
+    return !list.some((c) => ids.includes(c.id));
+  });
+  assert(!/\d/.test(await menuButton.innerText()), `badge left: ${await menuButton.innerText()}`);
+}, 60_000);
 
 await test('a large recording scrolls back through server pages', async () => {
   const p = pane(0);

@@ -25,6 +25,7 @@ use streamscope_engine::{
 };
 use streamscope_model::input::{AuthError, basic_header, bearer_header, parse_header, parse_hex};
 
+use crate::commands::{self, RepeatView};
 use crate::error::ApiError;
 
 /// The largest request body the API reads: room for a large binary message in base64,
@@ -43,11 +44,15 @@ pub fn router(session: Session) -> Router {
         .route("/connections/{id}/export", get(export))
         .route("/connections/{id}/send", post(send))
         .route("/connections/{id}/close", post(close))
+        .route(
+            "/connections/{id}/repeat",
+            post(commands::start_repeat).delete(commands::stop_repeat),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(session)
 }
 
-fn conn_id(text: &str) -> Result<ConnId, ApiError> {
+pub(crate) fn conn_id(text: &str) -> Result<ConnId, ApiError> {
     text.parse::<ConnId>()
         .map_err(|_| ApiError::NotFound(format!("{text:?} is not a connection id (c1, c2, …)")))
 }
@@ -66,6 +71,9 @@ pub struct ConnView {
     pub totals: CountsView,
     /// The last complete second.
     pub rate: CountsView,
+    /// The repeat running on the connection; absent when none runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<RepeatView>,
 }
 
 #[derive(Debug, Serialize, Default)]
@@ -110,6 +118,7 @@ impl From<&ConnSummary> for ConnView {
             recorded_bytes: s.recorded_bytes,
             totals: s.stats.totals.into(),
             rate,
+            repeat: s.repeat.as_ref().map(RepeatView::from),
         }
     }
 }
@@ -328,11 +337,27 @@ async fn rename(
     Ok(Json(ConnView::from(&session.summary(id)?)))
 }
 
+/// `DELETE /api/connections/{id}?close=true`: close properly first, forget when the
+/// close completes (202); without `close`, forget at once (204).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForgetQuery {
+    #[serde(default)]
+    close: bool,
+}
+
 async fn forget(
     State(session): State<Session>,
     Path(id): Path<String>,
+    q: Result<Query<ForgetQuery>, QueryRejection>,
 ) -> Result<StatusCode, ApiError> {
-    session.forget(conn_id(&id)?)?;
+    let id = conn_id(&id)?;
+    let Query(q) = q?;
+    if q.close {
+        session.close_then_forget(id).await?;
+        return Ok(StatusCode::ACCEPTED);
+    }
+    session.forget(id)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -607,7 +632,13 @@ async fn send(
 ) -> Result<StatusCode, ApiError> {
     let id = conn_id(&id)?;
     let Json(req) = body?;
-    let cmd = match req {
+    session.send(id, command_of(req)?).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// The engine command a send request asks for, its payload checked and decoded.
+pub(crate) fn command_of(req: SendRequest) -> Result<Command, ApiError> {
+    Ok(match req {
         SendRequest::Text { data } => Command::Text(data),
         SendRequest::Json { data } => {
             if let Err(e) = serde_json::from_str::<serde_json::Value>(&data) {
@@ -626,9 +657,7 @@ async fn send(
             Command::Ping(bytes_from(hex.as_deref(), None, text.as_deref())?.into())
         }
         SendRequest::Close { code, reason } => Command::Close { code, reason },
-    };
-    session.send(id, cmd).await?;
-    Ok(StatusCode::ACCEPTED)
+    })
 }
 
 async fn close(

@@ -81,6 +81,7 @@ impl From<SessionError> for ApiError {
             SessionError::UnknownConn(id) => ApiError::UnknownConn(id),
             SessionError::Ended(id) => ApiError::Ended(id),
             SessionError::Refused(m) => ApiError::Refused(m),
+            SessionError::Invalid(m) => ApiError::BadRequest(m),
         }
     }
 }

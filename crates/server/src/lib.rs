@@ -24,6 +24,7 @@ use tokio_util::task::TaskTracker;
 pub mod api;
 pub mod assets;
 pub mod chart;
+pub mod commands;
 pub mod demo;
 pub mod error;
 pub mod security;

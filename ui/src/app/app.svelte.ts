@@ -14,7 +14,7 @@ import { Api } from '../transport/api';
 import type { Row } from '../transport/decode';
 import { LiveFeed, type LiveState } from '../transport/live';
 import { readSession, serverHost, type Session } from '../transport/session';
-import type { ConnState, DemoListing, SearchPage, SearchRequest } from '../transport/types';
+import type { ConnState, ConnView, DemoListing, SearchPage, SearchRequest } from '../transport/types';
 import { Live } from './live.svelte';
 import type { PaneState } from './pane.svelte';
 import { Panes } from './panes.svelte';
@@ -145,6 +145,21 @@ export class App {
   /** Gives the shown connection the pane's name (the charts' legends read it). */
   renameConn(pane: PaneState): Promise<void> {
     return this.lifecycle.rename(pane);
+  }
+
+  // The server's connections no pane shows (another tab's, or left behind).
+  /** In id order; read it where `tick` is read, since it follows the server's list. */
+  get unattached(): ConnView[] {
+    return this.lifecycle.unattached(this.store.views);
+  }
+  attach(view: ConnView): PaneState {
+    return this.lifecycle.attach(view);
+  }
+  closeUnattached(id: string): Promise<void> {
+    return this.lifecycle.closeUnattached(id);
+  }
+  forgetUnattached(id: string): Promise<void> {
+    return this.lifecycle.forgetUnattached(id);
   }
 
   /** The theme in effect: the chosen one, or the system's. */

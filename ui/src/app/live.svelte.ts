@@ -16,7 +16,7 @@ import type { PaneState } from './pane.svelte';
 /** What this module asks of the control API. */
 export type LiveApi = Pick<Api, 'list' | 'records'>;
 /** The live feed as used here; `LiveFeed` in the page, a stand-in in tests. */
-export type Feed = Pick<LiveFeed, 'start' | 'ignore' | 'page' | 'stop'>;
+export type Feed = Pick<LiveFeed, 'start' | 'ignore' | 'watch' | 'page' | 'stop'>;
 export type OpenFeed = (handlers: LiveHandlers) => Feed;
 
 export interface Subscription {
@@ -104,6 +104,11 @@ export class Live {
   /** Stops streaming connections no pane shows any more. */
   ignore(ids: readonly string[]) {
     this.feed?.ignore(ids);
+  }
+
+  /** Streams a connection a pane now shows, with the records after `from`. */
+  watch(id: string, from: number) {
+    this.feed?.watch(id, from);
   }
 
   /** Rows `from…` (at most `limit`) of a connection's recording: decoded in the live

@@ -24,10 +24,12 @@ function fakeFeed() {
     handlers: null as LiveHandlers | null,
     started: null as { cursors: Map<string, number>; ignore: string[] } | null,
     ignored: [] as string[][],
+    watched: [] as [string, number][],
     stopped: false,
     feed: {
       start: (cursors, ignore) => void (f.started = { cursors, ignore: [...ignore] }),
       ignore: (ids) => void f.ignored.push([...ids]),
+      watch: (id, from) => void f.watched.push([id, from]),
       page: async (conn, from, limit) => chunk(conn, from, from + limit - 1),
       stop: () => void (f.stopped = true),
     } satisfies Feed,
@@ -120,6 +122,8 @@ describe('the live link', () => {
     expect(store.get('c1')?.view?.state).toBe('closed');
     live.ignore(['c1']);
     expect(f.ignored).toEqual([['c1']]);
+    live.watch('c2', 0);
+    expect(f.watched).toEqual([['c2', 0]]);
     live.stop();
     expect(f.stopped).toBe(true);
   });

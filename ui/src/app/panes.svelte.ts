@@ -1,32 +1,30 @@
 // The panes on screen and their lifecycle: adding, ordering, focusing, connecting,
 // disconnecting, renaming and closing them, and what closing costs (saved messages, the
-// server's recordings). Each change that should outlive the window is saved through
-// `workspace.ts`; the live feed (`live.svelte.ts`) is told which connections to stop
-// streaming and which failures may mean a refused token. Rendering is the views'.
+// server's recordings). Also the server's connections no pane shows (opened by another
+// tab, or left by a closed one): listing them, attaching one to a new pane, closing or
+// forgetting it. Each change that should outlive the window is saved through
+// `workspace.ts`; the live feed (`live.svelte.ts`) is told which connections to stream
+// or stop streaming and which failures may mean a refused token. Rendering is the views'.
 
 import type { Proto } from '../contract';
 import type { KeyValue } from '../host';
 import { buildOpen, defaultConfig } from '../store/config';
-import type { Store } from '../store/log';
+import { RING_ROWS, type Store } from '../store/log';
 import { deleteSaved, forgetPane, loadSaved } from '../store/saved';
 import { ApiError, type Api } from '../transport/api';
-import type { ConnState } from '../transport/types';
+import type { ConnState, ConnView } from '../transport/types';
 import type { Live } from './live.svelte';
-import { isLive, newPaneId, PaneState, toPaneError } from './pane.svelte';
+import { newPaneId, PaneState, toPaneError } from './pane.svelte';
 import { restoreWorkspace, saveWorkspace, type DemoUrl } from './workspace';
 
 /** What pane commands ask of the control API. */
-export type PaneApi = Pick<Api, 'open' | 'close' | 'forget' | 'rename'>;
-
-/** How long a closed pane's connections keep their recordings after the close was
- * asked for, so a WebSocket close handshake can finish before `forget` cancels it. */
-export const FORGET_AFTER_MS = 1500;
+export type PaneApi = Pick<Api, 'open' | 'close' | 'closeAndForget' | 'rename'>;
 
 export interface PanesDeps {
   api: PaneApi;
   store: Store;
   storage: KeyValue;
-  live: Pick<Live, 'ignore' | 'note'>;
+  live: Pick<Live, 'ignore' | 'watch' | 'note'>;
   demoUrl: DemoUrl;
 }
 
@@ -37,6 +35,9 @@ export class Panes {
   active: string | null = $state(null);
   /** Per-pane hooks the keyboard shortcuts call. */
   readonly hooks = new Map<string, { focusUrl(): void; send(): void }>();
+  /** Connections this window asked the server to forget: hidden from the unattached
+   * list while their close completes. Not state: views redraw on the store's tick. */
+  private readonly forgetting = new Set<string>();
 
   constructor(private readonly deps: PanesDeps) {}
 
@@ -73,8 +74,8 @@ export class Panes {
     this.persist();
   }
 
-  /** Removes the pane with its saved messages, closes its live connections and, after
-   * `FORGET_AFTER_MS`, has the server forget all of them. */
+  /** Removes the pane with its saved messages and has the server close each of its
+   * connections properly and forget it once the close completes. */
   async close(id: string) {
     const { api, store, storage, live } = this.deps;
     const pane = this.list.find((p) => p.id === id);
@@ -87,12 +88,65 @@ export class Panes {
     this.persist();
     live.ignore(pane.conns);
     for (const c of pane.conns) {
-      // Close properly first (a WebSocket close handshake), then drop the recording.
-      if (isLive(store.get(c)?.view?.state)) await api.close(c).catch(() => {});
-      setTimeout(() => {
-        api.forget(c).catch(() => {});
-        store.drop(c);
-      }, FORGET_AFTER_MS);
+      this.forgetting.add(c);
+      store.drop(c);
+      // The server waits for the close handshake (or its close deadline) before it
+      // forgets; nothing here waits. One already forgotten is gone, as asked.
+      await api.closeAndForget(c).catch(() => {});
+    }
+  }
+
+  /** The server's connections no pane shows, in id order (the server's). */
+  unattached(views: readonly ConnView[]): ConnView[] {
+    const shown = new Set(this.list.flatMap((p) => p.conns));
+    const listed = new Set(views.map((v) => v.id));
+    // A restarted server reuses ids: forget what it no longer lists.
+    for (const id of this.forgetting) if (!listed.has(id)) this.forgetting.delete(id);
+    return views.filter((v) => !shown.has(v.id) && !this.forgetting.has(v.id));
+  }
+
+  /** Opens a new pane on a connection no pane shows, and streams its records from the
+   * start (its newest ring's worth; older ones page from the server when scrolled to). */
+  attach(view: ConnView): PaneState {
+    const existing = this.list.find((p) => p.conns.includes(view.id));
+    if (existing) {
+      this.view(existing, view.id);
+      this.active = existing.id;
+      return existing;
+    }
+    const pane = new PaneState(newPaneId(), defaultConfig(view.url));
+    pane.config.name = view.name;
+    pane.conns = [view.id];
+    pane.connId = view.id;
+    pane.connUrls.set(view.id, view.url);
+    const from = Math.max(0, view.last_seq - RING_ROWS);
+    const log = this.deps.store.ensure(view.id, view.proto);
+    log.applyView(view);
+    log.lastSeq = from;
+    this.deps.live.watch(view.id, from);
+    this.list = [...this.list, pane];
+    this.active = pane.id;
+    this.persist();
+    return pane;
+  }
+
+  /** Closes a connection no pane shows (the close handshake); its recording stays. */
+  async closeUnattached(id: string) {
+    try {
+      await this.deps.api.close(id);
+    } catch (e) {
+      this.deps.live.note(e);
+    }
+  }
+
+  /** Closes a connection no pane shows and has the server forget it once closed. */
+  async forgetUnattached(id: string) {
+    this.forgetting.add(id);
+    this.deps.store.drop(id);
+    try {
+      await this.deps.api.closeAndForget(id);
+    } catch (e) {
+      this.deps.live.note(e);
     }
   }
 

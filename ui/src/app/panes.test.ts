@@ -1,14 +1,12 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { memoryStorage } from '../host/browser';
-import { Store } from '../store/log';
+import { RING_ROWS, Store } from '../store/log';
 import { loadSaved, saveMessage } from '../store/saved';
 import { ApiError } from '../transport/api';
 import type { ConnView, OpenRequest } from '../transport/types';
-import { FORGET_AFTER_MS, Panes, type PaneApi } from './panes.svelte';
+import { Panes, type PaneApi } from './panes.svelte';
 import { connView, demoUrl } from './testing';
 import { restoreWorkspace, WORKSPACE_KEY } from './workspace';
-
-afterEach(() => vi.useRealTimers());
 
 /** Panes over an API stand-in that answers from `answers` and logs every call. */
 function setup(answers: { open?: (req: OpenRequest) => Promise<ConnView>; close?: () => Promise<void> } = {}) {
@@ -26,20 +24,22 @@ function setup(answers: { open?: (req: OpenRequest) => Promise<ConnView>; close?
       calls.push(`close ${id}`);
       return answers.close?.() ?? Promise.resolve();
     },
-    forget: async (id) => void calls.push(`forget ${id}`),
+    closeAndForget: async (id) => void calls.push(`close+forget ${id}`),
     rename: async (id, name) => {
       calls.push(`rename ${id} ${name}`);
       return connView(id, { name });
     },
   };
   const ignored: string[][] = [];
+  const watched: [string, number][] = [];
   const noted: unknown[] = [];
   const live = {
     ignore: (ids: readonly string[]) => void ignored.push([...ids]),
+    watch: (id: string, from: number) => void watched.push([id, from]),
     note: (e: unknown) => void noted.push(e),
   };
   const panes = new Panes({ api, store, storage, live, demoUrl });
-  return { panes, storage, store, calls, opened, ignored, noted };
+  return { panes, storage, store, calls, opened, ignored, watched, noted };
 }
 
 const saved = (storage: ReturnType<typeof memoryStorage>) => restoreWorkspace(storage, demoUrl);
@@ -138,8 +138,7 @@ describe('panes', () => {
     expect(store.get('c1')?.view?.name).toBe('prices');
   });
 
-  it('close: saved messages go, live connections are closed, and all are forgotten a little later', async () => {
-    vi.useFakeTimers();
+  it('close: saved messages go, and the server closes then forgets every connection, asked once each', async () => {
     const { panes, store, storage, calls, ignored } = setup();
     panes.restore();
     const p = panes.add('ws', 'ws://example.test/');
@@ -156,16 +155,63 @@ describe('panes', () => {
     expect(loadSaved(storage, p.id)).toEqual([]);
     expect(saved(storage).panes.map((q) => q.id)).toEqual(panes.list.map((q) => q.id));
     expect(ignored).toEqual([['c1', 'c2']]);
-    // Only the live one needs a close handshake.
-    expect(calls).toEqual(['close c2']);
-    expect(store.get('c1')).toBeDefined();
-
-    await vi.advanceTimersByTimeAsync(FORGET_AFTER_MS);
-    expect(calls).toEqual(['close c2', 'forget c1', 'forget c2']);
+    // No timer: the server waits for each close handshake before it forgets.
+    expect(calls).toEqual(['close+forget c1', 'close+forget c2']);
     expect(store.get('c1')).toBeUndefined();
     expect(store.get('c2')).toBeUndefined();
+    // While the server completes the close, the connections are not offered as unattached.
+    expect(panes.unattached([connView('c1'), connView('c2'), connView('c3')]).map((v) => v.id)).toEqual(['c3']);
 
     await panes.close('gone');
-    expect(calls).toHaveLength(3);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('list the connections no pane shows, and attach one to a new pane that streams it from the start', async () => {
+    const { panes, store, storage, watched } = setup();
+    panes.restore();
+    const p = panes.add('ws', 'ws://example.test/');
+    await panes.connect(p);
+    const other = connView('c7', { url: 'ws://elsewhere.test/feed', name: 'feed', last_seq: 40 });
+    const big = connView('c8', { proto: 'sse', url: 'http://elsewhere.test/events', last_seq: 25_000 });
+    const views = [connView('c1'), other, big];
+    expect(panes.unattached(views).map((v) => v.id)).toEqual(['c7', 'c8']);
+
+    const before = panes.list.length;
+    const q = panes.attach(other);
+    expect(panes.list).toHaveLength(before + 1);
+    expect([q.connId, q.conns, q.config.url, q.config.name]).toEqual(['c7', ['c7'], other.url, 'feed']);
+    expect(panes.active).toBe(q.id);
+    expect(store.get('c7')?.view?.url).toBe(other.url);
+    // From seq 1: nothing of it was held yet.
+    expect(watched).toEqual([['c7', 0]]);
+    expect(panes.unattached(views).map((v) => v.id)).toEqual(['c8']);
+    // Kept across a reload like any pane's connection.
+    expect(saved(storage).panes.find((x) => x.id === q.id)?.conns).toEqual(['c7']);
+
+    // A long recording streams its newest ring's worth; the rest pages from the server.
+    panes.attach(big);
+    expect(watched[1]).toEqual(['c8', 25_000 - RING_ROWS]);
+    expect(store.get('c8')?.lastSeq).toBe(25_000 - RING_ROWS);
+    // Attaching what a pane shows already just shows that pane.
+    expect(panes.attach(other)).toBe(q);
+    expect(watched).toHaveLength(2);
+  });
+
+  it('close and forget connections no pane shows', async () => {
+    const failure = new ApiError('unreachable', 'no answer');
+    let fail = false;
+    const { panes, store, calls, noted } = setup({ close: () => (fail ? Promise.reject(failure) : Promise.resolve()) });
+    store.applyConns([connView('c4'), connView('c5')]);
+    await panes.closeUnattached('c4');
+    await panes.forgetUnattached('c5');
+    expect(calls).toEqual(['close c4', 'close+forget c5']);
+    expect(store.get('c5')).toBeUndefined();
+    expect(panes.unattached(store.views).map((v) => v.id)).toEqual(['c4']);
+    // Once the server no longer lists it, the id may come back (a restarted server).
+    expect(panes.unattached([connView('c4')]).map((v) => v.id)).toEqual(['c4']);
+    expect(panes.unattached([connView('c4'), connView('c5')]).map((v) => v.id)).toEqual(['c4', 'c5']);
+    fail = true;
+    await panes.closeUnattached('c4');
+    expect(noted).toEqual([failure]);
   });
 });

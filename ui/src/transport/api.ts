@@ -9,6 +9,7 @@ import type {
   ErrorCode,
   OpenRequest,
   RecordPage,
+  RepeatRequest,
   SearchPage,
   SearchRequest,
   SendRequest,
@@ -101,6 +102,22 @@ export class Api {
   }
   forget(id: string): Promise<void> {
     return this.call('DELETE', `/api/connections/${encodeURIComponent(id)}`);
+  }
+  /** Closes the connection properly and has the server forget it once the close has
+   * completed (or the engine's close deadline passed): one call, nothing to wait for. */
+  closeAndForget(id: string): Promise<void> {
+    return this.call('DELETE', `/api/connections/${encodeURIComponent(id)}?close=true`);
+  }
+  /** Starts the server's repeat sender on the connection, replacing a running one. */
+  async repeat(id: string, req: RepeatRequest): Promise<string> {
+    const res = await this.request('POST', `/api/connections/${encodeURIComponent(id)}/repeat`, {
+      accept: 'application/json',
+      body: req,
+    });
+    return ((await res.json()) as { id: string }).id;
+  }
+  stopRepeat(id: string): Promise<void> {
+    return this.call('DELETE', `/api/connections/${encodeURIComponent(id)}/repeat`);
   }
   async records(id: string, from: number, limit: number): Promise<RecordPage> {
     const page = await this.call<RecordPage>(

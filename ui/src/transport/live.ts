@@ -10,6 +10,7 @@ export type LiveState = 'connecting' | 'open' | 'retrying' | 'stopped';
 export type ToWorker =
   | { type: 'start'; session: Session; cursors: [string, number][]; ignore: string[] }
   | { type: 'ignore'; ids: string[] }
+  | { type: 'watch'; id: string; from: number }
   | { type: 'page'; id: number; conn: string; from: number; limit: number }
   | { type: 'stop' };
 
@@ -77,6 +78,11 @@ export class LiveFeed {
   ignore(ids: readonly string[]) {
     // A copy: `ids` may be a Svelte state proxy, which a worker message cannot carry.
     if (ids.length) this.post({ type: 'ignore', ids: [...ids] });
+  }
+
+  /** Streams a connection that was ignored, with its records after `from`. */
+  watch(id: string, from: number) {
+    this.post({ type: 'watch', id, from });
   }
 
   stop() {

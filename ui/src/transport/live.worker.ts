@@ -53,7 +53,8 @@ function connect() {
     post({ type: 'status', state: 'open', attempt: 0 });
   };
   ws.onmessage = (ev) => {
-    if (typeof ev.data !== 'string') return;
+    // A socket being replaced (see `watch`) may still deliver; its cursors are stale.
+    if (socket !== ws || typeof ev.data !== 'string') return;
     let msg: LiveBatch;
     try {
       msg = JSON.parse(ev.data) as LiveBatch;
@@ -90,6 +91,20 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
     case 'ignore':
       for (const id of msg.ids) ignore.add(id);
       break;
+    case 'watch': {
+      ignore.delete(msg.id);
+      last.set(msg.id, msg.from);
+      // The server's cursor for this connection is past `from` (its records were sent
+      // and dropped here): reopen with `?from=` so it starts over there. Every other
+      // connection resumes where it was, so nothing is lost or shown twice.
+      const old = socket;
+      if (old) {
+        socket = null;
+        old.close(1000);
+        connect();
+      }
+      break;
+    }
     case 'page':
       void page(msg.id, msg.conn, msg.from, msg.limit);
       break;

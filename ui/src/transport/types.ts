@@ -25,6 +25,26 @@ export interface ConnView {
   totals: Counts;
   /** The last complete second. */
   rate: Counts;
+  /** The repeat the server runs on this connection; absent when none runs. */
+  repeat?: RepeatView;
+}
+
+/** A running repeat (crates/server/src/commands.rs). */
+export interface RepeatView {
+  id: string;
+  interval_ms: number;
+  /** Sends in all; absent when it repeats until stopped. */
+  count?: number;
+  /** Messages sent so far. */
+  sent: number;
+}
+
+/** `POST /api/connections/{id}/repeat`: the message as `send` takes it, sent every
+ * `interval_ms` (1 ms to one day), `count` times (1 to 10,000,000) or until stopped. */
+export interface RepeatRequest {
+  message: Exclude<SendRequest, { kind: 'close' }>;
+  interval_ms: number;
+  count?: number;
 }
 
 /** `POST /api/connections`. */

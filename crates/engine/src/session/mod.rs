@@ -22,7 +22,12 @@ use crate::recording::{MemoryStore, RecordStore};
 use streamscope_model::record::{Body, ConnId, Proto, Record, Timestamp};
 use streamscope_model::stats::ConnStats;
 
+mod repeat;
 mod search;
+
+pub use repeat::{
+    FORGET_WAIT_LIMIT, MAX_COUNT, MAX_INTERVAL, MIN_INTERVAL, RepeatSpec, RepeatStatus,
+};
 pub use search::{
     MAX_SCAN_BYTES, MAX_SCAN_RECORDS, SearchBounds, SearchPage, SearchQuery, searchable_text,
 };
@@ -75,6 +80,8 @@ pub struct ConnSummary {
     pub stats: ConnStats,
     /// Bytes the recording takes in memory.
     pub recorded_bytes: usize,
+    /// The repeat running on this connection, if any.
+    pub repeat: Option<RepeatStatus>,
 }
 
 /// A request the session cannot carry out.
@@ -86,6 +93,9 @@ pub enum SessionError {
     Ended(ConnId),
     #[error("{0}")]
     Refused(String),
+    /// The request itself is malformed (out of bounds, wrong kind), whatever the connection.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 struct Entry {
@@ -98,6 +108,9 @@ struct Entry {
     stats: ConnStats,
     commands: Option<mpsc::Sender<Command>>,
     cancel: CancellationToken,
+    repeat: Option<repeat::ActiveRepeat>,
+    /// Cancelled when the connection task has ended: what close-then-forget waits for.
+    ended: CancellationToken,
 }
 
 struct State {
@@ -202,6 +215,8 @@ impl Session {
                     stats: ConnStats::default(),
                     commands: None,
                     cancel: cancel.clone(),
+                    repeat: None,
+                    ended: CancellationToken::new(),
                 },
             );
         }
@@ -265,6 +280,10 @@ impl Session {
                 };
                 e.since = Timestamp::now();
                 e.commands = None;
+                if let Some(r) = e.repeat.take() {
+                    r.stop();
+                }
+                e.ended.cancel();
             }
         }
         self.bump();
@@ -402,6 +421,7 @@ fn summary(id: ConnId, e: &Entry) -> ConnSummary {
         last_seq: e.store.last_seq().unwrap_or(0),
         stats: e.stats.clone(),
         recorded_bytes: e.store.bytes(),
+        repeat: e.repeat.as_ref().map(repeat::ActiveRepeat::status),
     }
 }
 
