@@ -90,6 +90,7 @@ async fn sse_wrong_content_type_is_one_error_with_status_and_no_open() {
     let run = sscope(["sse", &server.url("/events"), "--retry", "50"]).await;
     run.expect_failure().expect_single_conn();
     assert_eq!(run.kinds(), ["meta error"], "{run}");
+    assert_eq!(run.cause(), "not_event_stream", "{run}");
     let error = run.one("error");
     assert_eq!(error.status, Some(200), "{run}");
     assert_eq!(error.header("content-type"), Some("text/plain"), "{run}");
@@ -238,6 +239,7 @@ async fn sse_transport_break_gives_error_then_reconnect() {
         ],
         "{run}"
     );
+    assert_eq!(run.cause(), "transport_lost", "{run}");
     let reconnect = run.one("reconnect");
     assert_eq!(
         (
@@ -535,6 +537,7 @@ async fn sse_initial_connection_refused_is_one_error_without_retry() {
     let run = sscope(["sse", &url, "--retry", "50"]).await;
     run.expect_failure();
     assert_eq!(run.kinds(), ["meta error"], "{run}");
+    assert_eq!(run.cause(), "refused", "{run}");
 }
 
 #[tokio::test]
@@ -682,6 +685,7 @@ async fn sse_idle_timeout_treats_silence_as_a_broken_transport() {
     .await;
     // The broken transport is an error record; the run still ends as asked.
     run.expect_exit(0);
+    assert_eq!(run.cause(), "idle_timeout", "{run}");
     assert_eq!(
         run.kinds(),
         [
@@ -731,6 +735,8 @@ async fn sse_line_over_max_line_is_an_error_without_reconnect() {
     let run = sscope(["sse", &server.url("/events"), "--max-line", "100"]).await;
     run.expect_failure();
     assert!(run.all("event").is_empty(), "{run}");
+    assert_eq!(run.cause(), "too_big", "{run}");
+    assert!(run.stderr().contains("--max-line"), "{run}");
     assert!(run.all("reconnect").is_empty(), "{run}");
     assert_eq!(server.connections(), 1);
 }

@@ -61,31 +61,36 @@ pub(crate) fn connect_cause(e: &std::io::Error) -> Cause {
     }
 }
 
+/// The next error in `e`'s chain. An `io::Error` that wraps another error reports the
+/// wrapped error's *source* as its own, skipping the wrapped error itself (where TLS
+/// libraries keep the rustls error, sometimes in a second `io::Error`): step into it.
+pub(crate) fn next_in_chain<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a (dyn std::error::Error + 'static)> {
+    match e
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+        None => e.source(),
+    }
+}
+
 /// The cause of a failed TLS handshake: a certificate that does not verify is
-/// `tls_untrusted` (the user can add a CA or skip verification); anything else is
-/// `tls_other`.
-pub(crate) fn tls_cause(e: &(dyn std::error::Error + 'static)) -> Cause {
+/// `tls_untrusted` (the user can add a CA or skip verification); any other rustls error
+/// is `tls_other`; `None` when the chain holds no rustls error.
+pub(crate) fn tls_cause(e: &(dyn std::error::Error + 'static)) -> Option<Cause> {
     let mut source = Some(e);
     while let Some(s) = source {
         if let Some(r) = s.downcast_ref::<rustls::Error>() {
-            return match r {
+            return Some(match r {
                 rustls::Error::InvalidCertificate(_) => Cause::TlsUntrusted,
                 _ => Cause::TlsOther,
-            };
+            });
         }
-        // tokio-rustls hands the rustls error over inside an io::Error, whose `source`
-        // skips it: look inside.
-        if let Some(inner) = s
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-        {
-            if let Some(r) = inner.downcast_ref::<rustls::Error>() {
-                return tls_cause(r);
-            }
-        }
-        source = s.source();
+        source = next_in_chain(s);
     }
-    Cause::TlsOther
+    None
 }
 
 /// Connects to `url` and performs the opening handshake. Returns the `error` record's
@@ -136,7 +141,7 @@ pub(crate) async fn open(
             .await
             .map_err(|e| {
                 error(
-                    tls_cause(&e),
+                    tls_cause(&e).unwrap_or(Cause::TlsOther),
                     format!("TLS handshake with {addr} failed: {e}"),
                 )
             })?;

@@ -568,26 +568,16 @@ fn describe_request_error(e: &reqwest::Error, url: &Url) -> (Cause, String) {
     // reqwest's outer layers ("error sending request for url …", "client error
     // (Connect)") repeat the URL; the innermost causes say what went wrong.
     let mut causes = Vec::new();
-    let mut tls = None;
     let mut io = None;
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = source {
         causes.push(s.to_string());
-        if s.downcast_ref::<rustls::Error>().is_some() {
-            tls = Some(tls_cause(s));
-        }
         if let Some(err) = s.downcast_ref::<std::io::Error>() {
-            if err
-                .get_ref()
-                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
-            {
-                tls = Some(tls_cause(s));
-            } else {
-                io = Some(connect_cause(err));
-            }
+            io = Some(connect_cause(err));
         }
         source = s.source();
     }
+    let tls = tls_cause(e);
     let chain = if causes.len() > 2 {
         causes[causes.len() - 2..].join(": ")
     } else {
