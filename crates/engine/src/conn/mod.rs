@@ -63,7 +63,8 @@ pub enum Outcome {
 /// Options every connection takes, whatever its protocol.
 #[derive(Debug, Clone)]
 pub struct CommonOptions {
-    /// Extra request headers, in order. Names and values were validated by the caller.
+    /// Extra request headers, in order. Names and values were checked by
+    /// [`crate::open::OpenSpec`], or by whoever builds options without it.
     pub headers: Vec<(String, String)>,
     pub tls: TlsOptions,
     /// Time allowed for DNS, TCP, TLS and the HTTP/WebSocket handshake

@@ -31,7 +31,7 @@ use streamscope_model::sse::{Item, Limits, Parser};
 /// Everything an SSE connection is opened with.
 #[derive(Debug, Clone)]
 pub struct SseOptions {
-    /// An `http://` or `https://` URL, validated by the caller.
+    /// An `http://` or `https://` URL (checked by [`crate::open::OpenSpec`]).
     pub url: Url,
     pub common: CommonOptions,
     /// `GET` unless a body is sent; LLM-style APIs want `POST`.

@@ -36,7 +36,7 @@ const DRAIN_BATCH: usize = 64;
 /// Everything a WebSocket connection is opened with.
 #[derive(Debug, Clone)]
 pub struct WsOptions {
-    /// A `ws://` or `wss://` URL, validated by the caller.
+    /// A `ws://` or `wss://` URL (checked by [`crate::open::OpenSpec`]).
     pub url: Url,
     pub common: CommonOptions,
     /// Offered in one `Sec-WebSocket-Protocol` header, in order.
