@@ -226,3 +226,26 @@ async fn top_level_help_lists_the_subcommands() {
     let help = output(&["--help"]).await;
     assert_lists(&help, &["ws", "sse", "serve"]);
 }
+
+#[tokio::test]
+async fn a_subprotocol_with_a_line_break_is_a_usage_error() {
+    // It would reach the peer as a header of its own, or a second request.
+    expect_usage_error_without_connecting(&[
+        "ws",
+        "{url}",
+        "--subprotocol",
+        "chat\r\nX-Injected: yes\r\n\r\nGET /smuggled HTTP/1.1",
+    ])
+    .await;
+    expect_usage_error_without_connecting(&["sse", "{url}", "--last-event-id", "1\r\nX: y"]).await;
+}
+
+#[tokio::test]
+async fn help_shows_the_engines_defaults() {
+    let help = output(&["ws", "--help"]).await.stdout_text();
+    assert!(help.contains("[default: 67108864]"), "{help}");
+    assert!(help.contains("[default: 10]"), "{help}");
+    let help = output(&["sse", "--help"]).await.stdout_text();
+    assert!(help.contains("[default: 3000]"), "{help}");
+    assert!(help.contains("[default: 1048576]"), "{help}");
+}

@@ -90,6 +90,7 @@ async fn sse_wrong_content_type_is_one_error_with_status_and_no_open() {
     let run = sscope(["sse", &server.url("/events"), "--retry", "50"]).await;
     run.expect_failure().expect_single_conn();
     assert_eq!(run.kinds(), ["meta error"], "{run}");
+    assert_eq!(run.cause(), "not_event_stream", "{run}");
     let error = run.one("error");
     assert_eq!(error.status, Some(200), "{run}");
     assert_eq!(error.header("content-type"), Some("text/plain"), "{run}");
@@ -238,6 +239,7 @@ async fn sse_transport_break_gives_error_then_reconnect() {
         ],
         "{run}"
     );
+    assert_eq!(run.cause(), "transport_lost", "{run}");
     let reconnect = run.one("reconnect");
     assert_eq!(
         (
@@ -535,6 +537,7 @@ async fn sse_initial_connection_refused_is_one_error_without_retry() {
     let run = sscope(["sse", &url, "--retry", "50"]).await;
     run.expect_failure();
     assert_eq!(run.kinds(), ["meta error"], "{run}");
+    assert_eq!(run.cause(), "refused", "{run}");
 }
 
 #[tokio::test]
@@ -682,6 +685,7 @@ async fn sse_idle_timeout_treats_silence_as_a_broken_transport() {
     .await;
     // The broken transport is an error record; the run still ends as asked.
     run.expect_exit(0);
+    assert_eq!(run.cause(), "idle_timeout", "{run}");
     assert_eq!(
         run.kinds(),
         [
@@ -722,6 +726,147 @@ async fn sse_idle_timeout_is_reset_by_every_byte() {
         "{run}"
     );
     assert_eq!(run.all("comment").len(), 15, "{run}");
+}
+
+#[tokio::test]
+async fn sse_line_over_max_line_is_an_error_without_reconnect() {
+    let server = RawServer::start(vec![
+        Script::sse(format!("retry: 50\ndata: {}\n\n", "x".repeat(500))).hold(),
+        Script::sse("data: b\n\n").hold(),
+    ])
+    .await;
+    let run = sscope(["sse", &server.url("/events"), "--max-line", "100"]).await;
+    run.expect_failure();
+    assert!(run.all("event").is_empty(), "{run}");
+    assert_eq!(run.cause(), "too_big", "{run}");
+    assert!(run.stderr().contains("--max-line"), "{run}");
+    assert!(run.all("reconnect").is_empty(), "{run}");
+    assert_eq!(server.connections(), 1);
+}
+
+#[tokio::test]
+async fn sse_unterminated_line_over_max_line_is_an_error_before_it_ends() {
+    // The line never ends: the limit must hold on what is buffered, or a peer could fill memory.
+    let server = RawServer::start(vec![
+        Script::sse(format!("data: {}", "x".repeat(5000))).hold(),
+    ])
+    .await;
+    let run = sscope(["sse", &server.url("/events"), "--max-line", "100"]).await;
+    run.expect_failure();
+}
+
+#[tokio::test]
+async fn sse_event_over_max_event_is_an_error() {
+    let body: String = (0..20).map(|_| "data: 0123456789\n").collect();
+    let server = RawServer::start(vec![Script::sse(format!("{body}\n")).hold()]).await;
+    let run = sscope(["sse", &server.url("/events"), "--max-event", "100"]).await;
+    run.expect_failure();
+    assert!(run.all("event").is_empty(), "{run}");
+    assert_eq!(server.connections(), 1);
+}
+
+#[tokio::test]
+async fn sse_body_makes_a_post_with_that_body() {
+    let server = RawServer::start(vec![Script::sse("data: a\n\n")]).await;
+    let run = sscope([
+        "sse",
+        &server.url("/stream"),
+        "--body",
+        r#"{"q":1}"#,
+        "-H",
+        "Content-Type: application/json",
+        "--no-reconnect",
+    ])
+    .await;
+    run.expect_success();
+    let request = server.request();
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.body_text(), r#"{"q":1}"#);
+    assert_eq!(request.header("content-type"), Some("application/json"));
+    assert_eq!(request.header("accept"), Some("text/event-stream"));
+}
+
+#[tokio::test]
+async fn sse_method_post_without_body_sends_an_empty_post() {
+    let server = RawServer::start(vec![Script::sse("data: a\n\n")]).await;
+    let run = sscope([
+        "sse",
+        &server.url("/stream"),
+        "--method",
+        "POST",
+        "--no-reconnect",
+    ])
+    .await;
+    run.expect_success();
+    let request = server.request();
+    assert_eq!(request.method, "POST");
+    assert!(request.body.is_empty(), "{request:?}");
+}
+
+#[tokio::test]
+async fn sse_post_is_repeated_with_its_body_on_reconnect() {
+    let server = RawServer::start(vec![
+        Script::sse("retry: 50\nid: 1\ndata: a\n\n"),
+        Script::sse("data: b\n\n").hold(),
+    ])
+    .await;
+    let run = sscope([
+        "sse",
+        &server.url("/stream"),
+        "--body",
+        "q=1",
+        "--count",
+        "2",
+    ])
+    .await;
+    run.expect_success();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        (
+            requests[1].method.as_str(),
+            requests[1].body_text().as_str()
+        ),
+        ("POST", "q=1")
+    );
+    assert_eq!(requests[1].header("last-event-id"), Some("1"));
+}
+
+#[tokio::test]
+async fn sse_request_carries_custom_headers_and_bearer_auth() {
+    let server = RawServer::start(vec![Script::sse("data: a\n\n")]).await;
+    let run = sscope([
+        "sse",
+        &server.url("/events"),
+        "-H",
+        "X-Api-Key: k1",
+        "--auth-bearer",
+        "tok3n",
+        "--no-reconnect",
+    ])
+    .await;
+    run.expect_success();
+    let request = server.request();
+    assert_eq!(request.header("x-api-key"), Some("k1"));
+    assert_eq!(request.header("authorization"), Some("Bearer tok3n"));
+}
+
+#[tokio::test]
+async fn sse_basic_auth_is_base64_of_user_colon_password() {
+    let server = RawServer::start(vec![Script::sse("data: a\n\n")]).await;
+    let run = sscope([
+        "sse",
+        &server.url("/events"),
+        "--auth-basic",
+        "Aladdin:open sesame",
+        "--no-reconnect",
+    ])
+    .await;
+    run.expect_success();
+    assert_eq!(
+        server.request().header("authorization"),
+        Some("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")
+    );
 }
 
 #[tokio::test]

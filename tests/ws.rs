@@ -520,6 +520,8 @@ async fn ws_message_over_max_message_is_an_error_and_exits_one() {
     let server = WsServer::start(vec![text(&"x".repeat(2000))]).await;
     let run = sscope(["ws", &server.url("/"), "--max-message", "1000"]).await;
     run.expect_failure();
+    assert_eq!(run.cause(), "too_big", "{run}");
+    assert!(run.stderr().contains("--max-message"), "{run}");
     assert!(run.all_dir("in", "text").is_empty(), "{run}");
 }
 
@@ -559,6 +561,7 @@ async fn ws_refused_handshake_is_one_error_with_status_and_headers_and_no_open()
     let run = sscope(["ws", &server.url("/private")]).await;
     run.expect_failure();
     assert_eq!(run.kinds(), ["meta error"], "{run}");
+    assert_eq!(run.cause(), "handshake_rejected", "{run}");
     let error = run.one("error");
     assert_eq!(error.status, Some(403), "{run}");
     assert_eq!(error.header("x-reason"), Some("nope"), "{run}");
@@ -579,6 +582,7 @@ async fn ws_server_choosing_an_unoffered_subprotocol_fails_the_connection() {
     .await;
     let run = sscope(["ws", &server.url("/"), "--subprotocol", "chat"]).await;
     run.expect_failure();
+    assert_eq!(run.cause(), "protocol_violation", "{run}");
     assert!(run.all("open").is_empty(), "{run}");
     // A wrong response still came: the error carries it (CONTRACT.md).
     assert_eq!(run.one("error").status, Some(101), "{run}");
@@ -616,6 +620,7 @@ async fn ws_connection_refused_is_one_error_and_exits_one() {
     let run = sscope(["ws", &url, "--connect-timeout", "5"]).await;
     run.expect_failure();
     assert_eq!(run.kinds(), ["meta error"], "{run}");
+    assert_eq!(run.cause(), "refused", "{run}");
     assert_eq!(run.one("error").status, None, "no response came\n{run}");
 }
 

@@ -133,6 +133,7 @@ async fn ws_invalid_utf8_in_a_text_message_is_a_protocol_error() {
     let server = RawServer::start(vec![accepted_then(vec![ws_frame(true, TEXT, b"a\xffb")])]).await;
     let run = sscope(["ws", &server.ws_url("/")]).await;
     run.expect_failure();
+    assert_eq!(run.cause(), "protocol_violation", "{run}");
     assert!(run.all_dir("in", "text").is_empty(), "{run}");
 }
 
@@ -285,4 +286,34 @@ async fn ws_repeated_response_headers_are_joined_with_comma_space() {
     let run = sscope(["ws", &server.ws_url("/")]).await;
     run.expect_failure();
     assert_eq!(run.one("error").header("x-dup"), Some("a, b"), "{run}");
+}
+
+#[tokio::test]
+async fn ws_rejected_handshake_with_a_chunked_body_quotes_its_first_body_line() {
+    // A plain HTTP server answering an upgrade with a chunked 200: the chunk-size line
+    // ("22") is framing, not text.
+    let server = RawServer::start(vec![Script::new().write(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n\
+         22\r\n\r\nnot a websocket endpoint, sorry\n\r\n0\r\n\r\n",
+    )])
+    .await;
+    let url = server.ws_url("/events");
+    let run = sscope(["ws", &url]).await;
+    run.expect_failure();
+    assert_eq!(run.kinds(), ["meta error"], "{run}");
+    assert_eq!(run.cause(), "handshake_rejected", "{run}");
+    let error = run.one("error");
+    assert_eq!(error.status, Some(200), "{run}");
+    assert_eq!(
+        error.message.as_deref(),
+        Some(
+            format!("handshake rejected: 200 OK from {url}: not a websocket endpoint, sorry")
+                .as_str()
+        ),
+        "{run}"
+    );
+    assert!(
+        run.stderr().contains("not a websocket endpoint, sorry"),
+        "{run}"
+    );
 }

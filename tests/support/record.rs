@@ -35,7 +35,28 @@ pub struct Record {
     pub attempt: Option<u64>,
     pub last_event_id: Option<String>,
     pub message: Option<String>,
+    pub cause: Option<String>,
 }
+
+/// The `cause` codes of an `error` record (README, "Contract additions").
+pub const CAUSES: &[&str] = &[
+    "refused",
+    "dns",
+    "connect_timeout",
+    "tls_untrusted",
+    "tls_other",
+    "handshake_rejected",
+    "not_event_stream",
+    "protocol_violation",
+    "too_big",
+    "pong_timeout",
+    "idle_timeout",
+    "transport_lost",
+    "close_timeout",
+    "attempts_exhausted",
+    "count_not_reached",
+    "bad_request",
+];
 
 impl Record {
     /// `"dir kind"`, e.g. `"in text"`: the shape of a run in one comparable string.
@@ -117,6 +138,13 @@ pub fn decode_line(line: &str, window: (SystemTime, SystemTime)) -> Result<Recor
     let record: Record = serde_json::from_value(value.clone())
         .map_err(|e| format!("does not match the contract's record ({e}): {line}"))?;
     check_record(&record).map_err(|e| format!("{e}: {line}"))?;
+    if record.cause.is_some() {
+        // `cause` follows `message` (README, "Contract additions").
+        let at = |key: &str| line.find(&format!("\"{key}\":"));
+        if at("cause") < at("message") {
+            return Err(format!("`cause` comes after `message`: {line}"));
+        }
+    }
     check_time(&record.t, window).map_err(|e| format!("`t` {e}: {line}"))?;
     Ok(record)
 }
@@ -226,6 +254,13 @@ fn check_record(r: &Record) -> Result<(), String> {
         "error" if r.message.as_deref().is_none_or(str::is_empty) => {
             return Err("an error record needs a non-empty `message`".into());
         }
+        // Every error sscope reports says why as a known code.
+        "error" if !r.cause.as_deref().is_some_and(|c| CAUSES.contains(&c)) => {
+            return Err(format!(
+                "an error record needs a `cause`, one of {CAUSES:?}; got {:?}",
+                r.cause
+            ));
+        }
         "open" => {
             let want = if r.proto == "ws" { 101 } else { 200 };
             if r.status != Some(want) {
@@ -255,6 +290,8 @@ fn check_record(r: &Record) -> Result<(), String> {
         Ok(())
     };
     only(r.event.is_some(), "event", "event")?;
+    only(r.cause.is_some(), "cause", "error")?;
+    only(r.message.is_some(), "message", "error")?;
     only(r.code.is_some(), "code", "close")?;
     only(r.reason.is_some(), "reason", "close")?;
     only(r.subprotocol.is_some(), "subprotocol", "open")?;

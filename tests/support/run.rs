@@ -344,6 +344,16 @@ impl Run {
         self
     }
 
+    /// The `cause` of the last `error` record; panics when there is none.
+    pub fn cause(&self) -> &str {
+        self.records
+            .iter()
+            .rev()
+            .find(|r| r.kind == "error")
+            .and_then(|r| r.cause.as_deref())
+            .unwrap_or_else(|| panic!("no error record with a cause\n{self}"))
+    }
+
     /// Every record on one connection `c1`, as for a single `sscope ws`/`sse` run.
     pub fn expect_single_conn(&self) -> &Run {
         assert!(

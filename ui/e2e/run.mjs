@@ -15,6 +15,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { createServer as createHttpsServer } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startServe } from './serve.mjs';
@@ -856,6 +857,39 @@ await test('a search finds a frame older than the newest 20,000 in memory, on th
   assert(found[0].seq === 1235, `message 1,234 is seq ${found[0].seq}`);
   await p.getByLabel('Search frames').fill('');
 }, 90_000);
+
+await test('an untrusted certificate is explained with the pane’s own TLS control, not command-line flags', async () => {
+  // A TLS server with the test suite's certificate, which no system trusts.
+  const tls = join(here, '..', '..', 'tests', 'fixtures', 'tls');
+  const server = createHttpsServer(
+    { key: readFileSync(join(tls, 'server.key')), cert: readFileSync(join(tls, 'server.pem')) },
+    (_req, res) => res.writeHead(200, { 'content-type': 'text/event-stream' }).end('data: x\n\n'),
+  );
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const before = await panes().count();
+  try {
+    await page
+      .locator('.top')
+      .getByRole('button', { name: /SSE pane/ })
+      .click();
+    const p = pane(before);
+    await p.locator('input.url').fill(`https://127.0.0.1:${server.address().port}/events`);
+    await p.locator('button.connect').click();
+    await until('Failed', async () => (await stateOf(p)) === 'Failed');
+    await p.locator('.viewport .row', { hasText: 'TLS' }).first().click();
+    const advice = p.locator('[data-testid=error-advice]');
+    await until('the advice', async () => (await advice.count()) === 1);
+    assert((await advice.getAttribute('data-cause')) === 'tls_untrusted', 'cause');
+    const text = await advice.innerText();
+    assert(text.includes('turn off Verify TLS certificates in Request › TLS'), `advice: ${text}`);
+    const detail = await p.locator('.detail').innerText();
+    assert(!/--insecure|--ca\b/.test(detail), `the detail names command-line flags: ${detail}`);
+    await p.getByRole('button', { name: 'Close pane' }).click();
+    await until('pane closed', async () => (await panes().count()) === before);
+  } finally {
+    server.close();
+  }
+});
 
 await test('dark theme', async () => {
   await page.emulateMedia({ colorScheme: 'dark' });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ContractError, parseNdjson, parseRecord, parseTime, SIZED_KINDS, type StreamRecord } from './contract';
+import { CAUSES, ContractError, parseNdjson, parseRecord, parseTime, SIZED_KINDS, type StreamRecord } from './contract';
 
 // Recorded from a real `sscope serve`: every demo endpoint once, exported through
 // `/api/connections/{id}/export` (see src/fixtures/README.md).
@@ -20,6 +20,12 @@ describe('the recorded NDJSON fixture', () => {
       last.set(r.conn, r.seq);
     }
     expect(last.size).toBeGreaterThanOrEqual(8);
+  });
+
+  it('gives its error records a known cause', () => {
+    const errors = records.filter((r) => r.kind === 'error');
+    expect(errors.length).toBeGreaterThan(0);
+    for (const r of errors) expect(CAUSES as readonly string[]).toContain(r.cause);
   });
 
   it('holds every kind of both protocols', () => {
@@ -98,5 +104,21 @@ describe('parseTime', () => {
   it('reads offsets and missing fractions', () => {
     expect(parseTime('2026-01-02T05:04:05+02:00')).toBe(Date.UTC(2026, 0, 2, 3, 4, 5));
     expect(parseTime('nope')).toBeNaN();
+  });
+});
+
+describe('the cause of an error record', () => {
+  const base = { t: '2026-11-25T18:55:56.335294Z', conn: 'c1', proto: 'ws', seq: 1, dir: 'meta' };
+
+  it('is kept as it came, even a code this build does not know', () => {
+    expect(parseRecord({ ...base, kind: 'error', message: 'x', cause: 'quantum_flux' }).cause).toBe('quantum_flux');
+    expect(parseRecord({ ...base, kind: 'error', message: 'x' }).cause).toBeUndefined();
+  });
+
+  it('is refused on other kinds and when not a string', () => {
+    expect(() => parseRecord({ ...base, kind: 'open', status: 101, headers: {}, cause: 'refused' })).toThrow(
+      ContractError,
+    );
+    expect(() => parseRecord({ ...base, kind: 'error', message: 'x', cause: 7 })).toThrow(ContractError);
   });
 });

@@ -55,7 +55,31 @@ export interface StreamRecord {
   attempt?: number;
   last_event_id?: string;
   message?: string;
+  /** On `error` records: why, as a stable code (README, "Contract additions"). A code
+   * this build does not know is kept as it came. */
+  cause?: string;
 }
+
+/** The `cause` codes of `error` records (README, "Contract additions"). */
+export const CAUSES = [
+  'refused',
+  'dns',
+  'connect_timeout',
+  'tls_untrusted',
+  'tls_other',
+  'handshake_rejected',
+  'not_event_stream',
+  'protocol_violation',
+  'too_big',
+  'pong_timeout',
+  'idle_timeout',
+  'transport_lost',
+  'close_timeout',
+  'attempts_exhausted',
+  'count_not_reached',
+  'bad_request',
+] as const;
+export type Cause = (typeof CAUSES)[number];
 
 /** Kinds whose records carry `size` (CONTRACT.md, "Details that tests hold you to"). */
 export const SIZED_KINDS: ReadonlySet<Kind> = new Set<Kind>(['text', 'binary', 'ping', 'pong', 'event', 'comment']);
@@ -124,8 +148,9 @@ export function parseRecord(value: unknown): StreamRecord {
   need((r.proto === 'ws' ? WS_SET : SSE_SET).has(kind), `kind ${kind} does not belong to ${String(r.proto)}`, r);
   const fixed = FIXED_DIR[kind];
   need(!fixed || r.dir === fixed, `${kind} records have dir ${fixed}`, r);
-  for (const f of ['data', 'data_b64', 'event', 'id', 'reason', 'subprotocol', 'last_event_id', 'message'])
+  for (const f of ['data', 'data_b64', 'event', 'id', 'reason', 'subprotocol', 'last_event_id', 'message', 'cause'])
     optional(r, f, 'string');
+  need(r.cause === undefined || kind === 'error', 'only error records carry a cause', r);
   for (const f of ['size', 'retry_ms', 'code', 'status', 'attempt']) optional(r, f, 'number');
   need(
     SIZED_KINDS.has(kind) === (r.size !== undefined),

@@ -6,9 +6,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgMatches, Args, Parser, Subcommand, ValueEnum};
-use streamscope_engine::{Command, CommonOptions, SseOptions, TlsOptions, WsOptions};
-use streamscope_model::input::{basic_header, bearer_header, is_token, parse_header, parse_hex};
-use url::Url;
+use streamscope_engine::conn::sse::DEFAULT_RETRY;
+use streamscope_engine::conn::ws::{DEFAULT_MAX_FRAME, DEFAULT_MAX_MESSAGE};
+use streamscope_engine::conn::{DEFAULT_CONNECT_TIMEOUT, SseOptions, WsOptions};
+use streamscope_engine::model::sse::{DEFAULT_MAX_EVENT, DEFAULT_MAX_LINE};
+use streamscope_engine::open::{Field, HeaderSpec, OpenSpec, Plan, SpecError};
+use streamscope_engine::{Command, Proto};
+use streamscope_model::input::parse_hex;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -73,10 +77,10 @@ pub(crate) struct CommonArgs {
     pub count: Option<u64>,
     /// End the whole run after SECS seconds.
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
-    pub timeout: Option<Duration>,
+    pub timeout: Option<Secs>,
     /// Give up connecting after SECS seconds.
-    #[arg(long, value_name = "SECS", value_parser = parse_secs, default_value = "10")]
-    pub connect_timeout: Duration,
+    #[arg(long, value_name = "SECS", value_parser = parse_secs, default_value_t = Secs(DEFAULT_CONNECT_TIMEOUT))]
+    pub connect_timeout: Secs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Ndjson)]
     pub format: Format,
@@ -102,15 +106,15 @@ pub(crate) struct WsArgs {
     pub stdin: bool,
     /// Send a ping every SECS seconds; a missing pong ends the run with an error.
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
-    pub ping_interval: Option<Duration>,
+    pub ping_interval: Option<Secs>,
     /// How long a ping may go unanswered [default: the ping interval].
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
-    pub pong_timeout: Option<Duration>,
+    pub pong_timeout: Option<Secs>,
     /// Largest message accepted, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_MESSAGE)]
     pub max_message: usize,
     /// Largest frame accepted, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_FRAME)]
     pub max_frame: usize,
 }
 
@@ -139,7 +143,7 @@ pub(crate) struct SseArgs {
     #[arg(long)]
     pub no_reconnect: bool,
     /// Reconnection delay in milliseconds until the server sends `retry:`.
-    #[arg(long, value_name = "MS", default_value_t = 3000)]
+    #[arg(long, value_name = "MS", default_value_t = DEFAULT_RETRY.as_millis() as u64)]
     pub retry: u64,
     /// Give up after N consecutive reconnection attempts that fail to open.
     #[arg(long, value_name = "N")]
@@ -149,16 +153,26 @@ pub(crate) struct SseArgs {
     pub backoff: bool,
     /// Treat SECS without a byte from the server as a broken stream.
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
-    pub idle_timeout: Option<Duration>,
+    pub idle_timeout: Option<Secs>,
     /// Longest line accepted, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE)]
     pub max_line: usize,
     /// Most data buffered for one event, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_EVENT)]
     pub max_event: usize,
 }
 
-fn parse_secs(s: &str) -> Result<Duration, String> {
+/// A number of seconds as the flags take it ("5", "0.5") and `--help` shows it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Secs(pub Duration);
+
+impl std::fmt::Display for Secs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.as_secs_f64())
+    }
+}
+
+fn parse_secs(s: &str) -> Result<Secs, String> {
     let v: f64 = s
         .trim()
         .parse()
@@ -166,7 +180,9 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
     if !v.is_finite() || v < 0.0 {
         return Err(format!("{s:?} is not a number of seconds (e.g. 5 or 0.5)"));
     }
-    Duration::try_from_secs_f64(v).map_err(|_| format!("{s:?} seconds is too long"))
+    Duration::try_from_secs_f64(v)
+        .map(Secs)
+        .map_err(|_| format!("{s:?} seconds is too long"))
 }
 
 /// A mistake in the arguments: printed as `sscope: …`, exit status 2.
@@ -177,91 +193,73 @@ fn bad(msg: impl Into<String>) -> BadArgs {
     BadArgs(msg.into())
 }
 
-/// Parses and checks a URL for one protocol, with advice for the usual slips.
-pub(crate) fn check_url(text: &str, ws: bool) -> Result<Url, BadArgs> {
-    let (want, example, other_cmd, other) = if ws {
-        (
-            "ws:// or wss://",
-            "ws://localhost:8080/socket",
-            "sse",
-            "http:// or https://",
-        )
-    } else {
-        (
-            "http:// or https://",
-            "http://localhost:8080/events",
-            "ws",
-            "ws:// or wss://",
-        )
-    };
-    let url = match Url::parse(text) {
-        Ok(u) => u,
-        Err(url::ParseError::RelativeUrlWithoutBase) => {
-            return Err(bad(format!(
-                "{text:?} has no scheme: write a full URL like {example}"
-            )));
-        }
-        Err(e) => return Err(bad(format!("{text:?} is not a valid URL: {e}"))),
-    };
-    let scheme = url.scheme();
-    let fits = if ws {
-        matches!(scheme, "ws" | "wss")
-    } else {
-        matches!(scheme, "http" | "https")
-    };
-    if !fits {
-        let hint = match (ws, scheme) {
-            (true, "http" | "https") => format!(
-                "; for a WebSocket use {}{}",
-                if scheme == "https" { "wss" } else { "ws" },
-                &text[scheme.len()..]
-            ),
-            (false, "ws" | "wss") => format!("; for a WebSocket run `sscope {other_cmd} {text}`"),
-            _ => String::new(),
-        };
-        let _ = other;
-        return Err(bad(format!(
-            "{text:?} has scheme {scheme:?}: this command takes {want}{hint}"
-        )));
+/// The flag that sets a field of the engine's [`OpenSpec`].
+fn flag(field: Field) -> &'static str {
+    match field {
+        Field::Proto | Field::Url => "URL",
+        Field::Headers => "-H",
+        Field::Subprotocols => "--subprotocol",
+        Field::Bearer => "--auth-bearer",
+        Field::Basic => "--auth-basic",
+        Field::CaFile => "--ca",
+        Field::ConnectTimeout => "--connect-timeout",
+        Field::PingInterval => "--ping-interval",
+        Field::PongTimeout => "--pong-timeout",
+        Field::MaxMessage => "--max-message",
+        Field::MaxFrame => "--max-frame",
+        Field::Method => "--method",
+        Field::Body => "--body",
+        Field::LastEventId => "--last-event-id",
+        Field::MaxAttempts => "--max-attempts",
+        Field::IdleTimeout => "--idle-timeout",
+        Field::MaxLine => "--max-line",
+        Field::MaxEvent => "--max-event",
     }
-    // `ws:localhost` parses, with no host: refuse it rather than fail at connect time.
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(bad(format!(
-            "{text:?} has no host: write a URL like {example}"
-        )));
-    }
-    Ok(url)
 }
 
-fn common_options(c: &CommonArgs) -> Result<CommonOptions, BadArgs> {
-    let mut headers = Vec::new();
-    for line in &c.headers {
-        headers.push(parse_header(line).map_err(|e| bad(format!("-H: {e}")))?);
-    }
-    if let Some(token) = &c.auth_bearer {
-        headers.push(bearer_header(token).map_err(|e| bad(format!("--auth-bearer: {e}")))?);
-    }
-    if let Some(pair) = &c.auth_basic {
-        headers.push(basic_header(pair).map_err(|e| bad(format!("--auth-basic: {e}")))?);
-    }
-    if let Some(ca) = &c.ca {
-        if !ca.is_file() {
-            return Err(bad(format!(
-                "--ca: {} is not a readable file",
-                ca.display()
-            )));
+/// The engine's refusal in the command line's words: the flag, the engine's reason, and
+/// for a URL of the other protocol, the command that takes it.
+fn refused(e: SpecError, url: &str, proto: Proto) -> BadArgs {
+    let mut message = format!("{}: {}", flag(e.field), e.reason);
+    if e.field == Field::Url {
+        let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+        match (proto, scheme.as_deref()) {
+            (Proto::Sse, Some("ws" | "wss")) => {
+                message.push_str(&format!("; for a WebSocket run `sscope ws {url}`"));
+            }
+            (Proto::Ws, Some("http" | "https")) => {
+                message.push_str(&format!("; for an event stream run `sscope sse {url}`"));
+            }
+            _ => {}
         }
     }
-    Ok(CommonOptions {
-        headers,
-        tls: TlsOptions {
-            insecure: c.insecure,
-            ca_file: c.ca.clone(),
-        },
-        connect_timeout: c.connect_timeout,
-        count: c.count,
-        deadline: c.timeout.map(|d| tokio::time::Instant::now() + d),
-    })
+    bad(message)
+}
+
+fn secs(v: Option<Secs>) -> Option<f64> {
+    v.map(|s| s.0.as_secs_f64())
+}
+
+/// What both protocols' flags put into the spec.
+fn common_spec(url: &str, proto: Proto, c: &CommonArgs) -> OpenSpec {
+    OpenSpec {
+        proto: Some(proto.as_str().to_owned()),
+        url: url.to_owned(),
+        headers: c.headers.iter().cloned().map(HeaderSpec::Line).collect(),
+        bearer: c.auth_bearer.clone(),
+        basic: c.auth_basic.clone(),
+        insecure: c.insecure,
+        ca_file: c.ca.clone(),
+        connect_timeout_secs: Some(c.connect_timeout.0.as_secs_f64()),
+        ..OpenSpec::default()
+    }
+}
+
+/// What only the command line has: `--count` and `--timeout`.
+fn run_limits(plan: &mut Plan, c: &CommonArgs) {
+    let common = plan.common_mut();
+    common.count = c.count;
+    common.deadline = c.timeout.map(|d| tokio::time::Instant::now() + d.0);
 }
 
 /// The `--send` and `--send-binary` messages in the order they were typed.
@@ -281,73 +279,49 @@ fn messages_in_order(a: &WsArgs, m: &ArgMatches) -> Result<Vec<Command>, BadArgs
 }
 
 pub(crate) fn ws_options(a: &WsArgs, m: &ArgMatches) -> Result<WsOptions, BadArgs> {
-    let url = check_url(&a.url, true)?;
-    let mut opts = WsOptions::new(url);
-    opts.common = common_options(&a.common)?;
-    for p in &a.subprotocols {
-        if !is_token(p) {
-            return Err(bad(format!(
-                "--subprotocol {p:?}: a subprotocol is one token (letters, digits, !#$%&'*+-.^_`|~); repeat the flag for several"
-            )));
-        }
-    }
-    opts.subprotocols = a.subprotocols.clone();
+    let spec = OpenSpec {
+        subprotocols: a.subprotocols.clone(),
+        ping_interval_secs: secs(a.ping_interval),
+        pong_timeout_secs: secs(a.pong_timeout),
+        max_message: Some(a.max_message),
+        max_frame: Some(a.max_frame),
+        ..common_spec(&a.url, Proto::Ws, &a.common)
+    };
+    let mut plan = spec.plan().map_err(|e| refused(e, &a.url, Proto::Ws))?;
+    run_limits(&mut plan, &a.common);
+    let Plan::Ws(mut opts) = plan else {
+        return Err(bad("URL: not a WebSocket URL"));
+    };
     opts.send = messages_in_order(a, m)?;
-    if a.ping_interval.is_some_and(|d| d.is_zero()) {
-        return Err(bad("--ping-interval must be more than 0 seconds"));
-    }
-    if a.pong_timeout.is_some() && a.ping_interval.is_none() {
-        return Err(bad("--pong-timeout needs --ping-interval"));
-    }
-    opts.ping_interval = a.ping_interval;
-    opts.pong_timeout = a.pong_timeout;
-    if a.max_message == 0 || a.max_frame == 0 {
-        return Err(bad("--max-message and --max-frame must be at least 1 byte"));
-    }
-    opts.max_message = a.max_message;
-    opts.max_frame = a.max_frame;
     Ok(opts)
 }
 
 pub(crate) fn sse_options(a: &SseArgs) -> Result<SseOptions, BadArgs> {
-    let url = check_url(&a.url, false)?;
-    let mut opts = SseOptions::new(url);
-    opts.common = common_options(&a.common)?;
-    opts.method = match (a.method, &a.body) {
-        (Some(Method::Get), _) => reqwest_method("GET"),
-        (Some(Method::Post), _) | (None, Some(_)) => reqwest_method("POST"),
-        (None, None) => reqwest_method("GET"),
+    let spec = OpenSpec {
+        method: a.method.map(|m| {
+            match m {
+                Method::Get => "GET",
+                Method::Post => "POST",
+            }
+            .to_owned()
+        }),
+        body: a.body.clone(),
+        last_event_id: a.last_event_id.clone(),
+        reconnect: Some(!a.no_reconnect),
+        retry_ms: Some(a.retry),
+        max_attempts: a.max_attempts,
+        backoff: a.backoff,
+        idle_timeout_secs: secs(a.idle_timeout),
+        max_line: Some(a.max_line),
+        max_event: Some(a.max_event),
+        ..common_spec(&a.url, Proto::Sse, &a.common)
     };
-    opts.body = a.body.clone();
-    if let Some(id) = &a.last_event_id {
-        if id.contains(['\0', '\r', '\n']) {
-            return Err(bad(
-                "--last-event-id: an event id cannot hold NUL, CR or LF",
-            ));
-        }
-    }
-    opts.last_event_id = a.last_event_id.clone();
-    opts.reconnect = !a.no_reconnect;
-    opts.retry = Duration::from_millis(a.retry);
-    if a.max_attempts == Some(0) {
-        return Err(bad("--max-attempts must be at least 1"));
-    }
-    opts.max_attempts = a.max_attempts;
-    opts.backoff = a.backoff;
-    if a.idle_timeout.is_some_and(|d| d.is_zero()) {
-        return Err(bad("--idle-timeout must be more than 0 seconds"));
-    }
-    opts.idle_timeout = a.idle_timeout;
-    if a.max_line == 0 || a.max_event == 0 {
-        return Err(bad("--max-line and --max-event must be at least 1 byte"));
-    }
-    opts.limits.max_line = a.max_line;
-    opts.limits.max_event = a.max_event;
+    let mut plan = spec.plan().map_err(|e| refused(e, &a.url, Proto::Sse))?;
+    run_limits(&mut plan, &a.common);
+    let Plan::Sse(opts) = plan else {
+        return Err(bad("URL: not an event stream URL"));
+    };
     Ok(opts)
-}
-
-fn reqwest_method(name: &str) -> streamscope_engine::conn::sse::Method {
-    streamscope_engine::conn::sse::Method::from_bytes(name.as_bytes()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -355,26 +329,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_are_checked_per_protocol() {
-        assert!(check_url("ws://127.0.0.1:9/x?a=1", true).is_ok());
-        assert!(check_url("wss://example.com", true).is_ok());
-        assert!(check_url("http://127.0.0.1/events", false).is_ok());
-        let e = check_url("http://h/x", true).unwrap_err().0;
-        assert!(e.contains("ws://h/x"), "{e}");
-        let e = check_url("ws://h/x", false).unwrap_err().0;
-        assert!(e.contains("sscope ws"), "{e}");
-        let e = check_url("ftp://h/x", true).unwrap_err().0;
-        assert!(e.contains("\"ftp\""), "{e}");
-        let e = check_url("localhost/x", true).unwrap_err().0;
-        assert!(e.contains("no scheme"), "{e}");
-        assert!(check_url("ws://", true).is_err());
+    fn a_url_of_the_other_protocol_names_the_command_that_takes_it() {
+        let spec = |url: &str, proto: Proto| common_spec(url, proto, &CommonArgs::for_test());
+        let e = refused(
+            spec("ws://h/x", Proto::Sse).plan().unwrap_err(),
+            "ws://h/x",
+            Proto::Sse,
+        )
+        .0;
+        assert!(e.contains("sscope ws ws://h/x"), "{e}");
+        let e = refused(
+            spec("http://h/x", Proto::Ws).plan().unwrap_err(),
+            "http://h/x",
+            Proto::Ws,
+        )
+        .0;
+        assert!(e.contains("ws://h/x") && e.contains("sscope sse"), "{e}");
     }
 
     #[test]
     fn seconds_accept_fractions_and_refuse_nonsense() {
-        assert_eq!(parse_secs("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_secs("0.5"), Ok(Secs(Duration::from_millis(500))));
         assert!(parse_secs("-1").is_err());
         assert!(parse_secs("soon").is_err());
         assert!(parse_secs("inf").is_err());
+        assert_eq!(Secs(DEFAULT_CONNECT_TIMEOUT).to_string(), "10");
+    }
+
+    impl CommonArgs {
+        fn for_test() -> Self {
+            CommonArgs {
+                headers: vec![],
+                auth_bearer: None,
+                auth_basic: None,
+                insecure: false,
+                ca: None,
+                count: None,
+                timeout: None,
+                connect_timeout: Secs(DEFAULT_CONNECT_TIMEOUT),
+                format: Format::Ndjson,
+            }
+        }
     }
 }

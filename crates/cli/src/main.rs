@@ -8,6 +8,7 @@
 // What a peer or a user sends reaches this code: no `unwrap()` outside tests (STYLE.md).
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+mod advice;
 mod args;
 mod chart;
 mod print;
@@ -127,10 +128,18 @@ async fn run(
         Outcome::Cancelled if printed.stdout_closed => ExitCode::SUCCESS,
         Outcome::Cancelled => ExitCode::from(130),
         Outcome::Failed => {
-            let cause = printed
-                .last_error
-                .unwrap_or_else(|| "the connection failed".to_owned());
-            eprintln!("sscope: {cause}");
+            // One line: what happened (the engine's words), then what to do about it
+            // (ours, from the cause).
+            let line = match printed.last_error {
+                Some((message, cause, proto)) => {
+                    match cause.and_then(|c| advice::advice(&c, proto)) {
+                        Some(advice) => format!("{message}; {advice}"),
+                        None => message,
+                    }
+                }
+                None => "the connection failed".to_owned(),
+            };
+            eprintln!("sscope: {line}");
             ExitCode::from(1)
         }
     }

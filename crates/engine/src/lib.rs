@@ -11,6 +11,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod conn;
+pub mod open;
 pub mod recording;
 pub mod session;
 pub mod tls;
@@ -19,6 +20,7 @@ pub use conn::{
     Command, CommonOptions, ConnHandle, Outcome, RecordSink, SseOptions, WsOptions, open_sse,
     open_ws,
 };
+pub use open::{OpenSpec, Plan, SpecError};
 pub use streamscope_model as model;
 pub use streamscope_model::{Body, Cause, ConnId, Dir, Headers, Proto, Record, Timestamp};
 pub use tls::TlsOptions;

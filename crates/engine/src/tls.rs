@@ -149,6 +149,3 @@ impl ServerCertVerifier for AcceptAnyCert {
         self.0.signature_verification_algorithms.supported_schemes()
     }
 }
-
-/// Words to add to a TLS failure so the reader knows what to do next.
-pub const TLS_HINT: &str = "to trust a private CA pass --ca FILE (PEM); to skip verification for this connection pass --insecure";

@@ -40,6 +40,11 @@ pub enum Cause {
     IdleTimeout,
     /// The transport broke: TCP reset or closed without a close frame, or a read error.
     TransportLost,
+    /// We sent a WebSocket close frame and the peer did not answer it in time.
+    CloseTimeout,
+    /// SSE gave up reconnecting after the allowed number of failed attempts (the
+    /// records before it carry each attempt's own cause).
+    AttemptsExhausted,
     /// The run ended (`--timeout`) before `--count` was reached.
     CountNotReached,
     /// What the user asked for cannot be done (bad URL, bad header, bad option).
@@ -50,7 +55,7 @@ pub enum Cause {
 
 impl Cause {
     /// Every known cause, for documentation and tests.
-    pub const ALL: [Cause; 14] = [
+    pub const ALL: [Cause; 16] = [
         Cause::Refused,
         Cause::Dns,
         Cause::ConnectTimeout,
@@ -63,6 +68,8 @@ impl Cause {
         Cause::PongTimeout,
         Cause::IdleTimeout,
         Cause::TransportLost,
+        Cause::CloseTimeout,
+        Cause::AttemptsExhausted,
         Cause::CountNotReached,
         Cause::BadRequest,
     ];
@@ -81,6 +88,8 @@ impl Cause {
             Cause::PongTimeout => "pong_timeout",
             Cause::IdleTimeout => "idle_timeout",
             Cause::TransportLost => "transport_lost",
+            Cause::CloseTimeout => "close_timeout",
+            Cause::AttemptsExhausted => "attempts_exhausted",
             Cause::CountNotReached => "count_not_reached",
             Cause::BadRequest => "bad_request",
             Cause::Other(s) => s,

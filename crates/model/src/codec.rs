@@ -6,6 +6,7 @@
 
 use bytes::Bytes;
 
+use crate::cause::Cause;
 use crate::record::{Body, Dir, Headers};
 
 // Record layout. Kinds and dirs are numbered here only; the numbers are not part of any
@@ -178,6 +179,7 @@ pub fn encode_body(dir: Dir, body: &Body, out: &mut impl Sink) {
         Body::End => out.put(&tag(KIND_END)),
         Body::Error {
             message,
+            cause,
             status,
             headers,
         } => {
@@ -191,6 +193,9 @@ pub fn encode_body(dir: Dir, body: &Body, out: &mut impl Sink) {
                     put_header_pairs(out, h);
                 }
             }
+            // The code as text, not a number: a code this build does not know
+            // (`Cause::Other`) is kept as it was read.
+            put_opt_str(out, cause.as_ref().map(Cause::as_str));
         }
     }
 }
@@ -350,8 +355,10 @@ pub fn decode_body(rd: &mut Reader<'_>) -> Option<(Dir, Body)> {
                 0 => None,
                 n => Some(rd.header_pairs(n - 1)?),
             };
+            let cause = rd.opt_string()?.map(|code| Cause::parse(&code));
             Body::Error {
                 message,
+                cause,
                 status,
                 headers,
             }

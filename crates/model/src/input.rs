@@ -12,7 +12,7 @@ pub enum HeaderError {
     EmptyName(String),
     #[error("header name {0:?} may hold only letters, digits and !#$%&'*+-.^_`|~")]
     BadName(String),
-    #[error("the value of header {0:?} holds a control character (CR, LF or NUL)")]
+    #[error("the value of header {0:?} holds a control character (such as CR, LF or NUL)")]
     BadValue(String),
 }
 
@@ -30,10 +30,17 @@ pub fn parse_header(line: &str) -> Result<(String, String), HeaderError> {
         return Err(HeaderError::BadName(name.to_owned()));
     }
     let value = value.trim_matches(|c| c == ' ' || c == '\t');
-    if value.chars().any(|c| c == '\r' || c == '\n' || c == '\0') {
+    if !is_field_value(value) {
         return Err(HeaderError::BadValue(name.to_owned()));
     }
     Ok((name.to_owned(), value.to_owned()))
+}
+
+/// True when `s` may be sent as a header value: RFC 9110 field-value, which holds no
+/// control character but HTAB. CR and LF would end the header and start another; the
+/// rest are refused by HTTP libraries, which would drop the header without a word.
+pub fn is_field_value(s: &str) -> bool {
+    !s.chars().any(|c| c.is_ascii_control() && c != '\t')
 }
 
 /// True when `s` is an RFC 9110 token: a header name or a WebSocket subprotocol.
@@ -46,7 +53,7 @@ pub fn is_token(s: &str) -> bool {
 /// Why an auth helper's input was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
-    #[error("the bearer token holds a control character (CR, LF or NUL)")]
+    #[error("the bearer token holds a control character (such as CR, LF or NUL)")]
     BearerControl,
     #[error("basic auth is written as user:password")]
     BasicNoColon,
@@ -54,7 +61,7 @@ pub enum AuthError {
 
 /// The `Authorization` header for a bearer token.
 pub fn bearer_header(token: &str) -> Result<(String, String), AuthError> {
-    if token.contains(['\r', '\n', '\0']) {
+    if !is_field_value(token) {
         return Err(AuthError::BearerControl);
     }
     Ok(("Authorization".into(), format!("Bearer {token}")))

@@ -14,6 +14,7 @@ use serde::de::Error as _;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use crate::cause::Cause;
 pub use crate::time::Timestamp;
 
 /// A connection id, `c1`, `c2`, … within one process.
@@ -112,8 +113,12 @@ pub enum Body {
     },
     /// The SSE server closed the stream or answered 204.
     End,
+    /// Why the connection failed or a request was refused: `message` says what
+    /// happened in words, `cause` as a stable code for front ends to branch on.
     Error {
         message: String,
+        /// Absent in records from before causes were typed, or from other tools.
+        cause: Option<Cause>,
         status: Option<u16>,
         headers: Option<Headers>,
     },
@@ -277,10 +282,14 @@ impl Serialize for Record {
             Body::End => {}
             Body::Error {
                 message,
+                cause,
                 status,
                 headers,
             } => {
                 m.serialize_entry("message", message)?;
+                if let Some(c) = cause {
+                    m.serialize_entry("cause", c)?;
+                }
                 if let Some(st) = status {
                     m.serialize_entry("status", st)?;
                 }
@@ -371,6 +380,7 @@ struct Flat {
     attempt: Option<u32>,
     last_event_id: Option<String>,
     message: Option<String>,
+    cause: Option<Cause>,
 }
 
 impl<'de> Deserialize<'de> for Record {
@@ -435,6 +445,7 @@ impl<'de> Deserialize<'de> for Record {
             "end" => Body::End,
             "error" => Body::Error {
                 message: f.message.unwrap_or_default(),
+                cause: f.cause,
                 status: f.status,
                 headers: f.headers.map(|h| headers(Some(h))),
             },
@@ -515,8 +526,21 @@ mod tests {
             Body::End,
             Body::Error {
                 message: "boom".into(),
+                cause: Some(Cause::HandshakeRejected),
                 status: Some(403),
                 headers: Some(vec![]),
+            },
+            Body::Error {
+                message: "from elsewhere".into(),
+                cause: Some(Cause::Other("quantum_flux".into())),
+                status: None,
+                headers: None,
+            },
+            Body::Error {
+                message: "old".into(),
+                cause: None,
+                status: None,
+                headers: None,
             },
         ];
         for (i, body) in bodies.into_iter().enumerate() {
@@ -569,6 +593,27 @@ mod tests {
             },
         };
         assert_eq!(Record::from_json(&r.to_json()).expect("parses"), r);
+    }
+
+    #[test]
+    fn error_cause_follows_message() {
+        let r = Record {
+            t: Timestamp(0),
+            conn: ConnId(1),
+            proto: Proto::Ws,
+            seq: 1,
+            dir: Dir::Meta,
+            body: Body::Error {
+                message: "could not connect".into(),
+                cause: Some(Cause::Refused),
+                status: None,
+                headers: None,
+            },
+        };
+        assert_eq!(
+            r.to_json(),
+            r#"{"t":"1970-01-01T00:00:00.000000Z","conn":"c1","proto":"ws","seq":1,"dir":"meta","kind":"error","message":"could not connect","cause":"refused"}"#
+        );
     }
 
     #[test]

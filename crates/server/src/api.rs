@@ -5,8 +5,6 @@
 //! Handlers validate everything a client sends and answer with an [`ApiError`]; none
 //! can disturb another connection.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -16,14 +14,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use streamscope_engine::conn::sse::Method;
+use streamscope_engine::open::{Field, OpenSpec, Plan, SpecError};
 use streamscope_engine::session::{
     ConnSummary, MAX_SCAN_RECORDS, SearchBounds, SearchPage, SearchQuery, Session,
 };
-use streamscope_engine::{
-    Command, CommonOptions, ConnId, Dir, Record, SseOptions, TlsOptions, WsOptions,
-};
-use streamscope_model::input::{AuthError, basic_header, bearer_header, parse_header, parse_hex};
+use streamscope_engine::{Command, ConnId, Dir, Record};
+use streamscope_model::input::parse_hex;
 
 use crate::commands::{self, RepeatView};
 use crate::error::ApiError;
@@ -123,92 +119,18 @@ impl From<&ConnSummary> for ConnView {
     }
 }
 
-/// `POST /api/connections`: every option of the engine, most optional.
-#[derive(Debug, Deserialize, Default)]
-#[serde(default, deny_unknown_fields)]
-pub struct OpenRequest {
-    /// `ws` or `sse`; by default from the URL's scheme.
-    pub proto: Option<String>,
-    pub url: String,
-    pub name: Option<String>,
-    /// `[["Name", "value"], …]` or `["Name: value", …]`.
-    pub headers: Vec<HeaderSpec>,
-    pub subprotocols: Vec<String>,
-    pub bearer: Option<String>,
-    pub basic: Option<String>,
-    pub insecure: bool,
-    pub ca_file: Option<String>,
-    pub connect_timeout_secs: Option<f64>,
-    // WebSocket
-    pub ping_interval_secs: Option<f64>,
-    pub pong_timeout_secs: Option<f64>,
-    pub max_message: Option<usize>,
-    pub max_frame: Option<usize>,
-    // SSE
-    pub method: Option<String>,
-    pub body: Option<String>,
-    pub last_event_id: Option<String>,
-    pub reconnect: Option<bool>,
-    pub retry_ms: Option<u64>,
-    pub max_attempts: Option<u32>,
-    pub backoff: bool,
-    pub idle_timeout_secs: Option<f64>,
-    pub max_line: Option<usize>,
-    pub max_event: Option<usize>,
-}
+/// `POST /api/connections`: every option of the engine, most optional. The engine's
+/// [`OpenSpec`] is the body's shape, checks and defaults; this route only adds the
+/// session.
+pub type OpenRequest = OpenSpec;
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum HeaderSpec {
-    Pair(String, String),
-    Line(String),
-}
-
-fn secs(v: Option<f64>, what: &str) -> Result<Option<Duration>, ApiError> {
-    match v {
-        None => Ok(None),
-        Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(Some(Duration::from_secs_f64(s))),
-        Some(s) => Err(ApiError::BadRequest(format!(
-            "{what} must be a positive number of seconds, not {s}"
-        ))),
+impl From<SpecError> for ApiError {
+    fn from(e: SpecError) -> Self {
+        match e.field {
+            Field::Url => ApiError::InvalidUrl(e.to_string()),
+            _ => ApiError::BadRequest(e.to_string()),
+        }
     }
-}
-
-fn common(req: &OpenRequest) -> Result<CommonOptions, ApiError> {
-    let mut headers = Vec::new();
-    for h in &req.headers {
-        let line = match h {
-            HeaderSpec::Pair(n, v) => format!("{n}: {v}"),
-            HeaderSpec::Line(l) => l.clone(),
-        };
-        headers.push(parse_header(&line).map_err(|e| ApiError::BadRequest(e.to_string()))?);
-    }
-    let refused = |e: AuthError| ApiError::BadRequest(e.to_string());
-    if let Some(t) = &req.bearer {
-        headers.push(bearer_header(t).map_err(refused)?);
-    }
-    if let Some(pair) = &req.basic {
-        headers.push(basic_header(pair).map_err(refused)?);
-    }
-    Ok(CommonOptions {
-        headers,
-        tls: TlsOptions {
-            insecure: req.insecure,
-            ca_file: req.ca_file.as_ref().map(Into::into),
-        },
-        connect_timeout: secs(req.connect_timeout_secs, "connect_timeout_secs")?
-            .unwrap_or(Duration::from_secs(10)),
-        count: None,
-        deadline: None,
-    })
-}
-
-fn parse_url(text: &str) -> Result<url::Url, ApiError> {
-    url::Url::parse(text.trim()).map_err(|e| {
-        ApiError::InvalidUrl(format!(
-            "{text:?} is not a valid URL ({e}); write it like ws://host/path or https://host/events"
-        ))
-    })
 }
 
 async fn open(
@@ -216,83 +138,9 @@ async fn open(
     body: Result<Json<OpenRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(req) = body?;
-    let url = parse_url(&req.url)?;
-    let proto = match req.proto.as_deref() {
-        Some("ws") => "ws",
-        Some("sse") => "sse",
-        None => match url.scheme() {
-            "ws" | "wss" => "ws",
-            "http" | "https" => "sse",
-            other => {
-                return Err(ApiError::InvalidUrl(format!(
-                    "scheme {other:?} is neither WebSocket (ws://, wss://) nor SSE (http://, https://)"
-                )));
-            }
-        },
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!(
-                "proto {other:?} is neither \"ws\" nor \"sse\""
-            )));
-        }
-    };
-    let scheme_fits = match proto {
-        "ws" => matches!(url.scheme(), "ws" | "wss"),
-        _ => matches!(url.scheme(), "http" | "https"),
-    };
-    if !scheme_fits || url.host_str().is_none_or(str::is_empty) {
-        return Err(ApiError::InvalidUrl(format!(
-            "{} is not a {proto} URL with a host",
-            req.url
-        )));
-    }
-    let common = common(&req)?;
-    let id = if proto == "ws" {
-        let mut o = WsOptions::new(url);
-        o.common = common;
-        o.subprotocols = req.subprotocols.clone();
-        o.ping_interval = secs(req.ping_interval_secs, "ping_interval_secs")?;
-        o.pong_timeout = secs(req.pong_timeout_secs, "pong_timeout_secs")?;
-        if let Some(m) = req.max_message.filter(|&m| m > 0) {
-            o.max_message = m;
-        }
-        if let Some(m) = req.max_frame.filter(|&m| m > 0) {
-            o.max_frame = m;
-        }
-        session.open_ws(o, req.name.clone())
-    } else {
-        let mut o = SseOptions::new(url);
-        o.common = common;
-        o.method = match req
-            .method
-            .as_deref()
-            .map(str::to_ascii_uppercase)
-            .as_deref()
-        {
-            None if req.body.is_some() => Method::POST,
-            None | Some("GET") => Method::GET,
-            Some("POST") => Method::POST,
-            Some(other) => {
-                return Err(ApiError::BadRequest(format!(
-                    "method {other:?}: use GET or POST"
-                )));
-            }
-        };
-        o.body = req.body.clone();
-        o.last_event_id = req.last_event_id.clone();
-        o.reconnect = req.reconnect.unwrap_or(true);
-        if let Some(ms) = req.retry_ms {
-            o.retry = Duration::from_millis(ms);
-        }
-        o.max_attempts = req.max_attempts;
-        o.backoff = req.backoff;
-        o.idle_timeout = secs(req.idle_timeout_secs, "idle_timeout_secs")?;
-        if let Some(m) = req.max_line.filter(|&m| m > 0) {
-            o.limits.max_line = m;
-        }
-        if let Some(m) = req.max_event.filter(|&m| m > 0) {
-            o.limits.max_event = m;
-        }
-        session.open_sse(o, req.name.clone())
+    let id = match req.plan()? {
+        Plan::Ws(o) => session.open_ws(o, req.name.clone()),
+        Plan::Sse(o) => session.open_sse(o, req.name.clone()),
     };
     let view = ConnView::from(&session.summary(id)?);
     Ok((StatusCode::CREATED, Json(view)).into_response())

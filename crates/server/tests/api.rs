@@ -1717,3 +1717,181 @@ async fn live_batches_reflect_what_the_api_did() {
     })
     .await;
 }
+
+/// Bodies with a line break in each field the API puts on the wire, and the field the
+/// refusal must name.
+fn smuggling_opens(ws: &str, sse: &str) -> Vec<(Value, &'static str)> {
+    vec![
+        (
+            json!({"url": ws, "subprotocols": ["chat\r\nX-Injected: yes\r\n\r\nGET /smuggled HTTP/1.1"]}),
+            "subprotocols",
+        ),
+        (
+            json!({"url": ws, "headers": [["X-A\r\nX-Injected", "v"]]}),
+            "headers",
+        ),
+        (
+            json!({"url": ws, "headers": [["X-A", "v\r\nX-Injected: yes"]]}),
+            "headers",
+        ),
+        (
+            json!({"url": sse, "headers": ["X-A: v\nX-Injected: yes"]}),
+            "headers",
+        ),
+        (
+            json!({"url": sse, "last_event_id": "1\r\nX-Injected: yes"}),
+            "last_event_id",
+        ),
+        (
+            json!({"url": ws, "bearer": "t\r\nX-Injected: yes"}),
+            "bearer",
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn line_breaks_in_what_goes_on_the_wire_are_refused_naming_the_field() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        // A raw peer that records whether anything ever connects.
+        let peer = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = peer.local_addr().expect("addr");
+        let (ws, sse) = (format!("ws://{addr}/x"), format!("http://{addr}/x"));
+        for (body, field) in smuggling_opens(&ws, &sse) {
+            let reply = api.post("/api/connections", &body).await;
+            let message = reply.assert_error(400, "bad_request");
+            assert!(
+                message.starts_with(&format!("{field}: ")),
+                "the refusal of {body} names `{field}`: {message}"
+            );
+        }
+        assert_eq!(api.get("/api/connections").await.json(), json!([]));
+        let accepted = tokio::time::timeout(Duration::from_millis(200), peer.accept()).await;
+        assert!(accepted.is_err(), "a refused open must not reach the peer");
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_subprotocol_reaches_the_peer_as_one_header_and_nothing_else() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let peer = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("ws://{}/x", peer.local_addr().expect("addr"));
+        api.open(
+            json!({"url": url, "subprotocols": ["chat", "v2.json"], "headers": [["X-Ok", "1"]]}),
+        )
+        .await;
+        let (mut tcp, _) = peer.accept().await.expect("the engine connects");
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            assert_eq!(tcp.read(&mut byte).await.expect("read"), 1, "{head:?}");
+            head.push(byte[0]);
+        }
+        // Nothing follows the head: a smuggled second request would.
+        let more = tokio::time::timeout(Duration::from_millis(200), tcp.read(&mut byte)).await;
+        assert!(!matches!(more, Ok(Ok(n)) if n > 0), "bytes after the head");
+        let head = String::from_utf8(head).expect("ASCII head");
+        let lines: Vec<&str> = head.trim_end().split("\r\n").collect();
+        assert_eq!(lines[0], "GET /x HTTP/1.1");
+        let names: Vec<String> = lines[1..]
+            .iter()
+            .map(|l| l.split(':').next().unwrap_or("").to_ascii_lowercase())
+            .collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(
+            sorted,
+            [
+                "connection",
+                "host",
+                "sec-websocket-key",
+                "sec-websocket-protocol",
+                "sec-websocket-version",
+                "upgrade",
+                "x-ok"
+            ],
+            "{head}"
+        );
+        assert!(
+            head.contains("\r\nSec-WebSocket-Protocol: chat, v2.json\r\n"),
+            "{head}"
+        );
+        stop(server).await;
+    })
+    .await;
+}
+
+/// The reason after `field: ` in the API's message, and after `sscope: FLAG: ` on the
+/// command line's stderr.
+fn reason_after<'a>(text: &'a str, prefix: &str) -> &'a str {
+    text.trim()
+        .strip_prefix(prefix)
+        .unwrap_or_else(|| panic!("{text:?} does not start with {prefix:?}"))
+}
+
+#[tokio::test]
+async fn the_api_and_sscope_refuse_the_same_input_with_the_same_reason() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let (ws, sse) = ("ws://127.0.0.1:9/x", "http://127.0.0.1:9/x");
+        let cases: [(Value, Vec<&str>, &str, &str); 5] = [
+            (
+                json!({"url": ws, "subprotocols": ["chat\r\nX-Injected: yes"]}),
+                vec!["ws", ws, "--subprotocol", "chat\r\nX-Injected: yes"],
+                "subprotocols",
+                "--subprotocol",
+            ),
+            (
+                json!({"url": ws, "headers": ["X-A: v\r\nX-Injected: yes"]}),
+                vec!["ws", ws, "-H", "X-A: v\r\nX-Injected: yes"],
+                "headers",
+                "-H",
+            ),
+            (
+                json!({"url": sse, "last_event_id": "1\nX"}),
+                vec!["sse", sse, "--last-event-id", "1\nX"],
+                "last_event_id",
+                "--last-event-id",
+            ),
+            (
+                json!({"url": "http://h/x", "proto": "ws"}),
+                vec!["ws", "http://h/x"],
+                "url",
+                "URL",
+            ),
+            (
+                json!({"url": ws, "pong_timeout_secs": 1}),
+                vec!["ws", ws, "--pong-timeout", "1"],
+                "pong_timeout_secs",
+                "--pong-timeout",
+            ),
+        ];
+        for (body, args, key, flag) in cases {
+            let reply = api.post("/api/connections", &body).await;
+            assert_eq!(reply.status, 400, "{body}");
+            let api_message = reply.json()["message"].as_str().unwrap_or("").to_owned();
+            let out = std::process::Command::new(support::sscope_bin())
+                .args(&args)
+                .output()
+                .expect("run sscope");
+            assert_eq!(out.status.code(), Some(2), "{args:?}");
+            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            let api_reason = reason_after(&api_message, &format!("{key}: "));
+            let cli_reason = reason_after(&stderr, &format!("sscope: {flag}: "));
+            // The command line may add which command to run instead; the engine's
+            // reason comes first and is the same.
+            assert!(
+                cli_reason.starts_with(api_reason),
+                "API: {api_message}\nCLI: {stderr}"
+            );
+        }
+        stop(server).await;
+    })
+    .await;
+}

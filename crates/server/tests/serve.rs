@@ -8,36 +8,15 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use support::{Api, PATIENCE, Reply, http, live_with, within};
+use support::{Api, PATIENCE, Reply, http, live_with, sscope_bin, within};
 use tokio::time::{Instant, sleep, timeout};
 use tokio_tungstenite::tungstenite::Message;
-
-/// The `sscope` to run: `$SSCOPE_BIN`, else the one beside this test's target directory
-/// (`target/<profile>/deps/<test>` → `target/<profile>/sscope`).
-fn sscope_bin() -> PathBuf {
-    if let Some(path) = std::env::var_os("SSCOPE_BIN") {
-        return PathBuf::from(path);
-    }
-    let exe = std::env::current_exe().expect("the test's own path");
-    let profile = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("tests live in target/<profile>/deps/");
-    let path = profile.join(format!("sscope{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.is_file(),
-        "{} not found: run `cargo build -p sscope` first (same CARGO_TARGET_DIR), or set SSCOPE_BIN",
-        path.display()
-    );
-    path
-}
 
 /// A running `sscope serve`, killed if the test ends before it exits.
 struct Serve {

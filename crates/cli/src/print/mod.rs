@@ -9,7 +9,7 @@ pub(crate) mod pretty;
 
 use std::io::{self, Write};
 
-use streamscope_engine::{Body, Record};
+use streamscope_engine::{Body, Cause, Proto, Record};
 use tokio::sync::mpsc;
 
 use crate::args::Format;
@@ -24,8 +24,8 @@ const WRITE_AT: usize = 128 << 10;
 /// What the printer saw, for the exit message.
 #[derive(Debug, Default)]
 pub(crate) struct Printed {
-    /// The message of the last `error` record.
-    pub last_error: Option<String>,
+    /// The message and cause of the last `error` record, and its protocol.
+    pub last_error: Option<(String, Option<Cause>, Proto)>,
     /// Stdout went away (a closed pipe): stop quietly.
     pub stdout_closed: bool,
 }
@@ -45,8 +45,8 @@ pub(crate) async fn print(mut rx: mpsc::Receiver<Record>, format: Format) -> Pri
             break;
         }
         for record in batch.drain(..) {
-            if let Body::Error { message, .. } = &record.body {
-                printed.last_error = Some(message.clone());
+            if let Body::Error { message, cause, .. } = &record.body {
+                printed.last_error = Some((message.clone(), cause.clone(), record.proto));
             }
             match &mut pretty {
                 Some(p) => p.write(&record, &mut buf),

@@ -16,7 +16,9 @@ use tokio_tungstenite::MaybeTlsStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use url::Url;
 
-use crate::tls::{self, Alpn, TLS_HINT};
+use super::error_body;
+use crate::tls::{self, Alpn};
+use streamscope_model::Cause;
 use streamscope_model::record::{Body, Headers};
 
 /// The largest response head accepted: real servers send a few hundred bytes; this
@@ -36,20 +38,59 @@ pub(crate) struct Opened {
     pub open: Body,
 }
 
-fn error(message: String) -> Body {
-    Body::Error {
-        message,
-        status: None,
-        headers: None,
-    }
+fn error(cause: Cause, message: String) -> Body {
+    error_body(cause, message)
 }
 
-fn error_with(message: String, status: u16, headers: Headers) -> Body {
+fn error_with(cause: Cause, message: String, status: u16, headers: Headers) -> Body {
     Body::Error {
         message,
+        cause: Some(cause),
         status: Some(status),
         headers: Some(headers),
     }
+}
+
+/// The cause of a failed TCP connect: nobody listening is the common slip and gets its
+/// own code; anything else (unreachable, reset) is a lost transport.
+pub(crate) fn connect_cause(e: &std::io::Error) -> Cause {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => Cause::Refused,
+        std::io::ErrorKind::TimedOut => Cause::ConnectTimeout,
+        _ => Cause::TransportLost,
+    }
+}
+
+/// The next error in `e`'s chain. An `io::Error` that wraps another error reports the
+/// wrapped error's *source* as its own, skipping the wrapped error itself (where TLS
+/// libraries keep the rustls error, sometimes in a second `io::Error`): step into it.
+pub(crate) fn next_in_chain<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a (dyn std::error::Error + 'static)> {
+    match e
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+        None => e.source(),
+    }
+}
+
+/// The cause of a failed TLS handshake: a certificate that does not verify is
+/// `tls_untrusted` (the user can add a CA or skip verification); any other rustls error
+/// is `tls_other`; `None` when the chain holds no rustls error.
+pub(crate) fn tls_cause(e: &(dyn std::error::Error + 'static)) -> Option<Cause> {
+    let mut source = Some(e);
+    while let Some(s) = source {
+        if let Some(r) = s.downcast_ref::<rustls::Error>() {
+            return Some(match r {
+                rustls::Error::InvalidCertificate(_) => Cause::TlsUntrusted,
+                _ => Cause::TlsOther,
+            });
+        }
+        source = next_in_chain(s);
+    }
+    None
 }
 
 /// Connects to `url` and performs the opening handshake. Returns the `error` record's
@@ -62,29 +103,48 @@ pub(crate) async fn open(
 ) -> Result<Opened, Body> {
     let host = url
         .host_str()
-        .ok_or_else(|| error(format!("{url} has no host")))?;
+        .ok_or_else(|| error(Cause::BadRequest, format!("{url} has no host")))?;
     let port = url
         .port_or_known_default()
-        .ok_or_else(|| error(format!("{url} has no port")))?;
+        .ok_or_else(|| error(Cause::BadRequest, format!("{url} has no port")))?;
     let addr = format!("{host}:{port}");
-    let tcp = TcpStream::connect(&addr)
+    // Resolve first, so that a name that does not resolve is told apart from an
+    // address where nobody listens.
+    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host(&addr)
         .await
-        .map_err(|e| error(format!("could not connect to {addr}: {e}")))?;
+        .map_err(|e| error(Cause::Dns, format!("cannot resolve {host}: {e}")))?
+        .collect();
+    let tcp = TcpStream::connect(&addrs[..]).await.map_err(|e| {
+        error(
+            connect_cause(&e),
+            format!("could not connect to {addr}: {e}"),
+        )
+    })?;
     // Interactive traffic: small frames (pings, commands) go out at once.
     let _ = tcp.set_nodelay(true);
 
     let mut stream = if url.scheme() == "wss" {
-        let config = tls::client_config(tls_opts, Alpn::None).map_err(|e| error(e.to_string()))?;
+        let config = tls::client_config(tls_opts, Alpn::None)
+            .map_err(|e| error(Cause::TlsOther, e.to_string()))?;
         let bare = host
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_owned();
-        let name = rustls::pki_types::ServerName::try_from(bare)
-            .map_err(|_| error(format!("{host} is not a valid TLS server name")))?;
+        let name = rustls::pki_types::ServerName::try_from(bare).map_err(|_| {
+            error(
+                Cause::BadRequest,
+                format!("{host} is not a valid TLS server name"),
+            )
+        })?;
         let tls = TlsConnector::from(config)
             .connect(name, tcp)
             .await
-            .map_err(|e| error(format!("TLS handshake with {addr} failed: {e}; {TLS_HINT}")))?;
+            .map_err(|e| {
+                error(
+                    tls_cause(&e).unwrap_or(Cause::TlsOther),
+                    format!("TLS handshake with {addr} failed: {e}"),
+                )
+            })?;
         MaybeTlsStream::Rustls(tls)
     } else {
         MaybeTlsStream::Plain(tcp)
@@ -92,16 +152,14 @@ pub(crate) async fn open(
 
     let key = base64::engine::general_purpose::STANDARD.encode(rand_key());
     let request = request_bytes(url, &key, headers, subprotocols);
-    stream.write_all(&request).await.map_err(|e| {
-        error(format!(
-            "connection to {url} failed while sending the handshake: {e}"
-        ))
-    })?;
-    stream.flush().await.map_err(|e| {
-        error(format!(
-            "connection to {url} failed while sending the handshake: {e}"
-        ))
-    })?;
+    let send_failed = |e: std::io::Error| {
+        error(
+            Cause::TransportLost,
+            format!("connection to {url} failed while sending the handshake: {e}"),
+        )
+    };
+    stream.write_all(&request).await.map_err(send_failed)?;
+    stream.flush().await.map_err(send_failed)?;
 
     let mut buf = Vec::with_capacity(1024);
     let head_len = loop {
@@ -109,16 +167,20 @@ pub(crate) async fn open(
             break end;
         }
         if buf.len() > MAX_HEAD {
-            return Err(error(format!(
-                "{url} sent a response head longer than {} KiB",
-                MAX_HEAD >> 10
-            )));
+            return Err(error(
+                Cause::TooBig,
+                format!(
+                    "{url} sent a response head longer than {} KiB",
+                    MAX_HEAD >> 10
+                ),
+            ));
         }
         let mut chunk = [0u8; 4096];
         let n = stream.read(&mut chunk).await.map_err(|e| {
-            error(format!(
-                "connection to {url} failed during the handshake: {e}"
-            ))
+            error(
+                Cause::TransportLost,
+                format!("connection to {url} failed during the handshake: {e}"),
+            )
         })?;
         if n == 0 {
             let what = if buf.is_empty() {
@@ -126,7 +188,7 @@ pub(crate) async fn open(
             } else {
                 "closed the connection in the middle of its response"
             };
-            return Err(error(format!("{url} {what}")));
+            return Err(error(Cause::TransportLost, format!("{url} {what}")));
         }
         buf.extend_from_slice(&chunk[..n]);
     };
@@ -142,9 +204,10 @@ pub(crate) async fn open(
                     .chars()
                     .take(80)
                     .collect::<String>();
-            return Err(error(format!(
-                "{url} did not answer with HTTP (first line {first:?}): is it a WebSocket server?"
-            )));
+            return Err(error(
+                Cause::ProtocolViolation,
+                format!("{url} did not answer with HTTP (first line {first:?})"),
+            ));
         }
     }
     let status = response.code.unwrap_or(0);
@@ -159,7 +222,12 @@ pub(crate) async fn open(
     };
 
     if status != 101 {
-        let line = first_body_line(&mut stream, leftover, get("content-length")).await;
+        let chunked = get("transfer-encoding").is_some_and(|te| {
+            te.rsplit(',')
+                .next()
+                .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"))
+        });
+        let line = first_body_line(&mut stream, leftover, get("content-length"), chunked).await;
         let mut message = format!("handshake rejected: {status} {reason} from {url}")
             .trim_end()
             .to_owned();
@@ -167,10 +235,16 @@ pub(crate) async fn open(
             message.push_str(": ");
             message.push_str(&line);
         }
-        return Err(error_with(message, status, headers));
+        return Err(error_with(
+            Cause::HandshakeRejected,
+            message,
+            status,
+            headers,
+        ));
     }
     let fail = |why: String| {
         Err(error_with(
+            Cause::ProtocolViolation,
             format!("{url} answered 101 but {why}"),
             status,
             headers.clone(),
@@ -231,7 +305,7 @@ fn rand_key() -> [u8; 16] {
 
 /// The request: the URL's path and query as given, our handshake headers, then the
 /// user's. A user header replaces ours of the same name (say `Host` or `Origin`).
-fn request_bytes(
+pub(crate) fn request_bytes(
     url: &Url,
     key: &str,
     extra: &[(String, String)],
@@ -318,32 +392,99 @@ fn collect(raw: &[httparse::Header<'_>]) -> Headers {
     out
 }
 
-/// The first non-empty line of a refusal's body, read briefly and in bounds.
+/// The most of a refusal's body read for its first line: enough for any error page's
+/// opening line, and a firm stop for a body that never ends.
+const MAX_BODY_PEEK: usize = 4096;
+
+/// The first non-empty line of a refusal's body, read briefly and in bounds. A chunked
+/// body (`Transfer-Encoding: chunked`) is decoded first, so its chunk-size lines are
+/// not mistaken for its text.
 async fn first_body_line(
     stream: &mut Transport,
-    mut body: Vec<u8>,
+    mut raw: Vec<u8>,
     content_length: Option<&str>,
+    chunked: bool,
 ) -> Option<String> {
-    const MAX: usize = 4096;
     let want = content_length
+        .filter(|_| !chunked)
         .and_then(|v| v.trim().parse::<usize>().ok())
-        .unwrap_or(MAX)
-        .min(MAX);
+        .unwrap_or(MAX_BODY_PEEK)
+        .min(MAX_BODY_PEEK);
+    let body_of = |raw: &[u8]| -> (Vec<u8>, bool) {
+        if chunked {
+            dechunk(raw)
+        } else {
+            let body = raw[..raw.len().min(want)].to_vec();
+            let done = body.len() >= want;
+            (body, done)
+        }
+    };
     let read = async {
-        while body.len() < want && !body.contains(&b'\n') {
+        loop {
+            let (body, done) = body_of(&raw);
+            if done || raw.len() >= MAX_BODY_PEEK || first_line(&body, false).is_some() {
+                break;
+            }
             let mut chunk = [0u8; 1024];
-            match stream.read(&mut chunk).await {
+            let room = (MAX_BODY_PEEK - raw.len()).min(chunk.len());
+            match stream.read(&mut chunk[..room]).await {
                 Ok(0) | Err(_) => break,
-                Ok(n) => body.extend_from_slice(&chunk[..n]),
+                Ok(n) => raw.extend_from_slice(&chunk[..n]),
             }
         }
     };
     let _ = tokio::time::timeout(Duration::from_secs(1), read).await;
-    let text = String::from_utf8_lossy(&body[..body.len().min(want)]).into_owned();
-    text.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .map(|l| l.chars().take(200).collect())
+    let (body, _) = body_of(&raw);
+    first_line(&body, true)
+}
+
+/// The first non-empty line of `body`, trimmed and cut to 200 characters. Unless `at_end`,
+/// only a line that is known complete (a line end follows it) counts.
+fn first_line(body: &[u8], at_end: bool) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let mut rest: &str = &text;
+    loop {
+        let (line, next) = match rest.find('\n') {
+            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+            None if at_end => (rest, None),
+            None => return None,
+        };
+        let line = line.trim();
+        if !line.is_empty() {
+            return Some(line.chars().take(200).collect());
+        }
+        rest = next?;
+    }
+}
+
+/// Decodes as much of a chunked body (RFC 9112 section 7.1) as `raw` holds: the data
+/// of its chunks, and whether the last chunk was seen. Chunk extensions and trailers
+/// are skipped; framing that does not parse ends the decoding where it stands.
+fn dechunk(raw: &[u8]) -> (Vec<u8>, bool) {
+    let mut out = Vec::new();
+    let mut at = 0;
+    loop {
+        let Ok(httparse::Status::Complete((used, size))) = httparse::parse_chunk_size(&raw[at..])
+        else {
+            return (out, false);
+        };
+        if size == 0 {
+            return (out, true);
+        }
+        at += used;
+        let have = raw.len() - at;
+        let take = usize::try_from(size).map_or(have, |s| s.min(have));
+        out.extend_from_slice(&raw[at..at + take]);
+        at += take;
+        if (take as u64) < size {
+            return (out, false);
+        }
+        // Each chunk's data ends with CRLF.
+        match raw.get(at..at + 2) {
+            Some(b"\r\n") => at += 2,
+            _ => return (out, false),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -371,6 +512,36 @@ mod tests {
         assert!(text.contains("host: other\r\n"));
         assert!(!text.contains("Host: example.com"));
         assert!(text.ends_with("\r\n\r\n"));
+    }
+
+    #[test]
+    fn a_chunked_body_is_read_without_its_framing() {
+        let raw = b"22\r\n\r\nnot a websocket endpoint, sorry\n\r\n5;ext=1\r\nmore\n\r\n0\r\n\r\n";
+        let (body, done) = dechunk(raw);
+        assert!(done);
+        assert_eq!(
+            first_line(&body, true).as_deref(),
+            Some("not a websocket endpoint, sorry")
+        );
+        // Cut anywhere, the decoded part is a prefix of the whole.
+        let (whole, _) = dechunk(raw);
+        for cut in 0..raw.len() {
+            let (part, _) = dechunk(&raw[..cut]);
+            assert!(whole.starts_with(&part), "cut at {cut}");
+        }
+        // Framing that does not parse gives what came before it.
+        assert_eq!(dechunk(b"zz\r\nhello").0, b"");
+    }
+
+    #[test]
+    fn the_first_line_skips_blank_lines_and_waits_for_a_line_end() {
+        assert_eq!(
+            first_line(b"\r\n\n  hi there \r\nx", false).as_deref(),
+            Some("hi there")
+        );
+        assert_eq!(first_line(b"\n\npartial", false), None);
+        assert_eq!(first_line(b"\n\npartial", true).as_deref(), Some("partial"));
+        assert_eq!(first_line(b"", true), None);
     }
 
     #[test]

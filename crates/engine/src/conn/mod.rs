@@ -5,7 +5,7 @@
 //! [`ConnHandle`] through which commands reach a task, how a run ends ([`Outcome`]),
 //! and the options both protocols take. Protocol details live in `ws` and `sse`.
 
-mod handshake;
+pub(crate) mod handshake;
 pub mod sse;
 pub mod ws;
 
@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::tls::TlsOptions;
+use streamscope_model::Cause;
 use streamscope_model::record::{Body, ConnId, Dir, Proto, Record, Timestamp};
 
 pub use sse::SseOptions;
@@ -62,11 +63,12 @@ pub enum Outcome {
 /// Options every connection takes, whatever its protocol.
 #[derive(Debug, Clone)]
 pub struct CommonOptions {
-    /// Extra request headers, in order. Names and values were validated by the caller.
+    /// Extra request headers, in order. Names and values were checked by
+    /// [`crate::open::OpenSpec`], or by whoever builds options without it.
     pub headers: Vec<(String, String)>,
     pub tls: TlsOptions,
-    /// Time allowed for DNS, TCP, TLS and the HTTP/WebSocket handshake. Default 10 s:
-    /// long enough for a slow far server, short enough that a black hole is reported.
+    /// Time allowed for DNS, TCP, TLS and the HTTP/WebSocket handshake
+    /// ([`DEFAULT_CONNECT_TIMEOUT`]).
     pub connect_timeout: Duration,
     /// Stop after this many inbound data records (WS text/binary, SSE event).
     pub count: Option<u64>,
@@ -74,12 +76,15 @@ pub struct CommonOptions {
     pub deadline: Option<Instant>,
 }
 
+/// Long enough for a slow far server, short enough that a black hole is reported.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Default for CommonOptions {
     fn default() -> Self {
         CommonOptions {
             headers: Vec::new(),
             tls: TlsOptions::default(),
-            connect_timeout: Duration::from_secs(10),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             count: None,
             deadline: None,
         }
@@ -218,17 +223,24 @@ impl Emitter {
         self.sink.send(record).await.map_err(|_| SinkClosed)
     }
 
-    /// Records an `error` with a message and no response.
-    pub async fn error(&mut self, message: impl Into<String>) -> Result<(), SinkClosed> {
-        self.emit(
-            Dir::Meta,
-            Body::Error {
-                message: message.into(),
-                status: None,
-                headers: None,
-            },
-        )
-        .await
+    /// Records an `error` with its cause, a message and no response.
+    pub async fn error(
+        &mut self,
+        cause: Cause,
+        message: impl Into<String>,
+    ) -> Result<(), SinkClosed> {
+        self.emit(Dir::Meta, error_body(cause, message.into()))
+            .await
+    }
+}
+
+/// An `error` body without a response.
+pub(crate) fn error_body(cause: Cause, message: String) -> Body {
+    Body::Error {
+        message,
+        cause: Some(cause),
+        status: None,
+        headers: None,
     }
 }
 
@@ -252,5 +264,5 @@ pub(crate) fn secs(d: Duration) -> String {
 
 /// The message for a run that hit its deadline before `count` data records arrived.
 pub(crate) fn count_not_reached(count: u64, got: u64, what: &str) -> String {
-    format!("timed out with {got} of {count} {what} received (--count {count})")
+    format!("the run ended with {got} of {count} {what} received")
 }

@@ -18,18 +18,20 @@ use url::Url;
 /// The HTTP method of an SSE request.
 pub use reqwest::Method;
 
+use super::handshake::{connect_cause, tls_cause};
 use super::ws::collect_headers;
 use super::{
     Command, CommonOptions, Emitter, Outcome, SinkClosed, count_not_reached, secs, sleep_until_opt,
 };
-use crate::tls::{self, Alpn, TLS_HINT};
+use crate::tls::{self, Alpn};
+use streamscope_model::Cause;
 use streamscope_model::record::{Body, Dir};
 use streamscope_model::sse::{Item, Limits, Parser};
 
 /// Everything an SSE connection is opened with.
 #[derive(Debug, Clone)]
 pub struct SseOptions {
-    /// An `http://` or `https://` URL, validated by the caller.
+    /// An `http://` or `https://` URL (checked by [`crate::open::OpenSpec`]).
     pub url: Url,
     pub common: CommonOptions,
     /// `GET` unless a body is sent; LLM-style APIs want `POST`.
@@ -39,8 +41,7 @@ pub struct SseOptions {
     pub last_event_id: Option<String>,
     /// Reconnect after the stream ends or breaks, as `EventSource` does.
     pub reconnect: bool,
-    /// Reconnection delay until the server sends `retry:`. Default 3 s, the common
-    /// browser default.
+    /// Reconnection delay until the server sends `retry:` ([`DEFAULT_RETRY`]).
     pub retry: Duration,
     /// Give up after this many consecutive reconnection attempts that fail to open.
     pub max_attempts: Option<u32>,
@@ -55,6 +56,9 @@ pub struct SseOptions {
 /// hammered without leaving the user waiting for ages once it is back.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
+/// The common browser default.
+pub const DEFAULT_RETRY: Duration = Duration::from_secs(3);
+
 impl SseOptions {
     pub fn new(url: Url) -> Self {
         SseOptions {
@@ -64,7 +68,7 @@ impl SseOptions {
             body: None,
             last_event_id: None,
             reconnect: true,
-            retry: Duration::from_secs(3),
+            retry: DEFAULT_RETRY,
             max_attempts: None,
             backoff: false,
             idle_timeout: None,
@@ -137,8 +141,8 @@ async fn run_inner(
 ) -> Result<Outcome, SinkClosed> {
     let client = match build_client(opts) {
         Ok(c) => c,
-        Err(message) => {
-            em.error(message).await?;
+        Err((cause, message)) => {
+            em.error(cause, message).await?;
             return Ok(Outcome::Failed);
         }
     };
@@ -181,9 +185,10 @@ async fn run_inner(
         } else {
             failed_attempts += 1;
             if opts.max_attempts.is_some_and(|max| failed_attempts >= max) {
-                em.error(format!(
-                    "gave up after {failed_attempts} failed reconnection attempts (--max-attempts)"
-                ))
+                em.error(
+                    Cause::AttemptsExhausted,
+                    format!("gave up after {failed_attempts} failed reconnection attempts"),
+                )
                 .await?;
                 return Ok(Outcome::Failed);
             }
@@ -203,7 +208,7 @@ async fn run_inner(
                 _ = sleep_until_opt(opts.common.deadline) => return deadline_outcome(opts, em).await,
                 cmd = inbox.next() => match asked(&cmd) {
                     Asked::Close => return Ok(Outcome::Completed),
-                    Asked::Refused(why) => em.error(why).await?,
+                    Asked::Refused(why) => em.error(Cause::BadRequest, why).await?,
                 },
                 _ = tokio::time::sleep_until(wait_until) => break,
             }
@@ -229,7 +234,8 @@ async fn run_inner(
 async fn deadline_outcome(opts: &SseOptions, em: &mut Emitter) -> Result<Outcome, SinkClosed> {
     if let Some(n) = opts.common.count.filter(|&n| em.data_in < n) {
         let got = em.data_in;
-        em.error(count_not_reached(n, got, "events")).await?;
+        em.error(Cause::CountNotReached, count_not_reached(n, got, "events"))
+            .await?;
         return Ok(Outcome::Failed);
     }
     Ok(Outcome::Completed)
@@ -269,15 +275,19 @@ impl Stream<'_> {
         let response = match response {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => {
-                em.error(describe_request_error(&e, &opts.url)).await?;
+                let (cause, message) = describe_request_error(&e, &opts.url);
+                em.error(cause, message).await?;
                 return Ok(Round::Broken { opened: false });
             }
             Err(_) => {
-                em.error(format!(
-                    "no response from {} within {} (--connect-timeout)",
-                    opts.url,
-                    secs(opts.common.connect_timeout)
-                ))
+                em.error(
+                    Cause::ConnectTimeout,
+                    format!(
+                        "no response from {} within {}",
+                        opts.url,
+                        secs(opts.common.connect_timeout)
+                    ),
+                )
                 .await?;
                 return Ok(Round::Broken { opened: false });
             }
@@ -312,6 +322,7 @@ impl Stream<'_> {
                 Dir::Meta,
                 Body::Error {
                     message,
+                    cause: Some(Cause::HandshakeRejected),
                     status: Some(status.as_u16()),
                     headers: Some(headers),
                 },
@@ -338,6 +349,7 @@ impl Stream<'_> {
                         "{} answered 200 with {shown}, not text/event-stream; not reconnecting",
                         opts.url
                     ),
+                    cause: Some(Cause::NotEventStream),
                     status: Some(200),
                     headers: Some(headers),
                 },
@@ -368,11 +380,11 @@ impl Stream<'_> {
                 }
                 cmd = inbox.next() => match asked(&cmd) {
                     Asked::Close => return Ok(Round::Done(Outcome::Completed)),
-                    Asked::Refused(why) => em.error(why).await?,
+                    Asked::Refused(why) => em.error(Cause::BadRequest, why).await?,
                 },
                 _ = sleep_until_opt(idle_deadline) => {
                     let idle = opts.idle_timeout.map(secs).unwrap_or_default();
-                    em.error(format!("no data for {idle} (--idle-timeout): treating the stream as broken")).await?;
+                    em.error(Cause::IdleTimeout, format!("no data for {idle}: treating the stream as broken")).await?;
                     return Ok(Round::Broken { opened: true });
                 }
                 chunk = body.next() => match chunk {
@@ -385,7 +397,7 @@ impl Stream<'_> {
                         }
                     }
                     Some(Err(e)) => {
-                        em.error(format!("the stream broke: {}", error_chain(&e))).await?;
+                        em.error(Cause::TransportLost, format!("the stream broke: {}", error_chain(&e))).await?;
                         return Ok(Round::Broken { opened: true });
                     }
                     None => {
@@ -429,7 +441,7 @@ impl Stream<'_> {
             return Ok(outcome);
         }
         if let Err(e) = parsed {
-            em.error(format!("cannot parse the event stream: {e}"))
+            em.error(Cause::TooBig, format!("cannot parse the event stream: {e}"))
                 .await?;
             return Ok(Some(Outcome::Failed));
         }
@@ -490,8 +502,9 @@ impl Stream<'_> {
     }
 }
 
-fn build_client(opts: &SseOptions) -> Result<reqwest::Client, String> {
-    let tls = tls::client_config(&opts.common.tls, Alpn::Http).map_err(|e| e.to_string())?;
+fn build_client(opts: &SseOptions) -> Result<reqwest::Client, (Cause, String)> {
+    let tls = tls::client_config(&opts.common.tls, Alpn::Http)
+        .map_err(|e| (Cause::TlsOther, e.to_string()))?;
     reqwest::Client::builder()
         .tls_backend_preconfigured((*tls).clone())
         .connect_timeout(opts.common.connect_timeout)
@@ -499,7 +512,12 @@ fn build_client(opts: &SseOptions) -> Result<reqwest::Client, String> {
         .user_agent(concat!("sscope/", env!("CARGO_PKG_VERSION")))
         .tcp_nodelay(true)
         .build()
-        .map_err(|e| format!("cannot set up the HTTP client: {}", error_chain(&e)))
+        .map_err(|e| {
+            (
+                Cause::TlsOther,
+                format!("cannot set up the HTTP client: {}", error_chain(&e)),
+            )
+        })
 }
 
 /// `text/event-stream`, with any parameters, in any case.
@@ -546,31 +564,52 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-fn describe_request_error(e: &reqwest::Error, url: &Url) -> String {
+fn describe_request_error(e: &reqwest::Error, url: &Url) -> (Cause, String) {
     // reqwest's outer layers ("error sending request for url …", "client error
     // (Connect)") repeat the URL; the innermost causes say what went wrong.
     let mut causes = Vec::new();
+    let mut io = None;
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = source {
         causes.push(s.to_string());
+        if let Some(err) = s.downcast_ref::<std::io::Error>() {
+            io = Some(connect_cause(err));
+        }
         source = s.source();
     }
+    let tls = tls_cause(e);
     let chain = if causes.len() > 2 {
         causes[causes.len() - 2..].join(": ")
     } else {
         causes.join(": ")
     };
-    let lower = chain.to_lowercase();
-    if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
-        format!("TLS handshake with {url} failed: {chain}; {TLS_HINT}")
+    // hyper-util's resolver error is not a public type: its words are what tell a name
+    // that does not resolve apart from other connect failures.
+    let dns = causes.iter().any(|c| c.starts_with("dns error"));
+    if let Some(cause) = tls {
+        (cause, format!("TLS handshake with {url} failed: {chain}"))
+    } else if e.is_connect() && dns {
+        (
+            Cause::Dns,
+            format!("cannot resolve the host of {url}: {chain}"),
+        )
     } else if e.is_connect() {
-        format!("could not connect to {url}: {chain}")
+        (
+            io.unwrap_or(Cause::TransportLost),
+            format!("could not connect to {url}: {chain}"),
+        )
     } else if e.is_redirect() {
-        format!("too many redirects from {url}: {chain}")
+        (
+            Cause::HandshakeRejected,
+            format!("too many redirects from {url}: {chain}"),
+        )
     } else if e.is_timeout() {
-        format!("{url} timed out: {chain}")
+        (Cause::ConnectTimeout, format!("{url} timed out: {chain}"))
     } else {
-        format!("request to {url} failed: {chain}")
+        (
+            Cause::TransportLost,
+            format!("request to {url} failed: {chain}"),
+        )
     }
 }
 

@@ -23,6 +23,7 @@ use super::handshake::{self, Transport};
 use super::{
     Command, CommonOptions, Emitter, Outcome, SinkClosed, count_not_reached, secs, sleep_until_opt,
 };
+use streamscope_model::Cause;
 use streamscope_model::record::{Body, Dir, Headers};
 
 type Socket = WebSocketStream<Transport>;
@@ -35,7 +36,7 @@ const DRAIN_BATCH: usize = 64;
 /// Everything a WebSocket connection is opened with.
 #[derive(Debug, Clone)]
 pub struct WsOptions {
-    /// A `ws://` or `wss://` URL, validated by the caller.
+    /// A `ws://` or `wss://` URL (checked by [`crate::open::OpenSpec`]).
     pub url: Url,
     pub common: CommonOptions,
     /// Offered in one `Sec-WebSocket-Protocol` header, in order.
@@ -46,15 +47,21 @@ pub struct WsOptions {
     pub ping_interval: Option<Duration>,
     /// How long a ping may go unanswered; defaults to the ping interval.
     pub pong_timeout: Option<Duration>,
-    /// Largest message accepted, in bytes. Default 64 MiB: above real feeds, below what
-    /// hurts a desktop.
+    /// Largest message accepted, in bytes ([`DEFAULT_MAX_MESSAGE`]).
     pub max_message: usize,
-    /// Largest single frame accepted. Default 16 MiB, as tungstenite's.
+    /// Largest single frame accepted, in bytes ([`DEFAULT_MAX_FRAME`]).
     pub max_frame: usize,
-    /// How long to wait for the peer's answer to our close frame. Default 3 s: a live
-    /// peer answers in a round trip.
+    /// How long to wait for the peer's answer to our close frame
+    /// ([`DEFAULT_CLOSE_TIMEOUT`]).
     pub close_timeout: Duration,
 }
+
+/// Above real feeds, below what hurts a desktop.
+pub const DEFAULT_MAX_MESSAGE: usize = 64 << 20;
+/// As tungstenite's own default.
+pub const DEFAULT_MAX_FRAME: usize = 16 << 20;
+/// A live peer answers a close frame in a round trip.
+pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl WsOptions {
     pub fn new(url: Url) -> Self {
@@ -65,9 +72,9 @@ impl WsOptions {
             send: Vec::new(),
             ping_interval: None,
             pong_timeout: None,
-            max_message: 64 << 20,
-            max_frame: 16 << 20,
-            close_timeout: Duration::from_secs(3),
+            max_message: DEFAULT_MAX_MESSAGE,
+            max_frame: DEFAULT_MAX_FRAME,
+            close_timeout: DEFAULT_CLOSE_TIMEOUT,
         }
     }
 }
@@ -94,7 +101,11 @@ async fn run_inner(
         biased;
         _ = cancel.cancelled() => return Ok(Outcome::Cancelled),
         _ = sleep_until_opt(opts.common.deadline) => {
-            em.error(format!("timed out before {} answered", opts.url)).await?;
+            em.error(
+                Cause::ConnectTimeout,
+                format!("the run ended before {} answered", opts.url),
+            )
+            .await?;
             return Ok(Outcome::Failed);
         }
         r = tokio::time::timeout(opts.common.connect_timeout, connect(opts)) => r,
@@ -106,11 +117,14 @@ async fn run_inner(
             return Ok(Outcome::Failed);
         }
         Err(_) => {
-            em.error(format!(
-                "no WebSocket connection to {} within {} (--connect-timeout)",
-                opts.url,
-                secs(opts.common.connect_timeout)
-            ))
+            em.error(
+                Cause::ConnectTimeout,
+                format!(
+                    "no WebSocket connection to {} within {}",
+                    opts.url,
+                    secs(opts.common.connect_timeout)
+                ),
+            )
             .await?;
             return Ok(Outcome::Failed);
         }
@@ -158,7 +172,7 @@ async fn run_inner(
                 }
             }
             _ = sleep_until_opt(conn.close_deadline) => {
-                conn.em.error(format!(
+                conn.em.error(Cause::CloseTimeout, format!(
                     "the peer did not answer our close frame within {}",
                     secs(conn.close_timeout)
                 )).await?;
@@ -166,8 +180,8 @@ async fn run_inner(
             }
             _ = sleep_until_opt(pong_deadline) => {
                 let waited = pong_timeout.map(secs).unwrap_or_default();
-                conn.em.error(format!(
-                    "no pong within {waited} (--pong-timeout): the peer or the path to it is dead"
+                conn.em.error(Cause::PongTimeout, format!(
+                    "no pong within {waited}: the peer or the path to it is dead"
                 )).await?;
                 break Outcome::Failed;
             }
@@ -226,7 +240,12 @@ async fn run_inner(
     if outcome == Outcome::Completed && timed_out {
         if let Some(n) = count.filter(|&n| conn.em.data_in < n) {
             let got = conn.em.data_in;
-            conn.em.error(count_not_reached(n, got, "messages")).await?;
+            conn.em
+                .error(
+                    Cause::CountNotReached,
+                    count_not_reached(n, got, "messages"),
+                )
+                .await?;
             return Ok(Outcome::Failed);
         }
     }
@@ -265,7 +284,7 @@ impl Conn<'_> {
     async fn command(&mut self, cmd: Command) -> Result<Option<Outcome>, SinkClosed> {
         if let Err(problem) = validate(&cmd) {
             // Refuse locally rather than break the protocol; the connection stays up.
-            self.em.error(problem).await?;
+            self.em.error(Cause::BadRequest, problem).await?;
             return Ok(None);
         }
         let (msg, body) = match cmd {
@@ -387,7 +406,10 @@ impl Conn<'_> {
             return Ok(Outcome::Completed);
         }
         self.em
-            .error("connection lost without a close frame (1006)")
+            .error(
+                Cause::TransportLost,
+                "connection lost without a close frame (1006)",
+            )
             .await?;
         Ok(Outcome::Failed)
     }
@@ -398,8 +420,8 @@ impl Conn<'_> {
         if is_closed(&e) && self.state == State::ClosedByPeer {
             return Ok(Outcome::Completed);
         }
-        let (message, close_code) = describe_read_error(&e);
-        self.em.error(message).await?;
+        let (cause, message, close_code) = describe_read_error(&e);
+        self.em.error(cause, message).await?;
         if let (Some(code), State::Open) = (close_code, self.state) {
             // Best effort: the peer may already be gone.
             let frame = CloseFrame {
@@ -431,38 +453,48 @@ fn is_closed(e: &WsError) -> bool {
     matches!(e, WsError::ConnectionClosed | WsError::AlreadyClosed)
 }
 
-/// The message for a failure after `open`, and the close code RFC 6455 says to send.
-fn describe_read_error(e: &WsError) -> (String, Option<u16>) {
+/// The cause and message for a failure after `open`, and the close code RFC 6455 says
+/// to send.
+fn describe_read_error(e: &WsError) -> (Cause, String, Option<u16>) {
     match e {
-        WsError::ConnectionClosed | WsError::AlreadyClosed => {
-            ("connection lost without a close frame (1006)".into(), None)
-        }
-        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
-            ("connection lost without a close frame (1006)".into(), None)
-        }
+        WsError::ConnectionClosed
+        | WsError::AlreadyClosed
+        | WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => (
+            Cause::TransportLost,
+            "connection lost without a close frame (1006)".into(),
+            None,
+        ),
         WsError::Io(io) => (
+            Cause::TransportLost,
             format!("connection lost without a close frame (1006): {io}"),
             None,
         ),
         WsError::Capacity(c) => (
+            Cause::TooBig,
             format!(
-                "{}: the peer sent more than the limit (raise it with --max-message / --max-frame)",
+                "{}: the peer sent more than the limit",
                 lower_first(&c.to_string())
             ),
             Some(1009),
         ),
         WsError::Utf8(_) => (
+            Cause::ProtocolViolation,
             "the peer sent a text message that is not valid UTF-8".into(),
             Some(1007),
         ),
         WsError::Protocol(p) => (
+            Cause::ProtocolViolation,
             format!(
                 "the peer broke the WebSocket protocol: {}",
                 lower_first(&p.to_string())
             ),
             Some(1002),
         ),
-        other => (format!("WebSocket failure: {other}"), None),
+        other => (
+            Cause::TransportLost,
+            format!("WebSocket failure: {other}"),
+            None,
+        ),
     }
 }
 

@@ -467,14 +467,24 @@ mod tests {
             Just(Body::End),
             (
                 ".{0,40}",
+                proptest::option::of(cause()),
                 proptest::option::of(any::<u16>()),
                 proptest::option::of(headers())
             )
-                .prop_map(|(message, status, headers)| Body::Error {
+                .prop_map(|(message, cause, status, headers)| Body::Error {
                     message,
+                    cause,
                     status,
                     headers,
                 }),
+        ]
+    }
+
+    /// Every known code, and codes this build does not know, which must survive too.
+    fn cause() -> impl Strategy<Value = streamscope_model::Cause> {
+        prop_oneof![
+            proptest::sample::select(streamscope_model::Cause::ALL.to_vec()),
+            "[a-z_]{1,20}".prop_map(|c| streamscope_model::Cause::parse(&c)),
         ]
     }
 

@@ -142,11 +142,17 @@ pub fn searchable_text(r: &Record) -> Vec<std::borrow::Cow<'_, str>> {
             out
         }
         Body::Error {
-            message, status, ..
+            message,
+            status,
+            cause,
+            ..
         } => {
             let mut out = vec![Borrowed(message.as_str())];
             if let Some(s) = status {
                 out.push(Owned(s.to_string()));
+            }
+            if let Some(c) = cause {
+                out.push(Borrowed(c.as_str()));
             }
             out
         }
@@ -316,9 +322,11 @@ mod tests {
                 message: "handshake rejected".into(),
                 status: Some(404),
                 headers: None,
+                cause: Some(streamscope_model::Cause::HandshakeRejected),
             },
         );
         assert!(matcher("rejected").matches(&error));
+        assert!(matcher("handshake_rejected").matches(&error));
         assert!(matcher("404").matches(&error));
     }
 

@@ -5,4 +5,4 @@
 pub mod parse;
 pub mod reference;
 
-pub use parse::{Item, Limits, ParseError, Parser};
+pub use parse::{DEFAULT_MAX_EVENT, DEFAULT_MAX_LINE, Item, Limits, ParseError, Parser};

@@ -36,11 +36,16 @@ pub struct Limits {
     pub max_event: usize,
 }
 
+/// [`Limits::max_line`]'s default.
+pub const DEFAULT_MAX_LINE: usize = 1 << 20;
+/// [`Limits::max_event`]'s default.
+pub const DEFAULT_MAX_EVENT: usize = 16 << 20;
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_line: 1 << 20,
-            max_event: 16 << 20,
+            max_line: DEFAULT_MAX_LINE,
+            max_event: DEFAULT_MAX_EVENT,
         }
     }
 }
@@ -48,9 +53,9 @@ impl Default for Limits {
 /// A limit was exceeded. The stream cannot be parsed further.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
-    #[error("line longer than {limit} bytes (raise it with --max-line)")]
+    #[error("a line longer than the limit of {limit} bytes")]
     LineTooLong { limit: usize },
-    #[error("event data longer than {limit} bytes (raise it with --max-event)")]
+    #[error("event data longer than the limit of {limit} bytes")]
     EventTooLarge { limit: usize },
 }
 

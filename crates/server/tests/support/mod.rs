@@ -410,3 +410,23 @@ pub(crate) async fn live_until(ws: &mut Ws, conn: &str, seq: u64) -> Vec<Value> 
     }
     got
 }
+
+/// The `sscope` to run: `$SSCOPE_BIN`, else the one beside this test's target directory
+/// (`target/<profile>/deps/<test>` → `target/<profile>/sscope`).
+pub(crate) fn sscope_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("SSCOPE_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("tests live in target/<profile>/deps/");
+    let path = profile.join(format!("sscope{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "{} not found: run `cargo build -p sscope` first (same CARGO_TARGET_DIR), or set SSCOPE_BIN",
+        path.display()
+    );
+    path
+}

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { CAUSES } from '../contract';
+import { adviceFor } from './advice';
+
+const options = readFileSync(new URL('../views/ConnOptions.svelte', import.meta.url), 'utf8');
+
+describe('advice for a cause', () => {
+  it('tells how to trust a certificate with the TLS control, never with command-line flags', () => {
+    const a = adviceFor('tls_untrusted', 'ws') ?? '';
+    expect(a).toContain('turn off Verify TLS certificates in Request › TLS');
+    for (const cause of CAUSES)
+      for (const proto of ['ws', 'sse'] as const) {
+        expect(adviceFor(cause, proto) ?? '').not.toMatch(/--[a-z]/);
+      }
+  });
+
+  it('names only controls that exist in the Request panel', () => {
+    // Every "in Request › X" names a tab, and the control named before it is a label there.
+    expect(options).toContain('Verify TLS certificates');
+    expect(options).toContain('>Ping every<');
+    for (const cause of CAUSES)
+      for (const proto of ['ws', 'sse'] as const) {
+        for (const m of (adviceFor(cause, proto) ?? '').matchAll(/Request › (\w+)/g)) {
+          const tab = m[1];
+          const named = tab === 'WebSocket' || tab === 'SSE' ? `'${tab}'` : `>${tab}`;
+          expect(options, `tab ${tab}`).toContain(named);
+        }
+      }
+  });
+
+  it('branches on the protocol where the controls differ', () => {
+    expect(adviceFor('handshake_rejected', 'sse')).toContain('Method and Body in Request › SSE');
+    expect(adviceFor('handshake_rejected', 'ws')).not.toContain('Method');
+  });
+
+  it('has nothing to say for causes no control can help with, or codes it does not know', () => {
+    expect(adviceFor('transport_lost', 'ws')).toBeNull();
+    expect(adviceFor('quantum_flux', 'sse')).toBeNull();
+    expect(adviceFor(undefined, 'sse')).toBeNull();
+  });
+});
