@@ -10,7 +10,8 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,6 +23,7 @@ use streamscope_engine::{
     Command, CommonOptions, ConnId, Record, SseOptions, TlsOptions, WsOptions,
 };
 use streamscope_model::input::{AuthError, basic_header, bearer_header, parse_header, parse_hex};
+use streamscope_model::name;
 
 use crate::error::ApiError;
 
@@ -44,9 +46,22 @@ pub fn router(session: Session) -> Router {
         .with_state(session)
 }
 
-fn conn_id(text: &str) -> Result<ConnId, ApiError> {
-    text.parse::<ConnId>()
-        .map_err(|_| ApiError::NotFound(format!("{text:?} is not a connection id (c1, c2, …)")))
+/// The `{id}` of a connection route. axum's own `Path` answers a segment that is not
+/// UTF-8 (`/api/connections/%ff`) with plain text; this answers every route's failure
+/// with `{code, message}`, like the rest of the API.
+struct ConnPath(ConnId);
+
+impl<S: Send + Sync> FromRequestParts<S> for ConnPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(text) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(ApiError::from)?;
+        text.parse::<ConnId>()
+            .map(ConnPath)
+            .map_err(|_| ApiError::NotFound(format!("{text:?} is not a connection id (c1, c2, …)")))
+    }
 }
 
 /// A connection as the API shows it.
@@ -204,6 +219,10 @@ async fn open(
     body: Result<Json<OpenRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(req) = body?;
+    // Refused rather than cut: the user typed it and should see why it did not stick.
+    if let Some(n) = &req.name {
+        name::check(n).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    }
     let url = parse_url(&req.url)?;
     let proto = match req.proto.as_deref() {
         Some("ws") => "ws",
@@ -292,14 +311,10 @@ async fn list(State(session): State<Session>) -> Json<Vec<ConnView>> {
 
 async fn one(
     State(session): State<Session>,
-    Path(id): Path<String>,
+    ConnPath(id): ConnPath,
 ) -> Result<Json<ConnView>, ApiError> {
-    let id = conn_id(&id)?;
     Ok(Json(ConnView::from(&session.summary(id)?)))
 }
-
-/// Longest connection name accepted: a pane's title, not a document.
-pub const MAX_NAME: usize = 200;
 
 /// `PATCH /api/connections/{id}`: what may change on a connection after it opened.
 #[derive(Debug, Deserialize)]
@@ -310,26 +325,20 @@ pub struct Rename {
 
 async fn rename(
     State(session): State<Session>,
-    Path(id): Path<String>,
+    ConnPath(id): ConnPath,
     body: Result<Json<Rename>, JsonRejection>,
 ) -> Result<Json<ConnView>, ApiError> {
-    let id = conn_id(&id)?;
     let Json(body) = body?;
-    if body.name.chars().count() > MAX_NAME {
-        return Err(ApiError::BadRequest(format!(
-            "name: at most {MAX_NAME} characters, not {}",
-            body.name.chars().count()
-        )));
-    }
+    name::check(&body.name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     session.rename(id, &body.name)?;
     Ok(Json(ConnView::from(&session.summary(id)?)))
 }
 
 async fn forget(
     State(session): State<Session>,
-    Path(id): Path<String>,
+    ConnPath(id): ConnPath,
 ) -> Result<StatusCode, ApiError> {
-    session.forget(conn_id(&id)?)?;
+    session.forget(id)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -349,10 +358,9 @@ struct PageView {
 
 async fn records(
     State(session): State<Session>,
-    Path(id): Path<String>,
+    ConnPath(id): ConnPath,
     page: Result<Query<Page>, QueryRejection>,
 ) -> Result<Json<PageView>, ApiError> {
-    let id = conn_id(&id)?;
     let Query(page) = page?;
     let from = page.from.unwrap_or(1);
     let limit = page.limit.unwrap_or(1000).min(MAX_PAGE);
@@ -374,9 +382,8 @@ const EXPORT_PAGE: usize = 1024;
 
 async fn export(
     State(session): State<Session>,
-    Path(id): Path<String>,
+    ConnPath(id): ConnPath,
 ) -> Result<Response, ApiError> {
-    let id = conn_id(&id)?;
     // The export is the recording as it stands now; records that arrive meanwhile are
     // left for the next export (or the live socket).
     let last = session.summary(id)?.last_seq;
@@ -475,10 +482,9 @@ fn bytes_from(
 
 async fn send(
     State(session): State<Session>,
-    Path(id): Path<String>,
+    ConnPath(id): ConnPath,
     body: Result<Json<SendRequest>, JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
-    let id = conn_id(&id)?;
     let Json(req) = body?;
     let cmd = match req {
         SendRequest::Text { data } => Command::Text(data),
@@ -506,8 +512,8 @@ async fn send(
 
 async fn close(
     State(session): State<Session>,
-    Path(id): Path<String>,
+    ConnPath(id): ConnPath,
 ) -> Result<StatusCode, ApiError> {
-    session.close(conn_id(&id)?).await?;
+    session.close(id).await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -129,13 +129,13 @@ async fn sscope_serve_prints_the_token_url_serves_and_exits_0_after_closing_conn
 {
     within(async {
         let mut serve = Serve::start(0);
-        let ui = serve.line(|l| l.contains("/?token=")).await;
+        let ui = serve.line(|l| l.contains("/#token=")).await;
         let url = ui
             .split_whitespace()
             .find(|w| w.starts_with("http://"))
             .expect("a URL on the line")
             .to_owned();
-        let (base, token) = url.split_once("/?token=").expect("a token URL");
+        let (base, token) = url.split_once("/#token=").expect("a token URL");
         assert!(base.starts_with("http://127.0.0.1:"), "{url}");
         assert_eq!(token.len(), 64, "{url}");
         assert!(token.bytes().all(|c| c.is_ascii_hexdigit()), "{url}");

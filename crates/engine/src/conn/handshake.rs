@@ -74,7 +74,9 @@ pub(crate) async fn open(
     let _ = tcp.set_nodelay(true);
 
     let mut stream = if url.scheme() == "wss" {
-        let config = tls::client_config(tls_opts, Alpn::None).map_err(|e| error(e.to_string()))?;
+        let config = tls::client_config(tls_opts, Alpn::None)
+            .await
+            .map_err(|e| error(e.to_string()))?;
         let bare = host
             .trim_start_matches('[')
             .trim_end_matches(']')
