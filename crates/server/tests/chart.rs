@@ -126,7 +126,9 @@ async fn chart_svg_overlays_the_chosen_connections_with_pane_names() {
         );
 
         // Both metrics stacked.
-        let both = api.get(&format!("/api/chart.svg?conns={ws}&metric=both")).await;
+        let both = api
+            .get(&format!("/api/chart.svg?conns={ws}&metric=both"))
+            .await;
         assert_eq!(both.status, 200, "{}", both.text());
         let both = both.text();
         assert!(both.contains("<title>Events per second, in + out</title>"));
