@@ -4,7 +4,7 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 // `npm run dev` serves the UI from Vite and forwards the API and the demos to a running
 // `sscope serve` (SSCOPE_URL, e.g. http://127.0.0.1:41234). The server refuses foreign
 // Origins, so the proxy drops the dev server's Origin header; open the dev page with the
-// same `?token=` the server printed.
+// same `#token=` the server printed.
 const target = process.env.SSCOPE_URL ?? 'http://127.0.0.1:7878';
 
 import type { ProxyOptions } from 'vite';

@@ -137,6 +137,9 @@ await test('opens with a WebSocket and an SSE pane on the demo tickers, token ou
   assert((await pane(0).locator('input.url').inputValue()) === `ws://${host}/demo/ws/ticker`, 'WS pane URL');
   assert((await pane(1).locator('input.url').inputValue()) === `http://${host}/demo/sse/ticker`, 'SSE pane URL');
   assert(!page.url().includes('token='), `token still in the address bar: ${page.url()}`);
+  // Cookies are shared by every port of 127.0.0.1: the token must not be in one.
+  const cookies = await page.context().cookies();
+  assert(cookies.length === 0, `the page got cookies: ${cookies.map((c) => c.name)}`);
   await until('the live link', async () => (await page.locator('.live').innerText()).includes('Live'));
   await shot('01-start-light');
 });
@@ -205,10 +208,14 @@ const BLUE = '#2563EB';
 const ORANGE = '#EA580C';
 async function shownSvg(img) {
   // The page's CSP keeps fetch() off blob: URLs; ask the server again for the path the
-  // shown picture was drawn from (the page's cookie carries the token).
+  // shown picture was drawn from, with the token the page keeps (there is no cookie).
   const path = await img.locator('xpath=..').getAttribute('data-path');
   if (!path) throw new Error('no picture shown yet');
-  return page.evaluate(async (p) => (await fetch(p)).text(), path);
+  return page.evaluate(
+    async (p) =>
+      (await fetch(p, { headers: { authorization: `Bearer ${sessionStorage.getItem('sscope.token')}` } })).text(),
+    path,
+  );
 }
 const linesIn = (svg) =>
   svg

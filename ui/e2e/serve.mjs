@@ -23,7 +23,7 @@ export async function startServe(bin) {
     const timer = setTimeout(() => reject(new Error(`no UI URL from sscope serve within 15 s:\n${out}`)), 15_000);
     server.stdout.on('data', (d) => {
       out += d;
-      const m = /UI:\s+(http:\/\/\S+\?token=[0-9a-f]+)/.exec(out);
+      const m = /UI:\s+(http:\/\/\S+#token=[0-9a-f]+)/.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]);

@@ -88,6 +88,21 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
+    // A legend whose names are long (a long URL as the default name): fitting a name
+    // must cost what fits, not the name's length.
+    let mut g = c.benchmark_group("legend_long_names");
+    g.sample_size(10);
+    for len in [5_000usize, 70_000] {
+        let mut named = chart(&[Metric::Events]);
+        for s in &mut named.panels[0].series {
+            s.name = "n".repeat(len);
+        }
+        g.bench_function(format!("svg_events_name_{len}"), |b| {
+            b.iter(|| render_svg(black_box(&named)).expect("svg"))
+        });
+    }
+    g.finish();
+
     // Ten minutes of a 50/s feed in the engine's window, read back as one series.
     let mut stats = ConnStats::default();
     for n in 0..POINTS * 50 {

@@ -259,18 +259,7 @@ impl Painter<'_> {
 
     /// `s`, cut with an ellipsis to fit `max_w` device px.
     fn fit(&self, s: &str, size: f32, weight: Weight, max_w: f32) -> String {
-        if self.measure(s, size, weight) <= max_w {
-            return s.to_owned();
-        }
-        let mut chars: Vec<char> = s.chars().collect();
-        while !chars.is_empty() {
-            chars.pop();
-            let cut: String = chars.iter().collect::<String>() + "…";
-            if self.measure(&cut, size, weight) <= max_w {
-                return cut;
-            }
-        }
-        "…".to_owned()
+        self.faces.fit(s, size * self.k, weight, max_w)
     }
 
     #[allow(clippy::too_many_arguments)]

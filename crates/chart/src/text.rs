@@ -75,6 +75,35 @@ impl Face {
         (glyphs, x)
     }
 
+    /// How `text` fits in `max_w` px: whole, or as its longest prefix (a byte length) that
+    /// fits followed by `tail`, or not even as `tail` alone (`Cut(None)`). One pass over the
+    /// glyphs that stops once the prefix alone is too wide, so the cost is the length that
+    /// fits, not the length of `text`: a 70,000-character name costs what a short one does.
+    fn fit_prefix(&self, text: &str, tail: char, size: f32, max_w: f32) -> Fit {
+        let scale = size / self.upem;
+        let tail_id = self.font.glyph_id(tail);
+        let tail_w = self.font.h_advance_unscaled(tail_id) * scale;
+        let mut best = (tail_w <= max_w).then_some(0);
+        let mut x = 0.0;
+        let mut prev: Option<GlyphId> = None;
+        for (i, c) in text.char_indices() {
+            let id = self.font.glyph_id(c);
+            if let Some(p) = prev {
+                x += self.font.kern_unscaled(p, id) * scale;
+            }
+            x += self.font.h_advance_unscaled(id) * scale;
+            if x > max_w {
+                return Fit::Cut(best);
+            }
+            let with_tail = x + self.font.kern_unscaled(id, tail_id) * scale + tail_w;
+            if with_tail <= max_w {
+                best = Some(i + c.len_utf8());
+            }
+            prev = Some(id);
+        }
+        Fit::Whole
+    }
+
     /// Height of a line box: ascent to descent.
     fn line_height(&self, size: f32) -> f32 {
         (self.ascent - self.descent) * size / self.upem
@@ -98,6 +127,24 @@ impl Faces {
     pub(crate) fn measure(&self, text: &str, size: f32, w: Weight) -> (f32, f32) {
         let face = self.get(w);
         (face.layout(text, size).1, face.line_height(size))
+    }
+}
+
+/// What [`Face::fit_prefix`] found.
+enum Fit {
+    Whole,
+    Cut(Option<usize>),
+}
+
+impl Faces {
+    /// `text` as it fits in `max_w` px at `size`: whole when it fits, else its longest
+    /// prefix that fits with an ellipsis, else the ellipsis alone. Linear in what fits.
+    pub(crate) fn fit(&self, text: &str, size: f32, w: Weight, max_w: f32) -> String {
+        match self.get(w).fit_prefix(text, '…', size, max_w) {
+            Fit::Whole => text.to_owned(),
+            Fit::Cut(Some(end)) => format!("{}…", &text[..end]),
+            Fit::Cut(None) => "…".to_owned(),
+        }
     }
 }
 
@@ -412,6 +459,56 @@ mod tests {
         let (wb, _) = f.measure("events/s", 12.0, Weight::Bold);
         assert!(wb > w, "semibold is wider: {wb} vs {w}");
         assert_eq!(f.measure("", 12.0, Weight::Regular).0, 0.0);
+    }
+
+    /// The cut the legend made before fitting went linear: re-measure after each char.
+    fn fit_by_remeasuring(f: &Faces, s: &str, size: f32, w: Weight, max_w: f32) -> String {
+        if f.measure(s, size, w).0 <= max_w {
+            return s.to_owned();
+        }
+        let mut chars: Vec<char> = s.chars().collect();
+        while !chars.is_empty() {
+            chars.pop();
+            let cut: String = chars.iter().collect::<String>() + "…";
+            if f.measure(&cut, size, w).0 <= max_w {
+                return cut;
+            }
+        }
+        "…".to_owned()
+    }
+
+    #[test]
+    fn fitting_cuts_where_remeasuring_did() {
+        let f = faces().expect("fonts");
+        let texts = [
+            "ticker",
+            "wss://example.com/a/very/long/path/to/events",
+            "AVAWAVAW To Ta",
+            "é漢字ß",
+        ];
+        for text in texts {
+            for max_w in [0.0, 5.0, 20.0, 60.0, 150.0, 400.0] {
+                assert_eq!(
+                    f.fit(text, 12.0, Weight::Bold, max_w),
+                    fit_by_remeasuring(f, text, 12.0, Weight::Bold, max_w),
+                    "{text:?} in {max_w} px"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_70000_character_name_fits_as_a_short_prefix() {
+        let f = faces().expect("fonts");
+        let long = "n".repeat(70_000);
+        let cut = f.fit(&long, 12.0, Weight::Bold, 200.0);
+        assert!(cut.ends_with('…'));
+        assert!(
+            cut.chars().count() < 100,
+            "{} characters",
+            cut.chars().count()
+        );
+        assert!(f.measure(&cut, 12.0, Weight::Bold).0 <= 200.0);
     }
 
     #[test]

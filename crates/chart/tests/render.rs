@@ -487,3 +487,34 @@ fn a_narrow_chart_shortens_its_captions() {
     );
     assert!(!narrow.contains("ping round trip"));
 }
+
+#[test]
+fn a_70000_character_name_is_drawn_cut_in_the_legend() {
+    let long = format!("{}end", "n".repeat(70_000));
+    let c = chart(
+        vec![Panel {
+            metric: Metric::Events,
+            series: series(&[&long, "SSE ticker"], 1.0),
+        }],
+        900,
+        400,
+    );
+    let svg = render_svg(&c).expect("svg");
+    let title = svg
+        .split("<title>")
+        .filter_map(|t| t.split("</title>").next())
+        .find(|t| t.starts_with("nnn"))
+        .expect("the long name is in the legend");
+    assert!(title.ends_with('…'), "cut with an ellipsis: {title}");
+    assert!(
+        title.chars().count() < 200,
+        "{} characters",
+        title.chars().count()
+    );
+    assert!(
+        svg.contains("<title>SSE ticker</title>"),
+        "the next entry is still there"
+    );
+    let png = render_png(&c).expect("png");
+    assert!(png.starts_with(b"\x89PNG"));
+}

@@ -4,7 +4,8 @@
 //! added; skipping verification is an explicit per-connection choice. The crypto
 //! provider is ring, named explicitly so no process-wide default is needed.
 
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use rustls::ClientConfig;
@@ -23,11 +24,21 @@ pub struct TlsOptions {
     pub ca_file: Option<PathBuf>,
 }
 
+/// Largest CA file read: a bundle of every public root is about 220 KiB, so this leaves
+/// room for any real bundle and stops `/dev/zero`-like files from filling memory.
+pub const MAX_CA_FILE: u64 = 1 << 20;
+
 /// A TLS setting could not be applied.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("cannot read CA file {path}: {cause}")]
     CaFile { path: String, cause: String },
+    #[error("CA file {path} is not a regular file ({kind}); give a PEM file")]
+    CaNotFile { path: String, kind: &'static str },
+    #[error(
+        "CA file {path} is larger than {MAX_CA_FILE} bytes; give a PEM file of CA certificates"
+    )]
+    CaTooLarge { path: String },
     #[error("CA file {path} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)")]
     CaEmpty { path: String },
     #[error("TLS setup failed: {0}")]
@@ -62,35 +73,106 @@ fn system_roots() -> Arc<RootCertStore> {
         .clone()
 }
 
-/// Builds the client configuration for one connection.
-pub fn client_config(opts: &TlsOptions, alpn: Alpn) -> Result<Arc<ClientConfig>, TlsError> {
+/// Builds the client configuration for one connection. The CA file, if any, is read on
+/// the blocking pool, never on a runtime worker; call this only when the connection
+/// speaks TLS, so a plain `ws://` or `http://` connection never reads it.
+pub async fn client_config(opts: &TlsOptions, alpn: Alpn) -> Result<Arc<ClientConfig>, TlsError> {
+    let extra = match (&opts.ca_file, opts.insecure) {
+        (Some(path), false) => {
+            let path = path.clone();
+            let shown = path.display().to_string();
+            tokio::task::spawn_blocking(move || read_ca_file(&path))
+                .await
+                .map_err(|e| TlsError::CaFile {
+                    path: shown,
+                    cause: e.to_string(),
+                })??
+        }
+        _ => Vec::new(),
+    };
+    config_with(opts.insecure, extra, alpn)
+}
+
+/// Reads the PEM certificates of a CA file: only a regular file, at most [`MAX_CA_FILE`].
+/// A FIFO would block the reader until some writer came, and a device such as
+/// `/dev/zero` never ends, so both are refused before they are opened.
+fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let shown = path.display().to_string();
+    let io = |e: std::io::Error| TlsError::CaFile {
+        path: shown.clone(),
+        cause: e.to_string(),
+    };
+    // `metadata` follows symlinks without opening the target, so a FIFO is seen here
+    // rather than blocking in `open`.
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(TlsError::CaNotFile {
+            path: shown,
+            kind: file_kind(&meta.file_type()),
+        });
+    }
+    if meta.len() > MAX_CA_FILE {
+        return Err(TlsError::CaTooLarge { path: shown });
+    }
+    let mut pem = Vec::new();
+    // Bounded again while reading: the file may have grown since it was looked at.
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(MAX_CA_FILE + 1)
+        .read_to_end(&mut pem)
+        .map_err(io)?;
+    if pem.len() as u64 > MAX_CA_FILE {
+        return Err(TlsError::CaTooLarge { path: shown });
+    }
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<_, _>>()
+        .map_err(|e| TlsError::CaFile {
+            path: shown.clone(),
+            cause: e.to_string(),
+        })?;
+    if certs.is_empty() {
+        return Err(TlsError::CaEmpty { path: shown });
+    }
+    Ok(certs)
+}
+
+fn file_kind(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    }
+}
+
+fn config_with(
+    insecure: bool,
+    extra: Vec<CertificateDer<'static>>,
+    alpn: Alpn,
+) -> Result<Arc<ClientConfig>, TlsError> {
     let builder =
         ClientConfig::builder_with_provider(provider()).with_safe_default_protocol_versions()?;
-    let mut config = if opts.insecure {
+    let mut config = if insecure {
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider())))
             .with_no_client_auth()
     } else {
         let mut roots = (*system_roots()).clone();
-        if let Some(path) = &opts.ca_file {
-            let shown = path.display().to_string();
-            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-                .map_err(|e| TlsError::CaFile {
-                    path: shown.clone(),
-                    cause: e.to_string(),
-                })?
-                .collect::<Result<_, _>>()
-                .map_err(|e| TlsError::CaFile {
-                    path: shown.clone(),
-                    cause: e.to_string(),
-                })?;
-            if certs.is_empty() {
-                return Err(TlsError::CaEmpty { path: shown });
-            }
-            for cert in certs {
-                roots.add(cert)?;
-            }
+        for cert in extra {
+            roots.add(cert)?;
         }
         builder.with_root_certificates(roots).with_no_client_auth()
     };

@@ -12,6 +12,7 @@
 pub mod cause;
 pub mod codec;
 pub mod input;
+pub mod name;
 pub mod record;
 pub mod sse;
 pub mod stats;

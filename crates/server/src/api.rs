@@ -8,7 +8,8 @@
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -20,6 +21,7 @@ use streamscope_engine::session::{
 };
 use streamscope_engine::{Command, ConnId, Dir, Record};
 use streamscope_model::input::parse_hex;
+use streamscope_model::name;
 
 use crate::commands::{self, RepeatView};
 use crate::error::ApiError;
@@ -48,9 +50,22 @@ pub fn router(session: Session) -> Router {
         .with_state(session)
 }
 
-pub(crate) fn conn_id(text: &str) -> Result<ConnId, ApiError> {
-    text.parse::<ConnId>()
-        .map_err(|_| ApiError::NotFound(format!("{text:?} is not a connection id (c1, c2, …)")))
+/// The `{id}` of a connection route. axum's own `Path` answers a segment that is not
+/// UTF-8 (`/api/connections/%ff`) with plain text; this answers every route's failure
+/// with `{code, message}`, like the rest of the API.
+pub(crate) struct ConnPath(pub(crate) ConnId);
+
+impl<S: Send + Sync> FromRequestParts<S> for ConnPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(text) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(ApiError::from)?;
+        text.parse::<ConnId>()
+            .map(ConnPath)
+            .map_err(|_| ApiError::NotFound(format!("{text:?} is not a connection id (c1, c2, …)")))
+    }
 }
 
 /// A connection as the API shows it.
@@ -138,6 +153,10 @@ async fn open(
     body: Result<Json<OpenRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(req) = body?;
+    // Refused rather than cut: the user typed it and should see why it did not stick.
+    if let Some(n) = &req.name {
+        name::check(n).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    }
     let id = match req.plan()? {
         Plan::Ws(o) => session.open_ws(o, req.name.clone()),
         Plan::Sse(o) => session.open_sse(o, req.name.clone()),
@@ -152,14 +171,10 @@ async fn list(State(session): State<Session>) -> Json<Vec<ConnView>> {
 
 async fn one(
     State(session): State<Session>,
-    Path(id): Path<String>,
+    ConnPath(id): ConnPath,
 ) -> Result<Json<ConnView>, ApiError> {
-    let id = conn_id(&id)?;
     Ok(Json(ConnView::from(&session.summary(id)?)))
 }
-
-/// Longest connection name accepted: a pane's title, not a document.
-pub const MAX_NAME: usize = 200;
 
 /// `PATCH /api/connections/{id}`: what may change on a connection after it opened.
 #[derive(Debug, Deserialize)]
@@ -170,17 +185,11 @@ pub struct Rename {
 
 async fn rename(
     State(session): State<Session>,
-    Path(id): Path<String>,
+    ConnPath(id): ConnPath,
     body: Result<Json<Rename>, JsonRejection>,
 ) -> Result<Json<ConnView>, ApiError> {
-    let id = conn_id(&id)?;
     let Json(body) = body?;
-    if body.name.chars().count() > MAX_NAME {
-        return Err(ApiError::BadRequest(format!(
-            "name: at most {MAX_NAME} characters, not {}",
-            body.name.chars().count()
-        )));
-    }
+    name::check(&body.name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     session.rename(id, &body.name)?;
     Ok(Json(ConnView::from(&session.summary(id)?)))
 }
@@ -196,10 +205,9 @@ struct ForgetQuery {
 
 async fn forget(
     State(session): State<Session>,
-    Path(id): Path<String>,
+    ConnPath(id): ConnPath,
     q: Result<Query<ForgetQuery>, QueryRejection>,
 ) -> Result<StatusCode, ApiError> {
-    let id = conn_id(&id)?;
     let Query(q) = q?;
     if q.close {
         session.close_then_forget(id).await?;
@@ -225,10 +233,9 @@ struct PageView {
 
 async fn records(
     State(session): State<Session>,
-    Path(id): Path<String>,
+    ConnPath(id): ConnPath,
     page: Result<Query<Page>, QueryRejection>,
 ) -> Result<Json<PageView>, ApiError> {
-    let id = conn_id(&id)?;
     let Query(page) = page?;
     let from = page.from.unwrap_or(1);
     let limit = page.limit.unwrap_or(1000).min(MAX_PAGE);
@@ -309,10 +316,9 @@ fn word_list<T>(
 /// request reads a bounded number of records; `next` continues where it stopped.
 async fn search(
     State(session): State<Session>,
-    Path(id): Path<String>,
+    ConnPath(id): ConnPath,
     params: Result<Query<SearchParams>, QueryRejection>,
 ) -> Result<Json<SearchView>, ApiError> {
-    let id = conn_id(&id)?;
     let Query(p) = params?;
     let kinds = word_list(
         p.kinds.as_deref(),
@@ -374,9 +380,8 @@ const EXPORT_PAGE: usize = 1024;
 
 async fn export(
     State(session): State<Session>,
-    Path(id): Path<String>,
+    ConnPath(id): ConnPath,
 ) -> Result<Response, ApiError> {
-    let id = conn_id(&id)?;
     // The export is the recording as it stands now; records that arrive meanwhile are
     // left for the next export (or the live socket).
     let last = session.summary(id)?.last_seq;
@@ -475,10 +480,9 @@ fn bytes_from(
 
 async fn send(
     State(session): State<Session>,
-    Path(id): Path<String>,
+    ConnPath(id): ConnPath,
     body: Result<Json<SendRequest>, JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
-    let id = conn_id(&id)?;
     let Json(req) = body?;
     session.send(id, command_of(req)?).await?;
     Ok(StatusCode::ACCEPTED)
@@ -510,8 +514,8 @@ pub(crate) fn command_of(req: SendRequest) -> Result<Command, ApiError> {
 
 async fn close(
     State(session): State<Session>,
-    Path(id): Path<String>,
+    ConnPath(id): ConnPath,
 ) -> Result<StatusCode, ApiError> {
-    session.close(conn_id(&id)?).await?;
+    session.close(id).await?;
     Ok(StatusCode::ACCEPTED)
 }

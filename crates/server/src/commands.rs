@@ -12,13 +12,13 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use streamscope_engine::session::{RepeatSpec, RepeatStatus, Session};
 
-use crate::api::{SendRequest, command_of, conn_id};
+use crate::api::{ConnPath, SendRequest, command_of};
 use crate::error::ApiError;
 
 /// `POST /api/connections/{id}/repeat`.
@@ -60,12 +60,11 @@ struct Started {
     id: String,
 }
 
-pub async fn start_repeat(
+pub(crate) async fn start_repeat(
     State(session): State<Session>,
-    Path(id): Path<String>,
+    ConnPath(id): ConnPath,
     body: Result<Json<RepeatRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let id = conn_id(&id)?;
     let Json(req) = body?;
     let spec = RepeatSpec {
         command: command_of(req.message)?,
@@ -81,10 +80,10 @@ pub async fn start_repeat(
 
 /// Stops the repeat; 204 whether or not one was running, so a client's Stop is never an
 /// error when the repeat finished a moment before.
-pub async fn stop_repeat(
+pub(crate) async fn stop_repeat(
     State(session): State<Session>,
-    Path(id): Path<String>,
+    ConnPath(id): ConnPath,
 ) -> Result<StatusCode, ApiError> {
-    session.stop_repeat(conn_id(&id)?)?;
+    session.stop_repeat(id)?;
     Ok(StatusCode::NO_CONTENT)
 }

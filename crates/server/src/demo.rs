@@ -25,6 +25,12 @@ pub use feed::{MAX_BYTES_PER_SEC, MAX_RATE, MAX_SIZE};
 /// Where [`Demo::router`] is meant to be nested; `GET /demo` lists paths under it.
 pub const PREFIX: &str = "/demo";
 
+/// Most demo sockets and streams running at once, from every client together (on
+/// loopback every client is 127.0.0.1, so "per client" would name no one). With each
+/// stream held to [`MAX_BYTES_PER_SEC`] by the catalog, this bounds what the demos can
+/// cost in all; it is far above what the panes and labs open (a lab opens seven).
+pub const MAX_STREAMS: usize = 128;
+
 /// The demo endpoints and the state they share.
 ///
 /// Every socket and stream a demo serves is tracked, so [`Demo::live`] tells how many are
@@ -69,7 +75,13 @@ impl Demo {
         for spec in CATALOG {
             router = router.route(spec.path, mount(spec));
         }
-        router.fallback(not_found).with_state(self.state.clone())
+        router
+            .fallback(not_found)
+            .layer(axum::middleware::from_fn_with_state(
+                self.state.clone(),
+                at_capacity,
+            ))
+            .with_state(self.state.clone())
     }
 
     /// How many demo sockets and streams are running now.
@@ -116,6 +128,26 @@ fn mount(spec: &'static DemoSpec) -> MethodRouter<DemoState> {
     route
         .fallback(move || async move { DemoError::method_not_allowed(spec) })
         .layer(Extension(spec))
+}
+
+/// Refuses a new demo request while [`MAX_STREAMS`] are running. Checked before the
+/// stream starts, so requests racing each other may pass it together: a bound, not an
+/// exact count.
+async fn at_capacity(
+    axum::extract::State(state): axum::extract::State<DemoState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if state.tasks.len() >= MAX_STREAMS {
+        return DemoError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            format!("{MAX_STREAMS} demo streams are running; close one and try again"),
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 async fn not_found(uri: Uri) -> DemoError {

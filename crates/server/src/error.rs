@@ -3,7 +3,7 @@
 //! details are logged, not sent.
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use streamscope_engine::ConnId;
@@ -11,7 +11,7 @@ use streamscope_engine::session::SessionError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
-    #[error("this request needs the launch token (Authorization: Bearer, ?token= or the cookie)")]
+    #[error("this request needs the launch token (Authorization: Bearer)")]
     Unauthorized,
     #[error("requests from other web pages are refused (Origin is not this app)")]
     BadOrigin,
@@ -33,6 +33,10 @@ pub enum ApiError {
     Refused(String),
     #[error("no such API route: {0}")]
     NotFound(String),
+    #[error("this route does not take that method")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    Gone(String),
 }
 
 impl ApiError {
@@ -47,6 +51,8 @@ impl ApiError {
             }
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Gone(_) => StatusCode::GONE,
         }
     }
 
@@ -64,6 +70,8 @@ impl ApiError {
             ApiError::TooLarge(_) => "payload_too_large",
             ApiError::Refused(_) => "refused",
             ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Gone(_) => "gone",
         }
     }
 }
@@ -106,6 +114,16 @@ impl From<QueryRejection> for ApiError {
         // axum's own rejection is plain text; the UI needs `code`.
         ApiError::BadRequest(format!(
             "the query string is not what this route takes: {}",
+            r.body_text()
+        ))
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        // axum's own rejection is plain text (e.g. a segment that is not UTF-8).
+        ApiError::BadRequest(format!(
+            "the path is not what this route takes: {}",
             r.body_text()
         ))
     }

@@ -26,6 +26,7 @@ pub mod assets;
 pub mod chart;
 pub mod commands;
 pub mod demo;
+pub mod downloads;
 pub mod error;
 pub mod security;
 pub mod signals;
@@ -53,18 +54,29 @@ fn full_app(
         session: session.clone(),
         sockets: live_sockets,
     };
-    let api = api::router(session)
-        .merge(chart::router(live.session.clone()))
+    let routes = api::router(session).merge(chart::router(live.session.clone()));
+    let downloads = downloads::Downloads::new(routes.clone());
+    let api = routes
+        .merge(downloads.create_route())
         .route("/live", get(ui_socket::live).with_state(live))
         .fallback(|uri: axum::http::Uri| async move { ApiError::NotFound(uri.path().to_owned()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(from_fn_with_state(guard.clone(), security::require_api));
+    // A one-use link needs no token (its id is the secret), so it sits outside the guard.
+    let fetch_download = downloads
+        .fetch_route()
+        .layer(from_fn_with_state(guard.clone(), security::guard_open));
     let ui = Router::new()
         .fallback(assets::serve)
         .with_state(ui)
-        .layer(from_fn_with_state(guard.clone(), security::guard_ui));
+        .layer(from_fn_with_state(guard.clone(), security::guard_open));
+    let demo = demo
+        .router()
+        .layer(from_fn_with_state(guard.clone(), security::guard_demo));
     Router::new()
         .nest("/api", api)
-        .nest(demo::PREFIX, demo.router())
+        .merge(fetch_download)
+        .nest(demo::PREFIX, demo)
         .merge(ui)
         .layer(from_fn_with_state(guard, security::confine))
 }
@@ -131,9 +143,11 @@ impl Server {
         })
     }
 
-    /// The UI's address with the token, for a browser or the desktop window.
+    /// The UI's address with the token, for a browser or the desktop window. The token
+    /// is in the fragment: a browser never sends it in a request, a `Referer` or a log,
+    /// and the page removes it from the address bar once read.
     pub fn ui_url(&self) -> String {
-        format!("http://{}/?token={}", self.addr, self.token)
+        format!("http://{}/#token={}", self.addr, self.token)
     }
 
     /// `http://127.0.0.1:PORT`, without a token.

@@ -2,15 +2,23 @@
 //! and the response headers that confine the UI.
 //!
 //! The server is reachable by every process and every web page on the machine, so a
-//! request to `/api` must carry the per-launch token (header, query or cookie), must not
-//! come from a page on another site (cross-site WebSocket hijacking), and must name our
-//! own loopback address in `Host` (DNS rebinding). `/demo` is open but harmless.
+//! request to `/api` must carry the per-launch token, must not come from a page on another
+//! site (cross-site WebSocket hijacking), and must name our own loopback address in `Host`
+//! (DNS rebinding). `/demo` takes no token, but refuses other sites' pages too: its
+//! streams cost CPU, and a page must not make the app spend it.
+//!
+//! Where the token travels (ARCHITECTURE.md, Security): never in a cookie, since cookies
+//! are not kept apart by port and every local web service would receive it; the page holds
+//! it in memory and sends `Authorization: Bearer` on fetches and, on the `/api/live`
+//! WebSocket whose handshake a browser cannot add headers to, as the subprotocol
+//! [`LIVE_TOKEN_PREFIX`]`<token>` beside [`LIVE_PROTOCOL`] (as Kubernetes does for
+//! its bearer tokens). Downloads go through one-use links ([`crate::downloads`]).
 
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::header::{
-    AUTHORIZATION, CONTENT_SECURITY_POLICY, COOKIE, HOST, ORIGIN, SET_COOKIE,
+    AUTHORIZATION, CONTENT_SECURITY_POLICY, HOST, ORIGIN, SEC_WEBSOCKET_PROTOCOL, UPGRADE,
 };
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
@@ -19,8 +27,13 @@ use rand::RngCore;
 
 use crate::error::ApiError;
 
-/// The name of the cookie that carries the token for the UI's own requests.
-pub const COOKIE_NAME: &str = "sscope_token";
+/// The subprotocol the `/api/live` socket agrees to; a browser fails the handshake
+/// unless the server picks one of the protocols it offered.
+pub const LIVE_PROTOCOL: &str = "streamscope.live";
+
+/// A subprotocol offered to `/api/live` that carries the token: `streamscope.token.<hex>`.
+/// Never echoed back: the server answers with [`LIVE_PROTOCOL`].
+pub const LIVE_TOKEN_PREFIX: &str = "streamscope.token.";
 
 /// What the guard checks against. Fixed at launch.
 #[derive(Debug, Clone)]
@@ -76,7 +89,10 @@ impl Guard {
             || origin == "http://tauri.localhost"
     }
 
-    /// The token from `Authorization: Bearer`, `?token=` or the cookie.
+    /// The token from `Authorization: Bearer`, or on a WebSocket upgrade (the only
+    /// request a browser cannot add a header to) from a [`LIVE_TOKEN_PREFIX`] subprotocol
+    /// or `?token=`. Never from a cookie. `?token=` stays for non-browser clients of the
+    /// live socket; the UI does not use it, so no URL it builds carries the token.
     fn presented<'a>(&self, headers: &'a HeaderMap, query: Option<&'a str>) -> Vec<&'a str> {
         let mut found = Vec::new();
         if let Some(v) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
@@ -87,20 +103,20 @@ impl Guard {
                 found.push(t.trim());
             }
         }
-        if let Some(q) = query {
-            found.extend(query_token(q));
-        }
-        for cookies in headers.get_all(COOKIE) {
-            if let Ok(cookies) = cookies.to_str() {
-                for pair in cookies.split(';') {
-                    if let Some(v) = pair
-                        .trim()
-                        .strip_prefix(COOKIE_NAME)
-                        .and_then(|r| r.strip_prefix('='))
-                    {
-                        found.push(v);
-                    }
+        let upgrade = headers
+            .get(UPGRADE)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+        if upgrade {
+            for offered in headers.get_all(SEC_WEBSOCKET_PROTOCOL) {
+                if let Ok(list) = offered.to_str() {
+                    found.extend(
+                        list.split(',')
+                            .filter_map(|p| p.trim().strip_prefix(LIVE_TOKEN_PREFIX)),
+                    );
                 }
+            }
+            if let Some(q) = query {
+                found.extend(query_token(q));
             }
         }
         found
@@ -142,9 +158,9 @@ pub async fn require_api(State(guard): State<Guard>, req: Request, next: Next) -
     next.run(req).await
 }
 
-/// Middleware for the UI: Host and Origin as for `/api`; a valid `?token=` sets the
-/// cookie so the page's later requests carry it without putting it in every URL.
-pub async fn guard_ui(State(guard): State<Guard>, req: Request, next: Next) -> Response {
+/// Middleware for what needs no token (the UI's files, a one-use download): Host and
+/// Origin as for `/api`. Sets no cookie: the page takes the token from its own address.
+pub async fn guard_open(State(guard): State<Guard>, req: Request, next: Next) -> Response {
     let headers = req.headers();
     if !guard.host_ok(headers) {
         return ApiError::BadHost.into_response();
@@ -152,23 +168,23 @@ pub async fn guard_ui(State(guard): State<Guard>, req: Request, next: Next) -> R
     if !guard.origin_ok(headers) {
         return ApiError::BadOrigin.into_response();
     }
-    let set_cookie = req
-        .uri()
-        .query()
-        .and_then(query_token)
-        .filter(|t| constant_time_eq(t.as_bytes(), guard.token.as_bytes()))
-        .is_some();
-    let mut response = next.run(req).await;
-    if set_cookie {
-        let cookie = format!(
-            "{COOKIE_NAME}={}; HttpOnly; SameSite=Strict; Path=/",
-            guard.token
-        );
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().append(SET_COOKIE, v);
-        }
+    next.run(req).await
+}
+
+/// Middleware for `/demo`: a page on another site may not open the demo streams (a
+/// million messages a second is the app's CPU, not the page's). Clients that send no
+/// `Origin` (`sscope`, curl, the engine) are not browsers' pages and pass. `Host` is not
+/// checked: the demos hold nothing a rebinding page could read that it cannot ask for.
+pub async fn guard_demo(State(guard): State<Guard>, req: Request, next: Next) -> Response {
+    if !guard.origin_ok(req.headers()) {
+        return crate::demo::DemoError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "bad_origin",
+            "the demo endpoints refuse other web pages (Origin is not this app)",
+        )
+        .into_response();
     }
-    response
+    next.run(req).await
 }
 
 /// Adds the Content-Security-Policy and related headers to every response.
@@ -213,13 +229,23 @@ mod tests {
     }
 
     #[test]
-    fn token_is_accepted_from_header_query_or_cookie() {
+    fn token_is_accepted_from_the_header_or_a_websocket_handshake_only() {
         let g = Guard::new("secret".into(), 9000);
         assert!(g.token_ok(&headers(&[("authorization", "Bearer secret")]), None));
-        assert!(g.token_ok(&headers(&[]), Some("a=1&token=secret")));
-        assert!(g.token_ok(&headers(&[("cookie", "x=1; sscope_token=secret")]), None));
+        let offered = "streamscope.live, streamscope.token.secret";
+        let ws =
+            |proto: &str| headers(&[("upgrade", "websocket"), ("sec-websocket-protocol", proto)]);
+        assert!(g.token_ok(&ws(offered), None));
+        assert!(!g.token_ok(&headers(&[("sec-websocket-protocol", offered)]), None));
+        let upgrade = headers(&[("upgrade", "WebSocket")]);
+        assert!(g.token_ok(&upgrade, Some("a=1&token=secret")));
+        assert!(
+            !g.token_ok(&headers(&[]), Some("a=1&token=secret")),
+            "no query on plain requests"
+        );
+        assert!(!g.token_ok(&headers(&[("cookie", "x=1; sscope_token=secret")]), None));
         assert!(!g.token_ok(&headers(&[("authorization", "Bearer secreT")]), None));
-        assert!(!g.token_ok(&headers(&[]), Some("token=secre")));
+        assert!(!g.token_ok(&upgrade, Some("token=secre")));
         assert!(!g.token_ok(&headers(&[]), None));
     }
 

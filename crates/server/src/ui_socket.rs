@@ -149,7 +149,10 @@ pub async fn live(
         Err(e) => return e.into_response(),
     };
     let LiveState { session, sockets } = state;
-    ws.on_upgrade(move |socket| sockets.track_future(stream(socket, session, cursors, format)))
+    // The UI offers LIVE_PROTOCOL beside its token; agreeing to it completes a browser's
+    // handshake without echoing the token.
+    ws.protocols([crate::security::LIVE_PROTOCOL])
+        .on_upgrade(move |socket| sockets.track_future(stream(socket, session, cursors, format)))
 }
 
 /// One batch's JSON as it is written: the records or items array, with the run being

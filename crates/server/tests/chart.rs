@@ -125,17 +125,10 @@ async fn chart_svg_overlays_the_chosen_connections_with_pane_names() {
             "WS now orange"
         );
 
-        // Both metrics stacked, with the token in the query as a browser <img> sends it.
+        // Both metrics stacked.
         let both = api
-            .client
-            .get(api.url(&format!(
-                "/api/chart.svg?conns={ws}&metric=both&token={}",
-                api.token
-            )))
-            .send()
-            .await
-            .expect("GET");
-        let both = Reply::read(both).await;
+            .get(&format!("/api/chart.svg?conns={ws}&metric=both"))
+            .await;
         assert_eq!(both.status, 200, "{}", both.text());
         let both = both.text();
         assert!(both.contains("<title>Events per second, in + out</title>"));

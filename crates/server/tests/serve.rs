@@ -126,13 +126,13 @@ async fn sscope_serve_closes_connections_properly_on_sighup() {
 async fn serves_then_stops_properly_on(signal: &str) {
     within(async {
         let mut serve = Serve::start(0);
-        let ui = serve.line(|l| l.contains("/?token=")).await;
+        let ui = serve.line(|l| l.contains("/#token=")).await;
         let url = ui
             .split_whitespace()
             .find(|w| w.starts_with("http://"))
             .expect("a URL on the line")
             .to_owned();
-        let (base, token) = url.split_once("/?token=").expect("a token URL");
+        let (base, token) = url.split_once("/#token=").expect("a token URL");
         assert!(base.starts_with("http://127.0.0.1:"), "{url}");
         assert_eq!(token.len(), 64, "{url}");
         assert!(token.bytes().all(|c| c.is_ascii_hexdigit()), "{url}");

@@ -2,8 +2,6 @@
 // (crates/chart, plotters), the one the exports and `sscope chart` use, so the live view
 // only builds the request: which connections, in which colours, which panels, how wide.
 
-import type { Session } from '../transport/session';
-
 export type ChartMetric = 'events' | 'bytes' | 'latency';
 export const CHART_METRICS: readonly ChartMetric[] = ['events', 'bytes', 'latency'];
 
@@ -68,12 +66,10 @@ export function chartPath(r: ChartRequest, format: 'svg' | 'png' = 'svg'): strin
   return `/api/chart.${format}?${chartQuery(r)}`;
 }
 
-/** A URL that downloads the chart: carries the token, as a link or the shell needs. No
+/** The `/api` path that downloads the chart (made a one-use link by the host). No
  * `download=1`: the server's attachment name would win over the one the UI gives. */
-export function chartDownloadUrl(s: Session, r: ChartRequest, format: 'svg' | 'png'): string {
-  const q = chartQuery(r);
-  if (s.token) q.set('token', s.token);
-  return `${s.base}/api/chart.${format}?${q}`;
+export function chartDownloadPath(r: ChartRequest, format: 'svg' | 'png'): string {
+  return chartPath(r, format);
 }
 
 /** `/api/sparkline.svg?…`: one connection's events/s for a status line. */

@@ -35,11 +35,11 @@ export function browserHost(): Host {
   return {
     kind: 'browser',
     storage: localStorageKV(),
-    async saveExport(url, filename) {
+    async saveExport(path, filename, link) {
       // A plain link streams the file to disk; fetching it into a Blob first would hold
-      // a whole recording in memory.
+      // a whole recording in memory. The link is one-use, so it carries no token.
       const a = document.createElement('a');
-      a.href = url;
+      a.href = await link(path);
       a.download = filename;
       a.rel = 'noopener';
       document.body.append(a);

@@ -12,9 +12,10 @@ export interface KeyValue {
 
 export interface Host {
   readonly kind: 'browser' | 'tauri';
-  /** Saves a connection's NDJSON export, served at `url`, under a suggested file name.
-   * Browser: a download; desktop: the native save dialog. */
-  saveExport(url: string, filename: string): Promise<'saved' | 'cancelled'>;
+  /** Saves what the server serves at the `/api` `path` (an export, a chart) under a
+   * suggested file name. Browser: a download through a one-use link that `link` makes;
+   * desktop: the native save dialog, the shell fetching with the token itself. */
+  saveExport(path: string, filename: string, link: (path: string) => Promise<string>): Promise<'saved' | 'cancelled'>;
   /** Settings and saved messages that outlive the window. */
   readonly storage: KeyValue;
 }

@@ -57,9 +57,8 @@ describe('the desktop host', () => {
 
   it('hands the shell an /api path without the token for exports', async () => {
     fakeWindow({ launch: 'L1', settings: {} });
-    const r = await tauriHost().saveExport(
-      'http://127.0.0.1:4000/api/connections/c1/export?token=secret',
-      'streamscope-c1.ndjson',
+    const r = await tauriHost().saveExport('/api/connections/c1/export', 'streamscope-c1.ndjson', () =>
+      Promise.reject(new Error('the shell needs no one-use link')),
     );
     expect(r).toBe('saved');
     expect(calls).toEqual([['save_export', { path: '/api/connections/c1/export', filename: 'streamscope-c1.ndjson' }]]);

@@ -4,7 +4,7 @@
 // What the shell offers (src-tauri/export.rs, settings.rs):
 // - `save_export({ path, filename }) → bool`: the native save dialog, then the shell
 //   streams `path` (an `/api/…` path of the embedded server, fetched with the launch
-//   token) to the chosen file; `false` when the user cancelled. The page never names a
+//   token; no one-use link needed) to the chosen file; `false` when the user cancelled. The page never names a
 //   file path, and a large recording never passes through the webview.
 // - `window.__STREAMSCOPE_SHELL__ = { launch, settings }`, set before our scripts run:
 //   the stored settings map. localStorage cannot keep them, because it belongs to the
@@ -95,10 +95,9 @@ export function tauriHost(): Host {
   return {
     kind: 'tauri',
     storage,
-    async saveExport(url, filename) {
+    async saveExport(path, filename) {
       // The shell fetches with the launch token itself: hand it the path only.
-      const u = new URL(url, window.location.href);
-      u.searchParams.delete('token');
+      const u = new URL(path, window.location.href);
       const saved = await invoke<boolean>('save_export', { path: u.pathname + u.search, filename });
       return saved ? 'saved' : 'cancelled';
     },

@@ -139,10 +139,14 @@ export class Api {
   demos(): Promise<DemoListing[]> {
     return this.call('GET', '/demo');
   }
-  /** A URL that downloads the connection's NDJSON; carries the token so it also works
-   * where the cookie does not (a different origin, a native download). */
-  exportUrl(id: string): string {
-    const q = this.session.token ? `?token=${encodeURIComponent(this.session.token)}` : '';
-    return `${this.session.base}/api/connections/${encodeURIComponent(id)}/export${q}`;
+  /** The `/api` path of the connection's NDJSON export. */
+  exportPath(id: string): string {
+    return `/api/connections/${encodeURIComponent(id)}/export`;
+  }
+  /** A one-use URL that downloads `path` (an export or a chart) without the token: a
+   * link cannot carry a header, and a token in a URL leaks when the URL is copied. */
+  async downloadLink(path: string): Promise<string> {
+    const link = await this.call<{ url: string }>('POST', '/api/downloads', { path });
+    return this.session.base + link.url;
   }
 }

@@ -8,7 +8,7 @@
 
 import { Api } from './api';
 import { chunkItems, PREVIEW_CHARS, toChunk, type Chunk } from './decode';
-import { liveUrl, type Session } from './session';
+import { liveProtocols, liveUrl, type Session } from './session';
 import type { LiveBatch } from './types';
 import type { FromWorker, ToWorker } from './live';
 
@@ -46,7 +46,7 @@ function connect() {
   post({ type: 'status', state: attempt === 0 ? 'connecting' : 'retrying', attempt });
   // Runs of columns, data cut to what a row shows: half the bytes of whole records, and
   // bytes are what this path pays for (ui_socket.rs).
-  const ws = new WebSocket(liveUrl(session, last, PREVIEW_CHARS));
+  const ws = new WebSocket(liveUrl(session, last, PREVIEW_CHARS), liveProtocols(session));
   socket = ws;
   ws.onopen = () => {
     attempt = 0;

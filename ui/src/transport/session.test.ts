@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { liveUrl, readSession, serverHost } from './session';
+import { LIVE_PROTOCOL, liveProtocols, liveUrl, readSession, serverHost } from './session';
 
 function fakeHistory() {
   const calls: string[] = [];
@@ -37,7 +37,18 @@ describe('readSession', () => {
     expect(again.token).toBe('abc');
   });
 
-  it('works without a token (the cookie carries it)', () => {
+  it('takes the token from the fragment, keeping the rest of it', () => {
+    const h = fakeHistory();
+    const s = readSession(
+      { href: 'http://127.0.0.1:4000/?x=1#token=abc&pane=2', origin: 'http://127.0.0.1:4000' },
+      h.history,
+      fakeStore(),
+    );
+    expect(s.token).toBe('abc');
+    expect(h.calls).toEqual(['/?x=1#pane=2']);
+  });
+
+  it('works without a token (every call is then refused)', () => {
     const h = fakeHistory();
     const s = readSession({ href: 'http://127.0.0.1:4000/', origin: 'http://127.0.0.1:4000' }, h.history, null);
     expect(s.token).toBeNull();
@@ -46,13 +57,16 @@ describe('readSession', () => {
 });
 
 describe('liveUrl', () => {
-  it('carries the token and the resume cursors', () => {
-    const url = liveUrl({ base: 'http://127.0.0.1:4000', token: 't0k' }, [
+  it('carries the resume cursors, and the token only as a subprotocol', () => {
+    const s = { base: 'http://127.0.0.1:4000', token: 't0k' };
+    const url = liveUrl(s, [
       ['c1', 120],
       ['c2', 0],
       ['c3', 40],
     ]);
-    expect(url).toBe('ws://127.0.0.1:4000/api/live?token=t0k&from=c1%3A120%2Cc3%3A40');
+    expect(url).toBe('ws://127.0.0.1:4000/api/live?from=c1%3A120%2Cc3%3A40');
+    expect(liveProtocols(s)).toEqual([LIVE_PROTOCOL, 'streamscope.token.t0k']);
+    expect(liveProtocols({ ...s, token: null })).toEqual([LIVE_PROTOCOL]);
     expect(new URL(url).searchParams.get('from')).toBe('c1:120,c3:40');
   });
   it('asks for runs with data cut to the preview', () => {

@@ -1,9 +1,10 @@
 // Where the server is and how to prove we may use it. The page is opened at
-// `/?token=…`; the server also sets an HttpOnly cookie on that load, so same-origin
-// requests carry it anyway. We read the token once, keep it for this tab (it must
-// survive a reload after we strip it from the address bar), and send it explicitly:
-// `Authorization: Bearer` on fetches, `?token=` on the live socket, whose handshake
-// cannot carry headers.
+// `/#token=…` (the fragment never goes over the wire; `?token=` is read too). We read
+// the token once, remove it from the address bar, keep it for this tab (it must survive
+// a reload; sessionStorage belongs to this origin and port alone, unlike a cookie, which
+// every port of 127.0.0.1 would receive), and send it explicitly: `Authorization: Bearer`
+// on fetches, and a subprotocol on the live socket, whose handshake cannot carry headers.
+// No URL the page builds carries it: downloads use one-use links (api.ts).
 
 export interface Session {
   /** `http://127.0.0.1:PORT`, no trailing slash. */
@@ -27,11 +28,17 @@ export function readSession(
   base?: string,
 ): Session {
   const url = new URL(place.href);
-  let token = url.searchParams.get('token');
+  const fragment = new URLSearchParams(url.hash.replace(/^#/, ''));
+  let token = fragment.get('token') ?? url.searchParams.get('token');
   if (token) {
     url.searchParams.delete('token');
+    let hash = url.hash;
+    if (fragment.has('token')) {
+      fragment.delete('token');
+      hash = fragment.toString() ? `#${fragment}` : '';
+    }
     // Keep the token out of history, bookmarks and screenshots of the address bar.
-    hist.replaceState(hist.state, '', url.pathname + (url.search === '?' ? '' : url.search) + url.hash);
+    hist.replaceState(hist.state, '', url.pathname + (url.search === '?' ? '' : url.search) + hash);
     store?.setItem(KEY, token);
   } else {
     token = store?.getItem(KEY) ?? null;
@@ -47,12 +54,21 @@ function safeSessionStorage(): Storage | null {
   }
 }
 
-/** `ws://host/api/live?token=…&from=…` for the session; with `preview`, the batches come
- * as runs (`format=runs`) with text and event data cut to that many characters. */
+/** The subprotocol the server agrees to (crates/server security.rs LIVE_PROTOCOL). */
+export const LIVE_PROTOCOL = 'streamscope.live';
+
+/** The subprotocols to offer the live socket: ours, and the token as
+ * `streamscope.token.<token>` (a browser cannot put headers on a WebSocket handshake). */
+export function liveProtocols(s: Session): string[] {
+  return s.token ? [LIVE_PROTOCOL, `streamscope.token.${s.token}`] : [LIVE_PROTOCOL];
+}
+
+/** `ws://host/api/live?from=…` for the session (no token: see `liveProtocols`); with
+ * `preview`, the batches come as runs (`format=runs`) with text and event data cut to
+ * that many characters. */
 export function liveUrl(s: Session, cursors: Iterable<[string, number]>, preview?: number): string {
   const u = new URL(s.base + '/api/live');
   u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
-  if (s.token) u.searchParams.set('token', s.token);
   const from = [...cursors].filter(([, seq]) => seq > 0).map(([id, seq]) => `${id}:${seq}`);
   if (from.length) u.searchParams.set('from', from.join(','));
   if (preview !== undefined) {

@@ -137,6 +137,8 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'refused'
   | 'not_found'
+  | 'method_not_allowed'
+  | 'gone'
   | 'unreachable'
   | 'unexpected';
 

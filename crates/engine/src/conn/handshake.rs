@@ -125,6 +125,7 @@ pub(crate) async fn open(
 
     let mut stream = if url.scheme() == "wss" {
         let config = tls::client_config(tls_opts, Alpn::None)
+            .await
             .map_err(|e| error(Cause::TlsOther, e.to_string()))?;
         let bare = host
             .trim_start_matches('[')

@@ -23,7 +23,7 @@ use super::ws::collect_headers;
 use super::{
     Command, CommonOptions, Emitter, Outcome, SinkClosed, count_not_reached, secs, sleep_until_opt,
 };
-use crate::tls::{self, Alpn};
+use crate::tls::{self, Alpn, TlsOptions};
 use streamscope_model::Cause;
 use streamscope_model::record::{Body, Dir};
 use streamscope_model::sse::{Item, Limits, Parser};
@@ -139,7 +139,7 @@ async fn run_inner(
     cmds: mpsc::Receiver<Command>,
     cancel: &CancellationToken,
 ) -> Result<Outcome, SinkClosed> {
-    let client = match build_client(opts) {
+    let client = match build_client(opts).await {
         Ok(c) => c,
         Err((cause, message)) => {
             em.error(cause, message).await?;
@@ -502,8 +502,19 @@ impl Stream<'_> {
     }
 }
 
-fn build_client(opts: &SseOptions) -> Result<reqwest::Client, (Cause, String)> {
-    let tls = tls::client_config(&opts.common.tls, Alpn::Http)
+async fn build_client(opts: &SseOptions) -> Result<reqwest::Client, (Cause, String)> {
+    // A plain http:// stream never reads the CA file (a redirect to https then trusts the
+    // system's roots only): a bad CA file must not break what does not use it.
+    let tls_opts = if opts.url.scheme() == "https" {
+        opts.common.tls.clone()
+    } else {
+        TlsOptions {
+            ca_file: None,
+            ..opts.common.tls.clone()
+        }
+    };
+    let tls = tls::client_config(&tls_opts, Alpn::Http)
+        .await
         .map_err(|e| (Cause::TlsOther, e.to_string()))?;
     reqwest::Client::builder()
         .tls_backend_preconfigured((*tls).clone())

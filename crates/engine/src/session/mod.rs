@@ -19,6 +19,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::conn::{self, Command, ConnHandle, Outcome, SseOptions, WsOptions};
 use crate::recording::{MemoryStore, RecordStore};
+use streamscope_model::name;
 use streamscope_model::record::{Body, ConnId, Proto, Record, Timestamp};
 use streamscope_model::stats::ConnStats;
 
@@ -198,9 +199,10 @@ impl Session {
         let id = ConnId(self.next_id.fetch_add(1, Ordering::Relaxed));
         let (tx, rx) = mpsc::channel(PUMP_CAPACITY);
         let cancel = self.cancel.child_token();
+        // Held to the one bound on names: a long URL must not give a megabyte of legend.
         let name = name
             .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| default_name(&url));
+            .map_or_else(|| default_name(&url), |n| name::shorten(&n));
         {
             let mut st = self.lock();
             st.conns.insert(
@@ -340,7 +342,7 @@ impl Session {
             e.name = if name.trim().is_empty() {
                 default_name(&e.url)
             } else {
-                name.to_owned()
+                name::shorten(name)
             };
             e.name.clone()
         };
@@ -425,8 +427,9 @@ fn summary(id: ConnId, e: &Entry) -> ConnSummary {
     }
 }
 
+/// The last two path segments (or the host) of `url`, held to [`name::MAX_NAME`].
 fn default_name(url: &str) -> String {
-    url::Url::parse(url)
+    let name = url::Url::parse(url)
         .ok()
         .map(|u| {
             let path = u.path().trim_matches('/');
@@ -442,5 +445,6 @@ fn default_name(url: &str) -> String {
                     .join("/")
             }
         })
-        .unwrap_or_else(|| "connection".to_owned())
+        .unwrap_or_else(|| "connection".to_owned());
+    name::shorten(&name)
 }

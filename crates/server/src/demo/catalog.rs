@@ -1,6 +1,12 @@
 //! The one table of demo endpoints: what `GET /demo` lists, what the router mounts, and the
 //! defaults and bounds every handler reads its parameters from. Nothing about a demo's
 //! parameters is written anywhere else.
+//!
+//! What one demo request may cost, at most: [`MAX_RATE`] messages a second, each at most
+//! [`MAX_SIZE`] bytes, and `rate × size` at most
+//! [`MAX_BYTES_PER_SEC`](super::MAX_BYTES_PER_SEC) (refused with `bad_param` above it); at most
+//! [`super::MAX_STREAMS`] demo streams run at once (refused with 503 `busy` beyond), and
+//! a page on another site may open none (403 `bad_origin`, in the server's guard).
 
 use axum::Json;
 use serde::Serialize;
