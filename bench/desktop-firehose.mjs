@@ -100,7 +100,7 @@ function ticksOf(path) {
 /** CPU seconds of the shell, the network process, and the web process's main thread,
  * its workers ("WebCore: Worker") and the rest of its threads. */
 function cpu(procs) {
-  const out = { shell: 0, network: 0, webMain: 0, webWorkers: 0, webOther: 0 };
+  const out = { shell: 0, network: 0, webMain: 0, webWorkers: 0, webOther: 0, threads: {} };
   for (const [role, pid] of Object.entries(procs)) {
     if (!pid) continue;
     if (role !== 'web') {
@@ -115,6 +115,8 @@ function cpu(procs) {
     }
     for (const tid of tids) {
       const { comm, s } = ticksOf(`/proc/${pid}/task/${tid}/stat`);
+      // By name (WebKit's and Mesa's threads are named for their job: llvmpipe-0, …).
+      out.threads[comm] = (out.threads[comm] ?? 0) + s;
       if (Number(tid) === pid) out.webMain += s;
       else if (/Worker/.test(comm) && !/JIT|GC/.test(comm)) out.webWorkers += s;
       else out.webOther += s;
@@ -379,7 +381,11 @@ try {
   const steady = samples.filter((s) => s.s >= 2 && !s.paused && !s.filtered);
   const inputs = rec.inputs.map((x) => x.ms);
   const used = {};
-  for (const k of Object.keys(cpu1)) used[k] = (cpu1[k] - cpu0[k]) / wall;
+  for (const k of Object.keys(cpu1)) if (k !== 'threads') used[k] = (cpu1[k] - cpu0[k]) / wall;
+  used.webThreads = Object.entries(cpu1.threads)
+    .map(([name, s]) => [name, (s - (cpu0.threads[name] ?? 0)) / wall])
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 6);
   const first = samples.find((s) => s.s >= 2);
   const last = samples.at(-1);
   result = {
@@ -467,6 +473,7 @@ if (result) {
   console.log(
     `  cores: shell ${r.cpu.shell.toFixed(2)}, web process main ${r.cpu.webMain.toFixed(2)} + workers ${r.cpu.webWorkers.toFixed(2)} + other threads ${r.cpu.webOther.toFixed(2)}, network ${r.cpu.network.toFixed(2)}`,
   );
+  console.log(`  busiest web process threads: ${r.cpu.webThreads.map(([n, c]) => `${n} ${c.toFixed(2)}`).join(', ')}`);
   console.log(
     `  memory: JS heap ${no(r.supported.memory, '')}; web process PSS at 10 s ${f0(r.memory.webPssAt10)} MiB, last ${f0(r.memory.webPssLast)} MiB, max ${f0(r.memory.webPssMax)} MiB; shell PSS ${f0(r.memory.shellPssLast)} MiB`,
   );
