@@ -8,9 +8,11 @@
 //!
 //! Messages (JSON text):
 //! `{"type":"batch","records":[…contract records…],"conns":[…]}` where `conns` (the
-//! connection list with states and rates) is present at most four times a second and
-//! whenever the list changed. When the server shuts down, the socket sends what was
-//! recorded up to then and closes with 1001 (going away).
+//! connection list with states and rates) is present at most four times a second, and
+//! only when it differs from the list sent before: at rest (nothing live, every rate
+//! back to zero) the socket sends nothing and sets no timer, so an idle app is idle.
+//! When the server shuts down, the socket sends what was recorded up to then and closes
+//! with 1001 (going away).
 //!
 //! With `?format=runs` (what the UI asks for) a batch carries `items` instead of
 //! `records`: contract records, except that consecutive `text` or `event` records of one
@@ -38,16 +40,23 @@ use streamscope_engine::{Body, ConnId, Dir, Record};
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
-use crate::api::ConnView;
+use crate::api::{ConnView, CountsView};
 use crate::error::ApiError;
 
 /// Shortest gap between the starts of two batches: at most ~30 a second, which a UI can
 /// render per animation frame; each batch is as large as needed.
 pub const MIN_GAP: Duration = Duration::from_millis(33);
 
-/// How often the connection list with its rates goes out even when nothing else moves:
-/// four times a second keeps rate charts live.
+/// How often the connection list with its rates is looked at even when no record comes:
+/// four times a second keeps rate charts live. It goes out only when it changed, and the
+/// turn is taken only while a rate can still change without a record coming (see
+/// [`RATE_SETTLES`]).
 pub const STATS_EVERY: Duration = Duration::from_millis(250);
+
+/// How long after the list last changed its rates may still change with the clock
+/// alone: a record counts in a connection's rate (the last complete second) once its
+/// second is over, up to a second after it came; one more turn sees it.
+pub const RATE_SETTLES: Duration = Duration::from_millis(1000 + STATS_EVERY.as_millis() as u64);
 
 /// Most records in one batch: bounds one message (and the time to build it); a client
 /// far behind gets the rest in the following batches.
@@ -453,6 +462,11 @@ async fn stream(
     // 30–80 ms, and waiting MIN_GAP more on top halved the batches and doubled the lag.
     let mut last_batch = Instant::now() - MIN_GAP;
     let mut last_stats: Option<Instant> = None;
+    // The list as last sent, to send it only when it changed.
+    let mut sent_conns: Option<Vec<u8>> = None;
+    // When the list last changed, and whether it may still change with the clock alone.
+    let mut conns_changed = Instant::now();
+    let mut stats_moving = true;
     let mut known_conns: Vec<ConnId> = Vec::new();
     let mut resume_after: Option<ConnId> = None;
     let mut stopping = false;
@@ -470,17 +484,32 @@ async fn stream(
         let mut msg = batch.finish();
         let ids: Vec<ConnId> = heads.iter().map(|(id, _)| *id).collect();
         let stats_due = last_stats.is_none_or(|t| t.elapsed() >= STATS_EVERY) || ids != known_conns;
+        let mut conns_sent = false;
         if stats_due {
             let views: Vec<ConnView> = session.list().iter().map(ConnView::from).collect();
-            msg.extend_from_slice(br#","conns":"#);
-            if serde_json::to_writer(&mut msg, &views).is_err() {
-                msg.extend_from_slice(b"[]");
+            let mut conns = Vec::new();
+            if serde_json::to_writer(&mut conns, &views).is_err() {
+                conns = b"[]".to_vec();
             }
+            if sent_conns.as_ref() != Some(&conns) {
+                msg.extend_from_slice(br#","conns":"#);
+                msg.extend_from_slice(&conns);
+                sent_conns = Some(conns);
+                conns_sent = true;
+                conns_changed = Instant::now();
+            }
+            // A rate above zero falls back with the clock; a recent change (a record,
+            // a new state) may show in the rate once its second is over.
+            stats_moving = views.iter().any(|v| rate_above_zero(&v.rate))
+                || conns_changed.elapsed() < RATE_SETTLES;
             last_stats = Some(Instant::now());
             known_conns = ids;
         }
+        // A change seen between two stats turns goes out at the next turn; with nothing
+        // moving and nothing pending, the next change in the session wakes us instead.
+        let stats_turn = stats_moving || !stats_due;
         msg.push(b'}');
-        if n > 0 || stats_due {
+        if n > 0 || conns_sent {
             let text = String::from_utf8(msg).unwrap_or_default();
             // Awaiting the send is the backpressure: a slow client slows this loop,
             // and nothing piles up here.
@@ -502,7 +531,7 @@ async fn stream(
             let next_stats = last_stats.map_or(Instant::now(), |t| t + STATS_EVERY);
             tokio::select! {
                 changed = changes.changed() => if changed.is_err() { return },
-                _ = tokio::time::sleep_until(next_stats) => {}
+                _ = tokio::time::sleep_until(next_stats), if stats_turn => {}
                 _ = session.stopped(), if !stopping => stopping = true,
                 incoming = socket.recv() => match incoming {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
@@ -513,6 +542,10 @@ async fn stream(
         }
         tokio::time::sleep_until(last_batch + MIN_GAP).await;
     }
+}
+
+fn rate_above_zero(r: &CountsView) -> bool {
+    r.events_in > 0 || r.events_out > 0 || r.bytes_in > 0 || r.bytes_out > 0
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ImagePoller, type PollerOptions } from './poll';
+import { ImagePoller, SETTLE_MS, type PollerOptions } from './poll';
 
 afterEach(() => vi.useRealTimers());
 
@@ -101,5 +101,48 @@ describe('image poller', () => {
     await vi.advanceTimersByTimeAsync(1000);
     expect(none.asked).toHaveLength(0);
     none.p.stop();
+  });
+
+  it('rests with no timer once nothing is live, and goes on when poked live again', async () => {
+    vi.useFakeTimers();
+    let live = false;
+    const { p, asked } = poller({ live: () => live });
+    p.start();
+    await vi.advanceTimersByTimeAsync(1);
+    // The first picture is drawn, then nothing moves: no more requests, no timer left.
+    expect(asked).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(asked).toHaveLength(1);
+    expect(vi.getTimerCount()).toBe(0);
+    // A connection goes live: drawn four a second again.
+    live = true;
+    p.poke();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(asked.length).toBeGreaterThanOrEqual(5);
+    // It ends: the last seconds settle into the picture, then the poller rests.
+    live = false;
+    const ended = asked.length;
+    await vi.advanceTimersByTimeAsync(SETTLE_MS + 500);
+    const settled = asked.length;
+    expect(settled).toBeGreaterThan(ended);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(asked.length).toBe(settled);
+    expect(vi.getTimerCount()).toBe(0);
+    p.stop();
+  });
+
+  it('sets no timer while there is nothing to draw', async () => {
+    vi.useFakeTimers();
+    let path: string | null = null;
+    const { p, asked } = poller({ path: () => path });
+    p.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(asked).toHaveLength(0);
+    expect(vi.getTimerCount()).toBe(0);
+    path = '/api/chart.svg';
+    p.poke();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(asked).toEqual(['/api/chart.svg']);
+    p.stop();
   });
 });

@@ -1,7 +1,14 @@
 // Keeps an <img> current with a picture the server draws: fetches `path()` every `every`
 // ms, decodes the new picture before showing it (no flicker, no broken image while one is
 // on its way), never has two requests in flight (a slow server is not piled on), and
-// rests while the page is hidden.
+// rests while the page is hidden. With nothing to draw, or once what it draws has stopped
+// moving (no live connection), it sets no timer at all until poked: an app at rest wakes
+// for nothing.
+
+/** How long a picture keeps being redrawn after what it shows stopped being live: a
+ * rate is a complete second, so the last one shows up to a second after the traffic
+ * ended; one more second covers a slow turn. */
+export const SETTLE_MS = 2000;
 
 export interface PollerOptions {
   /** The path to fetch now, or `null` when there is nothing to draw. */
@@ -17,6 +24,9 @@ export interface PollerOptions {
   /** How a fetched picture is made ready to show; by default decoded through an Image. */
   decode?: (url: string) => Promise<void>;
   hidden?: () => boolean;
+  /** Whether what the picture shows still moves (a live connection); by default always.
+   * When it has not for {@link SETTLE_MS}, the poller rests until poked. */
+  live?: () => boolean;
 }
 
 export class ImagePoller {
@@ -25,6 +35,8 @@ export class ImagePoller {
   private shown: string | null = null;
   private running = false;
   private again = false;
+  /** Until when pictures keep coming without a poke (ms since the epoch). */
+  private liveUntil = 0;
   /** Pictures shown so far (tests and benchmarks read it). */
   frames = 0;
 
@@ -45,7 +57,8 @@ export class ImagePoller {
     this.shown = null;
   }
 
-  /** Fetches now: something the picture depends on changed. */
+  /** Fetches now: something the picture depends on changed (its path, or whether it is
+   * live), and polling goes on from there if it is live. */
   poke() {
     if (!this.running) return;
     if (this.abort) {
@@ -65,8 +78,9 @@ export class ImagePoller {
     if (!this.running) return;
     const started = Date.now();
     const path = this.o.path();
-    if (!path || this.o.hidden?.()) {
-      this.schedule(this.o.every());
+    if (!path) return; // nothing to draw: a new path pokes
+    if (this.o.hidden?.()) {
+      this.next(this.o.every());
       return;
     }
     const abort = new AbortController();
@@ -97,7 +111,16 @@ export class ImagePoller {
     } finally {
       if (this.abort === abort) this.abort = null;
     }
-    if (this.running) this.schedule(this.again ? 0 : Math.max(0, this.o.every() - (Date.now() - started)));
+    if (!this.running) return;
+    if (this.again) this.schedule(0);
+    else this.next(Math.max(0, this.o.every() - (Date.now() - started)));
+  }
+
+  /** The next picture in `ms`, while what it shows moves; otherwise rests (no timer). */
+  private next(ms: number) {
+    const now = Date.now();
+    if (this.o.live?.() ?? true) this.liveUntil = now + SETTLE_MS;
+    if (now < this.liveUntil) this.schedule(ms);
   }
 }
 
