@@ -483,7 +483,9 @@ mod refusals {
             "text" => serde_json::json!({"dir": "in", "size": 2, "data": "hi"}),
             "binary" => serde_json::json!({"dir": "out", "size": 3, "data_b64": "AQID"}),
             "close" => serde_json::json!({"dir": "in", "code": 1000, "reason": "bye"}),
-            "error" => serde_json::json!({"dir": "meta", "message": "connection lost"}),
+            "error" => {
+                serde_json::json!({"dir": "meta", "message": "connection lost", "cause": "transport_lost"})
+            }
             "event" => {
                 serde_json::json!({"proto": "sse", "dir": "in", "size": 1, "data": "x", "event": "message"})
             }
@@ -499,8 +501,17 @@ mod refusals {
         v
     }
 
+    /// Writes `v` as one line, with `cause` last as the engine writes it (a JSON object's
+    /// keys are otherwise sorted here, and `cause` must follow `message`).
     fn check(v: &serde_json::Value) -> Result<Record, String> {
-        decode_line(&v.to_string(), window())
+        let mut v = v.clone();
+        let cause = v.as_object_mut().and_then(|o| o.remove("cause"));
+        let mut line = v.to_string();
+        if let Some(cause) = cause {
+            line.pop();
+            line.push_str(&format!(",\"cause\":{cause}}}"));
+        }
+        decode_line(&line, window())
     }
 
     /// `change` applied to a valid `kind` record makes the validator refuse it, saying
@@ -553,6 +564,16 @@ mod refusals {
         refused("event", |v| v["event"] = "".into(), "never empty");
         refused("reconnect", |v| v["attempt"] = 0.into(), "attempt");
         refused("error", |v| v["message"] = "".into(), "non-empty `message`");
+        refused(
+            "error",
+            |v| v["cause"] = "gremlins".into(),
+            "needs a `cause`",
+        );
+        refused(
+            "text",
+            |v| v["cause"] = "refused".into(),
+            "belongs on error",
+        );
         refused("open", |v| v["status"] = 200.into(), "status 101");
         refused(
             "open",
