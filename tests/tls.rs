@@ -95,3 +95,29 @@ async fn https_sse_insecure_skips_verification() {
     run.expect_success();
     assert_eq!(run.event_data(), ["secure"], "{run}");
 }
+
+/// A FIFO would hang the reader and a device flood it: `--ca` names a regular file or the
+/// run stops before connecting, as a usage error that names the flag.
+#[tokio::test]
+async fn ca_that_is_not_a_regular_file_is_a_usage_error() {
+    let dir = std::env::temp_dir().join(format!("sscope-ca-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let fifo = dir.join("ca.pem");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    for ca in [fifo.to_string_lossy().into_owned(), "/dev/zero".to_owned()] {
+        let out = streamscope_e2e::Sscope::new(["ws", "wss://127.0.0.1:9/", "--ca", &ca])
+            .output()
+            .await;
+        let usage = out.expect_usage_error();
+        let stderr = usage.stderr_text();
+        assert!(
+            stderr.contains("--ca") && stderr.contains("not a regular file"),
+            "{stderr}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

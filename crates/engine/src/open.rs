@@ -227,11 +227,16 @@ impl OpenSpec {
             headers.push(basic_header(pair).map_err(|e| refuse(Field::Basic, e.to_string()))?);
         }
         if let Some(ca) = &self.ca_file {
-            // A FIFO or a device would hang or flood the reader: only regular files.
+            // A FIFO or a device would hang or flood the reader: only regular files. A
+            // stat never blocks, so this is checked here, up front, whatever the scheme;
+            // the TLS setup checks again when it reads the file (tls.rs).
             if !std::fs::metadata(ca).is_ok_and(|m| m.is_file()) {
                 return Err(refuse(
                     Field::CaFile,
-                    format!("{} is not a readable file", ca.display()),
+                    format!(
+                        "{} is not a regular file: name a PEM file of CA certificates",
+                        ca.display()
+                    ),
                 ));
             }
         }
