@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use streamscope_engine::conn::sse::Method;
-use streamscope_engine::session::{ConnSummary, Session};
+use streamscope_engine::session::{ConnBrief, Session};
 use streamscope_engine::{
     Command, CommonOptions, ConnId, Record, SseOptions, TlsOptions, WsOptions,
 };
@@ -84,18 +84,8 @@ impl From<streamscope_model::stats::Counts> for CountsView {
     }
 }
 
-impl From<&ConnSummary> for ConnView {
-    fn from(s: &ConnSummary) -> Self {
-        let now = streamscope_engine::Timestamp::now()
-            .as_micros()
-            .div_euclid(1_000_000);
-        let rate = s
-            .stats
-            .window
-            .series(now - 1, now - 1)
-            .first()
-            .map(|(_, c)| CountsView::from(*c))
-            .unwrap_or_default();
+impl From<&ConnBrief> for ConnView {
+    fn from(s: &ConnBrief) -> Self {
         ConnView {
             id: s.id.to_string(),
             proto: s.proto.as_str(),
@@ -105,8 +95,8 @@ impl From<&ConnSummary> for ConnView {
             since: s.since.to_string(),
             last_seq: s.last_seq,
             recorded_bytes: s.recorded_bytes,
-            totals: s.stats.totals.into(),
-            rate,
+            totals: s.totals.into(),
+            rate: s.rate.into(),
         }
     }
 }
@@ -282,12 +272,12 @@ async fn open(
         }
         session.open_sse(o, req.name.clone())
     };
-    let view = ConnView::from(&session.summary(id)?);
+    let view = ConnView::from(&session.brief(id)?);
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
 async fn list(State(session): State<Session>) -> Json<Vec<ConnView>> {
-    Json(session.list().iter().map(ConnView::from).collect())
+    Json(session.briefs().iter().map(ConnView::from).collect())
 }
 
 async fn one(
@@ -295,7 +285,7 @@ async fn one(
     Path(id): Path<String>,
 ) -> Result<Json<ConnView>, ApiError> {
     let id = conn_id(&id)?;
-    Ok(Json(ConnView::from(&session.summary(id)?)))
+    Ok(Json(ConnView::from(&session.brief(id)?)))
 }
 
 /// Longest connection name accepted: a pane's title, not a document.
@@ -322,7 +312,7 @@ async fn rename(
         )));
     }
     session.rename(id, &body.name)?;
-    Ok(Json(ConnView::from(&session.summary(id)?)))
+    Ok(Json(ConnView::from(&session.brief(id)?)))
 }
 
 async fn forget(
@@ -358,7 +348,7 @@ async fn records(
     let limit = page.limit.unwrap_or(1000).min(MAX_PAGE);
     let mut out = Vec::with_capacity(limit.min(1024));
     session.records(id, from, limit, &mut out)?;
-    let last_seq = session.summary(id)?.last_seq;
+    let last_seq = session.brief(id)?.last_seq;
     let next = out.last().map(|r| r.seq + 1).unwrap_or(from);
     Ok(Json(PageView {
         records: out,
@@ -379,7 +369,7 @@ async fn export(
     let id = conn_id(&id)?;
     // The export is the recording as it stands now; records that arrive meanwhile are
     // left for the next export (or the live socket).
-    let last = session.summary(id)?.last_seq;
+    let last = session.brief(id)?.last_seq;
     let pages = futures_util::stream::unfold(1u64, move |next| {
         let session = session.clone();
         async move {
