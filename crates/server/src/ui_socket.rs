@@ -1,16 +1,33 @@
-//! `/api/live`: one WebSocket that streams every connection's records and statistics
-//! to a UI, in batches.
+//! `/api/live`: one WebSocket that streams the records and statistics of the connections
+//! a UI watches, in batches, and tells it which connections exist.
 //!
-//! The socket keeps a cursor per connection (the last `seq` sent), never a copy of the
-//! records: each batch is read from the session's recordings when the client can take it.
-//! A slow or stalled client therefore costs no memory, and a client that reconnects
-//! with `?from=c1:120,c2:40` resumes where it left off without losing a record.
+//! The socket keeps a cursor per watched connection (the last `seq` sent), never a copy
+//! of the records: each batch is read from the session's recordings when the client can
+//! take it. A slow or stalled client therefore costs no memory, and a client that
+//! reconnects with `?from=c1:120,c2:40` resumes where it left off without losing a record.
 //!
-//! Messages (JSON text):
-//! `{"type":"batch","records":[…contract records…],"conns":[…]}` where `conns` (the
-//! connection list with states and rates) is present at most four times a second and
-//! whenever the list changed. When the server shuts down, the socket sends what was
+//! Which connections: `?watch=c1,c2` at connect (`?watch=` for none), and while connected
+//! the client sends `{"type":"watch","conns":["c1","c3"],"from":{"c3":0}}`: the new set
+//! replaces the old; a connection that stays keeps its cursor, one that joins starts after
+//! the seq `from` gives (the last one the client holds, as in `?from=`) or at its first
+//! record, one that leaves gets nothing more. A message the socket cannot read is
+//! answered with `{"type":"error","code":"bad_request","message":"…"}` and changes
+//! nothing. Without `watch` at connect every connection is watched (scripts and older
+//! clients); that costs each batch work for every connection the session holds, which is
+//! why the UI always names its set: then a batch costs in proportion to the watched
+//! connections, however many others (say, thousands of failed opens) the session keeps.
+//!
+//! Server messages (JSON text):
+//! `{"type":"batch","records":[…contract records…],"conns":[…],"list":[…]}` where
+//! `conns` (the watched connections with totals and the last second's rates) is present
+//! at most four times a second and whenever the watched set changed, and `list` (every
+//! connection the server holds: `id`, `proto`, `url`, `name`, `state`, `since`) in the
+//! first batch and then only when that list changed (open, forget, rename, a state), at
+//! most four times a second. When the server shuts down, the socket sends what was
 //! recorded up to then and closes with 1001 (going away).
+//!
+//! `ui/src/fixtures/live-batch.json` holds examples of each message that the tests on
+//! both sides read, so the Rust encoder and the TypeScript decoder cannot drift apart.
 //!
 //! With `?format=runs` (what the UI asks for) a batch carries `items` instead of
 //! `records`: contract records, except that consecutive `text` or `event` records of one
@@ -24,7 +41,7 @@
 //! half the bytes of the same records as objects, and the bytes are what a browser pays
 //! for most: every one crosses from the network process into the page's worker.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
@@ -32,8 +49,9 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use streamscope_engine::session::Session;
+use futures_util::FutureExt;
+use serde::{Deserialize, Serialize};
+use streamscope_engine::session::{ConnListing, Session};
 use streamscope_engine::{Body, ConnId, Dir, Record};
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
@@ -62,6 +80,10 @@ pub const MAX_BATCH_BYTES: usize = 8 << 20;
 /// for one read, so a read must stay short.
 const READ_CHUNK: usize = 1024;
 
+/// Most connections one client may watch: far more than panes on a screen, and a bound
+/// on what one watch message makes the socket track.
+pub const MAX_WATCH: usize = 10_000;
+
 /// What the live route needs: the session to read, and a tracker of the open sockets, so the
 /// server's shutdown can wait for each to send its last batch and close.
 #[derive(Clone)]
@@ -78,6 +100,120 @@ pub struct LiveQuery {
     format: Option<String>,
     /// With `runs`: characters of each text or event payload to send.
     preview: Option<usize>,
+    /// The connections to stream, `c1,c2` (empty: none); absent: every connection.
+    watch: Option<String>,
+}
+
+/// Which connections a socket streams.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Watch {
+    /// Every connection the session holds (no `watch` at connect).
+    All,
+    /// These, in id order.
+    Set(BTreeSet<ConnId>),
+}
+
+impl Watch {
+    fn ids(&self, session: &Session) -> Vec<ConnId> {
+        match self {
+            Watch::All => session.ids(),
+            Watch::Set(set) => set.iter().copied().collect(),
+        }
+    }
+}
+
+/// A message from the client (module docs).
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum ClientMessage {
+    Watch {
+        conns: Vec<String>,
+        #[serde(default)]
+        from: HashMap<String, u64>,
+    },
+}
+
+/// A connection as `list` shows it.
+#[derive(Debug, Serialize)]
+pub struct ListingView {
+    pub id: String,
+    pub proto: &'static str,
+    pub url: String,
+    pub name: String,
+    pub state: &'static str,
+    pub since: String,
+}
+
+impl From<&ConnListing> for ListingView {
+    fn from(l: &ConnListing) -> Self {
+        ListingView {
+            id: l.id.to_string(),
+            proto: l.proto.as_str(),
+            url: l.url.clone(),
+            name: l.name.clone(),
+            state: l.state.as_str(),
+            since: l.since.to_string(),
+        }
+    }
+}
+
+fn parse_ids<'a>(ids: impl IntoIterator<Item = &'a str>) -> Result<BTreeSet<ConnId>, ApiError> {
+    let mut out = BTreeSet::new();
+    for text in ids.into_iter().map(str::trim).filter(|t| !t.is_empty()) {
+        let id: ConnId = text.parse().map_err(|e: String| ApiError::BadRequest(e))?;
+        out.insert(id);
+        if out.len() > MAX_WATCH {
+            return Err(ApiError::BadRequest(format!(
+                "one client watches at most {MAX_WATCH} connections"
+            )));
+        }
+    }
+    Ok(out)
+}
+
+fn parse_watch(text: Option<&str>) -> Result<Watch, ApiError> {
+    match text {
+        None => Ok(Watch::All),
+        Some(list) => Ok(Watch::Set(parse_ids(list.split(','))?)),
+    }
+}
+
+/// Applies a client's message to the socket's watch set and cursors.
+fn apply_message(
+    text: &str,
+    watch: &mut Watch,
+    cursors: &mut HashMap<ConnId, u64>,
+) -> Result<(), ApiError> {
+    let msg: ClientMessage = serde_json::from_str(text)
+        .map_err(|e| ApiError::BadRequest(format!("live message: {e}")))?;
+    let ClientMessage::Watch { conns, from } = msg;
+    let set = parse_ids(conns.iter().map(String::as_str))?;
+    let mut starts = HashMap::with_capacity(from.len());
+    for (text, &seq) in &from {
+        let id: ConnId = text.parse().map_err(|e: String| ApiError::BadRequest(e))?;
+        starts.insert(id, seq);
+    }
+    // Left connections lose their cursors; joining ones start where `from` says, or at
+    // their first record; staying ones keep theirs unless `from` moves them.
+    let was = std::mem::replace(watch, Watch::Set(BTreeSet::new()));
+    cursors.retain(|id, _| set.contains(id));
+    for &id in &set {
+        let stays = match &was {
+            Watch::All => true,
+            Watch::Set(old) => old.contains(&id),
+        };
+        match starts.get(&id) {
+            Some(&seq) => {
+                cursors.insert(id, seq);
+            }
+            None if !stays => {
+                cursors.insert(id, 0);
+            }
+            None => {}
+        }
+    }
+    *watch = Watch::Set(set);
+    Ok(())
 }
 
 /// Longest `preview` a client may ask for: more than any UI shows on a row, and small
@@ -142,14 +278,17 @@ pub async fn live(
         Ok((
             parse_cursors(q.from.as_deref())?,
             parse_format(q.format.as_deref(), q.preview)?,
+            parse_watch(q.watch.as_deref())?,
         ))
     });
-    let (cursors, format) = match parsed {
+    let (cursors, format, watch) = match parsed {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
     let LiveState { session, sockets } = state;
-    ws.on_upgrade(move |socket| sockets.track_future(stream(socket, session, cursors, format)))
+    ws.on_upgrade(move |socket| {
+        sockets.track_future(stream(socket, session, cursors, format, watch))
+    })
 }
 
 /// One batch's JSON as it is written: the records or items array, with the run being
@@ -438,11 +577,56 @@ fn build_batch(
     (n, None)
 }
 
+/// Reads the client's messages that are already waiting, without waiting for more.
+/// `false` when the client went away.
+async fn read_waiting(
+    socket: &mut WebSocket,
+    watch: &mut Watch,
+    cursors: &mut HashMap<ConnId, u64>,
+) -> bool {
+    // `recv` is a stream's `next`, so dropping it unfinished loses nothing.
+    while let Some(incoming) = socket.recv().now_or_never() {
+        if !handle_incoming(socket, incoming, watch, cursors).await {
+            return false;
+        }
+    }
+    true
+}
+
+/// Handles one message from the client; `false` when the client went away.
+async fn handle_incoming(
+    socket: &mut WebSocket,
+    incoming: Option<Result<Message, axum::Error>>,
+    watch: &mut Watch,
+    cursors: &mut HashMap<ConnId, u64>,
+) -> bool {
+    match incoming {
+        None | Some(Err(_)) | Some(Ok(Message::Close(_))) => false,
+        Some(Ok(Message::Text(text))) => match apply_message(text.as_str(), watch, cursors) {
+            Ok(()) => true,
+            Err(e) => {
+                let reply = serde_json::json!({
+                    "type": "error",
+                    "code": "bad_request",
+                    "message": e.to_string(),
+                });
+                socket
+                    .send(Message::Text(reply.to_string().into()))
+                    .await
+                    .is_ok()
+            }
+        },
+        // Pings are answered by the WebSocket layer; binary frames mean nothing here.
+        Some(Ok(_)) => true,
+    }
+}
+
 async fn stream(
     mut socket: WebSocket,
     session: Session,
     mut cursors: HashMap<ConnId, u64>,
     format: Format,
+    mut watch: Watch,
 ) {
     let mut changes = session.subscribe();
     // When the last batch sent began to be read. The gap is counted from there, not from
@@ -451,14 +635,25 @@ async fn stream(
     let mut last_batch = Instant::now() - MIN_GAP;
     let mut last_stats: Option<Instant> = None;
     let mut known_conns: Vec<ConnId> = Vec::new();
+    // The listing version the client last got; `None` until the first `list`.
+    let mut listed: Option<u64> = None;
     let mut resume_after: Option<ConnId> = None;
     let mut stopping = false;
     loop {
+        if !read_waiting(&mut socket, &mut watch, &mut cursors).await {
+            return;
+        }
         // Mark what we are about to read as seen before reading it, so a change that
         // lands while we build the batch wakes us again.
         changes.borrow_and_update();
         let started = Instant::now();
-        let heads = session.heads();
+        // Only the watched connections are looked at: with a watch set, this loop costs
+        // in proportion to it, not to every connection the session ever opened.
+        let heads: Vec<(ConnId, u64)> = session
+            .heads_of(&watch.ids(&session))
+            .into_iter()
+            .filter_map(|(id, head)| head.map(|h| (id, h)))
+            .collect();
         cursors.retain(|id, _| heads.iter().any(|(h, _)| h == id));
         let mut batch = BatchWriter::new(format);
         let (n, full) = build_batch(&session, &heads, &mut cursors, resume_after, &mut batch);
@@ -468,10 +663,21 @@ async fn stream(
         let ids: Vec<ConnId> = heads.iter().map(|(id, _)| *id).collect();
         let stats_due = last_stats.is_none_or(|t| t.elapsed() >= STATS_EVERY) || ids != known_conns;
         if stats_due {
-            let views: Vec<ConnView> = session.list().iter().map(ConnView::from).collect();
+            let views: Vec<ConnView> = session.briefs_of(&ids).iter().map(ConnView::from).collect();
             msg.extend_from_slice(br#","conns":"#);
             if serde_json::to_writer(&mut msg, &views).is_err() {
                 msg.extend_from_slice(b"[]");
+            }
+            // The whole list goes only when it changed: with thousands of connections it
+            // is the largest thing a batch could carry.
+            if listed != Some(session.listing_version()) {
+                let (version, list) = session.listing();
+                let views: Vec<ListingView> = list.iter().map(ListingView::from).collect();
+                msg.extend_from_slice(br#","list":"#);
+                if serde_json::to_writer(&mut msg, &views).is_err() {
+                    msg.extend_from_slice(b"[]");
+                }
+                listed = Some(version);
             }
             last_stats = Some(Instant::now());
             known_conns = ids;
@@ -501,11 +707,13 @@ async fn stream(
                 changed = changes.changed() => if changed.is_err() { return },
                 _ = tokio::time::sleep_until(next_stats) => {}
                 _ = session.stopped(), if !stopping => stopping = true,
-                incoming = socket.recv() => match incoming {
-                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
-                    // The client does not steer this socket; other messages are ignored.
-                    Some(Ok(_)) => {}
-                },
+                incoming = socket.recv() => {
+                    if !handle_incoming(&mut socket, incoming, &mut watch, &mut cursors).await {
+                        return;
+                    }
+                    // A new watch set is answered at once, not after the gap.
+                    continue;
+                }
             }
         }
         tokio::time::sleep_until(last_batch + MIN_GAP).await;
