@@ -593,6 +593,15 @@ async fn read_waiting(
     true
 }
 
+/// What the socket answers to a message it cannot read.
+fn error_reply(e: &ApiError) -> serde_json::Value {
+    serde_json::json!({
+        "type": "error",
+        "code": "bad_request",
+        "message": e.to_string(),
+    })
+}
+
 /// Handles one message from the client; `false` when the client went away.
 async fn handle_incoming(
     socket: &mut WebSocket,
@@ -605,13 +614,8 @@ async fn handle_incoming(
         Some(Ok(Message::Text(text))) => match apply_message(text.as_str(), watch, cursors) {
             Ok(()) => true,
             Err(e) => {
-                let reply = serde_json::json!({
-                    "type": "error",
-                    "code": "bad_request",
-                    "message": e.to_string(),
-                });
                 socket
-                    .send(Message::Text(reply.to_string().into()))
+                    .send(Message::Text(error_reply(&e).to_string().into()))
                     .await
                     .is_ok()
             }
@@ -861,5 +865,122 @@ mod tests {
         assert!(parse_cursors(Some("x1:3")).is_err());
         assert!(parse_cursors(Some("c1:-3")).is_err());
         assert!(parse_cursors(None).expect("empty").is_empty());
+    }
+
+    /// The wire format's fixture, shared with ui/src/transport/decode.test.ts.
+    fn fixture() -> Value {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ui/src/fixtures/live-batch.json");
+        let text = std::fs::read_to_string(path).expect("the live fixture");
+        serde_json::from_str(&text).expect("the live fixture is JSON")
+    }
+
+    fn fixture_records(fx: &Value) -> Vec<Record> {
+        fx["input"]
+            .as_array()
+            .expect("input")
+            .iter()
+            .map(|r| Record::from_json(&r.to_string()).expect("a contract record"))
+            .collect()
+    }
+
+    #[test]
+    fn the_encoder_writes_the_shared_fixture_exactly() {
+        let fx = fixture();
+        let records = fixture_records(&fx);
+        let preview = fx["preview"].as_u64().map(|p| p as usize);
+        if std::env::var_os("SSCOPE_WRITE_LIVE_FIXTURE").is_some() {
+            let mut fx = fx.clone();
+            fx["records"] = batch(Format::Records, &records);
+            fx["runs"] = batch(Format::Runs { preview }, &records);
+            println!("{}", serde_json::to_string_pretty(&fx).expect("JSON"));
+        }
+        assert_eq!(batch(Format::Records, &records), fx["records"]);
+        assert_eq!(batch(Format::Runs { preview }, &records), fx["runs"]);
+    }
+
+    #[test]
+    fn the_fixture_watch_message_selects_its_connections_and_cursors() {
+        let fx = fixture();
+        let mut watch = Watch::Set(BTreeSet::new());
+        let mut cursors = HashMap::new();
+        apply_message(&fx["watch"].to_string(), &mut watch, &mut cursors).expect("valid");
+        let want: BTreeSet<ConnId> = fx["watched"]["conns"]
+            .as_array()
+            .expect("conns")
+            .iter()
+            .map(|c| c.as_str().expect("id").parse().expect("conn id"))
+            .collect();
+        assert_eq!(watch, Watch::Set(want));
+        let want: HashMap<ConnId, u64> = fx["watched"]["cursors"]
+            .as_object()
+            .expect("cursors")
+            .iter()
+            .map(|(id, seq)| (id.parse().expect("conn id"), seq.as_u64().expect("seq")))
+            .collect();
+        assert_eq!(cursors, want);
+        let err = apply_message(r#"{"type":"subscribe","conns":[]}"#, &mut watch, &mut cursors)
+            .expect_err("not a watch");
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        shape(&error_reply(&err), "", &mut a);
+        shape(&fx["error"], "", &mut b);
+        assert_eq!(a, b);
+        assert_eq!(error_reply(&err)["code"], fx["error"]["code"]);
+    }
+
+    /// The keys of a JSON object and of the objects in it, as a sorted list of paths.
+    fn shape(v: &Value, prefix: &str, out: &mut Vec<String>) {
+        if let Some(map) = v.as_object() {
+            for (k, inner) in map {
+                let path = format!("{prefix}{k}");
+                out.push(path.clone());
+                shape(inner, &format!("{path}."), out);
+            }
+        }
+        out.sort();
+    }
+
+    #[test]
+    fn conns_and_list_entries_have_the_fixture_shape() {
+        use streamscope_engine::session::{ConnBrief, ConnListing, ConnState};
+        use streamscope_model::stats::Counts;
+        let fx = fixture();
+        let brief = ConnBrief {
+            id: ConnId(3),
+            proto: Proto::Ws,
+            url: "ws://127.0.0.1:9000/demo/ws/echo".into(),
+            name: "ws/echo".into(),
+            state: ConnState::Closed,
+            since: Timestamp(1_767_323_046_000_300),
+            last_seq: 7,
+            recorded_bytes: 512,
+            totals: Counts {
+                events_in: 3,
+                events_out: 1,
+                bytes_in: 314,
+                bytes_out: 12,
+            },
+            rate: Counts {
+                events_in: 2,
+                events_out: 0,
+                bytes_in: 309,
+                bytes_out: 0,
+            },
+        };
+        let view = serde_json::to_value(ConnView::from(&brief)).expect("JSON");
+        assert_eq!(view, fx["conns"][0]);
+        let listing = ConnListing {
+            id: brief.id,
+            proto: brief.proto,
+            url: brief.url.clone(),
+            name: brief.name.clone(),
+            state: brief.state,
+            since: brief.since,
+        };
+        let view = serde_json::to_value(ListingView::from(&listing)).expect("JSON");
+        assert_eq!(view, fx["list"][0]);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        shape(&view, "", &mut a);
+        shape(&fx["list"][1], "", &mut b);
+        assert_eq!(a, b);
     }
 }
