@@ -1,8 +1,8 @@
 // The panes on screen and their lifecycle: adding, ordering, focusing, connecting,
 // disconnecting, renaming and closing them, and what closing costs (saved messages, the
 // server's recordings). Each change that should outlive the window is saved through
-// `workspace.ts`; the live feed (`live.svelte.ts`) is told which connections to stop
-// streaming and which failures may mean a refused token. Rendering is the views'.
+// `workspace.ts`; the live feed (`live.svelte.ts`) is told the panes' connections, the
+// set it streams, whenever that changes, and which failures may mean a refused token. Rendering is the views'.
 
 import type { Proto } from '../contract';
 import type { KeyValue } from '../host';
@@ -26,7 +26,7 @@ export interface PanesDeps {
   api: PaneApi;
   store: Store;
   storage: KeyValue;
-  live: Pick<Live, 'ignore' | 'note'>;
+  live: Pick<Live, 'watch' | 'note'>;
   demoUrl: DemoUrl;
 }
 
@@ -76,7 +76,7 @@ export class Panes {
   /** Removes the pane with its saved messages, closes its live connections and, after
    * `FORGET_AFTER_MS`, has the server forget all of them. */
   async close(id: string) {
-    const { api, store, storage, live } = this.deps;
+    const { api, store, storage } = this.deps;
     const pane = this.list.find((p) => p.id === id);
     if (!pane) return;
     this.list = this.list.filter((p) => p.id !== id);
@@ -85,7 +85,7 @@ export class Panes {
     for (const m of loadSaved(storage, id)) deleteSaved(storage, id, m.name);
     forgetPane(storage, id);
     this.persist();
-    live.ignore(pane.conns);
+    this.watchPanes();
     for (const c of pane.conns) {
       // Close properly first (a WebSocket close handshake), then drop the recording.
       if (isLive(store.get(c)?.view?.state)) await api.close(c).catch(() => {});
@@ -94,6 +94,11 @@ export class Panes {
         store.drop(c);
       }, FORGET_AFTER_MS);
     }
+  }
+
+  /** Tells the live feed the connections the panes hold: what it streams. */
+  private watchPanes() {
+    this.deps.live.watch(this.list.flatMap((p) => p.conns));
   }
 
   stateOf(pane: PaneState): ConnState | 'idle' {
@@ -129,6 +134,7 @@ export class Panes {
       pane.connId = view.id;
       pane.paused = false;
       this.persist();
+      this.watchPanes();
     } catch (e) {
       pane.error = toPaneError(e);
       this.deps.live.note(e);

@@ -32,14 +32,14 @@ function setup(answers: { open?: (req: OpenRequest) => Promise<ConnView>; close?
       return connView(id, { name });
     },
   };
-  const ignored: string[][] = [];
+  const watched: string[][] = [];
   const noted: unknown[] = [];
   const live = {
-    ignore: (ids: readonly string[]) => void ignored.push([...ids]),
+    watch: (ids: Iterable<string>) => void watched.push([...ids]),
     note: (e: unknown) => void noted.push(e),
   };
   const panes = new Panes({ api, store, storage, live, demoUrl });
-  return { panes, storage, store, calls, opened, ignored, noted };
+  return { panes, storage, store, calls, opened, watched, noted };
 }
 
 const saved = (storage: ReturnType<typeof memoryStorage>) => restoreWorkspace(storage, demoUrl);
@@ -140,11 +140,13 @@ describe('panes', () => {
 
   it('close: saved messages go, live connections are closed, and all are forgotten a little later', async () => {
     vi.useFakeTimers();
-    const { panes, store, storage, calls, ignored } = setup();
+    const { panes, store, storage, calls, watched } = setup();
     panes.restore();
     const p = panes.add('ws', 'ws://example.test/');
     await panes.connect(p);
     await panes.connect(p);
+    // Each connection joins the watched set as it opens.
+    expect(watched).toEqual([['c1'], ['c1', 'c2']]);
     store.get('c1')!.applyView(connView('c1', { state: 'closed' }));
     saveMessage(storage, p.id, { name: 'hi', mode: 'text', payload: 'hi' });
     panes.hooks.set(p.id, { focusUrl() {}, send() {} });
@@ -155,7 +157,8 @@ describe('panes', () => {
     expect(panes.hooks.has(p.id)).toBe(false);
     expect(loadSaved(storage, p.id)).toEqual([]);
     expect(saved(storage).panes.map((q) => q.id)).toEqual(panes.list.map((q) => q.id));
-    expect(ignored).toEqual([['c1', 'c2']]);
+    // The closed pane's connections leave the watched set.
+    expect(watched.at(-1)).toEqual([]);
     // Only the live one needs a close handshake.
     expect(calls).toEqual(['close c2']);
     expect(store.get('c1')).toBeDefined();

@@ -48,12 +48,23 @@ function safeSessionStorage(): Storage | null {
 }
 
 /** `ws://host/api/live?token=…&from=…` for the session; with `preview`, the batches come
- * as runs (`format=runs`) with text and event data cut to that many characters. */
-export function liveUrl(s: Session, cursors: Iterable<[string, number]>, preview?: number): string {
+ * as runs (`format=runs`) with text and event data cut to that many characters; with
+ * `watch`, only those connections' records and counts come (and only their cursors go). */
+export function liveUrl(
+  s: Session,
+  cursors: Iterable<[string, number]>,
+  preview?: number,
+  watch?: Iterable<string>,
+): string {
   const u = new URL(s.base + '/api/live');
   u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
   if (s.token) u.searchParams.set('token', s.token);
-  const from = [...cursors].filter(([, seq]) => seq > 0).map(([id, seq]) => `${id}:${seq}`);
+  // Without `watch` the server streams every connection; with it (even empty) only these.
+  const watched = watch ? new Set(watch) : null;
+  if (watched) u.searchParams.set('watch', [...watched].join(','));
+  const from = [...cursors]
+    .filter(([id, seq]) => seq > 0 && (!watched || watched.has(id)))
+    .map(([id, seq]) => `${id}:${seq}`);
   if (from.length) u.searchParams.set('from', from.join(','));
   if (preview !== undefined) {
     u.searchParams.set('format', 'runs');
