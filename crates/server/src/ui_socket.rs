@@ -613,12 +613,10 @@ async fn handle_incoming(
         None | Some(Err(_)) | Some(Ok(Message::Close(_))) => false,
         Some(Ok(Message::Text(text))) => match apply_message(text.as_str(), watch, cursors) {
             Ok(()) => true,
-            Err(e) => {
-                socket
-                    .send(Message::Text(error_reply(&e).to_string().into()))
-                    .await
-                    .is_ok()
-            }
+            Err(e) => socket
+                .send(Message::Text(error_reply(&e).to_string().into()))
+                .await
+                .is_ok(),
         },
         // Pings are answered by the WebSocket layer; binary frames mean nothing here.
         Some(Ok(_)) => true,
@@ -869,7 +867,10 @@ mod tests {
 
     /// The wire format's fixture, shared with ui/src/transport/decode.test.ts.
     fn fixture() -> Value {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ui/src/fixtures/live-batch.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../ui/src/fixtures/live-batch.json"
+        );
         let text = std::fs::read_to_string(path).expect("the live fixture");
         serde_json::from_str(&text).expect("the live fixture is JSON")
     }
@@ -918,8 +919,12 @@ mod tests {
             .map(|(id, seq)| (id.parse().expect("conn id"), seq.as_u64().expect("seq")))
             .collect();
         assert_eq!(cursors, want);
-        let err = apply_message(r#"{"type":"subscribe","conns":[]}"#, &mut watch, &mut cursors)
-            .expect_err("not a watch");
+        let err = apply_message(
+            r#"{"type":"subscribe","conns":[]}"#,
+            &mut watch,
+            &mut cursors,
+        )
+        .expect_err("not a watch");
         let (mut a, mut b) = (Vec::new(), Vec::new());
         shape(&error_reply(&err), "", &mut a);
         shape(&fx["error"], "", &mut b);

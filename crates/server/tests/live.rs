@@ -545,7 +545,10 @@ async fn a_watch_message_starts_a_connection_at_the_requested_seq_without_gaps()
         }
         // a stayed watched: its cursor was kept, so nothing repeats and nothing is lost.
         assert_seqs_from_one(&got[&a]);
-        let from_b: Vec<u64> = got[&b].iter().map(|r| r["seq"].as_u64().expect("seq")).collect();
+        let from_b: Vec<u64> = got[&b]
+            .iter()
+            .map(|r| r["seq"].as_u64().expect("seq"))
+            .collect();
         let expected: Vec<u64> = (21..21 + from_b.len() as u64).collect();
         assert_eq!(from_b, expected, "b starts after seq 20, with no gap");
 
@@ -593,7 +596,10 @@ async fn the_live_list_names_every_connection_and_comes_again_only_when_it_chang
             .expect("a batch in time")
             .expect("open");
         assert_eq!(first["conns"], json!([]), "{first}");
-        assert_eq!(ids_in(&first, "list"), Some(vec![a.clone(), refused.clone()]));
+        assert_eq!(
+            ids_in(&first, "list"),
+            Some(vec![a.clone(), refused.clone()])
+        );
         assert_eq!(first["list"][1]["state"], "failed");
         // Nothing changes in the list while a ticks: the stats go out, the list not again.
         for _ in 0..3 {
@@ -602,10 +608,15 @@ async fn the_live_list_names_every_connection_and_comes_again_only_when_it_chang
                 .expect("a batch in time")
                 .expect("open");
             assert_eq!(batch["records"], json!([]), "nothing watched: {batch}");
-            assert!(batch.get("list").is_none(), "an unchanged list again: {batch}");
+            assert!(
+                batch.get("list").is_none(),
+                "an unchanged list again: {batch}"
+            );
         }
         assert_eq!(
-            api.delete(&format!("/api/connections/{refused}")).await.status,
+            api.delete(&format!("/api/connections/{refused}"))
+                .await
+                .status,
             204
         );
         loop {
