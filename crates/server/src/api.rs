@@ -17,7 +17,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use streamscope_engine::open::{Field, OpenSpec, Plan, SpecError};
 use streamscope_engine::session::{
-    ConnSummary, MAX_SCAN_RECORDS, SearchBounds, SearchPage, SearchQuery, Session,
+    ConnBrief, MAX_SCAN_RECORDS, SearchBounds, SearchPage, SearchQuery, Session,
 };
 use streamscope_engine::{Command, ConnId, Dir, Record};
 use streamscope_model::input::parse_hex;
@@ -106,18 +106,8 @@ impl From<streamscope_model::stats::Counts> for CountsView {
     }
 }
 
-impl From<&ConnSummary> for ConnView {
-    fn from(s: &ConnSummary) -> Self {
-        let now = streamscope_engine::Timestamp::now()
-            .as_micros()
-            .div_euclid(1_000_000);
-        let rate = s
-            .stats
-            .window
-            .series(now - 1, now - 1)
-            .first()
-            .map(|(_, c)| CountsView::from(*c))
-            .unwrap_or_default();
+impl From<&ConnBrief> for ConnView {
+    fn from(s: &ConnBrief) -> Self {
         ConnView {
             id: s.id.to_string(),
             proto: s.proto.as_str(),
@@ -127,8 +117,8 @@ impl From<&ConnSummary> for ConnView {
             since: s.since.to_string(),
             last_seq: s.last_seq,
             recorded_bytes: s.recorded_bytes,
-            totals: s.stats.totals.into(),
-            rate,
+            totals: s.totals.into(),
+            rate: s.rate.into(),
             repeat: s.repeat.as_ref().map(RepeatView::from),
         }
     }
@@ -161,19 +151,19 @@ async fn open(
         Plan::Ws(o) => session.open_ws(o, req.name.clone()),
         Plan::Sse(o) => session.open_sse(o, req.name.clone()),
     };
-    let view = ConnView::from(&session.summary(id)?);
+    let view = ConnView::from(&session.brief(id)?);
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
 async fn list(State(session): State<Session>) -> Json<Vec<ConnView>> {
-    Json(session.list().iter().map(ConnView::from).collect())
+    Json(session.briefs().iter().map(ConnView::from).collect())
 }
 
 async fn one(
     State(session): State<Session>,
     ConnPath(id): ConnPath,
 ) -> Result<Json<ConnView>, ApiError> {
-    Ok(Json(ConnView::from(&session.summary(id)?)))
+    Ok(Json(ConnView::from(&session.brief(id)?)))
 }
 
 /// `PATCH /api/connections/{id}`: what may change on a connection after it opened.
@@ -191,7 +181,7 @@ async fn rename(
     let Json(body) = body?;
     name::check(&body.name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     session.rename(id, &body.name)?;
-    Ok(Json(ConnView::from(&session.summary(id)?)))
+    Ok(Json(ConnView::from(&session.brief(id)?)))
 }
 
 /// `DELETE /api/connections/{id}?close=true`: close properly first, forget when the
@@ -241,7 +231,7 @@ async fn records(
     let limit = page.limit.unwrap_or(1000).min(MAX_PAGE);
     let mut out = Vec::with_capacity(limit.min(1024));
     session.records(id, from, limit, &mut out)?;
-    let last_seq = session.summary(id)?.last_seq;
+    let last_seq = session.brief(id)?.last_seq;
     let next = out.last().map(|r| r.seq + 1).unwrap_or(from);
     Ok(Json(PageView {
         records: out,
@@ -384,7 +374,7 @@ async fn export(
 ) -> Result<Response, ApiError> {
     // The export is the recording as it stands now; records that arrive meanwhile are
     // left for the next export (or the live socket).
-    let last = session.summary(id)?.last_seq;
+    let last = session.brief(id)?.last_seq;
     let pages = futures_util::stream::unfold(1u64, move |next| {
         let session = session.clone();
         async move {

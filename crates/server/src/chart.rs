@@ -154,7 +154,6 @@ async fn sparkline(
     let id = text.parse::<ConnId>().map_err(|_| {
         ApiError::BadRequest(format!("conn: {text:?} is not a connection id (c1, c2, …)"))
     })?;
-    let summary = session.summary(id)?;
     let text = q.metric.as_deref().unwrap_or("events");
     let metric = Metric::parse(text).ok_or_else(|| {
         ApiError::BadRequest(format!("metric {text:?}: use events, bytes or latency"))
@@ -163,20 +162,17 @@ async fn sparkline(
     let theme = checked_theme(q.theme.as_deref())?;
     let to = Timestamp::now().as_micros().div_euclid(1_000_000) - 1;
     let from = to - window + 1;
+    // Only the seconds drawn are copied, under the session's lock.
+    let series = session.with_stats(id, |name, stats| {
+        series_from_stats(name, q.color.unwrap_or(0), stats, metric, from, to)
+    })?;
     let spark = streamscope_chart::Sparkline {
         width: q.width.unwrap_or(SPARK_DEFAULT_WIDTH),
         height: q.height.unwrap_or(SPARK_DEFAULT_HEIGHT),
         from,
         to,
         theme,
-        series: series_from_stats(
-            &summary.name,
-            q.color.unwrap_or(0),
-            &summary.stats,
-            metric,
-            from,
-            to,
-        ),
+        series,
     };
     let svg = streamscope_chart::render_sparkline_svg(&spark)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
@@ -265,8 +261,8 @@ pub fn chart_of(session: &Session, q: &ChartQuery, now: i64) -> Result<Chart, Ap
     let title = spec::title(&metrics);
     let window = checked_window(q.window)?;
     let theme = checked_theme(q.theme.as_deref())?;
-    let summaries = match q.conns.as_deref().map(str::trim) {
-        None | Some("") => session.list(),
+    let ids = match q.conns.as_deref().map(str::trim) {
+        None | Some("") => session.ids(),
         Some(list) => {
             let mut out = Vec::new();
             for text in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -275,35 +271,47 @@ pub fn chart_of(session: &Session, q: &ChartQuery, now: i64) -> Result<Chart, Ap
                         "conns: {text:?} is not a connection id (c1, c2, …)"
                     ))
                 })?;
-                if !out
-                    .iter()
-                    .any(|s: &streamscope_engine::session::ConnSummary| s.id == id)
-                {
-                    out.push(session.summary(id)?);
+                if !out.contains(&id) {
+                    // An unknown connection is refused before anything is drawn.
+                    session.brief(id)?;
+                    out.push(id);
                 }
             }
             out
         }
     };
-    let colors = palette_indices(q.colors.as_deref(), summaries.len())?;
-    if summaries.len() > MAX_CONNS {
+    let colors = palette_indices(q.colors.as_deref(), ids.len())?;
+    if ids.len() > MAX_CONNS {
         return Err(ApiError::BadRequest(format!(
             "{} connections asked: one chart overlays at most {MAX_CONNS}",
-            summaries.len()
+            ids.len()
         )));
     }
     // The current second is still being counted: end at the one before.
     let to = now - 1;
     let from = to - window + 1;
+    // Each connection's series for every panel, read in place: the seconds drawn are
+    // copied, not the connection's whole window.
+    let mut per_conn = Vec::with_capacity(ids.len());
+    for (&id, &c) in ids.iter().zip(&colors) {
+        let read = session.with_stats(id, |name, stats| {
+            metrics
+                .iter()
+                .map(|&metric| series_from_stats(name, c, stats, metric, from, to))
+                .collect::<Vec<_>>()
+        });
+        match read {
+            Ok(series) => per_conn.push(series.into_iter()),
+            // Forgotten since it was listed: the chart shows the others.
+            Err(_) if q.conns.as_deref().is_none_or(|l| l.trim().is_empty()) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     let panels = metrics
         .iter()
         .map(|&metric| Panel {
             metric,
-            series: summaries
-                .iter()
-                .zip(&colors)
-                .map(|(s, &c)| series_from_stats(&s.name, c, &s.stats, metric, from, to))
-                .collect(),
+            series: per_conn.iter_mut().filter_map(Iterator::next).collect(),
         })
         .collect();
     Ok(Chart {

@@ -1,18 +1,35 @@
-//! `/api/live`: one WebSocket that streams every connection's records and statistics
-//! to a UI, in batches.
+//! `/api/live`: one WebSocket that streams the records and statistics of the connections
+//! a UI watches, in batches, and tells it which connections exist.
 //!
-//! The socket keeps a cursor per connection (the last `seq` sent), never a copy of the
-//! records: each batch is read from the session's recordings when the client can take it.
-//! A slow or stalled client therefore costs no memory, and a client that reconnects
-//! with `?from=c1:120,c2:40` resumes where it left off without losing a record.
+//! The socket keeps a cursor per watched connection (the last `seq` sent), never a copy
+//! of the records: each batch is read from the session's recordings when the client can
+//! take it. A slow or stalled client therefore costs no memory, and a client that
+//! reconnects with `?from=c1:120,c2:40` resumes where it left off without losing a record.
 //!
-//! Messages (JSON text):
-//! `{"type":"batch","records":[…contract records…],"conns":[…]}` where `conns` (the
-//! connection list with states and rates) is present at most four times a second, and
-//! only when it differs from the list sent before: at rest (nothing live, every rate
-//! back to zero) the socket sends nothing and sets no timer, so an idle app is idle.
-//! When the server shuts down, the socket sends what was recorded up to then and closes
-//! with 1001 (going away).
+//! Which connections: `?watch=c1,c2` at connect (`?watch=` for none), and while connected
+//! the client sends `{"type":"watch","conns":["c1","c3"],"from":{"c3":0}}`: the new set
+//! replaces the old; a connection that stays keeps its cursor, one that joins starts after
+//! the seq `from` gives (the last one the client holds, as in `?from=`) or at its first
+//! record, one that leaves gets nothing more. A message the socket cannot read is
+//! answered with `{"type":"error","code":"bad_request","message":"…"}` and changes
+//! nothing. Without `watch` at connect every connection is watched (scripts and older
+//! clients); that costs each batch work for every connection the session holds, which is
+//! why the UI always names its set: then a batch costs in proportion to the watched
+//! connections, however many others (say, thousands of failed opens) the session keeps.
+//!
+//! Server messages (JSON text):
+//! `{"type":"batch","records":[…contract records…],"conns":[…],"list":[…]}` where
+//! `conns` (the watched connections with totals and the last second's rates) is present
+//! at most four times a second, and only when it differs from what was sent before (at
+//! rest, nothing live and every rate back to zero, the socket sends nothing and sets no
+//! timer, so an idle app is idle), and `list` (every
+//! connection the server holds: `id`, `proto`, `url`, `name`, `state`, `since`) in the
+//! first batch and then only when that list changed (open, forget, rename, a state), at
+//! most four times a second. When the server shuts down, the socket sends what was
+//! recorded up to then and closes with 1001 (going away).
+//!
+//! `ui/src/fixtures/live-batch.json` holds examples of each message that the tests on
+//! both sides read, so the Rust encoder and the TypeScript decoder cannot drift apart.
 //!
 //! With `?format=runs` (what the UI asks for) a batch carries `items` instead of
 //! `records`: contract records, except that consecutive `text` or `event` records of one
@@ -26,7 +43,7 @@
 //! half the bytes of the same records as objects, and the bytes are what a browser pays
 //! for most: every one crosses from the network process into the page's worker.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
@@ -34,8 +51,9 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use streamscope_engine::session::Session;
+use futures_util::FutureExt;
+use serde::{Deserialize, Serialize};
+use streamscope_engine::session::{ConnListing, Session};
 use streamscope_engine::{Body, ConnId, Dir, Record};
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
@@ -71,6 +89,10 @@ pub const MAX_BATCH_BYTES: usize = 8 << 20;
 /// for one read, so a read must stay short.
 const READ_CHUNK: usize = 1024;
 
+/// Most connections one client may watch: far more than panes on a screen, and a bound
+/// on what one watch message makes the socket track.
+pub const MAX_WATCH: usize = 10_000;
+
 /// What the live route needs: the session to read, and a tracker of the open sockets, so the
 /// server's shutdown can wait for each to send its last batch and close.
 #[derive(Clone)]
@@ -87,6 +109,120 @@ pub struct LiveQuery {
     format: Option<String>,
     /// With `runs`: characters of each text or event payload to send.
     preview: Option<usize>,
+    /// The connections to stream, `c1,c2` (empty: none); absent: every connection.
+    watch: Option<String>,
+}
+
+/// Which connections a socket streams.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Watch {
+    /// Every connection the session holds (no `watch` at connect).
+    All,
+    /// These, in id order.
+    Set(BTreeSet<ConnId>),
+}
+
+impl Watch {
+    fn ids(&self, session: &Session) -> Vec<ConnId> {
+        match self {
+            Watch::All => session.ids(),
+            Watch::Set(set) => set.iter().copied().collect(),
+        }
+    }
+}
+
+/// A message from the client (module docs).
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum ClientMessage {
+    Watch {
+        conns: Vec<String>,
+        #[serde(default)]
+        from: HashMap<String, u64>,
+    },
+}
+
+/// A connection as `list` shows it.
+#[derive(Debug, Serialize)]
+pub struct ListingView {
+    pub id: String,
+    pub proto: &'static str,
+    pub url: String,
+    pub name: String,
+    pub state: &'static str,
+    pub since: String,
+}
+
+impl From<&ConnListing> for ListingView {
+    fn from(l: &ConnListing) -> Self {
+        ListingView {
+            id: l.id.to_string(),
+            proto: l.proto.as_str(),
+            url: l.url.clone(),
+            name: l.name.clone(),
+            state: l.state.as_str(),
+            since: l.since.to_string(),
+        }
+    }
+}
+
+fn parse_ids<'a>(ids: impl IntoIterator<Item = &'a str>) -> Result<BTreeSet<ConnId>, ApiError> {
+    let mut out = BTreeSet::new();
+    for text in ids.into_iter().map(str::trim).filter(|t| !t.is_empty()) {
+        let id: ConnId = text.parse().map_err(|e: String| ApiError::BadRequest(e))?;
+        out.insert(id);
+        if out.len() > MAX_WATCH {
+            return Err(ApiError::BadRequest(format!(
+                "one client watches at most {MAX_WATCH} connections"
+            )));
+        }
+    }
+    Ok(out)
+}
+
+fn parse_watch(text: Option<&str>) -> Result<Watch, ApiError> {
+    match text {
+        None => Ok(Watch::All),
+        Some(list) => Ok(Watch::Set(parse_ids(list.split(','))?)),
+    }
+}
+
+/// Applies a client's message to the socket's watch set and cursors.
+fn apply_message(
+    text: &str,
+    watch: &mut Watch,
+    cursors: &mut HashMap<ConnId, u64>,
+) -> Result<(), ApiError> {
+    let msg: ClientMessage = serde_json::from_str(text)
+        .map_err(|e| ApiError::BadRequest(format!("live message: {e}")))?;
+    let ClientMessage::Watch { conns, from } = msg;
+    let set = parse_ids(conns.iter().map(String::as_str))?;
+    let mut starts = HashMap::with_capacity(from.len());
+    for (text, &seq) in &from {
+        let id: ConnId = text.parse().map_err(|e: String| ApiError::BadRequest(e))?;
+        starts.insert(id, seq);
+    }
+    // Left connections lose their cursors; joining ones start where `from` says, or at
+    // their first record; staying ones keep theirs unless `from` moves them.
+    let was = std::mem::replace(watch, Watch::Set(BTreeSet::new()));
+    cursors.retain(|id, _| set.contains(id));
+    for &id in &set {
+        let stays = match &was {
+            Watch::All => true,
+            Watch::Set(old) => old.contains(&id),
+        };
+        match starts.get(&id) {
+            Some(&seq) => {
+                cursors.insert(id, seq);
+            }
+            None if !stays => {
+                cursors.insert(id, 0);
+            }
+            None => {}
+        }
+    }
+    *watch = Watch::Set(set);
+    Ok(())
 }
 
 /// Longest `preview` a client may ask for: more than any UI shows on a row, and small
@@ -151,9 +287,10 @@ pub async fn live(
         Ok((
             parse_cursors(q.from.as_deref())?,
             parse_format(q.format.as_deref(), q.preview)?,
+            parse_watch(q.watch.as_deref())?,
         ))
     });
-    let (cursors, format) = match parsed {
+    let (cursors, format, watch) = match parsed {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
@@ -161,7 +298,9 @@ pub async fn live(
     // The UI offers LIVE_PROTOCOL beside its token; agreeing to it completes a browser's
     // handshake without echoing the token.
     ws.protocols([crate::security::LIVE_PROTOCOL])
-        .on_upgrade(move |socket| sockets.track_future(stream(socket, session, cursors, format)))
+        .on_upgrade(move |socket| {
+            sockets.track_future(stream(socket, session, cursors, format, watch))
+        })
 }
 
 /// One batch's JSON as it is written: the records or items array, with the run being
@@ -450,11 +589,58 @@ fn build_batch(
     (n, None)
 }
 
+/// Reads the client's messages that are already waiting, without waiting for more.
+/// `false` when the client went away.
+async fn read_waiting(
+    socket: &mut WebSocket,
+    watch: &mut Watch,
+    cursors: &mut HashMap<ConnId, u64>,
+) -> bool {
+    // `recv` is a stream's `next`, so dropping it unfinished loses nothing.
+    while let Some(incoming) = socket.recv().now_or_never() {
+        if !handle_incoming(socket, incoming, watch, cursors).await {
+            return false;
+        }
+    }
+    true
+}
+
+/// What the socket answers to a message it cannot read.
+fn error_reply(e: &ApiError) -> serde_json::Value {
+    serde_json::json!({
+        "type": "error",
+        "code": "bad_request",
+        "message": e.to_string(),
+    })
+}
+
+/// Handles one message from the client; `false` when the client went away.
+async fn handle_incoming(
+    socket: &mut WebSocket,
+    incoming: Option<Result<Message, axum::Error>>,
+    watch: &mut Watch,
+    cursors: &mut HashMap<ConnId, u64>,
+) -> bool {
+    match incoming {
+        None | Some(Err(_)) | Some(Ok(Message::Close(_))) => false,
+        Some(Ok(Message::Text(text))) => match apply_message(text.as_str(), watch, cursors) {
+            Ok(()) => true,
+            Err(e) => socket
+                .send(Message::Text(error_reply(&e).to_string().into()))
+                .await
+                .is_ok(),
+        },
+        // Pings are answered by the WebSocket layer; binary frames mean nothing here.
+        Some(Ok(_)) => true,
+    }
+}
+
 async fn stream(
     mut socket: WebSocket,
     session: Session,
     mut cursors: HashMap<ConnId, u64>,
     format: Format,
+    mut watch: Watch,
 ) {
     let mut changes = session.subscribe();
     // When the last batch sent began to be read. The gap is counted from there, not from
@@ -468,14 +654,25 @@ async fn stream(
     let mut conns_changed = Instant::now();
     let mut stats_moving = true;
     let mut known_conns: Vec<ConnId> = Vec::new();
+    // The listing version the client last got; `None` until the first `list`.
+    let mut listed: Option<u64> = None;
     let mut resume_after: Option<ConnId> = None;
     let mut stopping = false;
     loop {
+        if !read_waiting(&mut socket, &mut watch, &mut cursors).await {
+            return;
+        }
         // Mark what we are about to read as seen before reading it, so a change that
         // lands while we build the batch wakes us again.
         changes.borrow_and_update();
         let started = Instant::now();
-        let heads = session.heads();
+        // Only the watched connections are looked at: with a watch set, this loop costs
+        // in proportion to it, not to every connection the session ever opened.
+        let heads: Vec<(ConnId, u64)> = session
+            .heads_of(&watch.ids(&session))
+            .into_iter()
+            .filter_map(|(id, head)| head.map(|h| (id, h)))
+            .collect();
         cursors.retain(|id, _| heads.iter().any(|(h, _)| h == id));
         let mut batch = BatchWriter::new(format);
         let (n, full) = build_batch(&session, &heads, &mut cursors, resume_after, &mut batch);
@@ -486,7 +683,7 @@ async fn stream(
         let stats_due = last_stats.is_none_or(|t| t.elapsed() >= STATS_EVERY) || ids != known_conns;
         let mut conns_sent = false;
         if stats_due {
-            let views: Vec<ConnView> = session.list().iter().map(ConnView::from).collect();
+            let views: Vec<ConnView> = session.briefs_of(&ids).iter().map(ConnView::from).collect();
             let mut conns = Vec::new();
             if serde_json::to_writer(&mut conns, &views).is_err() {
                 conns = b"[]".to_vec();
@@ -495,6 +692,19 @@ async fn stream(
                 msg.extend_from_slice(br#","conns":"#);
                 msg.extend_from_slice(&conns);
                 sent_conns = Some(conns);
+                conns_sent = true;
+                conns_changed = Instant::now();
+            }
+            // The whole list goes only when it changed: with thousands of connections it
+            // is the largest thing a batch could carry.
+            if listed != Some(session.listing_version()) {
+                let (version, list) = session.listing();
+                let views: Vec<ListingView> = list.iter().map(ListingView::from).collect();
+                msg.extend_from_slice(br#","list":"#);
+                if serde_json::to_writer(&mut msg, &views).is_err() {
+                    msg.extend_from_slice(b"[]");
+                }
+                listed = Some(version);
                 conns_sent = true;
                 conns_changed = Instant::now();
             }
@@ -533,11 +743,13 @@ async fn stream(
                 changed = changes.changed() => if changed.is_err() { return },
                 _ = tokio::time::sleep_until(next_stats), if stats_turn => {}
                 _ = session.stopped(), if !stopping => stopping = true,
-                incoming = socket.recv() => match incoming {
-                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
-                    // The client does not steer this socket; other messages are ignored.
-                    Some(Ok(_)) => {}
-                },
+                incoming = socket.recv() => {
+                    if !handle_incoming(&mut socket, incoming, &mut watch, &mut cursors).await {
+                        return;
+                    }
+                    // A new watch set is answered at once, not after the gap.
+                    continue;
+                }
             }
         }
         tokio::time::sleep_until(last_batch + MIN_GAP).await;
@@ -689,5 +901,130 @@ mod tests {
         assert!(parse_cursors(Some("x1:3")).is_err());
         assert!(parse_cursors(Some("c1:-3")).is_err());
         assert!(parse_cursors(None).expect("empty").is_empty());
+    }
+
+    /// The wire format's fixture, shared with ui/src/transport/decode.test.ts.
+    fn fixture() -> Value {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../ui/src/fixtures/live-batch.json"
+        );
+        let text = std::fs::read_to_string(path).expect("the live fixture");
+        serde_json::from_str(&text).expect("the live fixture is JSON")
+    }
+
+    fn fixture_records(fx: &Value) -> Vec<Record> {
+        fx["input"]
+            .as_array()
+            .expect("input")
+            .iter()
+            .map(|r| Record::from_json(&r.to_string()).expect("a contract record"))
+            .collect()
+    }
+
+    #[test]
+    fn the_encoder_writes_the_shared_fixture_exactly() {
+        let fx = fixture();
+        let records = fixture_records(&fx);
+        let preview = fx["preview"].as_u64().map(|p| p as usize);
+        if std::env::var_os("SSCOPE_WRITE_LIVE_FIXTURE").is_some() {
+            let mut fx = fx.clone();
+            fx["records"] = batch(Format::Records, &records);
+            fx["runs"] = batch(Format::Runs { preview }, &records);
+            println!("{}", serde_json::to_string_pretty(&fx).expect("JSON"));
+        }
+        assert_eq!(batch(Format::Records, &records), fx["records"]);
+        assert_eq!(batch(Format::Runs { preview }, &records), fx["runs"]);
+    }
+
+    #[test]
+    fn the_fixture_watch_message_selects_its_connections_and_cursors() {
+        let fx = fixture();
+        let mut watch = Watch::Set(BTreeSet::new());
+        let mut cursors = HashMap::new();
+        apply_message(&fx["watch"].to_string(), &mut watch, &mut cursors).expect("valid");
+        let want: BTreeSet<ConnId> = fx["watched"]["conns"]
+            .as_array()
+            .expect("conns")
+            .iter()
+            .map(|c| c.as_str().expect("id").parse().expect("conn id"))
+            .collect();
+        assert_eq!(watch, Watch::Set(want));
+        let want: HashMap<ConnId, u64> = fx["watched"]["cursors"]
+            .as_object()
+            .expect("cursors")
+            .iter()
+            .map(|(id, seq)| (id.parse().expect("conn id"), seq.as_u64().expect("seq")))
+            .collect();
+        assert_eq!(cursors, want);
+        let err = apply_message(
+            r#"{"type":"subscribe","conns":[]}"#,
+            &mut watch,
+            &mut cursors,
+        )
+        .expect_err("not a watch");
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        shape(&error_reply(&err), "", &mut a);
+        shape(&fx["error"], "", &mut b);
+        assert_eq!(a, b);
+        assert_eq!(error_reply(&err)["code"], fx["error"]["code"]);
+    }
+
+    /// The keys of a JSON object and of the objects in it, as a sorted list of paths.
+    fn shape(v: &Value, prefix: &str, out: &mut Vec<String>) {
+        if let Some(map) = v.as_object() {
+            for (k, inner) in map {
+                let path = format!("{prefix}{k}");
+                out.push(path.clone());
+                shape(inner, &format!("{path}."), out);
+            }
+        }
+        out.sort();
+    }
+
+    #[test]
+    fn conns_and_list_entries_have_the_fixture_shape() {
+        use streamscope_engine::session::{ConnBrief, ConnListing, ConnState};
+        use streamscope_model::stats::Counts;
+        let fx = fixture();
+        let brief = ConnBrief {
+            id: ConnId(3),
+            proto: Proto::Ws,
+            url: "ws://127.0.0.1:9000/demo/ws/echo".into(),
+            name: "ws/echo".into(),
+            state: ConnState::Closed,
+            since: Timestamp(1_767_323_046_000_300),
+            last_seq: 7,
+            recorded_bytes: 512,
+            totals: Counts {
+                events_in: 3,
+                events_out: 1,
+                bytes_in: 314,
+                bytes_out: 12,
+            },
+            rate: Counts {
+                events_in: 2,
+                events_out: 0,
+                bytes_in: 309,
+                bytes_out: 0,
+            },
+            repeat: None,
+        };
+        let view = serde_json::to_value(ConnView::from(&brief)).expect("JSON");
+        assert_eq!(view, fx["conns"][0]);
+        let listing = ConnListing {
+            id: brief.id,
+            proto: brief.proto,
+            url: brief.url.clone(),
+            name: brief.name.clone(),
+            state: brief.state,
+            since: brief.since,
+        };
+        let view = serde_json::to_value(ListingView::from(&listing)).expect("JSON");
+        assert_eq!(view, fx["list"][0]);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        shape(&view, "", &mut a);
+        shape(&fx["list"][1], "", &mut b);
+        assert_eq!(a, b);
     }
 }

@@ -463,3 +463,206 @@ async fn live_sends_the_last_records_and_closes_with_1001_at_shutdown() {
     })
     .await;
 }
+
+/// The ids of a batch's `conns` or `list`, if it has one.
+fn ids_in(batch: &Value, key: &str) -> Option<Vec<String>> {
+    Some(
+        batch
+            .get(key)?
+            .as_array()
+            .expect("an array")
+            .iter()
+            .map(|c| c["id"].as_str().expect("id").to_owned())
+            .collect(),
+    )
+}
+
+/// Sends a client message on the live socket.
+async fn say(ws: &mut support::Ws, msg: Value) {
+    use futures_util::SinkExt;
+    ws.send(Message::text(msg.to_string()))
+        .await
+        .expect("send to /api/live");
+}
+
+#[tokio::test]
+async fn live_sends_records_only_of_the_watched_connections() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let a = api.open_demo_ws("/demo/ws/ticker?rate=500").await;
+        let b = api.open_demo_ws("/demo/ws/ticker?rate=500").await;
+        let mut ws = live(&server, &format!("watch={a}")).await;
+        let first = timeout(PATIENCE, next_batch(&mut ws))
+            .await
+            .expect("a batch in time")
+            .expect("open");
+        assert_eq!(ids_in(&first, "conns"), Some(vec![a.clone()]), "{first}");
+        // The list names every connection, watched or not.
+        assert_eq!(ids_in(&first, "list"), Some(vec![a.clone(), b.clone()]));
+        let listed = &first["list"][1];
+        assert_eq!(listed["proto"], "ws");
+        assert!(listed["url"].as_str().is_some_and(|u| u.contains("ticker")));
+        let mut seen = records_of(&first, &a).cloned().collect::<Vec<_>>();
+        assert_eq!(records_of(&first, &b).count(), 0, "{first}");
+        // b records all along while a is read: none of b's may come.
+        while seen.len() < 200 {
+            let batch = timeout(PATIENCE, next_batch(&mut ws))
+                .await
+                .expect("a batch in time")
+                .expect("open");
+            assert_eq!(records_of(&batch, &b).count(), 0, "unwatched {b}: {batch}");
+            if let Some(conns) = ids_in(&batch, "conns") {
+                assert_eq!(conns, vec![a.clone()], "{batch}");
+            }
+            seen.extend(records_of(&batch, &a).cloned());
+        }
+        assert_seqs_from_one(&seen);
+        assert!(wait_last_seq(&api, &b, 50).await >= 50);
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_watch_message_starts_a_connection_at_the_requested_seq_without_gaps() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let a = api.open_demo_ws("/demo/ws/ticker?rate=500").await;
+        let b = api.open_demo_ws("/demo/ws/ticker?rate=500").await;
+        let mut ws = live(&server, &format!("watch={a}")).await;
+        let mut got = read_until(&mut ws, &[(&a, 50)]).await;
+        assert!(!got.contains_key(&b), "unwatched {b} came");
+        wait_last_seq(&api, &b, 60).await;
+        say(
+            &mut ws,
+            json!({"type": "watch", "conns": [a, b], "from": {b.as_str(): 20}}),
+        )
+        .await;
+        for (conn, records) in read_until(&mut ws, &[(&a, 150), (&b, 150)]).await {
+            got.entry(conn).or_default().extend(records);
+        }
+        // a stayed watched: its cursor was kept, so nothing repeats and nothing is lost.
+        assert_seqs_from_one(&got[&a]);
+        let from_b: Vec<u64> = got[&b]
+            .iter()
+            .map(|r| r["seq"].as_u64().expect("seq"))
+            .collect();
+        let expected: Vec<u64> = (21..21 + from_b.len() as u64).collect();
+        assert_eq!(from_b, expected, "b starts after seq 20, with no gap");
+
+        // Now only b: once a batch lists b alone, a's records stop.
+        say(&mut ws, json!({"type": "watch", "conns": [b]})).await;
+        let mut switched = false;
+        let mut b_seen = 0;
+        while b_seen < 100 {
+            let batch = timeout(PATIENCE, next_batch(&mut ws))
+                .await
+                .expect("a batch in time")
+                .expect("open");
+            if ids_in(&batch, "conns") == Some(vec![b.clone()]) {
+                switched = true;
+            }
+            if switched {
+                assert_eq!(records_of(&batch, &a).count(), 0, "{a} unwatched: {batch}");
+                b_seen += records_of(&batch, &b).count();
+            }
+        }
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_live_list_names_every_connection_and_comes_again_only_when_it_changes() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let a = api.open_demo_ws("/demo/ws/ticker?rate=200").await;
+        // A port nothing listens on: the open is refused and the connection fails.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = closed.local_addr().expect("addr").port();
+        drop(closed);
+        let refused = api
+            .open(json!({ "url": format!("ws://127.0.0.1:{port}/x") }))
+            .await;
+        api.wait_state(&a, "open").await;
+        api.wait_state(&refused, "failed").await;
+        // Watching nothing: no records, an empty `conns`, and the list of both.
+        let mut ws = live(&server, "watch=").await;
+        let first = timeout(PATIENCE, next_batch(&mut ws))
+            .await
+            .expect("a batch in time")
+            .expect("open");
+        assert_eq!(first["conns"], json!([]), "{first}");
+        assert_eq!(
+            ids_in(&first, "list"),
+            Some(vec![a.clone(), refused.clone()])
+        );
+        assert_eq!(first["list"][1]["state"], "failed");
+        // Nothing changes in the list while a ticks: the stats go out, the list not again.
+        for _ in 0..3 {
+            let batch = timeout(PATIENCE, next_batch(&mut ws))
+                .await
+                .expect("a batch in time")
+                .expect("open");
+            assert_eq!(batch["records"], json!([]), "nothing watched: {batch}");
+            assert!(
+                batch.get("list").is_none(),
+                "an unchanged list again: {batch}"
+            );
+        }
+        assert_eq!(
+            api.delete(&format!("/api/connections/{refused}"))
+                .await
+                .status,
+            204
+        );
+        loop {
+            let batch = timeout(PATIENCE, next_batch(&mut ws))
+                .await
+                .expect("a batch in time")
+                .expect("open");
+            if let Some(list) = ids_in(&batch, "list") {
+                assert_eq!(list, vec![a.clone()]);
+                break;
+            }
+        }
+        stop(server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn live_answers_a_message_it_cannot_read_and_keeps_streaming() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let a = api.open_demo_ws("/demo/ws/ticker?rate=200").await;
+        let mut ws = live(&server, "watch=").await;
+        for bad in [
+            json!({"type": "watch", "conns": ["x9"]}),
+            json!({"type": "subscribe", "conns": [a]}),
+            json!({"type": "watch", "conns": [a], "from": {"c1": -1}}),
+        ] {
+            say(&mut ws, bad.clone()).await;
+            let reply = loop {
+                let Some(Ok(Message::Text(text))) = ws.next().await else {
+                    panic!("the socket closed after {bad}");
+                };
+                let msg: Value = serde_json::from_str(text.as_str()).expect("JSON");
+                if msg["type"] != "batch" {
+                    break msg;
+                }
+            };
+            assert_eq!(reply["type"], "error", "{reply}");
+            assert_eq!(reply["code"], "bad_request", "{reply}");
+        }
+        say(&mut ws, json!({"type": "watch", "conns": [a]})).await;
+        let records = support::live_until(&mut ws, &a, 20).await;
+        assert_seqs_from_one(&records);
+        stop(server).await;
+    })
+    .await;
+}

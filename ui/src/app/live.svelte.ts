@@ -1,29 +1,29 @@
 // The page's link to the server's record stream: at start, which connections each pane
 // still has on the server and from which seq to stream them; the live feed (transport/
-// live) with its batches applied to the store; the feed's state for the top bar; and
-// whether the server refuses this window. How records travel (socket, worker, resume
-// cursors) is transport's; what views read is the store's; opening and closing
-// connections is `panes.svelte.ts`'s, which tells this module which ones to stop
-// streaming.
+// live) with its batches applied to the store; the feed's state for the top bar; every
+// connection the server holds (`known`, shown or not); and whether the server refuses
+// this window. How records travel (socket, worker, resume cursors) is transport's; what
+// views read is the store's; opening and closing connections is `panes.svelte.ts`'s,
+// which tells this module the panes' connections: the set the feed watches.
 
 import { RING_ROWS, type Store } from '../store/log';
 import { ApiError, type Api } from '../transport/api';
 import { rowOf, rowsOf, type Row } from '../transport/decode';
 import type { LiveFeed, LiveHandlers, LiveState } from '../transport/live';
-import type { ConnView } from '../transport/types';
+import type { ConnListing, ConnView } from '../transport/types';
 import type { PaneState } from './pane.svelte';
 
 /** What this module asks of the control API. */
 export type LiveApi = Pick<Api, 'list' | 'records'>;
 /** The live feed as used here; `LiveFeed` in the page, a stand-in in tests. */
-export type Feed = Pick<LiveFeed, 'start' | 'ignore' | 'watch' | 'page' | 'stop'>;
+export type Feed = Pick<LiveFeed, 'start' | 'watch' | 'page' | 'stop'>;
 export type OpenFeed = (handlers: LiveHandlers) => Feed;
 
 export interface Subscription {
   /** The last seq already held per connection: the feed sends what follows. */
   cursors: Map<string, number>;
-  /** The server's connections that no pane shows. */
-  ignore: string[];
+  /** The connections the panes show: the only ones streamed. */
+  watch: string[];
 }
 
 /** Re-attaches panes restored from an earlier page to the server's connections `views`,
@@ -49,15 +49,8 @@ export function reattach(panes: readonly PaneState[], views: ConnView[], store: 
       log.lastSeq = from;
     }
   }
-  const ignore: string[] = [];
-  for (const v of views) {
-    if (!wanted.has(v.id)) {
-      ignore.push(v.id);
-      cursors.set(v.id, v.last_seq);
-    }
-  }
   if (views.length) store.applyConns(views.filter((v) => wanted.has(v.id)));
-  return { cursors, ignore };
+  return { cursors, watch: [...wanted] };
 }
 
 export class Live {
@@ -66,6 +59,9 @@ export class Live {
   attempt = $state(0);
   /** Set when the server refuses our token: nothing works until the page is reopened. */
   authProblem: string | null = $state(null);
+  /** Every connection the server holds, whether a pane shows it or not, as of the feed's
+   * last `list`. */
+  known: ConnListing[] = $state([]);
   private feed: Feed | null = null;
 
   constructor(
@@ -83,10 +79,11 @@ export class Live {
     } catch (e) {
       this.note(e);
     }
-    const { cursors, ignore } = reattach(panes, views, this.store);
+    const { cursors, watch } = reattach(panes, views, this.store);
     this.feed = this.openFeed({
       chunks: (c) => this.store.apply(c),
       conns: (v) => this.store.applyConns(v),
+      list: (l) => (this.known = l),
       status: (s, attempt) => {
         this.state = s;
         this.attempt = attempt;
@@ -94,21 +91,18 @@ export class Live {
         if (s === 'open') this.authProblem = null;
       },
     });
-    this.feed.start(cursors, ignore);
+    this.feed.start(cursors, watch);
   }
 
   stop() {
     this.feed?.stop();
   }
 
-  /** Stops streaming connections no pane shows any more. */
-  ignore(ids: readonly string[]) {
-    this.feed?.ignore(ids);
-  }
-
-  /** Streams a connection a pane now shows, with the records after `from`. */
-  watch(id: string, from: number) {
-    this.feed?.watch(id, from);
+  /** Streams exactly these connections (the panes'): records and counts of others stay
+   * on the server. `from`: for a connection a pane attaches, the last seq it already
+   * holds (records after it come). */
+  watch(ids: Iterable<string>, from?: ReadonlyMap<string, number>) {
+    this.feed?.watch(ids, from);
   }
 
   /** Rows `from…` (at most `limit`) of a connection's recording: decoded in the live

@@ -22,14 +22,12 @@ function pane(id: string, conns: [string, string][]) {
 function fakeFeed() {
   const f = {
     handlers: null as LiveHandlers | null,
-    started: null as { cursors: Map<string, number>; ignore: string[] } | null,
-    ignored: [] as string[][],
-    watched: [] as [string, number][],
+    started: null as { cursors: Map<string, number>; watch: string[] } | null,
+    watched: [] as [string[], [string, number][]][],
     stopped: false,
     feed: {
-      start: (cursors, ignore) => void (f.started = { cursors, ignore: [...ignore] }),
-      ignore: (ids) => void f.ignored.push([...ids]),
-      watch: (id, from) => void f.watched.push([id, from]),
+      start: (cursors, watch) => void (f.started = { cursors, watch: [...watch] }),
+      watch: (ids, from) => void f.watched.push([[...ids], [...(from ?? new Map())]]),
       page: async (conn, from, limit) => chunk(conn, from, from + limit - 1),
       stop: () => void (f.stopped = true),
     } satisfies Feed,
@@ -78,14 +76,12 @@ describe('reattach', () => {
     expect(q.conns).toEqual([]);
     expect(q.connId).toBeNull();
     // The shown one streams its newest ring's worth, the others from their end;
-    // connections no pane has are ignored from their end.
+    // connections no pane has are not watched, so the server sends nothing of them.
     expect([...sub.cursors]).toEqual([
       ['c1', 7],
       ['c3', 50],
-      ['c2', 3],
-      ['c5', 12],
     ]);
-    expect(sub.ignore).toEqual(['c2', 'c5']);
+    expect(sub.watch).toEqual(['c1', 'c3']);
     expect(store.get('c3')?.lastSeq).toBe(50);
     expect(store.views.map((v) => v.id)).toEqual(['c1', 'c3']);
     expect(store.get('c5')).toBeUndefined();
@@ -96,7 +92,7 @@ describe('reattach', () => {
     const p = pane('p1', [['c1', URL_A]]);
     const sub = reattach([p], [], store);
     expect(p.conns).toEqual([]);
-    expect(sub).toEqual({ cursors: new Map(), ignore: [] });
+    expect(sub).toEqual({ cursors: new Map(), watch: [] });
     expect(store.logs.size).toBe(0);
   });
 });
@@ -109,21 +105,19 @@ describe('the live link', () => {
     const live = new Live(store, api, f.open);
     const p = pane('p1', [['c1', URL_A]]);
     await live.start([p]);
-    expect(f.started).toEqual({
-      cursors: new Map([
-        ['c1', 0],
-        ['c2', 9],
-      ]),
-      ignore: ['c2'],
-    });
+    expect(f.started).toEqual({ cursors: new Map([['c1', 0]]), watch: ['c1'] });
     f.handlers!.chunks([chunk('c1', 1, 6)]);
     expect(store.get('c1')?.lastSeq).toBe(6);
     f.handlers!.conns([connView('c1', { url: URL_A, state: 'closed' })]);
     expect(store.get('c1')?.view?.state).toBe('closed');
-    live.ignore(['c1']);
-    expect(f.ignored).toEqual([['c1']]);
-    live.watch('c2', 0);
-    expect(f.watched).toEqual([['c2', 0]]);
+    // The server's list of every connection, watched or not, is kept for the views.
+    f.handlers!.list!([{ id: 'c2', proto: 'ws', url: URL_A, name: 'x', state: 'failed', since: '' }]);
+    expect(live.known.map((c) => c.id)).toEqual(['c2']);
+    live.watch(['c1', 'c4']);
+    expect(f.watched).toEqual([[['c1', 'c4'], []]]);
+    // A connection a pane attaches starts after what the page holds of it.
+    live.watch(['c1', 'c4', 'c2'], new Map([['c2', 0]]));
+    expect(f.watched.at(-1)).toEqual([['c1', 'c4', 'c2'], [['c2', 0]]]);
     live.stop();
     expect(f.stopped).toBe(true);
   });
@@ -140,7 +134,7 @@ describe('the live link', () => {
     await live.start([]);
     expect(live.authProblem).toBe('the launch token is wrong');
     // The listing failed: the feed starts with nothing kept.
-    expect(f.started).toEqual({ cursors: new Map(), ignore: [] });
+    expect(f.started).toEqual({ cursors: new Map(), watch: [] });
 
     f.handlers!.status('open', 0);
     expect([live.state, live.authProblem]).toEqual(['open', null]);

@@ -3,8 +3,9 @@
 // server's recordings). Also the server's connections no pane shows (opened by another
 // tab, or left by a closed one): listing them, attaching one to a new pane, closing or
 // forgetting it. Each change that should outlive the window is saved through
-// `workspace.ts`; the live feed (`live.svelte.ts`) is told which connections to stream
-// or stop streaming and which failures may mean a refused token. Rendering is the views'.
+// `workspace.ts`; the live feed (`live.svelte.ts`) is told the panes' connections, the
+// set it streams, whenever that changes, and which failures may mean a refused token.
+// Rendering is the views'.
 
 import type { Proto } from '../contract';
 import type { KeyValue } from '../host';
@@ -24,7 +25,7 @@ export interface PanesDeps {
   api: PaneApi;
   store: Store;
   storage: KeyValue;
-  live: Pick<Live, 'ignore' | 'watch' | 'note'>;
+  live: Pick<Live, 'watch' | 'note'>;
   demoUrl: DemoUrl;
 }
 
@@ -77,7 +78,7 @@ export class Panes {
   /** Removes the pane with its saved messages and has the server close each of its
    * connections properly and forget it once the close completes. */
   async close(id: string) {
-    const { api, store, storage, live } = this.deps;
+    const { api, store, storage } = this.deps;
     const pane = this.list.find((p) => p.id === id);
     if (!pane) return;
     this.list = this.list.filter((p) => p.id !== id);
@@ -86,7 +87,7 @@ export class Panes {
     for (const m of loadSaved(storage, id)) deleteSaved(storage, id, m.name);
     forgetPane(storage, id);
     this.persist();
-    live.ignore(pane.conns);
+    this.watchPanes();
     for (const c of pane.conns) {
       this.forgetting.add(c);
       store.drop(c);
@@ -123,8 +124,8 @@ export class Panes {
     const log = this.deps.store.ensure(view.id, view.proto);
     log.applyView(view);
     log.lastSeq = from;
-    this.deps.live.watch(view.id, from);
     this.list = [...this.list, pane];
+    this.watchPanes(new Map([[view.id, from]]));
     this.active = pane.id;
     this.persist();
     return pane;
@@ -148,6 +149,15 @@ export class Panes {
     } catch (e) {
       this.deps.live.note(e);
     }
+  }
+
+  /** Tells the live feed the connections the panes hold: what it streams. `from`: where
+   * a newly attached connection starts. */
+  private watchPanes(from?: ReadonlyMap<string, number>) {
+    this.deps.live.watch(
+      this.list.flatMap((p) => p.conns),
+      from,
+    );
   }
 
   stateOf(pane: PaneState): ConnState | 'idle' {
@@ -183,6 +193,7 @@ export class Panes {
       pane.connId = view.id;
       pane.paused = false;
       this.persist();
+      this.watchPanes();
     } catch (e) {
       pane.error = toPaneError(e);
       this.deps.live.note(e);

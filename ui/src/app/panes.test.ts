@@ -30,16 +30,18 @@ function setup(answers: { open?: (req: OpenRequest) => Promise<ConnView>; close?
       return connView(id, { name });
     },
   };
-  const ignored: string[][] = [];
-  const watched: [string, number][] = [];
+  const watched: string[][] = [];
+  const from: [string, number][][] = [];
   const noted: unknown[] = [];
   const live = {
-    ignore: (ids: readonly string[]) => void ignored.push([...ids]),
-    watch: (id: string, from: number) => void watched.push([id, from]),
+    watch: (ids: Iterable<string>, f?: ReadonlyMap<string, number>) => {
+      watched.push([...ids]);
+      from.push([...(f ?? new Map())]);
+    },
     note: (e: unknown) => void noted.push(e),
   };
   const panes = new Panes({ api, store, storage, live, demoUrl });
-  return { panes, storage, store, calls, opened, ignored, watched, noted };
+  return { panes, storage, store, calls, opened, watched, from, noted };
 }
 
 const saved = (storage: ReturnType<typeof memoryStorage>) => restoreWorkspace(storage, demoUrl);
@@ -139,11 +141,13 @@ describe('panes', () => {
   });
 
   it('close: saved messages go, and the server closes then forgets every connection, asked once each', async () => {
-    const { panes, store, storage, calls, ignored } = setup();
+    const { panes, store, storage, calls, watched } = setup();
     panes.restore();
     const p = panes.add('ws', 'ws://example.test/');
     await panes.connect(p);
     await panes.connect(p);
+    // Each connection joins the watched set as it opens.
+    expect(watched).toEqual([['c1'], ['c1', 'c2']]);
     store.get('c1')!.applyView(connView('c1', { state: 'closed' }));
     saveMessage(storage, p.id, { name: 'hi', mode: 'text', payload: 'hi' });
     panes.hooks.set(p.id, { focusUrl() {}, send() {} });
@@ -154,7 +158,8 @@ describe('panes', () => {
     expect(panes.hooks.has(p.id)).toBe(false);
     expect(loadSaved(storage, p.id)).toEqual([]);
     expect(saved(storage).panes.map((q) => q.id)).toEqual(panes.list.map((q) => q.id));
-    expect(ignored).toEqual([['c1', 'c2']]);
+    // The closed pane's connections leave the watched set.
+    expect(watched.at(-1)).toEqual([]);
     // No timer: the server waits for each close handshake before it forgets.
     expect(calls).toEqual(['close+forget c1', 'close+forget c2']);
     expect(store.get('c1')).toBeUndefined();
@@ -167,7 +172,7 @@ describe('panes', () => {
   });
 
   it('list the connections no pane shows, and attach one to a new pane that streams it from the start', async () => {
-    const { panes, store, storage, watched } = setup();
+    const { panes, store, storage, watched, from } = setup();
     panes.restore();
     const p = panes.add('ws', 'ws://example.test/');
     await panes.connect(p);
@@ -182,19 +187,22 @@ describe('panes', () => {
     expect([q.connId, q.conns, q.config.url, q.config.name]).toEqual(['c7', ['c7'], other.url, 'feed']);
     expect(panes.active).toBe(q.id);
     expect(store.get('c7')?.view?.url).toBe(other.url);
-    // From seq 1: nothing of it was held yet.
-    expect(watched).toEqual([['c7', 0]]);
+    // Watched with the panes' others, from seq 1: nothing of it was held yet.
+    expect(watched.at(-1)).toEqual(['c1', 'c7']);
+    expect(from.at(-1)).toEqual([['c7', 0]]);
     expect(panes.unattached(views).map((v) => v.id)).toEqual(['c8']);
     // Kept across a reload like any pane's connection.
     expect(saved(storage).panes.find((x) => x.id === q.id)?.conns).toEqual(['c7']);
 
     // A long recording streams its newest ring's worth; the rest pages from the server.
     panes.attach(big);
-    expect(watched[1]).toEqual(['c8', 25_000 - RING_ROWS]);
+    expect(watched.at(-1)).toEqual(['c1', 'c7', 'c8']);
+    expect(from.at(-1)).toEqual([['c8', 25_000 - RING_ROWS]]);
     expect(store.get('c8')?.lastSeq).toBe(25_000 - RING_ROWS);
-    // Attaching what a pane shows already just shows that pane.
+    // Attaching what a pane shows already just shows that pane, and asks nothing new.
+    const asked = watched.length;
     expect(panes.attach(other)).toBe(q);
-    expect(watched).toHaveLength(2);
+    expect(watched).toHaveLength(asked);
   });
 
   it('close and forget connections no pane shows', async () => {

@@ -190,3 +190,38 @@ describe('timeParser', () => {
     }
   });
 });
+
+describe('the live wire format fixture (shared with ui_socket.rs)', () => {
+  const live = JSON.parse(readFileSync(new URL('../fixtures/live-batch.json', import.meta.url), 'utf8'));
+  const input = live.input as StreamRecord[];
+  const rows = (chunks: Chunk[]) => Object.fromEntries(chunks.map((c) => [c.conn, rowsOf(c)]));
+
+  it('decodes the runs batch into the same rows as the records it was made from', () => {
+    // The fixture's preview is the one the UI asks for, so cutting loses nothing a row shows.
+    expect(live.preview).toBe(PREVIEW_CHARS);
+    const fromRuns = rows(chunkItems(live.runs.items, new Map()));
+    const fromInput = rows(chunkItems(input, new Map()));
+    expect(fromRuns).toEqual(fromInput);
+    expect(rows(chunkItems(live.records.records, new Map()))).toEqual(fromInput);
+    expect(Object.keys(fromRuns)).toEqual(['c3', 'c4']);
+    expect(fromRuns.c3.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('reads what the rows need from the runs: times, directions, sizes, previews, event notes', () => {
+    const [c3, c4] = chunkItems(live.runs.items, new Map()).map(rowsOf);
+    expect(c3[2]).toMatchObject({ dir: 'out', kind: 'text', size: 13, preview: '{"n":1}⏎été' });
+    expect(c3[2].t).toBe(parseTime('2026-01-02T03:04:05.000250Z'));
+    // `size` counts the whole payload though the run carries its preview only.
+    expect(c3[3]).toMatchObject({ size: 300, preview: '0123456789'.repeat(24) });
+    expect(c4.map((r) => r.note)).toEqual(['200', 'tick #1', 'message #1', 'message', '', 'tick #4']);
+  });
+
+  it('has the connection list shapes the store and the views read', () => {
+    const [view] = live.conns;
+    expect(Object.keys(view).sort()).toEqual(
+      ['id', 'proto', 'url', 'name', 'state', 'since', 'last_seq', 'recorded_bytes', 'totals', 'rate'].sort(),
+    );
+    expect(Object.keys(live.list[0]).sort()).toEqual(['id', 'proto', 'url', 'name', 'state', 'since'].sort());
+    expect(live.error).toMatchObject({ type: 'error', code: 'bad_request' });
+  });
+});

@@ -256,7 +256,11 @@ function eventNote(event: string | undefined, id: string | null | undefined): st
 /** Builds chunks from a live batch's records, or its `items` (records and runs), in
  * arrival order, skipping any `seq` already seen for its connection (`last` is updated)
  * and connections in `ignore`. What is malformed is skipped rather than failing the batch. */
-export function chunkItems(items: unknown[], last: Map<string, number>, ignore?: ReadonlySet<string>): Chunk[] {
+export function chunkItems(
+  items: unknown[],
+  last: Map<string, number>,
+  ignore?: { has(conn: string): boolean },
+): Chunk[] {
   const byConn = new Map<string, ChunkBuilder>();
   const builder = (conn: string, proto: Proto) => {
     let b = byConn.get(conn);
@@ -306,7 +310,11 @@ export function chunkItems(items: unknown[], last: Map<string, number>, ignore?:
 }
 
 /** Builds chunks from records in arrival order (see `chunkItems`). */
-export function chunkRecords(records: unknown[], last: Map<string, number>, ignore?: ReadonlySet<string>): Chunk[] {
+export function chunkRecords(
+  records: unknown[],
+  last: Map<string, number>,
+  ignore?: { has(conn: string): boolean },
+): Chunk[] {
   return chunkItems(records, last, ignore);
 }
 

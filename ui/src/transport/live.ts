@@ -3,25 +3,27 @@
 
 import type { Chunk } from './decode';
 import type { Session } from './session';
-import type { ConnView } from './types';
+import type { ConnListing, ConnView } from './types';
 
 export type LiveState = 'connecting' | 'open' | 'retrying' | 'stopped';
 
 export type ToWorker =
-  | { type: 'start'; session: Session; cursors: [string, number][]; ignore: string[] }
-  | { type: 'ignore'; ids: string[] }
-  | { type: 'watch'; id: string; from: number }
+  | { type: 'start'; session: Session; cursors: [string, number][]; watch: string[] }
+  | { type: 'watch'; ids: string[]; from: [string, number][] }
   | { type: 'page'; id: number; conn: string; from: number; limit: number }
   | { type: 'stop' };
 
 export type FromWorker =
-  | { type: 'batch'; chunks: Chunk[]; conns?: ConnView[] }
+  | { type: 'batch'; chunks: Chunk[]; conns?: ConnView[]; list?: ConnListing[] }
   | { type: 'status'; state: LiveState; attempt: number }
   | { type: 'page'; id: number; chunk?: Chunk; error?: string };
 
 export interface LiveHandlers {
   chunks(chunks: Chunk[]): void;
+  /** The watched connections with their counts. */
   conns(views: ConnView[]): void;
+  /** Every connection the server holds, when that list changed. */
+  list?(entries: ConnListing[]): void;
   status(state: LiveState, attempt: number): void;
 }
 
@@ -40,6 +42,7 @@ export class LiveFeed {
       if (msg.type === 'batch') {
         if (msg.chunks.length) handlers.chunks(msg.chunks);
         if (msg.conns) handlers.conns(msg.conns);
+        if (msg.list) handlers.list?.(msg.list);
       } else if (msg.type === 'page') {
         const p = this.pages.get(msg.id);
         this.pages.delete(msg.id);
@@ -70,19 +73,18 @@ export class LiveFeed {
   }
 
   /** Starts streaming. `cursors`: the last seq already held per connection (records
-   * after it arrive); `ignore`: connections whose records the page does not want. */
-  start(cursors: Map<string, number>, ignore: Iterable<string>) {
-    this.post({ type: 'start', session: this.session, cursors: [...cursors], ignore: [...ignore] });
+   * after it arrive); `watch`: the connections whose records and counts the page wants
+   * (the server sends no others). */
+  start(cursors: Map<string, number>, watch: Iterable<string>) {
+    this.post({ type: 'start', session: this.session, cursors: [...cursors], watch: [...watch] });
   }
 
-  ignore(ids: readonly string[]) {
-    // A copy: `ids` may be a Svelte state proxy, which a worker message cannot carry.
-    if (ids.length) this.post({ type: 'ignore', ids: [...ids] });
-  }
-
-  /** Streams a connection that was ignored, with its records after `from`. */
-  watch(id: string, from: number) {
-    this.post({ type: 'watch', id, from });
+  /** Replaces the watched set: connections that join stream from the page's cursor for
+   * them, else from `from` (the last seq the page holds of a connection it attaches), else
+   * from their first record; those that leave stop. */
+  watch(ids: Iterable<string>, from: ReadonlyMap<string, number> = new Map()) {
+    // Copies: `ids` may be a Svelte state proxy, which a worker message cannot carry.
+    this.post({ type: 'watch', ids: [...ids], from: [...from] });
   }
 
   stop() {

@@ -79,3 +79,26 @@ describe('liveUrl', () => {
     expect(serverHost({ base: 'http://127.0.0.1:9/', token: null })).toBe('127.0.0.1:9');
   });
 });
+
+describe('liveUrl with a watch set', () => {
+  it('names the watched connections and sends only their cursors', () => {
+    const url = new URL(
+      liveUrl(
+        { base: 'http://127.0.0.1:4000', token: null },
+        [
+          ['c1', 5],
+          ['c2', 9],
+        ],
+        240,
+        ['c2', 'c7'],
+      ),
+    );
+    expect(url.searchParams.get('watch')).toBe('c2,c7');
+    expect(url.searchParams.get('from')).toBe('c2:9');
+  });
+  it('watches nothing with an empty set, which is not the same as every connection', () => {
+    const url = new URL(liveUrl({ base: 'http://127.0.0.1:4000', token: null }, [['c1', 5]], 240, []));
+    expect(url.searchParams.get('watch')).toBe('');
+    expect(url.searchParams.has('from')).toBe(false);
+  });
+});

@@ -65,11 +65,22 @@ export function liveProtocols(s: Session): string[] {
 
 /** `ws://host/api/live?from=…` for the session (no token: see `liveProtocols`); with
  * `preview`, the batches come as runs (`format=runs`) with text and event data cut to
- * that many characters. */
-export function liveUrl(s: Session, cursors: Iterable<[string, number]>, preview?: number): string {
+ * that many characters; with `watch`, only those connections' records and counts come
+ * (and only their cursors go). */
+export function liveUrl(
+  s: Session,
+  cursors: Iterable<[string, number]>,
+  preview?: number,
+  watch?: Iterable<string>,
+): string {
   const u = new URL(s.base + '/api/live');
   u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
-  const from = [...cursors].filter(([, seq]) => seq > 0).map(([id, seq]) => `${id}:${seq}`);
+  // Without `watch` the server streams every connection; with it (even empty) only these.
+  const watched = watch ? new Set(watch) : null;
+  if (watched) u.searchParams.set('watch', [...watched].join(','));
+  const from = [...cursors]
+    .filter(([id, seq]) => seq > 0 && (!watched || watched.has(id)))
+    .map(([id, seq]) => `${id}:${seq}`);
   if (from.length) u.searchParams.set('from', from.join(','));
   if (preview !== undefined) {
     u.searchParams.set('format', 'runs');

@@ -143,11 +143,32 @@ export type ErrorCode =
   | 'unexpected';
 
 /** A message of the live socket. */
+/** A connection as the live socket's `list` names it: that it exists and its state,
+ * without the counts (which `conns` carries for watched connections only). */
+export interface ConnListing {
+  id: string;
+  proto: Proto;
+  url: string;
+  name: string;
+  state: ConnState;
+  since: string;
+}
+
 export interface LiveBatch {
   type: 'batch';
   /** Contract records (the server's default format). */
   records?: unknown[];
   /** With `format=runs`: contract records and runs of text or event records (decode.ts). */
   items?: unknown[];
+  /** The watched connections with their counts, a few times a second. */
   conns?: ConnView[];
+  /** Every connection the server holds: in the first batch, then when it changed. */
+  list?: ConnListing[];
+}
+
+/** The live socket's answer to a message it could not read. */
+export interface LiveError {
+  type: 'error';
+  code: string;
+  message: string;
 }

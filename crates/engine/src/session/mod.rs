@@ -25,6 +25,7 @@ use streamscope_model::stats::ConnStats;
 
 mod repeat;
 mod search;
+mod snapshot;
 
 pub use repeat::{
     FORGET_WAIT_LIMIT, MAX_COUNT, MAX_INTERVAL, MIN_INTERVAL, RepeatSpec, RepeatStatus,
@@ -32,6 +33,7 @@ pub use repeat::{
 pub use search::{
     MAX_SCAN_BYTES, MAX_SCAN_RECORDS, SearchBounds, SearchPage, SearchQuery, searchable_text,
 };
+pub use snapshot::{ConnBrief, ConnListing};
 
 /// Records buffered between a connection task and its pump. The pump drains in
 /// batches, so this only needs to cover one scheduling gap; when full, the connection
@@ -116,6 +118,8 @@ struct Entry {
 
 struct State {
     conns: BTreeMap<ConnId, Entry>,
+    /// Bumped when the connection list changes (snapshot.rs).
+    listed: u64,
 }
 
 /// Shared by every part of the server; clone freely.
@@ -141,6 +145,7 @@ impl Session {
         Session {
             state: Arc::new(Mutex::new(State {
                 conns: BTreeMap::new(),
+                listed: 0,
             })),
             next_id: Arc::new(AtomicU32::new(1)),
             version: Arc::new(watch::channel(0).0),
@@ -221,6 +226,7 @@ impl Session {
                     ended: CancellationToken::new(),
                 },
             );
+            st.relisted();
         }
         // The pump below waits for the connection task, so tracking the pump is
         // enough for shutdown to wait for both.
@@ -241,6 +247,7 @@ impl Session {
         while rx.recv_many(&mut batch, PUMP_BATCH).await > 0 {
             {
                 let mut st = self.lock();
+                let mut relisted = false;
                 let Some(e) = st.conns.get_mut(&id) else {
                     // Forgotten while running: stop the connection.
                     handle.cancel();
@@ -260,6 +267,7 @@ impl Session {
                         if s != e.state {
                             e.state = s;
                             e.since = r.t;
+                            relisted = true;
                         }
                     }
                     if let Err(err) = e.store.append(&r) {
@@ -267,6 +275,9 @@ impl Session {
                         // going rather than stop recording everything after it.
                         eprintln!("streamscope: recording {id}: {err}");
                     }
+                }
+                if relisted {
+                    st.relisted();
                 }
             }
             self.bump();
@@ -286,6 +297,7 @@ impl Session {
                     r.stop();
                 }
                 e.ended.cancel();
+                st.relisted();
             }
         }
         self.bump();
@@ -323,11 +335,12 @@ impl Session {
 
     /// Stops a connection if it runs and drops its recording.
     pub fn forget(&self, id: ConnId) -> Result<(), SessionError> {
-        let entry = self
-            .lock()
-            .conns
-            .remove(&id)
-            .ok_or(SessionError::UnknownConn(id))?;
+        let entry = {
+            let mut st = self.lock();
+            let entry = st.conns.remove(&id).ok_or(SessionError::UnknownConn(id))?;
+            st.relisted();
+            entry
+        };
         entry.cancel.cancel();
         self.bump();
         Ok(())
@@ -344,13 +357,17 @@ impl Session {
             } else {
                 name::shorten(name)
             };
-            e.name.clone()
+            let name = e.name.clone();
+            st.relisted();
+            name
         };
         self.bump();
         Ok(name)
     }
 
-    /// Every connection, in id order.
+    /// Every connection, in id order, with a copy of its whole statistics (ten minutes
+    /// of buckets each): for readers that need the history; listings and the UI socket
+    /// use the cheap views in `snapshot.rs`.
     pub fn list(&self) -> Vec<ConnSummary> {
         let st = self.lock();
         st.conns.iter().map(|(&id, e)| summary(id, e)).collect()
