@@ -14,7 +14,7 @@ import { Api } from '../transport/api';
 import type { Row } from '../transport/decode';
 import { LiveFeed, type LiveState } from '../transport/live';
 import { readSession, serverHost, type Session } from '../transport/session';
-import type { ConnState, ConnView, DemoListing, SearchPage, SearchRequest } from '../transport/types';
+import type { ConnListing, ConnState, ConnView, DemoListing, SearchPage, SearchRequest } from '../transport/types';
 import { Live } from './live.svelte';
 import type { PaneState } from './pane.svelte';
 import { Panes } from './panes.svelte';
@@ -148,9 +148,19 @@ export class App {
   }
 
   // The server's connections no pane shows (another tab's, or left behind).
-  /** In id order; read it where `tick` is read, since it follows the server's list. */
-  get unattached(): ConnView[] {
-    return this.lifecycle.unattached(this.store.views);
+  // The live socket streams only what the panes watch, and lists every connection the
+  // server holds (`known`) without counts; the details come from the API on request.
+  /** In id order, from the live socket's list. */
+  get unattached(): ConnListing[] {
+    return this.lifecycle.unattached(this.live.known);
+  }
+  /** How many connections the server holds. */
+  get connCount(): number {
+    return this.live.known.length;
+  }
+  /** The unattached connections with their counts and repeats, asked of the server now. */
+  async unattachedViews(): Promise<ConnView[]> {
+    return this.lifecycle.unattached(await this.api.list());
   }
   attach(view: ConnView): PaneState {
     return this.lifecycle.attach(view);

@@ -97,8 +97,9 @@ export class Panes {
     }
   }
 
-  /** The server's connections no pane shows, in id order (the server's). */
-  unattached(views: readonly ConnView[]): ConnView[] {
+  /** The server's connections no pane shows, in id order (the server's): from the live
+   * socket's list (for a count) or the API's views (for the details). */
+  unattached<T extends { id: string }>(views: readonly T[]): T[] {
     const shown = new Set(this.list.flatMap((p) => p.conns));
     const listed = new Set(views.map((v) => v.id));
     // A restarted server reuses ids: forget what it no longer lists.
