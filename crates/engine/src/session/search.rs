@@ -182,9 +182,9 @@ impl Session {
     /// Searches the recording of `id` backwards from `bounds.before`: the matching seqs,
     /// newest first, until `bounds.limit` matches are found, the scan bound is reached
     /// ([`MAX_SCAN_RECORDS`] records or [`MAX_SCAN_BYTES`] payload bytes) or the oldest
-    /// record (or the one just after `bounds.after`) is read. The lock is held per chunk of [`SEARCH_CHUNK`] records and matching
-    /// runs outside it; records that arrive meanwhile are newer than `before` and left to
-    /// the caller's live view.
+    /// record (or the one just after `bounds.after`) is read. The lock is held per chunk of
+    /// [`SEARCH_CHUNK`] records and matching runs outside it; records that arrive meanwhile
+    /// are newer than `before` and left to the caller's live view.
     ///
     /// Errors: [`SessionError::UnknownConn`] when `id` is not (or no longer) recorded.
     pub fn search(
