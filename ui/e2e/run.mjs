@@ -61,17 +61,59 @@ const context = await browser.newContext({
 const page = await context.newPage();
 const pageErrors = [];
 page.on('pageerror', (e) => pageErrors.push(e.message));
-page.on('console', (m) => m.type() === 'error' && pageErrors.push(`console: ${m.text()}`));
+
+// Every answer of 400 or more from the page's own origin (the UI, /api, /demo; its live
+// worker's requests too) is an error unless the running test declared it with
+// `expectHttpError`: a 500 from the page's own API call fails the run.
+let currentTest = '';
+/** What the running test provokes on purpose: { method, path (RegExp), status, seen }. */
+let expectedHttp = [];
+const httpErrors = [];
+page.on('response', (r) => {
+  const url = new URL(r.url());
+  if (url.origin !== origin || r.status() < 400) return;
+  const method = r.request().method();
+  const e = expectedHttp.find((x) => x.method === method && x.status === r.status() && x.path.test(url.pathname));
+  if (e) e.seen++;
+  else httpErrors.push(`${currentTest}: ${method} ${url.pathname} answered ${r.status()}`);
+});
+/** Declares that the running test provokes this error answer. The test fails if it never came. */
+function expectHttpError(method, path, status) {
+  expectedHttp.push({ method, path, status, seen: 0 });
+}
+// Chromium logs every error answer a second time as a console error ("Failed to load
+// resource: the server responded with a status of N"), with the URL as its location. For
+// the page's own origin the response listener above judges those answers; every other
+// console error (other origins, network failures, the page's own logging) is one.
+page.on('console', (m) => {
+  if (m.type() !== 'error') return;
+  const own = (() => {
+    try {
+      return new URL(m.location().url).origin === origin;
+    } catch {
+      return false;
+    }
+  })();
+  if (own && /^Failed to load resource: the server responded with a status of \d+/.test(m.text())) return;
+  pageErrors.push(`${currentTest}: console: ${m.text()}`);
+});
 
 const results = [];
 async function test(name, fn, timeout = 30_000) {
   const t0 = Date.now();
   let timer;
+  currentTest = name;
+  expectedHttp = [];
   try {
     await Promise.race([
       fn(),
       new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`timed out after ${timeout} ms`)), timeout))),
     ]);
+    const missing = expectedHttp.filter((e) => e.seen === 0);
+    assert(
+      missing.length === 0,
+      `declared error answers that never came: ${missing.map((e) => `${e.method} ${e.path} ${e.status}`)}`,
+    );
     results.push({ name, ok: true });
     console.log(`  ✓ ${name} (${Date.now() - t0} ms)`);
   } catch (e) {
@@ -123,6 +165,21 @@ function rowsOf(p) {
   );
 }
 const stateOf = (p) => p.locator('.status .state').innerText();
+/** `GET path` of the server's API as the page calls it (with the token the page keeps;
+ * there is no cookie). An error answer throws, with its status. */
+const apiGet = (path) =>
+  page.evaluate(async (p) => {
+    const r = await fetch(p, { headers: { authorization: `Bearer ${sessionStorage.getItem('sscope.token')}` } });
+    if (!r.ok) throw new Error(`GET ${p}: ${r.status}`);
+    return r.json();
+  }, path);
+const connIdOf = (i) => page.evaluate((i) => globalThis.sscope.panes[i].connId, i);
+/** The newest seq the page holds for pane `i`'s connection. */
+const lastSeqOf = (i) =>
+  page.evaluate((i) => {
+    const app = globalThis.sscope;
+    return app.store.get(app.panes[i].connId)?.lastSeq ?? 0;
+  }, i);
 
 // --- the tests --------------------------------------------------------------------------
 
@@ -178,13 +235,17 @@ await test('the list follows, stops when scrolled up, and resumes on request', a
   const list = pane(0).locator('.viewport');
   // More rows than the list shows (it has a scrollbar), and some to scroll back through.
   await until('enough rows to scroll', async () => (await pane(0).locator('.track').count()) > 0);
-  await page.waitForTimeout(1500);
+  // Rows above the first shown, for the wheel to scroll back to.
+  const shown = (await rowsOf(pane(0))).length;
+  await until('rows to scroll back through', async () => (await lastSeqOf(0)) >= shown + 5);
   await list.hover();
   await page.mouse.wheel(0, -400);
   const follow = pane(0).locator('button.follow');
   await follow.waitFor({ timeout: 3000 });
   const before = (await rowsOf(pane(0)))[0].seq;
-  await page.waitForTimeout(700);
+  // Not a pause: more records must arrive, and the list still shows the same rows.
+  const seq = await lastSeqOf(0);
+  await until('three more records', async () => (await lastSeqOf(0)) >= seq + 3);
   const after = (await rowsOf(pane(0)))[0].seq;
   assert(before === after, `the list moved while scrolled up (${before} → ${after})`);
   await follow.click();
@@ -255,11 +316,20 @@ await test('rate charts: events/s and bytes/s of both panes, named, in the legen
     .locator('.rates .legend .swatch')
     .evaluateAll((els) => els.map((e) => getComputedStyle(e).backgroundColor));
   assert(swatches[0] === 'rgb(37, 99, 235)' && swatches[1] === 'rgb(234, 88, 12)', `swatches ${swatches}`);
-  // Redrawn while the page is open (four a second; at least a few in two seconds here).
+  // Redrawn as records arrive: three more pictures, new images, while the recordings
+  // grow. Counted, not timed: the deadline is only a backstop for a chart that stopped.
   const before = await framesOf('events');
-  await page.waitForTimeout(2000);
-  const after = await framesOf('events');
-  assert(after - before >= 3, `${after - before} new pictures in 2 s`);
+  const seqBefore = await lastSeqOf(0);
+  const images = new Set([await chartImg('events').getAttribute('src')]);
+  await until(
+    'three more pictures of the events chart',
+    async () => {
+      images.add(await chartImg('events').getAttribute('src'));
+      return (await framesOf('events')) >= before + 3 && images.size >= 3;
+    },
+    20_000,
+  );
+  assert((await lastSeqOf(0)) > seqBefore, 'redrawn, but no new records arrived');
   // Each pane's status line has its own line, in its colour.
   const spark = await until('the WS sparkline', async () => {
     const svg = await shownSvg(pane(0).locator('[data-testid=sparkline] img'));
@@ -456,17 +526,25 @@ await test('the server repeats every N ms, survives a reload, stops on Stop, and
       for (let i = 0; i < ring.length; i++) if (ring.dirAt(i) === 1 && ring.previewAt(i) === 'tick-tock') n++;
       return n;
     });
-  await page.waitForTimeout(500);
-  const sent = await sentOut();
-  await page.waitForTimeout(600);
-  const after = await sentOut();
+  // What the server recorded as sent: its search of the whole recording.
+  const sentByServer = async () =>
+    (await apiGet(`/api/connections/${await connIdOf(2)}/search?q=tick-tock&kinds=text&dir=out&limit=10000`)).matches
+      .length;
+  const repeating = async () => (await apiGet('/api/connections')).some((c) => c.repeat);
+  // Stopped once the server no longer lists the repeat; from then on its count is final,
+  // and the page shows exactly that many.
+  await until('the server lists no repeat', async () => !(await repeating()));
+  const sent = await sentByServer();
   assert(sent >= 2, `only ${sent} repeated sends`);
-  assert(after === sent, `still sending after Stop (${sent} → ${after})`);
-  const listed = await page.evaluate(async () => (await fetch('/api/connections')).json());
-  assert(
-    listed.every((c) => !c.repeat),
-    `the server still lists a repeat: ${JSON.stringify(listed)}`,
+  await until(`the page showing the ${sent} sent`, async () => (await sentOut()) === sent);
+  // Something sent after Stop would come before this frame's echo.
+  await echo.getByLabel('Text message').fill('after stop');
+  await echo.locator('.repeat input[type=checkbox]').uncheck();
+  await echo.locator('button.send').click();
+  await until('the echo after Stop', async () =>
+    (await rowsOf(echo)).some((x) => x.dir === 'in' && x.preview === 'after stop'),
   );
+  assert((await sentByServer()) === sent, `still sending after Stop (${sent} → ${await sentByServer()})`);
 
   // With a count: exactly that many, then the button is Start again. (The reload reset
   // the form; the server kept only the repeat.)
@@ -478,8 +556,10 @@ await test('the server repeats every N ms, survives a reload, stops on Stop, and
   await echo.locator('button.send').click();
   await until('two more sent', async () => (await sentOut()) === sent + 2, 5000);
   await echo.locator('button.send', { hasText: 'Start' }).waitFor({ timeout: 5000 });
-  await page.waitForTimeout(300);
-  assert((await sentOut()) === sent + 2, `more than 2 sent: ${(await sentOut()) - sent}`);
+  // Finished by itself: the server lists no repeat, and recorded exactly two more.
+  await until('the counted repeat finished', async () => !(await repeating()));
+  assert((await sentByServer()) === sent + 2, `not 2 more sent: ${(await sentByServer()) - sent}`);
+  assert((await sentOut()) === sent + 2, `the page shows ${(await sentOut()) - sent} more sent`);
   await echo.getByLabel('Repeat count (empty: until stopped)').fill('');
   await echo.locator('.repeat input[type=checkbox]').uncheck();
 
@@ -522,6 +602,32 @@ await test('filters by direction and kind, and searches text', async () => {
   await until('filter cleared', async () => (await rowsOf(echo)).some((x) => x.preview !== 'e2e hello'));
 });
 
+await test('a text filter shows a long frame arriving while it is set, matched past its preview', async () => {
+  const search = echo.getByLabel('Search frames');
+  await search.fill('far-needle');
+  await until('nothing matches yet', async () => (await rowsOf(echo)).length === 0);
+  // 1,000 characters with the term at 900: the row's preview holds the first 240 only,
+  // so the server, which reads the whole record, has to say that it matches.
+  const long = `${'x'.repeat(900)}far-needle${'y'.repeat(90)}`;
+  await echo.getByRole('tab', { name: 'Text' }).click();
+  await echo.getByLabel('Text message').fill(long);
+  await echo.locator('button.send').click();
+  const rows = await until('the frame sent and its echo in the list', async () => {
+    const r = await rowsOf(echo);
+    return r.length === 2 && r;
+  });
+  assert(
+    rows.some((x) => x.dir === 'out') && rows.some((x) => x.dir === 'in'),
+    `rows: ${JSON.stringify(rows.map((x) => x.dir))}`,
+  );
+  assert(
+    rows.every((x) => x.kind === 'text' && /^x+$/.test(x.preview) && x.preview.length < 900),
+    `not previews cut before the term: ${rows.map((x) => x.preview.length)}`,
+  );
+  await search.fill('');
+  await until('filter cleared', async () => (await rowsOf(echo)).length > 2);
+});
+
 await test('close with a code and reason', async () => {
   await echo.getByRole('tab', { name: 'Close' }).click();
   await echo.locator('.close-row input[type=number]').fill('4001');
@@ -548,6 +654,7 @@ await test('errors show where they belong: a URL the UI refuses, one the server 
   assert(await url.evaluate((el) => el.classList.contains('invalid')), 'URL field not marked invalid');
   await url.fill('ws://exa mple.com/');
   await until('error cleared on edit', async () => (await banner.count()) === 0);
+  expectHttpError('POST', /^\/api\/connections$/, 400);
   await echo.locator('button.connect').click();
   await until('the server’s invalid_url', async () => {
     const t = await banner.innerText();
@@ -661,10 +768,7 @@ await test('request options: header, bearer and subprotocol on WS; Last-Event-ID
   await sse.locator('button.connect').click();
   // The first event recorded (read from the server: at 50/s the list has moved on).
   const first = await until('events after id 41', async () => {
-    const page1 = await page.evaluate(async (i) => {
-      const id = globalThis.sscope.panes[i].connId;
-      return (await fetch(`/api/connections/${id}/records?from=1&limit=20`)).json();
-    }, before + 1);
+    const page1 = await apiGet(`/api/connections/${await connIdOf(before + 1)}/records?from=1&limit=20`);
     return page1.records.find((r) => r.kind === 'event');
   });
   assert(first.id === '42' && first.event === 'tick', `first event after Last-Event-ID 41: ${JSON.stringify(first)}`);
@@ -676,11 +780,7 @@ await test('request options: header, bearer and subprotocol on WS; Last-Event-ID
   await sse.getByRole('textbox', { name: /^Last-Event-ID/ }).fill('');
   await sse.locator('input.url').fill(`http://${host}/demo/sse/flaky?every=3&retry_ms=200`);
   await sse.locator('button.connect').click();
-  const recordsOf = (i) =>
-    page.evaluate(async (i) => {
-      const id = globalThis.sscope.panes[i].connId;
-      return (await fetch(`/api/connections/${id}/records?from=1&limit=200`)).json();
-    }, i);
+  const recordsOf = async (i) => apiGet(`/api/connections/${await connIdOf(i)}/records?from=1&limit=200`);
   const flaky = await until('two reconnections', async () => {
     const r = (await recordsOf(before + 1)).records;
     return r.filter((x) => x.kind === 'reconnect').length >= 2 && r;
@@ -736,13 +836,13 @@ await test('request options: header, bearer and subprotocol on WS; Last-Event-ID
   await pane(before).getByRole('button', { name: 'Close pane' }).click();
   await until('both panes closed', async () => (await panes().count()) === before);
   await until('their connections forgotten by the server', async () => {
-    const list = await page.evaluate(async () => (await fetch('/api/connections')).json());
+    const list = await apiGet('/api/connections');
     return !list.some((c) => ids.includes(c.id));
   });
 }, 90_000);
 
 await test('connections no pane shows: listed with a count, opened in a pane from seq 1, closed, forgotten', async () => {
-  const token = new URL(uiUrl).searchParams.get('token');
+  const token = new URLSearchParams(new URL(uiUrl).hash.slice(1)).get('token');
   // Opened from outside the page, as a script or another tab would.
   const outside = async (path, name) => {
     const res = await fetch(`${origin}/api/connections`, {
@@ -773,7 +873,7 @@ await test('connections no pane shows: listed with a count, opened in a pane fro
   await row(echoed).getByRole('button', { name: /Forget/ }).click();
   await until('gone from the list', async () => (await row(echoed).count()) === 0);
   await until('forgotten by the server', async () => {
-    const list = await page.evaluate(async () => (await fetch('/api/connections')).json());
+    const list = await apiGet('/api/connections');
     return !list.some((c) => c.id === echoed);
   });
 
@@ -796,7 +896,7 @@ await test('connections no pane shows: listed with a count, opened in a pane fro
   // Closing the pane has the server close and forget its connection; no badge is left.
   await p.getByRole('button', { name: 'Close pane' }).click();
   await until('forgotten by the server', async () => {
-    const list = await page.evaluate(async () => (await fetch('/api/connections')).json());
+    const list = await apiGet('/api/connections');
     return !list.some((c) => ids.includes(c.id));
   });
   assert(!/\d/.test(await menuButton.innerText()), `badge left: ${await menuButton.innerText()}`);
@@ -898,17 +998,65 @@ await test('an untrusted certificate is explained with the pane’s own TLS cont
   }
 });
 
+/** The colours a theme block of app.css gives `names`, as computed styles spell them. */
+function paletteOf(block, names) {
+  const out = {};
+  for (const n of names) {
+    const hex = new RegExp(`--${n}:\\s*#([0-9a-f]{6});`, 'i').exec(block)?.[1];
+    if (!hex) throw new Error(`app.css has no --${n} here`);
+    const [r, g, b] = [0, 2, 4].map((i) => parseInt(hex.slice(i, i + 2), 16));
+    out[n] = `rgb(${r}, ${g}, ${b})`;
+  }
+  return out;
+}
+/** Relative luminance (WCAG) of `rgb(r, g, b)`. */
+function luminance(rgb) {
+  const [r, g, b] = rgb
+    .match(/\d+/g)
+    .slice(0, 3)
+    .map((v) => {
+      const c = Number(v) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
 await test('dark theme', async () => {
+  // The palettes as the stylesheet states them: the light one in :root, the dark one in
+  // the prefers-color-scheme block.
+  const css = readFileSync(join(uiDir, 'src', 'styles', 'app.css'), 'utf8');
+  const darkAt = css.indexOf('@media (prefers-color-scheme: dark)');
+  assert(darkAt > 0, 'app.css has no dark block');
+  const names = ['bg', 'surface', 'text'];
+  const light = paletteOf(css.slice(0, darkAt), names);
+  const dark = paletteOf(css.slice(darkAt), names);
+  assert(dark.bg !== light.bg && dark.text !== light.text, 'the dark palette is the light one');
+  const colours = () =>
+    page.evaluate(() => {
+      const body = getComputedStyle(document.body);
+      const pane = getComputedStyle(document.querySelector('section.pane'));
+      return { bg: body.backgroundColor, text: body.color, surface: pane.backgroundColor, paneText: pane.color };
+    });
+  const before = await colours();
+  assert(before.bg === light.bg && before.surface === light.surface, `not light to start: ${JSON.stringify(before)}`);
   await page.emulateMedia({ colorScheme: 'dark' });
   await pane(1).locator('.viewport .row').nth(4).click();
-  await page.waitForTimeout(400);
-  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
-  assert(bg !== 'rgb(236, 238, 241)', `body still light: ${bg}`);
+  const now = await until('the dark palette', async () => {
+    const c = await colours();
+    return c.bg === dark.bg && c;
+  });
+  assert(now.surface === dark.surface, `pane background ${now.surface}, not ${dark.surface}`);
+  assert(now.text === dark.text && now.paneText === dark.text, `text ${now.text} / ${now.paneText}, not ${dark.text}`);
+  // Light on dark now, where it was dark on light.
+  assert(luminance(before.text) < luminance(before.bg), 'light theme is not dark on light');
+  assert(luminance(now.text) > luminance(now.bg) + 0.5, `dark theme text ${now.text} on ${now.bg}`);
   // The charts follow: drawn again on the dark background, in the dark palette.
   await until('a dark chart', async () => linesIn(await shownSvg(chartImg('events'))).includes('#FB923C'));
   await shot('06-dark');
   await echo.locator('.viewport .row', { hasText: 'application-defined' }).first().click();
-  await page.waitForTimeout(400);
+  await until('the close in the detail', async () =>
+    /application-defined/.test(await echo.locator('.detail').innerText()),
+  );
   await shot('07-dark-close');
   await page.emulateMedia({ colorScheme: 'light' });
 });
@@ -924,9 +1072,9 @@ await test('without the token the page says so instead of failing silently', asy
   await other.close();
 });
 
-await test('no errors in the page', async () => {
-  const real = pageErrors.filter((e) => !/Failed to load resource/.test(e));
-  assert(real.length === 0, real.join('\n'));
+await test('no errors in the page, and no error answers to the page that no test provoked', async () => {
+  assert(pageErrors.length === 0, pageErrors.join('\n'));
+  assert(httpErrors.length === 0, httpErrors.join('\n'));
 });
 
 // --- the end ----------------------------------------------------------------------------

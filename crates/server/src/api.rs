@@ -270,6 +270,8 @@ struct SearchParams {
     kinds: Option<String>,
     dir: Option<String>,
     before: Option<u64>,
+    /// Only records with a greater seq: a live view asks for the rows it has not decided.
+    after: Option<u64>,
     limit: Option<usize>,
     /// Most records this request reads (at most the engine's bound).
     scan: Option<u64>,
@@ -301,9 +303,10 @@ fn word_list<T>(
         .collect()
 }
 
-/// `GET /api/connections/{id}/search?q=&case=1&kinds=text,event&dir=in,out&before=SEQ&limit=N&scan=N`:
-/// the seqs of the records that match, newest first, searched over whole records. Each
-/// request reads a bounded number of records; `next` continues where it stopped.
+/// `GET /api/connections/{id}/search?q=&case=1&kinds=text,event&dir=in,out&before=SEQ&after=SEQ&limit=N&scan=N`:
+/// the seqs of the records that match, newest first, searched over whole records with
+/// `after < seq < before`. Each request reads a bounded number of records; `next`
+/// continues where it stopped (`null` once it reached `after` or the oldest record).
 async fn search(
     State(session): State<Session>,
     ConnPath(id): ConnPath,
@@ -340,6 +343,7 @@ async fn search(
     };
     let bounds = SearchBounds {
         before: p.before.unwrap_or(u64::MAX),
+        after: p.after.unwrap_or(0),
         limit: p
             .limit
             .unwrap_or(DEFAULT_SEARCH_LIMIT)

@@ -1,7 +1,18 @@
-import { describe, expect, it } from 'vitest';
-import { compile, isActive, MatchIndex, NO_FILTER } from './filter';
+import { describe, expect, it, vi } from 'vitest';
+import type { StreamRecord } from '../contract';
+import { KIND_CODE, toChunk } from '../transport/decode';
+import {
+  compile,
+  isActive,
+  MatchIndex,
+  MAX_MATCHES,
+  NO_FILTER,
+  PENDING_DELAY_MS,
+  previewIsWhole,
+  type SearchRange,
+} from './filter';
 import { Store } from './log';
-import { chunk } from './testing';
+import { chunk, text } from './testing';
 
 describe('compile', () => {
   it('filters by kind, direction and case-insensitive text in preview and note', () => {
@@ -112,5 +123,157 @@ describe('MatchIndex', () => {
     expect(idx.addOlderMatches([80, 70], 60)).toBe(2);
     expect(idx.addOlderMatches([80, 70], 60)).toBe(0);
     expect(idx.count).toBe(2);
+  });
+});
+
+describe('previewIsWhole', () => {
+  const { text, binary } = KIND_CODE;
+  it('trusts a preview that holds every byte of the payload', () => {
+    expect(previewIsWhole(text, 240, 'x'.repeat(240))).toBe(true);
+    expect(previewIsWhole(text, -1, 'an error message')).toBe(true);
+    expect(previewIsWhole(binary, 40, 'de '.repeat(40).trim())).toBe(true);
+  });
+  it('sends the server a payload longer than its preview, or possibly longer', () => {
+    expect(previewIsWhole(text, 1000, 'x'.repeat(240))).toBe(false);
+    // Multi-byte: 240 bytes of "é" are 120 characters, previewed whole, but the size
+    // alone cannot tell, so the server is asked.
+    expect(previewIsWhole(text, 240, 'é'.repeat(120))).toBe(false);
+    // A binary preview is the hex of its first 40 bytes, longer than the 41 bytes it cut.
+    expect(previewIsWhole(binary, 41, 'de '.repeat(40).trim())).toBe(false);
+  });
+});
+
+/** The server's search (crates/engine/src/session/search.rs) over `records`: whole text,
+ * `after < seq < before`, newest first, at most `cap` matches a page. */
+function serverOver(records: StreamRecord[], cap = Infinity) {
+  const calls: { after: number; before: number }[] = [];
+  const search: SearchRange = async (spec, r) => {
+    calls.push({ after: r.after, before: r.before });
+    const needle = spec.text.trim().toLowerCase();
+    const matches: number[] = [];
+    const limit = Math.min(r.limit, cap);
+    for (let i = records.length - 1; i >= 0; i--) {
+      const rec = records[i];
+      if (rec.seq >= r.before || rec.seq <= r.after) continue;
+      if (!(rec.data ?? '').toLowerCase().includes(needle)) continue;
+      matches.push(rec.seq);
+      if (matches.length === limit) return { matches, next: rec.seq > r.after + 1 ? rec.seq : null };
+    }
+    return { matches, next: null };
+  };
+  return { search, calls };
+}
+
+/** `n` characters with `word` at character `at`. */
+const longWith = (word: string, at: number, n = 1000) => 'x'.repeat(at) + word + 'y'.repeat(n - at - word.length);
+
+describe('MatchIndex with the server deciding rows cut in their preview', () => {
+  it('shows a long frame whose match is past its preview, between the short ones matched here', async () => {
+    const store = new Store(100, () => 1);
+    const log = store.ensure('c1', 'ws');
+    const recs = [
+      text('c1', 1, 'needle one'),
+      text('c1', 2, 'nothing'),
+      text('c1', 3, longWith('needle', 900)),
+      text('c1', 4, longWith('other', 900)),
+      text('c1', 5, 'a needle too'),
+    ];
+    const server = serverOver(recs);
+    let changes = 0;
+    const idx = new MatchIndex({ kinds: [], dirs: [], text: 'NEEDLE' }, log, MAX_MATCHES, {
+      search: server.search,
+      onChange: () => changes++,
+    });
+    store.apply([toChunk('c1', recs)]);
+    // The short rows are decided at once, here; the long ones wait for the server.
+    expect(Array.from({ length: idx.count }, (_, i) => idx.seqAt(i))).toEqual([1, 5]);
+    expect(idx.pendingCount).toBe(2);
+    await idx.settle();
+    expect(Array.from({ length: idx.count }, (_, i) => idx.seqAt(i))).toEqual([1, 3, 5]);
+    expect(idx.pendingCount).toBe(0);
+    // One request, for the range of the cut rows only.
+    expect(server.calls).toEqual([{ after: 2, before: 5 }]);
+    expect(changes).toBe(1);
+    idx.dispose();
+  });
+
+  it('never asks the server about short rows, nor without a text filter', async () => {
+    const store = new Store(100, () => 1);
+    const log = store.ensure('c1', 'ws');
+    const server = serverOver([]);
+    const opts = { search: server.search, onChange: () => {} };
+    const byText = new MatchIndex({ kinds: [], dirs: [], text: 'message' }, log, MAX_MATCHES, opts);
+    const byKind = new MatchIndex({ kinds: ['text'], dirs: [], text: '' }, log, MAX_MATCHES, opts);
+    store.apply([chunk('c1', 1, 50), toChunk('c1', [text('c1', 51, longWith('message', 500))])]);
+    expect(byText.count).toBe(45);
+    expect(byText.pendingCount).toBe(1);
+    expect(byKind.pendingCount).toBe(0);
+    expect(byKind.count).toBe(46);
+    byText.dispose();
+    byKind.dispose();
+    expect(server.calls).toEqual([]);
+  });
+
+  it('pages through a range the server answers in parts, and leaves rows that came meanwhile to the next run', async () => {
+    const store = new Store(1000, () => 1);
+    const log = store.ensure('c1', 'ws');
+    const recs: StreamRecord[] = [];
+    for (let s = 1; s <= 21; s++) recs.push(text('c1', s, s % 2 ? longWith('hit', 700) : `short hit ${s}`));
+    // Two matches a page: several pages for the ten long rows and the short ones among them.
+    const server = serverOver(recs, 2);
+    const idx = new MatchIndex({ kinds: [], dirs: [], text: 'hit' }, log, MAX_MATCHES, {
+      search: server.search,
+      onChange: () => {},
+    });
+    store.apply([toChunk('c1', recs.slice(0, 19))]);
+    expect(idx.count).toBe(9);
+    expect(idx.pendingCount).toBe(10);
+    const run = idx.settle();
+    // Seqs 20 (short) and 21 (long) arrive while the run is under way.
+    store.apply([toChunk('c1', recs.slice(19))]);
+    await run;
+    const seqs = () => Array.from({ length: idx.count }, (_, i) => idx.seqAt(i));
+    expect(seqs()).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(server.calls.every((c) => c.after === 0 && c.before <= 20)).toBe(true);
+    expect(server.calls.length).toBeGreaterThan(1);
+    expect(idx.pendingCount).toBe(1);
+    await idx.settle();
+    expect(seqs()).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+    expect(server.calls.at(-1)).toEqual({ after: 20, before: 22 });
+    expect(idx.pendingCount).toBe(0);
+    idx.dispose();
+  });
+
+  it('asks on its own a moment after a cut row arrives, and drops an answer that comes after dispose', async () => {
+    vi.useFakeTimers();
+    try {
+      const store = new Store(100, () => 1);
+      const log = store.ensure('c1', 'ws');
+      const recs = [text('c1', 1, longWith('late', 600))];
+      const server = serverOver(recs);
+      const idx = new MatchIndex({ kinds: [], dirs: [], text: 'late' }, log, MAX_MATCHES, {
+        search: server.search,
+        onChange: () => {},
+      });
+      store.apply([toChunk('c1', recs)]);
+      expect(server.calls.length).toBe(0);
+      await vi.advanceTimersByTimeAsync(PENDING_DELAY_MS);
+      expect(server.calls.length).toBe(1);
+      expect(idx.count).toBe(1);
+
+      const other = new MatchIndex({ kinds: [], dirs: [], text: 'late' }, log, MAX_MATCHES, {
+        search: server.search,
+        onChange: () => {},
+      });
+      store.apply([toChunk('c1', [text('c1', 2, longWith('late', 600))])]);
+      recs.push(text('c1', 2, longWith('late', 600)));
+      const run = other.settle();
+      other.dispose();
+      await run;
+      expect(other.count).toBe(0);
+      idx.dispose();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -86,6 +86,10 @@ export class Ring {
   kindAt(i: number): number {
     return this.kinds[this.phys(i)];
   }
+  /** Payload bytes of the record, -1 where it has none. */
+  sizeAt(i: number): number {
+    return this.sizes[this.phys(i)];
+  }
   previewAt(i: number): string {
     const p = this.phys(i);
     return this.texts[p].slice(this.pStart[p], this.pEnd[p]);

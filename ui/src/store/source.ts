@@ -3,7 +3,7 @@
 // set. A paused view stops at the seq it was paused on while records keep arriving.
 
 import type { Row } from '../transport/decode';
-import { isActive, MatchIndex, type FilterSpec } from './filter';
+import { isActive, MatchIndex, MAX_MATCHES, type FilterSpec, type SearchRange } from './filter';
 import type { ConnLog } from './log';
 import { PageCache, type FetchRows } from './pages';
 
@@ -13,17 +13,22 @@ export class FrameSource {
   /** The last seq shown while paused, `null` when live. */
   pausedAt: number | null = null;
 
+  /** `search` lets a text filter have the server match arriving rows whose payload is
+   * longer than their preview; without it they are matched on the preview. */
   constructor(
     readonly log: ConnLog,
     fetchRows: FetchRows,
-    onLoad: () => void,
+    private onLoad: () => void,
+    private search?: SearchRange,
+    private onSearchError?: (e: unknown) => void,
   ) {
     this.pages = new PageCache(fetchRows, onLoad);
   }
 
   setFilter(spec: FilterSpec) {
     this.index?.dispose();
-    this.index = isActive(spec) ? new MatchIndex(spec, this.log) : null;
+    const server = this.search ? { search: this.search, onChange: this.onLoad, onError: this.onSearchError } : null;
+    this.index = isActive(spec) ? new MatchIndex(spec, this.log, MAX_MATCHES, server) : null;
   }
 
   get filter(): MatchIndex | null {

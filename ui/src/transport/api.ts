@@ -133,6 +133,7 @@ export class Api {
     if (r.kinds.length) q.set('kinds', r.kinds.join(','));
     if (r.dirs.length) q.set('dir', r.dirs.join(','));
     if (r.before !== undefined) q.set('before', String(r.before));
+    if (r.after !== undefined) q.set('after', String(r.after));
     if (r.limit !== undefined) q.set('limit', String(r.limit));
     return this.call('GET', `/api/connections/${encodeURIComponent(id)}/search?${q}`);
   }

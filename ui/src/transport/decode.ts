@@ -36,7 +36,7 @@ import { closeCodeName } from '../lib/format';
 /** Characters of payload a preview keeps: a wide row's worth, and what search reads. */
 export const PREVIEW_CHARS = 240;
 /** Bytes of a binary payload a preview shows in hex. */
-const PREVIEW_BYTES = 40;
+export const PREVIEW_BYTES = 40;
 
 export const KIND_CODE: Record<Kind, number> = Object.fromEntries(KINDS.map((k, i) => [k, i])) as Record<Kind, number>;
 export const DIR_CODE: Record<Dir, number> = { in: 0, out: 1, meta: 2 };

@@ -94,6 +94,8 @@ export interface SearchRequest {
   dirs: readonly string[];
   /** Only records with seq < `before`; absent for the newest first. */
   before?: number;
+  /** Only records with seq > `after`; absent for down to the oldest. */
+  after?: number;
   limit?: number;
 }
 

@@ -44,6 +44,9 @@ pub struct SearchQuery {
 pub struct SearchBounds {
     /// Only records with `seq < before` are searched; `u64::MAX` for the newest first.
     pub before: u64,
+    /// Only records with `seq > after` are searched; 0 for down to the oldest. A live view
+    /// that already decided every row up to some seq asks for the newer ones only.
+    pub after: u64,
     /// Most matches returned.
     pub limit: usize,
     /// Most records read, at most [`MAX_SCAN_RECORDS`].
@@ -55,7 +58,8 @@ pub struct SearchBounds {
 pub struct SearchPage {
     /// Matching seqs, newest first.
     pub matches: Vec<u64>,
-    /// The `before` of the next page, `None` when the oldest record has been searched.
+    /// The `before` of the next page, `None` when the oldest record (or the one just after
+    /// `after`) has been searched.
     pub next: Option<u64>,
     /// Records read by this call.
     pub scanned: u64,
@@ -178,9 +182,9 @@ impl Session {
     /// Searches the recording of `id` backwards from `bounds.before`: the matching seqs,
     /// newest first, until `bounds.limit` matches are found, the scan bound is reached
     /// ([`MAX_SCAN_RECORDS`] records or [`MAX_SCAN_BYTES`] payload bytes) or the oldest
-    /// record is read. The lock is held per chunk of [`SEARCH_CHUNK`] records and matching
-    /// runs outside it; records that arrive meanwhile are newer than `before` and left to
-    /// the caller's live view.
+    /// record (or the one just after `bounds.after`) is read. The lock is held per chunk of
+    /// [`SEARCH_CHUNK`] records and matching runs outside it; records that arrive meanwhile
+    /// are newer than `before` and left to the caller's live view.
     ///
     /// Errors: [`SessionError::UnknownConn`] when `id` is not (or no longer) recorded.
     pub fn search(
@@ -211,6 +215,9 @@ impl Session {
                 let (Some(first), Some(last)) = (e.store.first_seq(), e.store.last_seq()) else {
                     return Ok(page);
                 };
+                // The lowest seq this call may read: the oldest held, or the one after
+                // `after`.
+                let first = first.max(bounds.after.saturating_add(1));
                 end = end.min(last.saturating_add(1));
                 if end <= first {
                     return Ok(page);
