@@ -22,6 +22,7 @@ use streamscope_engine::session::{
 use streamscope_engine::{Command, ConnId, Dir, Record};
 use streamscope_model::input::parse_hex;
 use streamscope_model::name;
+use streamscope_model::Body;
 
 use crate::commands::{self, RepeatView};
 use crate::error::ApiError;
@@ -256,22 +257,6 @@ const DEFAULT_SEARCH_LIMIT: usize = 500;
 /// so a page is only numbers, but a list never needs more at once.
 pub const MAX_SEARCH_LIMIT: usize = 10_000;
 
-/// Every record kind of CONTRACT.md, WebSocket's and SSE's.
-const KINDS: &[&str] = &[
-    "open",
-    "text",
-    "binary",
-    "ping",
-    "pong",
-    "close",
-    "event",
-    "comment",
-    "retry",
-    "reconnect",
-    "end",
-    "error",
-];
-
 #[derive(Debug, Deserialize)]
 struct SearchParams {
     q: Option<String>,
@@ -322,7 +307,7 @@ async fn search(
     let Query(p) = params?;
     let kinds = word_list(
         p.kinds.as_deref(),
-        |w| KINDS.contains(&w).then(|| w.to_owned()),
+        |w| Body::KINDS.contains(&w).then(|| w.to_owned()),
         "kinds: a record kind (text, binary, event, …)",
     )?;
     let dirs = word_list(
