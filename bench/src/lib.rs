@@ -9,8 +9,8 @@
 //! carry) and the RFC 3339 time they stamp it with (the model's `Timestamp`).
 
 use serde::Serialize;
-use streamscope_model::Timestamp;
 use std::time::{SystemTime, UNIX_EPOCH};
+use streamscope_model::Timestamp;
 
 /// One NDJSON record, with the fields CONTRACT.md puts on WS `text` /
 /// `binary` and SSE `event` records.
@@ -50,7 +50,9 @@ pub fn now_rfc3339(buf: &mut [u8; TIMESTAMP_LEN]) -> &str {
 /// model's formatter, so the ceilings write the very bytes `sscope` writes.
 pub fn format_rfc3339(secs: u64, micros: u32, buf: &mut [u8; TIMESTAMP_LEN]) -> &str {
     let secs = i64::try_from(secs).unwrap_or(i64::MAX);
-    let t = secs.saturating_mul(1_000_000).saturating_add(i64::from(micros));
+    let t = secs
+        .saturating_mul(1_000_000)
+        .saturating_add(i64::from(micros));
     Timestamp(t).format_into(buf);
     // Every byte the formatter writes is ASCII.
     std::str::from_utf8(buf).unwrap_or("1970-01-01T00:00:00.000000Z")
