@@ -148,9 +148,13 @@ pub fn open_ws(
     sink: RecordSink,
     cancel: CancellationToken,
 ) -> ConnHandle {
-    spawn(id, Proto::Ws, sink, cancel, move |mut em, rx, cancel| async move {
-        ws::run(&opts, &mut em, rx, &cancel).await
-    })
+    spawn(
+        id,
+        Proto::Ws,
+        sink,
+        cancel,
+        move |mut em, rx, cancel| async move { ws::run(&opts, &mut em, rx, &cancel).await },
+    )
 }
 
 /// Opens an SSE connection in a new task.
@@ -160,9 +164,13 @@ pub fn open_sse(
     sink: RecordSink,
     cancel: CancellationToken,
 ) -> ConnHandle {
-    spawn(id, Proto::Sse, sink, cancel, move |mut em, rx, cancel| async move {
-        sse::run(&opts, &mut em, rx, &cancel).await
-    })
+    spawn(
+        id,
+        Proto::Sse,
+        sink,
+        cancel,
+        move |mut em, rx, cancel| async move { sse::run(&opts, &mut em, rx, &cancel).await },
+    )
 }
 
 /// What both protocols' tasks share: the command channel, the emitter, and reading a
