@@ -20,9 +20,9 @@ use streamscope_engine::session::{
     ConnSummary, MAX_SCAN_RECORDS, SearchBounds, SearchPage, SearchQuery, Session,
 };
 use streamscope_engine::{Command, ConnId, Dir, Record};
+use streamscope_model::Body;
 use streamscope_model::input::parse_hex;
 use streamscope_model::name;
-use streamscope_model::Body;
 
 use crate::commands::{self, RepeatView};
 use crate::error::ApiError;
