@@ -119,12 +119,7 @@ async fn interop_websockets_close_with_code_and_reason_exits_zero() {
         ["meta open", "in text", "in close", "out close"],
         "{run}"
     );
-    let close = run.all_dir("in", "close")[0];
-    assert_eq!(
-        (close.code, close.reason.as_deref()),
-        (Some(4000), Some("done here")),
-        "{run}"
-    );
+    run.expect_peer_close(4000, "done here");
 }
 
 #[tokio::test]
@@ -225,17 +220,8 @@ async fn interop_aiohttp_websocket_echoes_and_closes_with_its_code() {
     );
     assert_eq!(run.all_dir("in", "text")[0].text(), "one", "{run}");
     assert_eq!(run.all_dir("in", "binary")[0].bytes(), [0xff, 0], "{run}");
-    let close = run.all_dir("in", "close")[0];
-    assert_eq!(
-        (close.code, close.reason.as_deref()),
-        (Some(4001), Some("as asked")),
-        "{run}"
-    );
-    assert_eq!(
-        run.kinds().last().map(String::as_str),
-        Some("out close"),
-        "{run}"
-    );
+    run.expect_peer_close(4001, "as asked");
+    run.expect_last("out close");
 }
 
 #[tokio::test]
@@ -284,11 +270,7 @@ async fn interop_aiohttp_gzip_sse_is_decoded() {
     let run = sscope(["sse", &peers.aiohttp("/sse?gzip=1"), "--no-reconnect"]).await;
     run.expect_success();
     assert_eq!(run.event_data(), ["n=1\nlast=", "n=2\nlast="], "{run}");
-    assert_eq!(
-        run.kinds().last().map(String::as_str),
-        Some("meta end"),
-        "{run}"
-    );
+    run.expect_last("meta end");
 }
 
 #[tokio::test]

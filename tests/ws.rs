@@ -190,12 +190,7 @@ async fn ws_peer_close_is_recorded_in_then_answered_out_and_exits_zero() {
         ["meta open", "in text", "in close", "out close"],
         "{run}"
     );
-    let peer = run.all_dir("in", "close")[0];
-    assert_eq!(
-        (peer.code, peer.reason.as_deref()),
-        (Some(1001), Some("going away")),
-        "{run}"
-    );
+    run.expect_peer_close(1001, "going away");
     assert!(
         server
             .received()
@@ -211,17 +206,8 @@ async fn ws_peer_close_with_an_application_code_still_exits_zero() {
     let server = WsServer::start(vec![WsStep::Close(Some((4000, "custom".into())))]).await;
     let run = sscope(["ws", &server.url("/")]).await;
     run.expect_success();
-    let peer = run.all_dir("in", "close")[0];
-    assert_eq!(
-        (peer.code, peer.reason.as_deref()),
-        (Some(4000), Some("custom")),
-        "{run}"
-    );
-    assert_eq!(
-        run.kinds().last().map(String::as_str),
-        Some("out close"),
-        "{run}"
-    );
+    run.expect_peer_close(4000, "custom");
+    run.expect_last("out close");
 }
 
 #[tokio::test]

@@ -48,12 +48,7 @@ async fn ws_fragmented_message_is_one_record() {
     );
     let text = run.one("text");
     assert_eq!((text.text(), text.size), ("hello", Some(5)), "{run}");
-    let close = run.all_dir("in", "close")[0];
-    assert_eq!(
-        (close.code, close.reason.as_deref()),
-        (Some(1000), Some("done")),
-        "{run}"
-    );
+    run.expect_peer_close(1000, "done");
 }
 
 #[tokio::test]

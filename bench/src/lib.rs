@@ -6,10 +6,11 @@
 //! keeps a broken client from looking fast (`ndjson_check`). `bench/run.sh`
 //! drives them. This library holds what the ceilings share: the record they
 //! print (the subset of CONTRACT.md's record that `text` and `event` records
-//! carry) and a small RFC 3339 timestamp formatter.
+//! carry) and the RFC 3339 time they stamp it with (the model's `Timestamp`).
 
 use serde::Serialize;
 use std::time::{SystemTime, UNIX_EPOCH};
+use streamscope_model::Timestamp;
 
 /// One NDJSON record, with the fields CONTRACT.md puts on WS `text` /
 /// `binary` and SSE `event` records.
@@ -45,50 +46,16 @@ pub fn now_rfc3339(buf: &mut [u8; TIMESTAMP_LEN]) -> &str {
     format_rfc3339(since.as_secs(), since.subsec_micros(), buf)
 }
 
-/// Formats `secs` since the Unix epoch plus `micros` as RFC 3339 UTC.
+/// Formats `secs` since the Unix epoch plus `micros` as RFC 3339 UTC, with the
+/// model's formatter, so the ceilings write the very bytes `sscope` writes.
 pub fn format_rfc3339(secs: u64, micros: u32, buf: &mut [u8; TIMESTAMP_LEN]) -> &str {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (year, month, day) = civil_from_days(days as i64);
-    let (hh, mm, ss) = (rem / 3600, (rem / 60) % 60, rem % 60);
-
-    fn put(buf: &mut [u8], at: usize, width: usize, mut v: u64) {
-        for i in (0..width).rev() {
-            buf[at + i] = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-    }
-    put(buf, 0, 4, year as u64);
-    buf[4] = b'-';
-    put(buf, 5, 2, month as u64);
-    buf[7] = b'-';
-    put(buf, 8, 2, day as u64);
-    buf[10] = b'T';
-    put(buf, 11, 2, hh);
-    buf[13] = b':';
-    put(buf, 14, 2, mm);
-    buf[16] = b':';
-    put(buf, 17, 2, ss);
-    buf[19] = b'.';
-    put(buf, 20, 6, u64::from(micros));
-    buf[26] = b'Z';
-    // Every byte written above is ASCII.
+    let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+    let t = secs
+        .saturating_mul(1_000_000)
+        .saturating_add(i64::from(micros));
+    Timestamp(t).format_into(buf);
+    // Every byte the formatter writes is ASCII.
     std::str::from_utf8(buf).unwrap_or("1970-01-01T00:00:00.000000Z")
-}
-
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian
-/// calendar (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 #[cfg(test)]

@@ -303,6 +303,30 @@ impl Run {
         self.all("event").into_iter().map(Record::text).collect()
     }
 
+    /// The peer's close frame (the first inbound `close` record) carried this code and
+    /// reason.
+    #[track_caller]
+    pub fn expect_peer_close(&self, code: u16, reason: &str) -> &Run {
+        let close = self.all_dir("in", "close")[0];
+        assert_eq!(
+            (close.code, close.reason.as_deref()),
+            (Some(code), Some(reason)),
+            "{self}"
+        );
+        self
+    }
+
+    /// The run's last record is `dir kind`, e.g. `"out close"`.
+    #[track_caller]
+    pub fn expect_last(&self, dir_kind: &str) -> &Run {
+        assert_eq!(
+            self.kinds().last().map(String::as_str),
+            Some(dir_kind),
+            "{self}"
+        );
+        self
+    }
+
     /// Position of the first record matching `dir kind`, for ordering assertions.
     pub fn position(&self, dir_kind: &str) -> Option<usize> {
         self.records.iter().position(|r| r.dir_kind() == dir_kind)

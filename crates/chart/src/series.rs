@@ -290,25 +290,15 @@ mod tests {
         let mut stats = ConnStats::default();
         stats.observe(&rec(t, Dir::Out, Body::Ping("1".into())));
         stats.observe(&rec(t + 3_000, Dir::In, Body::Pong("1".into())));
-        let s = series_from_stats(
-            "a",
-            0,
-            &stats,
-            Metric::Latency,
-            t / 1_000_000,
-            t / 1_000_000 + 1,
-        );
+        let latency = |stats: &ConnStats| {
+            let secs = t / 1_000_000;
+            series_from_stats("a", 0, stats, Metric::Latency, secs, secs + 1)
+        };
+        let s = latency(&stats);
         assert_eq!(s.points, vec![(t / 1_000_000, 3.0)]);
         let tick = |sent: i64| Body::Text(format!(r#"{{"sent_at_us":{sent}}}"#));
         stats.observe(&rec(t + 1_000_000, Dir::In, tick(t + 1_000_000 - 500)));
-        let s = series_from_stats(
-            "a",
-            0,
-            &stats,
-            Metric::Latency,
-            t / 1_000_000,
-            t / 1_000_000 + 1,
-        );
+        let s = latency(&stats);
         assert_eq!(
             s.points,
             vec![(t / 1_000_000 + 1, 0.5)],

@@ -49,6 +49,14 @@ fn keep_heap() {
     }
 }
 
+/// Builds the async runtime `builder` describes, or says why it cannot (exit status 1).
+fn runtime(mut builder: tokio::runtime::Builder) -> Result<tokio::runtime::Runtime, ExitCode> {
+    builder.enable_all().build().map_err(|e| {
+        eprintln!("sscope: cannot start the async runtime: {e}");
+        ExitCode::from(1)
+    })
+}
+
 fn main() -> ExitCode {
     keep_heap();
     let matches = Cli::command().get_matches();
@@ -62,15 +70,9 @@ fn main() -> ExitCode {
     if let Cmd::Chart(a) = &cli.cmd {
         return chart::run(a);
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime(tokio::runtime::Builder::new_current_thread()) {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("sscope: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     let planned = match &cli.cmd {
         Cmd::Ws(a) => {

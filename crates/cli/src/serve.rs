@@ -14,15 +14,9 @@ use streamscope_server::{Server, ServerConfig};
 const GRACE: Duration = Duration::from_secs(3);
 
 pub(crate) fn serve(port: u16) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::runtime(tokio::runtime::Builder::new_multi_thread()) {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("sscope: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async move {
         // Before the server starts: a SIGTERM from then on closes connections properly.

@@ -125,6 +125,22 @@ pub enum Body {
 }
 
 impl Body {
+    /// Every record kind of CONTRACT.md, WebSocket's and SSE's, as [`Body::kind`] names them.
+    pub const KINDS: &[&str] = &[
+        "open",
+        "text",
+        "binary",
+        "ping",
+        "pong",
+        "close",
+        "event",
+        "comment",
+        "retry",
+        "reconnect",
+        "end",
+        "error",
+    ];
+
     /// The record's `kind`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -490,6 +506,46 @@ mod tests {
             Some(Timestamp(1_764_095_198_500_000))
         );
         assert_eq!(Timestamp::parse_rfc3339("2025-11-25 nope"), None);
+    }
+
+    #[test]
+    fn kinds_lists_every_body_kind_once() {
+        let one_of_each = [
+            Body::Open {
+                status: 101,
+                headers: vec![],
+                subprotocol: None,
+            },
+            Body::Text(String::new()),
+            Body::Binary(Bytes::new()),
+            Body::Ping(Bytes::new()),
+            Body::Pong(Bytes::new()),
+            Body::Close {
+                code: None,
+                reason: String::new(),
+            },
+            Body::Event {
+                event: String::new(),
+                data: String::new(),
+                id: None,
+            },
+            Body::Comment(String::new()),
+            Body::Retry { retry_ms: 0 },
+            Body::Reconnect {
+                retry_ms: 0,
+                attempt: 0,
+                last_event_id: None,
+            },
+            Body::End,
+            Body::Error {
+                message: String::new(),
+                cause: None,
+                status: None,
+                headers: None,
+            },
+        ];
+        let kinds: Vec<&str> = one_of_each.iter().map(Body::kind).collect();
+        assert_eq!(kinds, Body::KINDS);
     }
 
     #[test]

@@ -334,14 +334,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn rec(micros: i64, dir: Dir, len: usize) -> Record {
-        Record {
-            t: Timestamp(micros),
-            conn: ConnId(1),
-            proto: Proto::Ws,
-            seq: 0,
-            dir,
-            body: Body::Text("x".repeat(len)),
-        }
+        latency_rec(micros, dir, Body::Text("x".repeat(len)))
     }
 
     proptest! {

@@ -43,6 +43,21 @@ fn memory_mib() -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// The next batch of records on `/api/live`, past any non-text message.
+async fn next_batch<S>(live: &mut S) -> Batch
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        let Some(Ok(message)) = live.next().await else {
+            panic!("/api/live closed early");
+        };
+        if let Message::Text(text) = message {
+            return serde_json::from_str(text.as_str()).expect("a batch");
+        }
+    }
+}
+
 fn main() {
     let secs: u64 = std::env::var("LIVE_BENCH_SECS")
         .ok()
@@ -104,13 +119,7 @@ async fn run(window: Duration) {
     let mut tick = started + Duration::from_secs(1);
     let mut delivered_at_tick = 0u64;
     while started.elapsed() < window {
-        let Some(Ok(message)) = live.next().await else {
-            panic!("/api/live closed early");
-        };
-        let Message::Text(text) = message else {
-            continue;
-        };
-        let batch: Batch = serde_json::from_str(text.as_str()).expect("a batch");
+        let batch = next_batch(&mut live).await;
         batches += 1;
         largest_batch = largest_batch.max(batch.records.len());
         for r in &batch.records {
@@ -178,13 +187,7 @@ async fn run(window: Duration) {
     let mut got = 0u64;
     let mut batches = 0u64;
     while got < total {
-        let Some(Ok(message)) = live.next().await else {
-            panic!("/api/live closed early");
-        };
-        let Message::Text(text) = message else {
-            continue;
-        };
-        let batch: Batch = serde_json::from_str(text.as_str()).expect("a batch");
+        let batch = next_batch(&mut live).await;
         batches += 1;
         for r in &batch.records {
             assert_eq!(r.seq, got + 1, "a gap or a duplicate in the catch-up");

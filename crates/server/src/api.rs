@@ -20,6 +20,7 @@ use streamscope_engine::session::{
     ConnBrief, MAX_SCAN_RECORDS, SearchBounds, SearchPage, SearchQuery, Session,
 };
 use streamscope_engine::{Command, ConnId, Dir, Record};
+use streamscope_model::Body;
 use streamscope_model::input::parse_hex;
 use streamscope_model::name;
 
@@ -246,22 +247,6 @@ const DEFAULT_SEARCH_LIMIT: usize = 500;
 /// so a page is only numbers, but a list never needs more at once.
 pub const MAX_SEARCH_LIMIT: usize = 10_000;
 
-/// Every record kind of CONTRACT.md, WebSocket's and SSE's.
-const KINDS: &[&str] = &[
-    "open",
-    "text",
-    "binary",
-    "ping",
-    "pong",
-    "close",
-    "event",
-    "comment",
-    "retry",
-    "reconnect",
-    "end",
-    "error",
-];
-
 #[derive(Debug, Deserialize)]
 struct SearchParams {
     q: Option<String>,
@@ -315,7 +300,7 @@ async fn search(
     let Query(p) = params?;
     let kinds = word_list(
         p.kinds.as_deref(),
-        |w| KINDS.contains(&w).then(|| w.to_owned()),
+        |w| Body::KINDS.contains(&w).then(|| w.to_owned()),
         "kinds: a record kind (text, binary, event, …)",
     )?;
     let dirs = word_list(

@@ -8,6 +8,7 @@ import {
   formatDuration,
   formatRate,
   formatSize,
+  formatState,
   microsOf,
 } from './format';
 
@@ -66,5 +67,16 @@ describe('close codes', () => {
     expect(closeCodeSendable(1006)).toBe(false);
     expect(closeCodeSendable(4999)).toBe(true);
     expect(closeCodeSendable(5000)).toBe(false);
+  });
+});
+
+describe('formatState', () => {
+  it('names the states the server reports, and passes an unknown one through', () => {
+    expect(formatState('connecting')).toBe('Connecting');
+    expect(formatState('open')).toBe('Open');
+    expect(formatState('reconnecting')).toBe('Reconnecting');
+    expect(formatState('closed')).toBe('Closed');
+    expect(formatState('failed')).toBe('Failed');
+    expect(formatState('paused')).toBe('paused');
   });
 });

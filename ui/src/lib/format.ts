@@ -1,4 +1,5 @@
-// Numbers, sizes and times as the UI prints them: dense, aligned, never ambiguous.
+// Numbers, sizes, times and connection states as the UI prints them: dense, aligned,
+// never ambiguous.
 
 const pad2 = (n: number) => (n < 10 ? '0' : '') + n;
 const pad3 = (n: number) => (n < 10 ? '00' : n < 100 ? '0' : '') + n;
@@ -109,3 +110,17 @@ export function closeCodeSendable(code: number): boolean {
 }
 
 export const COMMON_CLOSE_CODES = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1011, 4000];
+
+const STATE_LABEL: Record<string, string> = {
+  connecting: 'Connecting',
+  open: 'Open',
+  reconnecting: 'Reconnecting',
+  closed: 'Closed',
+  failed: 'Failed',
+};
+
+/** A connection's state as the status line and the connections menu name it; a state
+ * this UI does not know (a newer server) is shown as the server spells it. */
+export function formatState(state: string): string {
+  return STATE_LABEL[state] ?? state;
+}

@@ -148,16 +148,13 @@ pub fn open_ws(
     sink: RecordSink,
     cancel: CancellationToken,
 ) -> ConnHandle {
-    let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
-    let emitter = Emitter::new(id, Proto::Ws, sink);
-    let task = tokio::spawn(ws::run(opts, emitter, rx, cancel.clone()));
-    ConnHandle {
+    spawn(
         id,
-        proto: Proto::Ws,
-        commands: tx,
+        Proto::Ws,
+        sink,
         cancel,
-        task,
-    }
+        move |mut em, rx, cancel| async move { ws::run(&opts, &mut em, rx, &cancel).await },
+    )
 }
 
 /// Opens an SSE connection in a new task.
@@ -167,12 +164,34 @@ pub fn open_sse(
     sink: RecordSink,
     cancel: CancellationToken,
 ) -> ConnHandle {
+    spawn(
+        id,
+        Proto::Sse,
+        sink,
+        cancel,
+        move |mut em, rx, cancel| async move { sse::run(&opts, &mut em, rx, &cancel).await },
+    )
+}
+
+/// What both protocols' tasks share: the command channel, the emitter, and reading a
+/// closed record sink as `Cancelled` (nobody is left to tell why the run stopped).
+fn spawn<F, Fut>(
+    id: ConnId,
+    proto: Proto,
+    sink: RecordSink,
+    cancel: CancellationToken,
+    run: F,
+) -> ConnHandle
+where
+    F: FnOnce(Emitter, mpsc::Receiver<Command>, CancellationToken) -> Fut,
+    Fut: Future<Output = Result<Outcome, SinkClosed>> + Send + 'static,
+{
     let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
-    let emitter = Emitter::new(id, Proto::Sse, sink);
-    let task = tokio::spawn(sse::run(opts, emitter, rx, cancel.clone()));
+    let run = run(Emitter::new(id, proto, sink), rx, cancel.clone());
+    let task = tokio::spawn(async move { run.await.unwrap_or(Outcome::Cancelled) });
     ConnHandle {
         id,
-        proto: Proto::Sse,
+        proto,
         commands: tx,
         cancel,
         task,

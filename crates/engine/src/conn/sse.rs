@@ -77,18 +77,6 @@ impl SseOptions {
     }
 }
 
-pub(crate) async fn run(
-    opts: SseOptions,
-    mut em: Emitter,
-    cmds: mpsc::Receiver<Command>,
-    cancel: CancellationToken,
-) -> Outcome {
-    match run_inner(&opts, &mut em, cmds, &cancel).await {
-        Ok(outcome) => outcome,
-        Err(SinkClosed) => Outcome::Cancelled,
-    }
-}
-
 /// How one request–response round ended.
 enum Round {
     /// The server ended the stream cleanly: reconnect unless told not to.
@@ -133,7 +121,8 @@ fn asked(cmd: &Command) -> Asked {
     }
 }
 
-async fn run_inner(
+/// Runs the connection until it ends; [`super::spawn`] makes a closed sink `Cancelled`.
+pub(crate) async fn run(
     opts: &SseOptions,
     em: &mut Emitter,
     cmds: mpsc::Receiver<Command>,

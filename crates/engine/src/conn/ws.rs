@@ -79,19 +79,8 @@ impl WsOptions {
     }
 }
 
+/// Runs the connection until it ends; [`super::spawn`] makes a closed sink `Cancelled`.
 pub(crate) async fn run(
-    opts: WsOptions,
-    mut em: Emitter,
-    cmds: mpsc::Receiver<Command>,
-    cancel: CancellationToken,
-) -> Outcome {
-    match run_inner(&opts, &mut em, cmds, &cancel).await {
-        Ok(outcome) => outcome,
-        Err(SinkClosed) => Outcome::Cancelled,
-    }
-}
-
-async fn run_inner(
     opts: &WsOptions,
     em: &mut Emitter,
     mut cmds: mpsc::Receiver<Command>,
