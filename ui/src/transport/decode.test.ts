@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { parseNdjson, parseTime, type StreamRecord } from '../contract';
 import {
   chunkItems,
-  chunkRecords,
   describe as describeRecord,
   KIND_CODE,
   noteIn,
@@ -53,10 +52,10 @@ describe('previews of real records', () => {
   });
 });
 
-describe('chunkRecords', () => {
+describe('chunkItems of records', () => {
   it('splits a live batch by connection into columns', () => {
     const last = new Map<string, number>();
-    const chunks = chunkRecords(fixture.slice(0, 30), last);
+    const chunks = chunkItems(fixture.slice(0, 30), last);
     const c1 = chunks.find((c) => c.conn === 'c1')!;
     expect(c1.n).toBe(13);
     expect([...c1.seq.slice(0, 3)]).toEqual([1, 2, 3]);
@@ -72,7 +71,7 @@ describe('chunkRecords', () => {
 
   it('drops what it has seen (a resumed socket) and what it is told to ignore', () => {
     const last = new Map([['c1', 10]]);
-    const chunks = chunkRecords(fixture.slice(0, 30), last, new Set(['c2']));
+    const chunks = chunkItems(fixture.slice(0, 30), last, new Set(['c2']));
     expect(chunks.find((c) => c.conn === 'c1')?.n).toBe(3);
     expect(chunks.find((c) => c.conn === 'c2')).toBeUndefined();
     // Ignored connections still advance their cursor, so a resumed socket skips them.
@@ -81,7 +80,7 @@ describe('chunkRecords', () => {
 
   it('makes the same row as a page record would', () => {
     const r = fixture[4];
-    const [c] = chunkRecords([r], new Map());
+    const [c] = chunkItems([r], new Map());
     expect(rowOf(r)).toMatchObject({ seq: c.seq[0], size: c.size[0], preview: previewIn(c, 0), note: noteIn(c, 0) });
   });
 });
@@ -134,7 +133,7 @@ describe('chunkItems', () => {
     const items = asItems(fixture);
     expect(items.some((i) => typeof i === 'object' && i !== null && 'run' in i)).toBe(true);
     const fromRuns = chunkItems(items, new Map());
-    const fromRecords = chunkRecords(fixture, new Map());
+    const fromRecords = chunkItems(fixture, new Map());
     expect(fromRuns.map(columns)).toEqual(fromRecords.map(columns));
   });
 

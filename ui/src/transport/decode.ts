@@ -309,15 +309,6 @@ export function chunkItems(
   return out;
 }
 
-/** Builds chunks from records in arrival order (see `chunkItems`). */
-export function chunkRecords(
-  records: unknown[],
-  last: Map<string, number>,
-  ignore?: { has(conn: string): boolean },
-): Chunk[] {
-  return chunkItems(records, last, ignore);
-}
-
 /** A chunk of one connection's records, in the order given. */
 export function toChunk(conn: string, list: StreamRecord[]): Chunk {
   const b = new ChunkBuilder(conn, list[0]?.proto ?? 'ws');
