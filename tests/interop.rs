@@ -114,11 +114,7 @@ async fn interop_websockets_close_with_code_and_reason_exits_zero() {
     let peers = peers().await;
     let run = sscope(["ws", &peers.websockets("/close")]).await;
     run.expect_success();
-    assert_eq!(
-        run.kinds(),
-        ["meta open", "in text", "in close", "out close"],
-        "{run}"
-    );
+    run.expect_kinds(&["meta open", "in text", "in close", "out close"]);
     run.expect_peer_close(4000, "done here");
 }
 
@@ -234,11 +230,7 @@ async fn interop_aiohttp_sse_reconnects_with_last_event_id() {
         ["n=1\nlast=", "n=2\nlast=", "n=3\nlast=2", "n=4\nlast=2"],
         "{run}"
     );
-    let ids: Vec<Option<&str>> = run
-        .all("event")
-        .into_iter()
-        .map(|r| r.id.as_deref())
-        .collect();
+    let ids = run.event_ids();
     assert_eq!(ids, [Some("1"), Some("2"), Some("3"), Some("4")], "{run}");
     assert!(
         run.all("event")
@@ -293,7 +285,7 @@ async fn interop_aiohttp_sse_403_is_one_error_with_status_and_headers() {
     let peers = peers().await;
     let run = sscope(["sse", &peers.aiohttp("/sse-forbidden")]).await;
     run.expect_failure();
-    assert_eq!(run.kinds(), ["meta error"], "{run}");
+    run.expect_kinds(&["meta error"]);
     let error = run.one("error");
     assert_eq!(error.status, Some(403), "{run}");
     assert_eq!(error.header("x-why"), Some("test"), "{run}");
@@ -304,5 +296,5 @@ async fn interop_aiohttp_sse_204_is_an_end() {
     let peers = peers().await;
     let run = sscope(["sse", &peers.aiohttp("/sse-204")]).await;
     run.expect_success();
-    assert_eq!(run.kinds(), ["meta end"], "{run}");
+    run.expect_kinds(&["meta end"]);
 }

@@ -89,7 +89,7 @@ async fn sse_wrong_content_type_is_one_error_with_status_and_no_open() {
     .await;
     let run = sscope(["sse", &server.url("/events"), "--retry", "50"]).await;
     run.expect_failure().expect_single_conn();
-    assert_eq!(run.kinds(), ["meta error"], "{run}");
+    run.expect_kinds(&["meta error"]);
     assert_eq!(run.cause(), "not_event_stream", "{run}");
     let error = run.one("error");
     assert_eq!(error.status, Some(200), "{run}");
@@ -106,7 +106,7 @@ async fn sse_missing_content_type_is_an_error() {
     let server = RawServer::start(vec![Script::respond("200 OK", &[], "data: a\n\n")]).await;
     let run = sscope(["sse", &server.url("/events"), "--retry", "50"]).await;
     run.expect_failure();
-    assert_eq!(run.kinds(), ["meta error"], "{run}");
+    run.expect_kinds(&["meta error"]);
     assert_eq!(server.connections(), 1);
 }
 
@@ -120,7 +120,7 @@ async fn sse_non_200_status_is_one_error_with_status_and_headers() {
     .await;
     let run = sscope(["sse", &server.url("/events"), "--retry", "50"]).await;
     run.expect_failure();
-    assert_eq!(run.kinds(), ["meta error"], "{run}");
+    run.expect_kinds(&["meta error"]);
     let error = run.one("error");
     assert_eq!(error.status, Some(503), "{run}");
     assert_eq!(error.header("retry-after"), Some("1"), "{run}");
@@ -136,7 +136,7 @@ async fn sse_204_at_start_is_an_end_and_exits_zero() {
     let server = RawServer::start(vec![Script::no_content()]).await;
     let run = sscope(["sse", &server.url("/events"), "--retry", "50"]).await;
     run.expect_success();
-    assert_eq!(run.kinds(), ["meta end"], "{run}");
+    run.expect_kinds(&["meta end"]);
     assert_eq!(server.connections(), 1, "a 204 stops reconnection");
 }
 
@@ -172,11 +172,7 @@ async fn sse_reconnect_sends_last_event_id() {
         (Some(50), Some(1), Some("5")),
         "{run}"
     );
-    let ids: Vec<Option<&str>> = run
-        .all("event")
-        .into_iter()
-        .map(|r| r.id.as_deref())
-        .collect();
+    let ids = run.event_ids();
     assert_eq!(
         ids,
         [Some("5"), Some("5")],
@@ -226,19 +222,15 @@ async fn sse_transport_break_gives_error_then_reconnect() {
     let run = sscope(["sse", &server.url("/events"), "--count", "2"]).await;
     // The broken transport is an error record; the run still ends as asked.
     run.expect_exit(0).expect_single_conn();
-    assert_eq!(
-        run.kinds(),
-        [
-            "meta open",
-            "in retry",
-            "in event",
-            "meta error",
-            "meta reconnect",
-            "meta open",
-            "in event"
-        ],
-        "{run}"
-    );
+    run.expect_kinds(&[
+        "meta open",
+        "in retry",
+        "in event",
+        "meta error",
+        "meta reconnect",
+        "meta open",
+        "in event",
+    ]);
     assert_eq!(run.cause(), "transport_lost", "{run}");
     let reconnect = run.one("reconnect");
     assert_eq!(
@@ -286,7 +278,7 @@ async fn sse_chunked_stream_that_ends_properly_is_an_end() {
     let server = RawServer::start(vec![script]).await;
     let run = sscope(["sse", &server.url("/events"), "--no-reconnect"]).await;
     run.expect_success();
-    assert_eq!(run.kinds(), ["meta open", "in event", "meta end"], "{run}");
+    run.expect_kinds(&["meta open", "in event", "meta end"]);
 }
 
 #[tokio::test]
@@ -352,11 +344,7 @@ async fn sse_last_event_id_flag_sets_the_header_and_the_initial_id() {
     ])
     .await;
     run.expect_success();
-    let ids: Vec<Option<&str>> = run
-        .all("event")
-        .into_iter()
-        .map(|r| r.id.as_deref())
-        .collect();
+    let ids = run.event_ids();
     assert_eq!(ids, [Some("42"), Some("9"), Some("9")], "{run}");
     assert_eq!(
         run.one("reconnect").last_event_id.as_deref(),
@@ -380,11 +368,7 @@ async fn sse_id_reset_to_empty_sends_no_last_event_id_on_reconnect() {
     run.expect_success();
     assert_eq!(run.one("reconnect").last_event_id, None, "{run}");
     assert_eq!(server.requests()[1].header("last-event-id"), None);
-    let ids: Vec<Option<&str>> = run
-        .all("event")
-        .into_iter()
-        .map(|r| r.id.as_deref())
-        .collect();
+    let ids = run.event_ids();
     assert_eq!(ids, [Some("3"), Some(""), Some("")], "{run}");
 }
 
@@ -397,18 +381,14 @@ async fn sse_204_on_reconnect_stops_reconnection() {
     .await;
     let run = sscope(["sse", &server.url("/events")]).await;
     run.expect_success();
-    assert_eq!(
-        run.kinds(),
-        [
-            "meta open",
-            "in retry",
-            "in event",
-            "meta end",
-            "meta reconnect",
-            "meta end"
-        ],
-        "{run}"
-    );
+    run.expect_kinds(&[
+        "meta open",
+        "in retry",
+        "in event",
+        "meta end",
+        "meta reconnect",
+        "meta end",
+    ]);
     assert_eq!(server.connections(), 2);
 }
 
@@ -425,18 +405,14 @@ async fn sse_non_200_on_reconnect_stops_with_an_error() {
     .await;
     let run = sscope(["sse", &server.url("/events")]).await;
     run.expect_failure();
-    assert_eq!(
-        run.kinds(),
-        [
-            "meta open",
-            "in retry",
-            "in event",
-            "meta end",
-            "meta reconnect",
-            "meta error"
-        ],
-        "{run}"
-    );
+    run.expect_kinds(&[
+        "meta open",
+        "in retry",
+        "in event",
+        "meta end",
+        "meta reconnect",
+        "meta error",
+    ]);
     assert_eq!(run.one("error").status, Some(500), "{run}");
     assert_eq!(server.connections(), 2);
 }
@@ -446,11 +422,7 @@ async fn sse_no_reconnect_ends_on_a_clean_end_with_exit_zero() {
     let server = RawServer::start(vec![Script::sse("retry: 50\ndata: a\n\n")]).await;
     let run = sscope(["sse", &server.url("/events"), "--no-reconnect"]).await;
     run.expect_success();
-    assert_eq!(
-        run.kinds(),
-        ["meta open", "in retry", "in event", "meta end"],
-        "{run}"
-    );
+    run.expect_kinds(&["meta open", "in retry", "in event", "meta end"]);
     assert_eq!(server.connections(), 1);
 }
 
@@ -464,11 +436,7 @@ async fn sse_no_reconnect_ends_on_a_transport_error_with_exit_one() {
     let server = RawServer::start(vec![broken]).await;
     let run = sscope(["sse", &server.url("/events"), "--no-reconnect"]).await;
     run.expect_failure();
-    assert_eq!(
-        run.kinds(),
-        ["meta open", "in retry", "in event", "meta error"],
-        "{run}"
-    );
+    run.expect_kinds(&["meta open", "in retry", "in event", "meta error"]);
     assert_eq!(server.connections(), 1);
 }
 
@@ -480,7 +448,7 @@ async fn sse_count_stops_the_stream_without_an_end_record() {
     .await;
     let run = sscope(["sse", &server.url("/events"), "--count", "2"]).await;
     run.expect_success();
-    assert_eq!(run.kinds(), ["meta open", "in event", "in event"], "{run}");
+    run.expect_kinds(&["meta open", "in event", "in event"]);
 }
 
 #[tokio::test]
@@ -488,7 +456,7 @@ async fn sse_count_reached_just_before_the_server_closes_has_no_end() {
     let server = RawServer::start(vec![Script::sse("data: 1\n\ndata: 2\n\n")]).await;
     let run = sscope(["sse", &server.url("/events"), "--count", "2"]).await;
     run.expect_success();
-    assert_eq!(run.kinds(), ["meta open", "in event", "in event"], "{run}");
+    run.expect_kinds(&["meta open", "in event", "in event"]);
 }
 
 #[tokio::test]
@@ -496,11 +464,7 @@ async fn sse_count_does_not_count_comments_or_retry() {
     let server = RawServer::start(vec![Script::sse(": hi\nretry: 50\n\ndata: 1\n\n").hold()]).await;
     let run = sscope(["sse", &server.url("/events"), "--count", "1"]).await;
     run.expect_success();
-    assert_eq!(
-        run.kinds(),
-        ["meta open", "in comment", "in retry", "in event"],
-        "{run}"
-    );
+    run.expect_kinds(&["meta open", "in comment", "in retry", "in event"]);
 }
 
 #[tokio::test]
@@ -536,7 +500,7 @@ async fn sse_initial_connection_refused_is_one_error_without_retry() {
     let url = format!("http://127.0.0.1:{}/events", closed_port());
     let run = sscope(["sse", &url, "--retry", "50"]).await;
     run.expect_failure();
-    assert_eq!(run.kinds(), ["meta error"], "{run}");
+    run.expect_kinds(&["meta error"]);
     assert_eq!(run.cause(), "refused", "{run}");
 }
 
@@ -545,7 +509,7 @@ async fn sse_connection_closed_before_any_response_is_not_retried() {
     let server = RawServer::start(vec![Script::new(), Script::sse("data: late\n\n")]).await;
     let run = sscope(["sse", &server.url("/events"), "--retry", "50"]).await;
     run.expect_failure();
-    assert_eq!(run.kinds(), ["meta error"], "{run}");
+    run.expect_kinds(&["meta error"]);
     assert_eq!(
         server.connections(),
         1,
@@ -686,19 +650,15 @@ async fn sse_idle_timeout_treats_silence_as_a_broken_transport() {
     // The broken transport is an error record; the run still ends as asked.
     run.expect_exit(0);
     assert_eq!(run.cause(), "idle_timeout", "{run}");
-    assert_eq!(
-        run.kinds(),
-        [
-            "meta open",
-            "in retry",
-            "in event",
-            "meta error",
-            "meta reconnect",
-            "meta open",
-            "in event"
-        ],
-        "{run}"
-    );
+    run.expect_kinds(&[
+        "meta open",
+        "in retry",
+        "in event",
+        "meta error",
+        "meta reconnect",
+        "meta open",
+        "in event",
+    ]);
 }
 
 #[tokio::test]
@@ -908,7 +868,7 @@ async fn sse_redirect_is_followed_to_the_stream() {
     .await;
     let run = sscope(["sse", &server.url("/start"), "--count", "1"]).await;
     run.expect_success();
-    assert_eq!(run.kinds(), ["meta open", "in event"], "{run}");
+    run.expect_kinds(&["meta open", "in event"]);
     let requests = server.requests();
     assert_eq!(requests.len(), 2, "{requests:?}");
     assert_eq!(requests[1].target, "/moved?y=2");

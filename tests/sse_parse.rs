@@ -45,7 +45,7 @@ fn ev(event: &str, data: &str, id: Option<&str>) -> (String, String, Option<Stri
 #[tokio::test]
 async fn sse_event_defaults_to_message_with_no_id_when_none_was_set() {
     let run = parse(Script::sse("data: hello\n\n")).await;
-    assert_eq!(run.kinds(), ["meta open", "in event", "meta end"], "{run}");
+    run.expect_kinds(&["meta open", "in event", "meta end"]);
     let event = run.one("event");
     assert_eq!(event.event.as_deref(), Some("message"), "{run}");
     assert_eq!(
@@ -289,11 +289,7 @@ async fn sse_comment_text_is_kept_verbatim_with_its_leading_space() {
 #[tokio::test]
 async fn sse_comment_inside_an_event_comes_before_the_event_record() {
     let run = parse(Script::sse("data: a\n: between\ndata: b\n\n")).await;
-    assert_eq!(
-        run.kinds(),
-        ["meta open", "in comment", "in event", "meta end"],
-        "{run}"
-    );
+    run.expect_kinds(&["meta open", "in comment", "in event", "meta end"]);
     assert_eq!(run.one("comment").text(), " between", "{run}");
     assert_eq!(run.event_data(), ["a\nb"], "{run}");
 }
@@ -301,11 +297,7 @@ async fn sse_comment_inside_an_event_comes_before_the_event_record() {
 #[tokio::test]
 async fn sse_retry_is_a_record_even_when_its_block_dispatches_nothing() {
     let run = parse(Script::sse("retry: 40\n\ndata: y\n\n")).await;
-    assert_eq!(
-        run.kinds(),
-        ["meta open", "in retry", "in event", "meta end"],
-        "{run}"
-    );
+    run.expect_kinds(&["meta open", "in retry", "in event", "meta end"]);
     assert_eq!(run.one("retry").retry_ms, Some(40), "{run}");
 }
 

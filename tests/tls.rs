@@ -30,7 +30,7 @@ async fn wss_with_an_unknown_issuer_fails_verification_by_default() {
     .await;
     let run = sscope(["ws", &server.url("/"), "--count", "1"]).await;
     run.expect_failure();
-    assert_eq!(run.kinds(), ["meta error"], "{run}");
+    run.expect_kinds(&["meta error"]);
     assert_eq!(run.cause(), "tls_untrusted", "{run}");
     // The record states what happened; the advice in flags is the command line's own.
     let message = run.one("error").message.clone().unwrap_or_default();
@@ -73,7 +73,7 @@ async fn https_sse_with_an_unknown_issuer_is_one_error_without_retry() {
     let server = RawServer::start_tls(vec![Script::sse("retry: 50\ndata: secure\n\n")]).await;
     let run = sscope(["sse", &server.url("/events"), "--retry", "50"]).await;
     run.expect_failure();
-    assert_eq!(run.kinds(), ["meta error"], "{run}");
+    run.expect_kinds(&["meta error"]);
     assert_eq!(run.cause(), "tls_untrusted", "{run}");
     assert_eq!(
         server.connections(),

@@ -185,11 +185,7 @@ async fn ws_peer_close_is_recorded_in_then_answered_out_and_exits_zero() {
     .await;
     let run = sscope(["ws", &server.url("/")]).await;
     run.expect_success();
-    assert_eq!(
-        run.kinds(),
-        ["meta open", "in text", "in close", "out close"],
-        "{run}"
-    );
+    run.expect_kinds(&["meta open", "in text", "in close", "out close"]);
     run.expect_peer_close(1001, "going away");
     assert!(
         server
@@ -215,7 +211,7 @@ async fn ws_close_frame_without_payload_gives_a_close_record_without_code() {
     let server = WsServer::start(vec![WsStep::Close(None)]).await;
     let run = sscope(["ws", &server.url("/")]).await;
     run.expect_success();
-    assert_eq!(run.kinds(), ["meta open", "in close", "out close"], "{run}");
+    run.expect_kinds(&["meta open", "in close", "out close"]);
     let peer = run.all_dir("in", "close")[0];
     assert_eq!(peer.code, None, "{run}");
     assert!(peer.reason.as_deref().is_none_or(str::is_empty), "{run}");
@@ -226,7 +222,7 @@ async fn ws_tcp_drop_without_close_frame_is_an_error_naming_1006_and_exits_one()
     let server = WsServer::start(vec![text("last words"), WsStep::DropTcp]).await;
     let run = sscope(["ws", &server.url("/")]).await;
     run.expect_failure();
-    assert_eq!(run.kinds(), ["meta open", "in text", "meta error"], "{run}");
+    run.expect_kinds(&["meta open", "in text", "meta error"]);
     let message = run.one("error").message.clone().unwrap_or_default();
     assert!(
         message.contains("1006"),
@@ -240,11 +236,7 @@ async fn ws_count_closes_with_1000_after_n_inbound_messages() {
     let server = WsServer::start(vec![text("a"), WsStep::Binary(vec![1])]).await;
     let run = sscope(["ws", &server.url("/"), "--count", "2"]).await;
     run.expect_success();
-    assert_eq!(
-        run.kinds(),
-        ["meta open", "in text", "in binary", "out close", "in close"],
-        "{run}"
-    );
+    run.expect_kinds(&["meta open", "in text", "in binary", "out close", "in close"]);
     assert_eq!(run.all_dir("out", "close")[0].code, Some(1000), "{run}");
     assert!(
         server
@@ -546,7 +538,7 @@ async fn ws_refused_handshake_is_one_error_with_status_and_headers_and_no_open()
     .await;
     let run = sscope(["ws", &server.url("/private")]).await;
     run.expect_failure();
-    assert_eq!(run.kinds(), ["meta error"], "{run}");
+    run.expect_kinds(&["meta error"]);
     assert_eq!(run.cause(), "handshake_rejected", "{run}");
     let error = run.one("error");
     assert_eq!(error.status, Some(403), "{run}");
@@ -605,7 +597,7 @@ async fn ws_connection_refused_is_one_error_and_exits_one() {
     let url = format!("ws://127.0.0.1:{}/", closed_port());
     let run = sscope(["ws", &url, "--connect-timeout", "5"]).await;
     run.expect_failure();
-    assert_eq!(run.kinds(), ["meta error"], "{run}");
+    run.expect_kinds(&["meta error"]);
     assert_eq!(run.cause(), "refused", "{run}");
     assert_eq!(run.one("error").status, None, "no response came\n{run}");
 }
@@ -666,11 +658,7 @@ async fn ws_timeout_closes_with_1000_and_exits_zero() {
     let server = WsServer::start(vec![text("only one")]).await;
     let run = sscope(["ws", &server.url("/"), "--timeout", "1"]).await;
     run.expect_success();
-    assert_eq!(
-        run.kinds(),
-        ["meta open", "in text", "out close", "in close"],
-        "{run}"
-    );
+    run.expect_kinds(&["meta open", "in text", "out close", "in close"]);
     assert_eq!(run.all_dir("out", "close")[0].code, Some(1000), "{run}");
 }
 

@@ -41,11 +41,7 @@ async fn ws_fragmented_message_is_one_record() {
     .await;
     let run = sscope(["ws", &server.ws_url("/")]).await;
     run.expect_success();
-    assert_eq!(
-        run.kinds(),
-        ["meta open", "in text", "in close", "out close"],
-        "{run}"
-    );
+    run.expect_kinds(&["meta open", "in text", "in close", "out close"]);
     let text = run.one("text");
     assert_eq!((text.text(), text.size), ("hello", Some(5)), "{run}");
     run.expect_peer_close(1000, "done");
@@ -61,18 +57,14 @@ async fn ws_ping_between_fragments_is_answered_and_recorded_in_wire_order() {
     .await;
     let run = sscope(["ws", &server.ws_url("/")]).await;
     run.expect_success();
-    assert_eq!(
-        run.kinds(),
-        [
-            "meta open",
-            "in ping",
-            "out pong",
-            "in binary",
-            "in close",
-            "out close"
-        ],
-        "{run}"
-    );
+    run.expect_kinds(&[
+        "meta open",
+        "in ping",
+        "out pong",
+        "in binary",
+        "in close",
+        "out close",
+    ]);
     assert_eq!(run.one("binary").bytes(), b"abcd", "{run}");
     assert_eq!(run.one("pong").bytes(), b"p", "{run}");
 }
@@ -87,11 +79,7 @@ async fn ws_data_and_close_in_one_segment_lose_nothing() {
     .await;
     let run = sscope(["ws", &server.ws_url("/")]).await;
     run.expect_success();
-    assert_eq!(
-        run.kinds(),
-        ["meta open", "in text", "in close", "out close"],
-        "{run}"
-    );
+    run.expect_kinds(&["meta open", "in text", "in close", "out close"]);
     assert_eq!(run.one("text").text(), "last", "{run}");
 }
 
@@ -104,11 +92,7 @@ async fn ws_unsolicited_pong_is_an_in_record_and_gets_no_answer() {
     .await;
     let run = sscope(["ws", &server.ws_url("/")]).await;
     run.expect_success();
-    assert_eq!(
-        run.kinds(),
-        ["meta open", "in pong", "in text", "in close", "out close"],
-        "{run}"
-    );
+    run.expect_kinds(&["meta open", "in pong", "in text", "in close", "out close"]);
 }
 
 #[tokio::test]
@@ -263,7 +247,7 @@ async fn ws_plain_http_answer_is_one_error_with_status_and_headers() {
     .await;
     let run = sscope(["ws", &server.ws_url("/")]).await;
     run.expect_failure();
-    assert_eq!(run.kinds(), ["meta error"], "{run}");
+    run.expect_kinds(&["meta error"]);
     let error = run.one("error");
     assert_eq!(error.status, Some(200), "{run}");
     assert_eq!(error.header("x-served-by"), Some("raw"), "{run}");
@@ -295,7 +279,7 @@ async fn ws_rejected_handshake_with_a_chunked_body_quotes_its_first_body_line() 
     let url = server.ws_url("/events");
     let run = sscope(["ws", &url]).await;
     run.expect_failure();
-    assert_eq!(run.kinds(), ["meta error"], "{run}");
+    run.expect_kinds(&["meta error"]);
     assert_eq!(run.cause(), "handshake_rejected", "{run}");
     let error = run.one("error");
     assert_eq!(error.status, Some(200), "{run}");

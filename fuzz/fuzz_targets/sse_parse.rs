@@ -74,6 +74,31 @@ fn check_limits(limits: Limits, outcome: &Outcome) {
     }
 }
 
+/// Parses `stream` in one chunk, cut at `cuts`, and byte by byte under `limits`; all three
+/// must agree and keep to the limits. Returns the one-chunk outcome. `context` opens each
+/// failure message.
+fn chunking_agrees(
+    limits: Limits,
+    stream: &[u8],
+    cuts: &[usize],
+    every_byte: &[usize],
+    context: &str,
+) -> Outcome {
+    let whole = parse_at(limits, stream, &[]);
+    check_limits(limits, &whole);
+    assert_eq!(
+        parse_at(limits, stream, cuts),
+        whole,
+        "{context}chunked at {cuts:?} differs from one chunk"
+    );
+    assert_eq!(
+        parse_at(limits, stream, every_byte),
+        whole,
+        "{context}byte by byte differs from one chunk"
+    );
+    whole
+}
+
 fuzz_target!(|input: &[u8]| {
     let (n_cuts, limit_byte, rest) = match input {
         [a, b, rest @ ..] => ((*a & 0x0f) as usize, *b, rest),
@@ -91,18 +116,7 @@ fuzz_target!(|input: &[u8]| {
 
     // 1. Default limits: any chunking gives the one-chunk outcome.
     let defaults = Limits::default();
-    let whole = parse_at(defaults, stream, &[]);
-    assert_eq!(
-        parse_at(defaults, stream, &cuts),
-        whole,
-        "chunked at {cuts:?} differs from one chunk"
-    );
-    assert_eq!(
-        parse_at(defaults, stream, &every_byte),
-        whole,
-        "byte by byte differs from one chunk"
-    );
-    check_limits(defaults, &whole);
+    let whole = chunking_agrees(defaults, stream, &cuts, &every_byte, "");
 
     // 2. Default limits: agrees with the plain reading of the spec.
     if whole.result.is_ok() {
@@ -114,17 +128,12 @@ fuzz_target!(|input: &[u8]| {
         max_line: usize::from(limit_byte % 48),
         max_event: usize::from(limit_byte / 48) * 12 + usize::from(limit_byte % 13),
     };
-    let small_whole = parse_at(small, stream, &[]);
-    check_limits(small, &small_whole);
-    assert_eq!(
-        parse_at(small, stream, &cuts),
-        small_whole,
-        "small limits {small:?}: chunked at {cuts:?} differs from one chunk"
-    );
-    assert_eq!(
-        parse_at(small, stream, &every_byte),
-        small_whole,
-        "small limits {small:?}: byte by byte differs from one chunk"
+    let small_whole = chunking_agrees(
+        small,
+        stream,
+        &cuts,
+        &every_byte,
+        &format!("small limits {small:?}: "),
     );
     if whole.result.is_ok() {
         if small_whole.result.is_ok() {

@@ -303,6 +303,21 @@ impl Run {
         self.all("event").into_iter().map(Record::text).collect()
     }
 
+    /// The run's records, as `dir kind`, are exactly these, in this order.
+    #[track_caller]
+    pub fn expect_kinds(&self, want: &[&str]) -> &Run {
+        assert_eq!(self.kinds(), want, "{self}");
+        self
+    }
+
+    /// The `id` of every SSE `event` record, in order.
+    pub fn event_ids(&self) -> Vec<Option<&str>> {
+        self.all("event")
+            .into_iter()
+            .map(|r| r.id.as_deref())
+            .collect()
+    }
+
     /// The peer's close frame (the first inbound `close` record) carried this code and
     /// reason.
     #[track_caller]

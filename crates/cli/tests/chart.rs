@@ -2,6 +2,7 @@
 //! (tests/fixtures/chart/, recorded with `sscope ws|sse` against the demo tickers), the
 //! images decoded and looked into, and the mistakes a user makes answered with exit 2.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -20,6 +21,18 @@ fn scratch(test: &str) -> PathBuf {
 }
 
 fn sscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sscope"))
+        .args(args)
+        .output()
+        .expect("run sscope")
+}
+
+/// `sscope chart INPUTS… -o OUT EXTRA…`.
+fn chart(inputs: &[&Path], out: &Path, extra: &[&str]) -> Output {
+    let mut args: Vec<&OsStr> = vec![OsStr::new("chart")];
+    args.extend(inputs.iter().map(|p| p.as_os_str()));
+    args.extend([OsStr::new("-o"), out.as_os_str()]);
+    args.extend(extra.iter().map(OsStr::new));
     Command::new(env!("CARGO_BIN_EXE_sscope"))
         .args(args)
         .output()
@@ -45,16 +58,7 @@ fn chart_of_a_recording_writes_a_png_of_the_asked_size() {
     let dir = scratch("png");
     let out = dir.join("rates.png");
     let ws = fixture("ws-ticker.ndjson");
-    let o = sscope(&[
-        "chart",
-        ws.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--width",
-        "640",
-        "--height",
-        "400",
-    ]);
+    let o = chart(&[&ws], &out, &["--width", "640", "--height", "400"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         o.stdout.is_empty() && o.stderr.is_empty(),
@@ -69,7 +73,7 @@ fn chart_svg_names_each_connection_and_overlays_files() {
     let dir = scratch("svg");
     let out = dir.join("rates.SVG");
     let (ws, sse) = (fixture("ws-ticker.ndjson"), fixture("sse-ticker.ndjson"));
-    let o = sscope(&["chart", ws.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let o = chart(&[&ws], &out, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let svg = std::fs::read_to_string(&out).expect("svg written");
     assert!(
@@ -81,15 +85,7 @@ fn chart_svg_names_each_connection_and_overlays_files() {
     assert!(!svg.contains("<title>Latency"), "both = events and bytes");
     assert_eq!(svg.matches("<polyline").count(), 2, "one line per panel");
 
-    let o = sscope(&[
-        "chart",
-        ws.to_str().unwrap(),
-        sse.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--metric",
-        "events",
-    ]);
+    let o = chart(&[&ws, &sse], &out, &["--metric", "events"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let svg = std::fs::read_to_string(&out).expect("svg written");
     assert!(
@@ -106,14 +102,7 @@ fn chart_svg_names_each_connection_and_overlays_files() {
     assert!(!svg.contains("<title>Payload bytes"));
 
     // Latency: the tickers carry their send time.
-    let o = sscope(&[
-        "chart",
-        ws.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--metric",
-        "latency",
-    ]);
+    let o = chart(&[&ws], &out, &["--metric", "latency"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let svg = std::fs::read_to_string(&out).expect("svg written");
     assert!(svg.contains("<title>Latency, mean per second"));
@@ -133,7 +122,7 @@ fn chart_refuses_bad_input_naming_the_line() {
     lines.insert(3, r#"{"t":"yesterday","conn":"c1"}"#);
     let bad = dir.join("bad.ndjson");
     std::fs::write(&bad, lines.join("\n")).expect("write");
-    let o = sscope(&["chart", bad.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let o = chart(&[&bad], &out, &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let e = stderr(&o);
     assert!(
@@ -144,21 +133,11 @@ fn chart_refuses_bad_input_naming_the_line() {
 
     let empty = dir.join("empty.ndjson");
     std::fs::write(&empty, "\n").expect("write");
-    let o = sscope(&[
-        "chart",
-        empty.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    let o = chart(&[&empty], &out, &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no records"), "{}", stderr(&o));
 
-    let o = sscope(&[
-        "chart",
-        "/nonexistent/x.ndjson",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    let o = chart(&[Path::new("/nonexistent/x.ndjson")], &out, &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("cannot read /nonexistent/x.ndjson"),
@@ -168,18 +147,11 @@ fn chart_refuses_bad_input_naming_the_line() {
 
     let ws = fixture("ws-ticker.ndjson");
     let pdf = dir.join("rates.pdf");
-    let o = sscope(&["chart", ws.to_str().unwrap(), "-o", pdf.to_str().unwrap()]);
+    let o = chart(&[&ws], &pdf, &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains(".png or"), "{}", stderr(&o));
 
-    let o = sscope(&[
-        "chart",
-        ws.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--width",
-        "5",
-    ]);
+    let o = chart(&[&ws], &out, &["--width", "5"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--width"), "{}", stderr(&o));
 
@@ -187,12 +159,7 @@ fn chart_refuses_bad_input_naming_the_line() {
     assert_eq!(o.status.code(), Some(2), "-o is required");
 
     let unwritable = dir.join("no/such/dir/rates.png");
-    let o = sscope(&[
-        "chart",
-        ws.to_str().unwrap(),
-        "-o",
-        unwritable.to_str().unwrap(),
-    ]);
+    let o = chart(&[&ws], &unwritable, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("cannot write"), "{}", stderr(&o));
     let _ = std::fs::remove_dir_all(dir);

@@ -11,8 +11,8 @@ use base64::Engine as _;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use support::{
-    Api, Reply, assert_seqs_from_one, closed_port, find, has, next_batch, start, stop, summary,
-    within,
+    Api, Reply, assert_seqs_from_one, closed_port, find, has, next_batch, search, summary,
+    with_api, with_server,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -32,9 +32,7 @@ async fn open_echo(api: &Api) -> String {
 
 #[tokio::test]
 async fn opening_a_connection_answers_201_and_the_list_shows_its_state_and_statistics() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let ws_url = format!("ws://{}/demo/ws/echo", server.addr);
         let reply = api
             .post(
@@ -100,16 +98,13 @@ async fn opening_a_connection_answers_201_and_the_list_shows_its_state_and_stati
             .filter_map(|v| v["id"].as_str())
             .collect();
         assert_eq!(ids, [id.as_str(), sse_id.as_str()], "listed in id order");
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn a_ws_connection_sends_text_json_binary_ping_and_a_close_with_code_and_reason() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let id = open_echo(&api).await;
         let sends = [
             json!({"kind": "text", "data": "plain"}),
@@ -181,16 +176,13 @@ async fn a_ws_connection_sends_text_json_binary_ping_and_a_close_with_code_and_r
         );
         assert!(has(&records, "in", "close"), "{}", summary(&records));
         assert_seqs_from_one(&records);
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn close_ends_a_connection_properly_and_later_commands_get_409_connection_ended() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let id = open_echo(&api).await;
         let reply = api
             .post(&format!("/api/connections/{id}/close"), &json!({}))
@@ -221,16 +213,13 @@ async fn close_ends_a_connection_properly_and_later_commands_get_409_connection_
         assert_eq!(again.status, 202);
         // The recording stays readable.
         assert_eq!(api.records(&id).await.len(), records.len());
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn closing_an_sse_connection_stops_it_without_reconnecting() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let id = api
             .open_demo_sse("/demo/sse/ticker?rate=100", json!({"retry_ms": 10}))
             .await;
@@ -248,16 +237,13 @@ async fn closing_an_sse_connection_stops_it_without_reconnecting() {
             "nothing after the close"
         );
         assert!(!has(&records, "meta", "reconnect"), "{}", summary(&records));
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn delete_forgets_a_connection_and_its_recording() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let keep = api.open_demo_ws("/demo/ws/ticker?rate=100").await;
         let gone = api.open_demo_ws("/demo/ws/ticker?rate=100").await;
         api.wait_records(&gone, |r| has(r, "in", "text")).await;
@@ -285,16 +271,13 @@ async fn delete_forgets_a_connection_and_its_recording() {
         // A new connection gets a new id, never the forgotten one's.
         let next = api.open_demo_ws("/demo/ws/echo").await;
         assert_ne!(next, gone);
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn patch_renames_a_connection_and_refuses_what_it_cannot_take() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let id = api.open_demo_ws("/demo/ws/echo").await;
         let path = format!("/api/connections/{id}");
         let patch = |body: Value| {
@@ -325,7 +308,6 @@ async fn patch_renames_a_connection_and_refuses_what_it_cannot_take() {
         api.patch("/api/connections/c99", &json!({ "name": "x" }))
             .await
             .assert_error(404, "unknown_connection");
-        stop(server).await;
     })
     .await;
 }
@@ -415,9 +397,7 @@ fn header_line<'a>(request: &'a str, name: &str) -> Option<&'a str> {
 
 #[tokio::test]
 async fn a_ws_connection_opens_with_every_option_the_engine_has() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let (url, handshake) = ws_peer("json", 2_000).await;
         let reply = api
             .post(
@@ -470,16 +450,13 @@ async fn a_ws_connection_opens_with_every_option_the_engine_has() {
                 .is_some_and(|m| m.contains("limit")),
             "{error}"
         );
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn an_sse_connection_opens_with_every_option_the_engine_has() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let (url, mut requests) = sse_peer().await;
         let id = api
             .open(json!({
@@ -526,7 +503,6 @@ async fn an_sse_connection_opens_with_every_option_the_engine_has() {
         assert_eq!(records[1]["id"], "42");
         assert_eq!(records[3]["retry_ms"], 50);
         assert_eq!(records[3]["last_event_id"], "42");
-        stop(server).await;
     })
     .await;
 }
@@ -537,9 +513,7 @@ async fn an_sse_connection_opens_with_every_option_the_engine_has() {
 
 #[tokio::test]
 async fn records_page_through_a_connection_by_seq_range() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let id = api
             .open_demo_ws("/demo/ws/ticker?rate=5000&count=250")
             .await;
@@ -599,16 +573,13 @@ async fn records_page_through_a_connection_by_seq_range() {
                 .await
                 .assert_error(400, "bad_request");
         }
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn export_gives_every_record_as_ndjson() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let id = api
             .open_demo_sse(
                 "/demo/sse/ticker?rate=2000&count=300",
@@ -653,16 +624,13 @@ async fn export_gives_every_record_as_ndjson() {
         assert_eq!(reply.header("content-type"), Some("application/x-ndjson"));
         assert_eq!(reply.text(), "", "nothing recorded, nothing exported");
         drop(mute);
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_export_streams_page_by_page_and_a_stalled_download_blocks_nothing() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let big = api
             .open_demo_ws("/demo/ws/ticker?rate=200000&count=100000")
             .await;
@@ -711,7 +679,6 @@ async fn an_export_streams_page_by_page_and_a_stalled_download_blocks_nothing() 
             assert_eq!(record["seq"].as_u64(), Some(lines));
         }
         assert_eq!(lines, last);
-        stop(server).await;
     })
     .await;
 }
@@ -731,31 +698,9 @@ async fn recorded_ticker(api: &Api, count: u64) -> (String, u64) {
     (id, last)
 }
 
-/// One search page: matches (newest first), next, scanned.
-async fn search(api: &Api, id: &str, query: &str) -> (Vec<u64>, Option<u64>, u64) {
-    let reply = api
-        .get(&format!("/api/connections/{id}/search?{query}"))
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    let v = reply.json();
-    let matches = v["matches"]
-        .as_array()
-        .expect("matches")
-        .iter()
-        .map(|m| m.as_u64().expect("a seq"))
-        .collect();
-    (
-        matches,
-        v["next"].as_u64(),
-        v["scanned"].as_u64().expect("scanned"),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_finds_a_message_among_40000_whole_records_and_pages_through_the_rest() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let (id, last) = recorded_ticker(&api, 40_000).await;
         assert!(last > 40_000, "{last}");
 
@@ -800,16 +745,13 @@ async fn search_finds_a_message_among_40000_whole_records_and_pages_through_the_
         assert!(meta_text.is_empty(), "{meta_text:?}");
         let (closes, _, _) = search(&api, &id, "kinds=close&dir=out").await;
         assert_eq!(closes.len(), 1, "{closes:?}");
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_search_request_reads_a_bounded_number_of_records() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let (id, last) = recorded_ticker(&api, 3_000).await;
         // Nothing matches: each request stops at its bound and says where to go on.
         let mut before = None;
@@ -830,23 +772,19 @@ async fn one_search_request_reads_a_bounded_number_of_records() {
         }
         assert_eq!(total, last, "every record read once");
         assert_eq!(requests, last.div_ceil(1000));
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn a_search_with_an_unknown_kind_or_direction_is_400() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let id = open_echo(&api).await;
         for query in ["kinds=txt", "dir=up", "case=maybe"] {
             api.get(&format!("/api/connections/{id}/search?{query}"))
                 .await
                 .assert_error(400, "bad_request");
         }
-        stop(server).await;
     })
     .await;
 }
@@ -857,9 +795,7 @@ async fn a_search_with_an_unknown_kind_or_direction_is_400() {
 
 #[tokio::test]
 async fn an_unknown_connection_is_404_unknown_connection_on_every_route() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         for path in [
             "/api/connections/c999",
             "/api/connections/c999/records",
@@ -885,16 +821,13 @@ async fn an_unknown_connection_is_404_unknown_connection_on_every_route() {
         ] {
             api.get(path).await.assert_error(404, "not_found");
         }
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn an_invalid_url_is_400_invalid_url() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         for body in [
             json!({"url": "not a url"}),
             json!({"url": ""}),
@@ -913,16 +846,13 @@ async fn an_invalid_url_is_400_invalid_url() {
             assert!(!message.contains("panick"), "{message}");
         }
         assert_eq!(api.get("/api/connections").await.json(), json!([]));
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn a_malformed_request_is_400_bad_request() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let ws = format!("ws://{}/demo/ws/echo", server.addr);
         let opens = [
             json!({"url": ws, "proto": "mqtt"}),
@@ -989,16 +919,13 @@ async fn a_malformed_request_is_400_bad_request() {
             "nothing was sent: {}",
             summary(&records)
         );
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn sending_invalid_json_is_400_invalid_json_and_sends_nothing() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let id = open_echo(&api).await;
         for data in [
             "{a: 1}",
@@ -1027,16 +954,13 @@ async fn sending_invalid_json_is_400_invalid_json_and_sends_nothing() {
             summary(&records)
         );
         assert_eq!(out[0]["data"], "[true, null]");
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn an_oversized_request_body_is_413_payload_too_large() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let id = open_echo(&api).await;
         let limit = streamscope_server::api::MAX_BODY;
         let huge = format!(
@@ -1057,16 +981,13 @@ async fn an_oversized_request_body_is_413_payload_too_large() {
         assert_eq!(reply.status, 202, "{}", reply.text());
         let records = api.wait_records(&id, |r| has(r, "in", "text")).await;
         assert_eq!(find(&records, "in", "text").expect("echo")["size"], 1 << 20);
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn what_a_connection_cannot_do_is_422_refused() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let sse = api
             .open_demo_sse("/demo/sse/ticker?rate=20", json!({}))
             .await;
@@ -1102,16 +1023,13 @@ async fn what_a_connection_cannot_do_is_422_refused() {
         let records = api.records(&ws).await;
         assert!(!has(&records, "out", "close"), "{}", summary(&records));
         assert_eq!(api.view(&sse).await["state"], "open");
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn a_bad_request_never_disturbs_another_running_connection() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let ticker = api.open_demo_ws("/demo/ws/ticker?rate=200").await;
         let sse = api
             .open_demo_sse("/demo/sse/ticker?rate=200", json!({}))
@@ -1168,16 +1086,13 @@ async fn a_bad_request_never_disturbs_another_running_connection() {
             assert!(!has(&records, "out", "close"), "{}", summary(&records));
             assert_eq!(api.view(id).await["state"], "open");
         }
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn a_connection_that_cannot_connect_fails_with_an_error_record_not_an_http_error() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         // Nothing listens there; the API accepted the request, the connection failed.
         let port = closed_port();
         let id = api
@@ -1193,16 +1108,13 @@ async fn a_connection_that_cannot_connect_fails_with_an_error_record_not_an_http
         api.wait_state(&id, "failed").await;
         let records = api.records(&id).await;
         assert_eq!(records[0]["status"], 404, "{}", summary(&records));
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn live_batches_reflect_what_the_api_did() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let mut live = support::live(&server, "").await;
         let first = next_batch(&mut live).await.expect("a first batch");
         assert_eq!(first["conns"], json!([]), "{first}");
@@ -1215,7 +1127,6 @@ async fn live_batches_reflect_what_the_api_did() {
             find(&records, "out", "text").expect("out")["data"],
             "via the api"
         );
-        stop(server).await;
     })
     .await;
 }
@@ -1253,9 +1164,7 @@ fn smuggling_opens(ws: &str, sse: &str) -> Vec<(Value, &'static str)> {
 
 #[tokio::test]
 async fn line_breaks_in_what_goes_on_the_wire_are_refused_naming_the_field() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         // A raw peer that records whether anything ever connects.
         let peer = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = peer.local_addr().expect("addr");
@@ -1271,16 +1180,13 @@ async fn line_breaks_in_what_goes_on_the_wire_are_refused_naming_the_field() {
         assert_eq!(api.get("/api/connections").await.json(), json!([]));
         let accepted = tokio::time::timeout(Duration::from_millis(200), peer.accept()).await;
         assert!(accepted.is_err(), "a refused open must not reach the peer");
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn a_subprotocol_reaches_the_peer_as_one_header_and_nothing_else() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let peer = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("ws://{}/x", peer.local_addr().expect("addr"));
         api.open(
@@ -1323,7 +1229,6 @@ async fn a_subprotocol_reaches_the_peer_as_one_header_and_nothing_else() {
             head.contains("\r\nSec-WebSocket-Protocol: chat, v2.json\r\n"),
             "{head}"
         );
-        stop(server).await;
     })
     .await;
 }
@@ -1338,9 +1243,7 @@ fn reason_after<'a>(text: &'a str, prefix: &str) -> &'a str {
 
 #[tokio::test]
 async fn the_api_and_sscope_refuse_the_same_input_with_the_same_reason() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let (ws, sse) = ("ws://127.0.0.1:9/x", "http://127.0.0.1:9/x");
         let cases: [(Value, Vec<&str>, &str, &str); 5] = [
             (
@@ -1393,7 +1296,6 @@ async fn the_api_and_sscope_refuse_the_same_input_with_the_same_reason() {
                 "API: {api_message}\nCLI: {stderr}"
             );
         }
-        stop(server).await;
     })
     .await;
 }

@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
-use support::{Api, PATIENCE, Reply, start, stop, within};
+use support::{Api, PATIENCE, Reply, with_api};
 use tokio::time::{Instant, sleep};
 
 /// The first two palette colours (light theme): the chart's first and second connection.
@@ -71,9 +71,7 @@ fn mean_y(svg: &str, color: &str) -> f64 {
 
 #[tokio::test]
 async fn chart_svg_overlays_the_chosen_connections_with_pane_names() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let (ws, sse) = open_tickers(&api).await;
         let svg = svg_with_lines(
             &api,
@@ -134,7 +132,6 @@ async fn chart_svg_overlays_the_chosen_connections_with_pane_names() {
         assert!(both.contains("<title>Events per second, in + out</title>"));
         assert!(both.contains("<title>Payload bytes per second, in + out</title>"));
         assert!(!both.contains("<title>SSE pane</title>"), "only c1 asked");
-        stop(server).await;
     })
     .await;
 }
@@ -143,9 +140,7 @@ async fn chart_svg_overlays_the_chosen_connections_with_pane_names() {
 /// line does not repaint the others; renaming a pane renames its legend entry.
 #[tokio::test]
 async fn chart_keeps_given_colours_and_follows_renames() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let (ws, sse) = open_tickers(&api).await;
         const GREEN: &str = "#16A34A";
         // The SSE pane alone, in its own colour (orange, index 1), not the first (blue).
@@ -210,16 +205,13 @@ async fn chart_keeps_given_colours_and_follows_renames() {
             "renamed in the legend"
         );
         assert!(!svg.contains("<title>WS pane</title>"));
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn chart_png_decodes_with_the_asked_size() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let (ws, sse) = open_tickers(&api).await;
         svg_with_lines(&api, &format!("conns={ws},{sse}"), &[BLUE, ORANGE]).await;
         let reply = api
@@ -251,32 +243,26 @@ async fn chart_png_decodes_with_the_asked_size() {
                 && disposition.ends_with(".png\""),
             "{disposition}"
         );
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn chart_routes_need_the_token() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         for path in ["/api/chart.svg", "/api/chart.png"] {
             let reply = Reply::read(api.client.get(api.url(path)).send().await.expect("GET")).await;
             reply.assert_error(401, "unauthorized");
             let reply = api.get(path).await;
             assert_eq!(reply.status, 200, "{path} with the token");
         }
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn chart_queries_are_checked() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         // No connection at all still draws an (empty) chart.
         let empty = api.get("/api/chart.svg").await;
         assert_eq!(empty.status, 200);
@@ -320,16 +306,13 @@ async fn chart_queries_are_checked() {
             let message = reply.assert_error(status, code);
             assert!(!message.is_empty(), "{query}");
         }
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn sparkline_draws_one_pane_small() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let (ws, _) = open_tickers(&api).await;
         // Wait for the pane's line in the big chart, then ask for its sparkline.
         svg_with_lines(&api, &format!("conns={ws}"), &[BLUE]).await;
@@ -356,7 +339,6 @@ async fn sparkline_draws_one_pane_small() {
         api.get(&format!("/api/sparkline.svg?conn={ws}&width=2"))
             .await
             .assert_error(400, "bad_request");
-        stop(server).await;
     })
     .await;
 }

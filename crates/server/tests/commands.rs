@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use support::{Api, PATIENCE, has, start, stop, summary, within};
+use support::{Api, PATIENCE, has, summary, with_api};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, sleep};
@@ -59,9 +59,7 @@ async fn wait_gone(api: &Api, id: &str) {
 
 #[tokio::test]
 async fn a_repeat_with_a_count_sends_exactly_that_many_out_records() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let id = open_echo(&api).await;
         let reply = repeat(
             &api,
@@ -100,16 +98,13 @@ async fn a_repeat_with_a_count_sends_exactly_that_many_out_records() {
         sleep(Duration::from_millis(100)).await;
         assert_eq!(sent_texts(&api.records(&id).await).len(), 5);
         assert_eq!(api.view(&id).await["state"], "open");
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn a_repeat_shows_its_progress_stops_on_delete_and_a_new_one_replaces_the_old() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let id = open_echo(&api).await;
         let first = repeat(
             &api,
@@ -164,16 +159,13 @@ async fn a_repeat_shows_its_progress_stops_on_delete_and_a_new_one_replaces_the_
         // Stopping again is no error.
         let again = api.delete(&format!("/api/connections/{id}/repeat")).await;
         assert_eq!(again.status, 204);
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn a_repeat_ends_with_its_connection() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let id = open_echo(&api).await;
         let reply = repeat(
             &api,
@@ -195,16 +187,13 @@ async fn a_repeat_ends_with_its_connection() {
         .await;
         let records = api.records(&id).await;
         assert!(has(&records, "out", "ping"), "{}", summary(&records));
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn a_repeat_that_cannot_run_is_refused_with_a_json_error() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let id = open_echo(&api).await;
         let text = json!({"kind": "text", "data": "x"});
         for (body, status, code) in [
@@ -275,7 +264,6 @@ async fn a_repeat_that_cannot_run_is_refused_with_a_json_error() {
         repeat(&api, &id, json!({"message": text, "interval_ms": 10}))
             .await
             .assert_error(409, "connection_ended");
-        stop(server).await;
     })
     .await;
 }
@@ -311,9 +299,7 @@ async fn close_peer(answer: bool) -> (String, oneshot::Receiver<Option<u16>>) {
 
 #[tokio::test]
 async fn close_then_forget_completes_the_close_handshake_before_forgetting() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let (url, closed) = close_peer(true).await;
         let id = api.open(json!({ "url": url })).await;
         api.wait_state(&id, "open").await;
@@ -329,16 +315,13 @@ async fn close_then_forget_completes_the_close_handshake_before_forgetting() {
         api.delete(&format!("/api/connections/{id}?close=maybe"))
             .await
             .assert_error(400, "bad_request");
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn close_then_forget_waits_for_the_close_deadline_when_the_peer_never_answers() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let (url, silent) = close_peer(false).await;
         let id = api.open(json!({ "url": url })).await;
         api.wait_state(&id, "open").await;
@@ -354,16 +337,13 @@ async fn close_then_forget_waits_for_the_close_deadline_when_the_peer_never_answ
         let records = api.wait_records(&id, |r| has(r, "out", "close")).await;
         assert!(!has(&records, "in", "close"), "{}", summary(&records));
         wait_gone(&api, &id).await;
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn close_then_forget_of_an_ended_connection_forgets_it_at_once() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let id = open_echo(&api).await;
         api.post(&format!("/api/connections/{id}/close"), &json!({}))
             .await;
@@ -378,7 +358,6 @@ async fn close_then_forget_of_an_ended_connection_forgets_it_at_once() {
         api.delete(&format!("/api/connections/{sse}?close=true"))
             .await;
         wait_gone(&api, &sse).await;
-        stop(server).await;
     })
     .await;
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use streamscope_engine::session::{ConnState, Session};
 use streamscope_engine::{Body, Command, ConnId, Dir, Record, SseOptions, WsOptions};
 use streamscope_server::Server;
-use support::{PATIENCE, start, stop, within};
+use support::{PATIENCE, with_server};
 use tokio::time::{Instant, timeout};
 use url::Url;
 
@@ -104,8 +104,7 @@ fn event_ids(records: &[Record]) -> Vec<String> {
 
 #[tokio::test]
 async fn ws_echo_sends_back_what_the_engine_sends() {
-    within(async {
-        let server = start().await;
+    with_server(|server, _| async move {
         let session = &server.session;
         let mut o = ws_opts(&server, "/demo/ws/echo");
         o.send = vec![
@@ -139,15 +138,13 @@ async fn ws_echo_sends_back_what_the_engine_sends() {
         let (state, records) = wait_ended(session, id).await;
         assert_eq!(state, ConnState::Closed, "{}", show(&records));
         assert_seqs_from_one(&records);
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn ws_ticker_records_carry_the_send_time_for_latency() {
-    within(async {
-        let server = start().await;
+    with_server(|server, _| async move {
         let session = &server.session;
         let id = session.open_ws(ws_opts(&server, "/demo/ws/ticker?rate=200&count=20"), None);
         let (state, records) = wait_ended(session, id).await;
@@ -195,15 +192,13 @@ async fn ws_ticker_records_carry_the_send_time_for_latency() {
             close_in.body
         );
         assert_eq!(count(&records, Dir::Out, "close"), 1);
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn ws_binary_records_carry_the_sequence_number_in_the_first_bytes() {
-    within(async {
-        let server = start().await;
+    with_server(|server, _| async move {
         let session = &server.session;
         let id = session.open_ws(
             ws_opts(&server, "/demo/ws/binary?rate=500&count=10&size=100"),
@@ -223,15 +218,13 @@ async fn ws_binary_records_carry_the_sequence_number_in_the_first_bytes() {
             assert_eq!(p.len(), 100);
             assert_eq!(p[..8], (i as u64 + 1).to_be_bytes());
         }
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn ws_scripted_peer_pings_sends_fragments_and_closes_with_its_code() {
-    within(async {
-        let server = start().await;
+    with_server(|server, _| async move {
         let session = &server.session;
         let id = session.open_ws(
             ws_opts(
@@ -270,15 +263,13 @@ async fn ws_scripted_peer_pings_sends_fragments_and_closes_with_its_code() {
         };
         assert_eq!(records[5].body, close);
         assert_eq!(records[6].body, close, "the engine echoes the peer's close");
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn ws_silent_peer_is_detected_by_the_ping_deadline() {
-    within(async {
-        let server = start().await;
+    with_server(|server, _| async move {
         let session = &server.session;
         let mut o = ws_opts(&server, "/demo/ws/silent?messages=2&hold_s=30");
         o.ping_interval = Some(Duration::from_millis(200));
@@ -302,15 +293,13 @@ async fn ws_silent_peer_is_detected_by_the_ping_deadline() {
             (300_000..5_000_000).contains(&waited),
             "{waited} µs from the first ping to the verdict"
         );
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn ws_chat_relays_one_members_text_to_the_others() {
-    within(async {
-        let server = start().await;
+    with_server(|server, _| async move {
         let session = &server.session;
         let ada = session.open_ws(ws_opts(&server, "/demo/ws/chat?name=ada"), None);
         wait(session, ada, |r| count(r, Dir::In, "text") >= 1).await;
@@ -334,7 +323,6 @@ async fn ws_chat_relays_one_members_text_to_the_others() {
         assert_eq!(message["from"], "ada");
         assert_eq!(message["text"], "hello bob");
         assert!(message["sent_at"].is_string());
-        stop(server).await;
     })
     .await;
 }
@@ -345,8 +333,7 @@ async fn ws_chat_relays_one_members_text_to_the_others() {
 
 #[tokio::test]
 async fn sse_ticker_events_carry_type_id_and_send_time_and_204_after_count_stops_reconnection() {
-    within(async {
-        let server = start().await;
+    with_server(|server, _| async move {
         let session = &server.session;
         let mut o = sse_opts(&server, "/demo/sse/ticker?rate=200&count=5&event=price");
         o.retry = Duration::from_millis(20);
@@ -387,15 +374,13 @@ async fn sse_ticker_events_carry_type_id_and_send_time_and_204_after_count_stops
                 last_event_id: Some("5".into())
             }
         );
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn sse_flaky_stream_breaks_and_resumes_after_last_event_id_with_no_gap() {
-    within(async {
-        let server = start().await;
+    with_server(|server, _| async move {
         let session = &server.session;
         let id = session.open_sse(
             sse_opts(
@@ -449,15 +434,13 @@ async fn sse_flaky_stream_breaks_and_resumes_after_last_event_id_with_no_gap() {
             Some("end"),
             "204 at the end"
         );
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn sse_retry_field_changes_the_reconnection_delay() {
-    within(async {
-        let server = start().await;
+    with_server(|server, _| async move {
         let session = &server.session;
         // The engine's own delay would be 10 s; the stream asks for 300 ms.
         let id = session.open_sse(
@@ -496,15 +479,13 @@ async fn sse_retry_field_changes_the_reconnection_delay() {
             let waited = r.t.as_micros() - end.t.as_micros();
             assert!(waited >= 290_000, "waited only {waited} µs");
         }
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn sse_heartbeat_comments_become_comment_records() {
-    within(async {
-        let server = start().await;
+    with_server(|server, _| async move {
         let session = &server.session;
         let mut o = sse_opts(
             &server,
@@ -533,15 +514,13 @@ async fn sse_heartbeat_comments_become_comment_records() {
             Body::Error { message, .. } => assert!(message.contains("no data"), "{message}"),
             other => panic!("expected the idle timeout, got {other:?}"),
         }
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn sse_silent_stream_is_noticed_only_by_a_read_timeout_and_then_resumed() {
-    within(async {
-        let server = start().await;
+    with_server(|server, _| async move {
         let session = &server.session;
         let mut o = sse_opts(&server, "/demo/sse/silent?first=1&hold_s=30");
         o.idle_timeout = Some(Duration::from_millis(300));
@@ -558,15 +537,13 @@ async fn sse_silent_stream_is_noticed_only_by_a_read_timeout_and_then_resumed() 
         session.close(id).await.expect("close");
         let (state, _) = wait_ended(session, id).await;
         assert_eq!(state, ConnState::Closed);
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn sse_chat_post_streams_the_answer_token_by_token() {
-    within(async {
-        let server = start().await;
+    with_server(|server, _| async move {
         let session = &server.session;
         let mut o = sse_opts(&server, "/demo/sse/chat?rate=1000");
         o.method = streamscope_engine::conn::sse::Method::POST;
@@ -599,15 +576,13 @@ async fn sse_chat_post_streams_the_answer_token_by_token() {
             "{answer}"
         );
         assert_eq!(records.last().map(Record::kind), Some("end"));
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn sse_binary_events_carry_the_payloads_as_base64() {
-    within(async {
-        let server = start().await;
+    with_server(|server, _| async move {
         let session = &server.session;
         let mut o = sse_opts(&server, "/demo/sse/binary?rate=500&count=4&size=64");
         o.reconnect = false;
@@ -629,7 +604,6 @@ async fn sse_binary_events_carry_the_payloads_as_base64() {
             }
         }
         assert_eq!(n, 4);
-        stop(server).await;
     })
     .await;
 }

@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use support::{
     Api, PATIENCE, Reply, assert_seqs_from_one, live, live_url, live_with, next_batch, start, stop,
-    summary, within,
+    summary, with_server, within,
 };
 use tokio::time::{Instant, sleep, timeout};
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -101,9 +101,7 @@ async fn read_until(ws: &mut support::Ws, wanted: &[(&str, u64)]) -> HashMap<Str
 
 #[tokio::test]
 async fn live_streams_records_in_batches_with_the_connection_list() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let id = api.open_demo_ws("/demo/ws/ticker?rate=500").await;
         let mut ws = live(&server, "").await;
         let mut seen = Vec::new();
@@ -129,16 +127,13 @@ async fn live_streams_records_in_batches_with_the_connection_list() {
         assert_eq!(conn["state"], "open");
         assert!(conn["totals"]["events_in"].as_u64().is_some(), "{conn}");
         assert!(conn["rate"]["events_in"].as_u64().is_some(), "{conn}");
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn live_sends_at_most_about_thirty_batches_a_second_however_fast_records_come() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let id = api
             .open_demo_ws("/demo/ws/ticker?rate=200000&size=64")
             .await;
@@ -171,16 +166,13 @@ async fn live_sends_at_most_about_thirty_batches_a_second_however_fast_records_c
             largest > 100,
             "batches grow with the rate, not their number: at most {largest} records"
         );
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn live_resumes_from_a_cursor_with_no_gap_and_no_duplicate() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let a = api.open_demo_ws("/demo/ws/ticker?rate=2000").await;
         let b = api
             .open_demo_sse("/demo/sse/ticker?rate=1000", json!({}))
@@ -210,16 +202,13 @@ async fn live_resumes_from_a_cursor_with_no_gap_and_no_duplicate() {
             let recorded = api.records(id).await;
             assert_eq!(joined[..], recorded[..joined.len()]);
         }
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn live_in_runs_carries_every_record_as_recorded() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let ws = api
             .open_demo_ws("/demo/ws/ticker?rate=2000&count=400")
             .await;
@@ -256,31 +245,25 @@ async fn live_in_runs_carries_every_record_as_recorded() {
                 assert_eq!(records[..], recorded[..], "{id} with {query}");
             }
         }
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn live_starts_a_connection_without_a_cursor_at_its_first_record() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         // A cursor for a connection that does not exist (yet) is ignored.
         let mut ws = live(&server, "from=c77:5").await;
         let id = api.open_demo_ws("/demo/ws/ticker?rate=200&count=20").await;
         let records = support::live_until(&mut ws, &id, 20).await;
         assert_seqs_from_one(&records);
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn a_live_client_that_stops_reading_catches_up_on_every_record() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let mut ws = live(&server, "").await;
         next_batch(&mut ws).await.expect("first batch");
         // About 30 MB of JSON: more than the socket buffers hold, so the server's sends
@@ -302,16 +285,13 @@ async fn a_live_client_that_stops_reading_catches_up_on_every_record() {
             records.iter().filter(|r| r["kind"] == "text").count(),
             60_000
         );
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn a_busy_connection_does_not_starve_the_others_on_live() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         // ~40 MB recorded on the first connection, a few records on the second.
         let busy = api
             .open_demo_ws("/demo/ws/ticker?rate=1000&count=400&size=100000")
@@ -342,16 +322,13 @@ async fn a_busy_connection_does_not_starve_the_others_on_live() {
             quiet_in.is_some_and(|i| i <= 1),
             "the quiet connection waited behind the busy one: {quiet_in:?}"
         );
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn live_drops_a_forgotten_connection_from_the_list() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let id = api.open_demo_ws("/demo/ws/echo").await;
         let mut ws = live(&server, "").await;
         support::live_until(&mut ws, &id, 1).await;
@@ -370,15 +347,13 @@ async fn live_drops_a_forgotten_connection_from_the_list() {
             }
             assert!(start.elapsed() < PATIENCE, "{batch}");
         }
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn live_refuses_a_malformed_cursor_or_a_plain_request_with_400_bad_request() {
-    within(async {
-        let server = start().await;
+    with_server(|server, _| async move {
         for query in [
             "from=c1",
             "from=x1:3",
@@ -414,7 +389,6 @@ async fn live_refuses_a_malformed_cursor_or_a_plain_request_with_400_bad_request
         )
         .await;
         reply.assert_error(401, "unauthorized");
-        stop(server).await;
     })
     .await;
 }
@@ -487,9 +461,7 @@ async fn say(ws: &mut support::Ws, msg: Value) {
 
 #[tokio::test]
 async fn live_sends_records_only_of_the_watched_connections() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let a = api.open_demo_ws("/demo/ws/ticker?rate=500").await;
         let b = api.open_demo_ws("/demo/ws/ticker?rate=500").await;
         let mut ws = live(&server, &format!("watch={a}")).await;
@@ -519,16 +491,13 @@ async fn live_sends_records_only_of_the_watched_connections() {
         }
         assert_seqs_from_one(&seen);
         assert!(wait_last_seq(&api, &b, 50).await >= 50);
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn a_watch_message_starts_a_connection_at_the_requested_seq_without_gaps() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let a = api.open_demo_ws("/demo/ws/ticker?rate=500").await;
         let b = api.open_demo_ws("/demo/ws/ticker?rate=500").await;
         let mut ws = live(&server, &format!("watch={a}")).await;
@@ -569,16 +538,13 @@ async fn a_watch_message_starts_a_connection_at_the_requested_seq_without_gaps()
                 b_seen += records_of(&batch, &b).count();
             }
         }
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn the_live_list_names_every_connection_and_comes_again_only_when_it_changes() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let a = api.open_demo_ws("/demo/ws/ticker?rate=200").await;
         // A port nothing listens on: the open is refused and the connection fails.
         let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -615,16 +581,13 @@ async fn the_live_list_names_every_connection_and_comes_again_only_when_it_chang
             .expect("open");
         assert_eq!(batch["records"], json!([]), "nothing watched: {batch}");
         assert_eq!(ids_in(&batch, "list"), Some(vec![a.clone()]), "{batch}");
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn live_answers_a_message_it_cannot_read_and_keeps_streaming() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let a = api.open_demo_ws("/demo/ws/ticker?rate=200").await;
         let mut ws = live(&server, "watch=").await;
         for bad in [
@@ -648,7 +611,6 @@ async fn live_answers_a_message_it_cannot_read_and_keeps_streaming() {
         say(&mut ws, json!({"type": "watch", "conns": [a]})).await;
         let records = support::live_until(&mut ws, &a, 20).await;
         assert_seqs_from_one(&records);
-        stop(server).await;
     })
     .await;
 }

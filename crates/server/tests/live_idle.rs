@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{Api, PATIENCE, live, next_batch, start, stop, within};
+use support::{PATIENCE, live, next_batch, with_server};
 use tokio::time::{Instant, timeout};
 
 /// Long enough for several of the server's stats turns (four a second) to show.
@@ -37,9 +37,7 @@ async fn assert_quiet(ws: &mut support::Ws, what: &str) {
 
 #[tokio::test]
 async fn live_sends_nothing_while_there_is_no_connection() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let mut ws = live(&server, "").await;
         let first = batch_until(&mut ws, |b| b.get("conns").is_some()).await;
         assert_eq!(first["conns"], json!([]), "{first}");
@@ -51,16 +49,13 @@ async fn live_sends_nothing_while_there_is_no_connection() {
         })
         .await;
         assert_eq!(listed["conns"][0]["id"], id.as_str(), "{listed}");
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn live_goes_quiet_once_a_closed_connection_s_rate_is_back_to_zero() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let id = api.open_demo_ws("/demo/ws/ticker?rate=200").await;
         let mut ws = live(&server, "").await;
         // Live: the rate comes through.
@@ -88,7 +83,6 @@ async fn live_goes_quiet_once_a_closed_connection_s_rate_is_back_to_zero() {
             .await;
         assert!(renamed.status < 300, "rename: {}", renamed.status);
         batch_until(&mut ws, |b| b["conns"][0]["name"] == "quiet").await;
-        stop(server).await;
     })
     .await;
 }

@@ -5,23 +5,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{Api, start, stop, within};
-
-/// One search page: matches (newest first) and next.
-async fn search(api: &Api, id: &str, query: &str) -> (Vec<u64>, Option<u64>) {
-    let reply = api
-        .get(&format!("/api/connections/{id}/search?{query}"))
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    let v = reply.json();
-    let matches = v["matches"]
-        .as_array()
-        .expect("matches")
-        .iter()
-        .map(|m| m.as_u64().expect("a seq"))
-        .collect();
-    (matches, v["next"].as_u64())
-}
+use support::{search, with_api};
 
 /// The seqs of `records` whose text holds `needle` and lie in `after < seq < before`,
 /// newest first: what the server must answer, worked out from the records themselves.
@@ -38,9 +22,7 @@ fn expected(records: &[Value], needle: &str, after: u64, before: u64) -> Vec<u64
 
 #[tokio::test]
 async fn a_search_after_a_seq_reads_only_newer_records_and_finds_text_past_the_preview() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let id = api.open_demo_ws("/demo/ws/echo").await;
         api.wait_state(&id, "open").await;
         // A long frame with the term at character 900: far past the UI's 240-character
@@ -83,7 +65,7 @@ async fn a_search_after_a_seq_reads_only_newer_records_and_finds_text_past_the_p
             .and_then(|r| r["seq"].as_u64())
             .expect("the long frame recorded");
         let after = first_long - 1;
-        let (matches, next) = search(&api, &id, &format!("q=needle&after={after}")).await;
+        let (matches, next, _) = search(&api, &id, &format!("q=needle&after={after}")).await;
         assert_eq!(matches, expected(&records, "needle", after, u64::MAX));
         assert_eq!(next, None, "the range down to `after` was searched");
         assert!(matches.contains(&first_long), "{matches:?}");
@@ -93,7 +75,7 @@ async fn a_search_after_a_seq_reads_only_newer_records_and_finds_text_past_the_p
         );
 
         // Both bounds, a page at a time: `next` stays above `after` and ends the range.
-        let (page, next) = search(
+        let (page, next, _) = search(
             &api,
             &id,
             &format!("q=needle&after={after}&before={last}&limit=2"),
@@ -102,7 +84,7 @@ async fn a_search_after_a_seq_reads_only_newer_records_and_finds_text_past_the_p
         assert_eq!(page, expected(&records, "needle", after, last)[..2]);
         let before = next.expect("more in the range");
         assert!(before > after, "{before}");
-        let (rest, next) = search(
+        let (rest, next, _) = search(
             &api,
             &id,
             &format!("q=needle&after={after}&before={before}&limit=100"),
@@ -112,9 +94,8 @@ async fn a_search_after_a_seq_reads_only_newer_records_and_finds_text_past_the_p
         assert_eq!(next, None);
 
         // An empty range searches nothing.
-        let (none, next) = search(&api, &id, &format!("after={last}&before={}", last + 1)).await;
+        let (none, next, _) = search(&api, &id, &format!("after={last}&before={}", last + 1)).await;
         assert!(none.is_empty() && next.is_none(), "{none:?} {next:?}");
-        stop(server).await;
     })
     .await;
 }

@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{Api, Reply, http, live_url, live_with, start, stop, within};
+use support::{Reply, http, live_url, live_with, start, stop, with_api, with_server, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite;
@@ -54,9 +54,7 @@ async fn the_launch_token_is_64_hex_digits_and_new_at_every_launch() {
 
 #[tokio::test]
 async fn api_calls_without_the_right_token_get_401_unauthorized() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let wrong = "0".repeat(64);
         let prefix = &server.token[..32];
         let attempts: Vec<reqwest::RequestBuilder> = vec![
@@ -96,16 +94,13 @@ async fn api_calls_without_the_right_token_get_401_unauthorized() {
         let url = format!("ws://{}/api/live?token={wrong}", server.addr);
         let (status, _) = refused_handshake(live_with(&url, &[]).await);
         assert_eq!(status, 401);
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn the_token_is_taken_from_the_bearer_header_and_on_the_live_socket_only() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let token = &server.token;
         let reply = Reply::read(
             api.client
@@ -172,16 +167,13 @@ async fn the_token_is_taken_from_the_bearer_header_and_on_the_live_socket_only()
         let cookie = format!("sscope_token={token}");
         let (status, _) = refused_handshake(live_with(&url, &[("cookie", &cookie)]).await);
         assert_eq!(status, 401, "a cookie opens no live socket");
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn loading_the_ui_sets_no_cookie_whatever_the_url_carries() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let with_query = format!("/?token={}", server.token);
         for path in [with_query.as_str(), "/?token=nope", "/", "/index.html"] {
             let reply = Reply::read(api.client.get(api.url(path)).send().await.expect("GET")).await;
@@ -191,7 +183,6 @@ async fn loading_the_ui_sets_no_cookie_whatever_the_url_carries() {
         // Nor does any API answer.
         let reply = api.get("/api/connections").await;
         assert_eq!(reply.header("set-cookie"), None);
-        stop(server).await;
     })
     .await;
 }
@@ -202,9 +193,7 @@ async fn loading_the_ui_sets_no_cookie_whatever_the_url_carries() {
 
 #[tokio::test]
 async fn a_foreign_origin_gets_403_bad_origin_on_the_api_and_the_live_socket() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let port = server.addr.port();
         let foreign = [
             "https://evil.example".to_owned(),
@@ -266,16 +255,13 @@ async fn a_foreign_origin_gets_403_bad_origin_on_the_api_and_the_live_socket() {
                     .expect("own origin"),
             );
         }
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn a_foreign_host_gets_403_bad_host_even_with_the_token() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let port = server.addr.port();
         // DNS rebinding: a page on evil.example whose name now points at 127.0.0.1.
         let foreign = [
@@ -330,15 +316,13 @@ async fn a_foreign_host_gets_403_bad_host_even_with_the_token() {
                     .expect("own host"),
             );
         }
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn a_request_without_a_host_header_is_refused() {
-    within(async {
-        let server = start().await;
+    with_server(|server, _| async move {
         // HTTP/1.0 allows leaving Host out; no browser does.
         let mut tcp = TcpStream::connect(server.addr).await.expect("connect");
         let request = format!(
@@ -350,7 +334,6 @@ async fn a_request_without_a_host_header_is_refused() {
         tcp.read_to_string(&mut response).await.expect("read");
         assert!(response.starts_with("HTTP/1.0 403"), "{response}");
         assert!(response.contains("\"bad_host\""), "{response}");
-        stop(server).await;
     })
     .await;
 }
@@ -361,9 +344,7 @@ async fn a_request_without_a_host_header_is_refused() {
 
 #[tokio::test]
 async fn every_response_carries_a_strict_content_security_policy() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let replies = [
             Reply::read(api.client.get(server.ui_url()).send().await.expect("GET /")).await,
             api.get("/api/connections").await,
@@ -401,15 +382,13 @@ async fn every_response_carries_a_strict_content_security_policy() {
             assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
             assert_eq!(reply.header("x-frame-options"), Some("DENY"));
         }
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn the_listener_is_bound_to_127_0_0_1_only() {
-    within(async {
-        let server = start().await;
+    with_server(|server, _| async move {
         assert_eq!(
             server.addr.ip(),
             std::net::IpAddr::from([127, 0, 0, 1]),
@@ -431,7 +410,6 @@ async fn the_listener_is_bound_to_127_0_0_1_only() {
                 "a connection to {outward} was accepted"
             );
         }
-        stop(server).await;
     })
     .await;
 }
@@ -447,8 +425,7 @@ fn outward_ip() -> Option<std::net::IpAddr> {
 
 #[tokio::test]
 async fn the_root_serves_a_page_that_says_how_to_build_the_ui_when_it_is_not_built() {
-    within(async {
-        let server = start().await;
+    with_server(|server, _| async move {
         assert!(!server.ui_built);
         let reply = Reply::read(http().get(server.base_url()).send().await.expect("GET /")).await;
         assert_eq!(reply.status, 200);
@@ -463,7 +440,6 @@ async fn the_root_serves_a_page_that_says_how_to_build_the_ui_when_it_is_not_bui
             !page.contains(&server.token),
             "the page never shows the token"
         );
-        stop(server).await;
     })
     .await;
 }
@@ -528,9 +504,7 @@ async fn a_built_ui_is_served_with_index_fallback_and_no_way_out_of_its_director
 
 #[tokio::test]
 async fn a_download_link_serves_its_file_once_without_the_token_and_then_is_gone() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let id = api.open_demo_ws("/demo/ws/echo").await;
         api.wait_state(&id, "open").await;
         let path = format!("/api/connections/{id}/export");
@@ -597,7 +571,6 @@ async fn a_download_link_serves_its_file_once_without_the_token_and_then_is_gone
                 .await
                 .assert_error(400, "bad_request");
         }
-        stop(server).await;
     })
     .await;
 }
@@ -608,8 +581,7 @@ async fn a_download_link_serves_its_file_once_without_the_token_and_then_is_gone
 
 #[tokio::test]
 async fn the_demos_refuse_other_sites_pages_and_take_the_app_and_non_browsers() {
-    within(async {
-        let server = start().await;
+    with_server(|server, _| async move {
         let port = server.addr.port();
         let ws = format!("ws://{}/demo/ws/ticker?rate=1000000", server.addr);
         let sse = format!("{}/demo/sse/ticker?rate=5&count=1", server.base_url());
@@ -654,16 +626,13 @@ async fn the_demos_refuse_other_sites_pages_and_take_the_app_and_non_browsers() 
             .await
             .expect("GET");
         assert_eq!(reply.status(), 200);
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn a_demo_request_above_the_cost_caps_is_refused() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let too_fast = http()
             .get(api.url("/demo/sse/ticker?rate=1000000&size=1048576"))
             .send()
@@ -688,7 +657,6 @@ async fn a_demo_request_above_the_cost_caps_is_refused() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         drop(live_with(&url, &[]).await.expect("room again"));
-        stop(server).await;
     })
     .await;
 }
@@ -699,9 +667,7 @@ async fn a_demo_request_above_the_cost_caps_is_refused() {
 
 #[tokio::test]
 async fn names_are_bounded_the_same_way_on_open_rename_and_from_the_url() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let ws = format!("ws://{}/demo/ws/echo", server.addr);
         // A 15 MiB name is refused, not cut: the user typed it and sees why.
         let huge = "n".repeat(15 << 20);
@@ -741,16 +707,13 @@ async fn names_are_bounded_the_same_way_on_open_rename_and_from_the_url() {
             )
             .await;
         reply.assert_error(400, "bad_request");
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn every_refusal_of_the_api_is_json_with_a_code() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let get = reqwest::Method::GET;
         let post = reqwest::Method::POST;
         let routes = [
@@ -792,7 +755,6 @@ async fn every_refusal_of_the_api_is_json_with_a_code() {
         )
         .await;
         reply.assert_error(405, "method_not_allowed");
-        stop(server).await;
     })
     .await;
 }
@@ -829,9 +791,7 @@ fn rand_suffix() -> u128 {
 /// scheme, and the server goes on answering.
 #[tokio::test]
 async fn a_fifo_a_device_or_a_directory_as_ca_file_is_refused_up_front() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let (dir, fifo) = fifo();
         let wss = format!("wss://{}/demo/ws/echo", server.addr);
         let https = format!("https://{}/demo/sse/ticker", server.addr);
@@ -863,16 +823,13 @@ async fn a_fifo_a_device_or_a_directory_as_ca_file_is_refused_up_front() {
             "nothing was opened"
         );
         let _ = std::fs::remove_dir_all(&dir);
-        stop(server).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn a_ca_file_over_the_size_bound_is_refused() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_server(|server, api| async move {
         let dir = std::env::temp_dir().join(format!("sscope-sec-big-{}", rand_suffix()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let big = dir.join("big.pem");
@@ -893,7 +850,6 @@ async fn a_ca_file_over_the_size_bound_is_refused() {
             .to_owned();
         assert!(message.contains("larger than 1048576 bytes"), "{message}");
         let _ = std::fs::remove_dir_all(&dir);
-        stop(server).await;
     })
     .await;
 }

@@ -8,6 +8,18 @@ function serverRows(from: number, limit: number, last: number): Promise<Row[]> {
   return Promise.resolve(records('c1', from, Math.min(last, from + limit - 1)).map(rowOf));
 }
 
+/** A source over 100 records, all in memory: the server is never asked. */
+function hundredInMemory(): { store: Store; src: FrameSource } {
+  const store = new Store(1000, () => 1);
+  store.apply([chunk('c1', 1, 100)]);
+  const src = new FrameSource(
+    store.get('c1')!,
+    () => Promise.resolve([]),
+    () => {},
+  );
+  return { store, src };
+}
+
 describe('FrameSource', () => {
   it('shows every recorded seq: the newest from memory, older ones from server pages', async () => {
     const store = new Store(1000, () => 1);
@@ -28,13 +40,7 @@ describe('FrameSource', () => {
   });
 
   it('freezes at the paused seq while records keep arriving', () => {
-    const store = new Store(1000, () => 1);
-    store.apply([chunk('c1', 1, 100)]);
-    const src = new FrameSource(
-      store.get('c1')!,
-      () => Promise.resolve([]),
-      () => {},
-    );
+    const { store, src } = hundredInMemory();
     src.pausedAt = 100;
     store.apply([chunk('c1', 101, 150)]);
     expect(src.count).toBe(100);
@@ -47,13 +53,7 @@ describe('FrameSource', () => {
   });
 
   it('maps list indexes through the filter', () => {
-    const store = new Store(1000, () => 1);
-    store.apply([chunk('c1', 1, 100)]);
-    const src = new FrameSource(
-      store.get('c1')!,
-      () => Promise.resolve([]),
-      () => {},
-    );
+    const { src } = hundredInMemory();
     src.setFilter({ kinds: [], dirs: ['out'], text: '' });
     expect(src.count).toBe(10);
     expect(src.seqAt(2)).toBe(30);

@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -62,6 +63,33 @@ pub(crate) async fn start() -> Server {
 /// Stops a server as the app does: connections closed properly, then the listener.
 pub(crate) async fn stop(server: Server) {
     server.shutdown(Duration::from_secs(3)).await;
+}
+
+/// Runs `test` against a fresh server and its control API within the deadline, then stops
+/// the server as the app does. The server is shared so a test can hand it to helpers that
+/// borrow it; the test must not keep it past its end.
+pub(crate) async fn with_server<F, Fut>(test: F)
+where
+    F: FnOnce(Arc<Server>, Api) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    within(async {
+        let server = Arc::new(start().await);
+        let api = Api::of(&server);
+        test(Arc::clone(&server), api).await;
+        let server = Arc::into_inner(server).expect("the test let go of its server");
+        stop(server).await;
+    })
+    .await;
+}
+
+/// [`with_server`] for a test that speaks only to the control API.
+pub(crate) async fn with_api<F, Fut>(test: F)
+where
+    F: FnOnce(Api) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    with_server(|_, api| test(api)).await;
 }
 
 pub(crate) fn http() -> reqwest::Client {
@@ -162,23 +190,16 @@ impl Api {
     }
 
     pub(crate) async fn get(&self, path: &str) -> Reply {
-        Reply::read(
-            self.request(reqwest::Method::GET, path)
-                .send()
-                .await
-                .expect("GET"),
-        )
-        .await
+        self.bodiless(reqwest::Method::GET, path).await
     }
 
     pub(crate) async fn delete(&self, path: &str) -> Reply {
-        Reply::read(
-            self.request(reqwest::Method::DELETE, path)
-                .send()
-                .await
-                .expect("DELETE"),
-        )
-        .await
+        self.bodiless(reqwest::Method::DELETE, path).await
+    }
+
+    async fn bodiless(&self, method: reqwest::Method, path: &str) -> Reply {
+        let response = self.request(method.clone(), path).send().await;
+        Reply::read(response.unwrap_or_else(|e| panic!("{method} {path}: {e}"))).await
     }
 
     pub(crate) async fn post(&self, path: &str, body: &Value) -> Reply {
@@ -301,6 +322,26 @@ impl Api {
             sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// One page of `/search`: matches (newest first), next, scanned.
+pub(crate) async fn search(api: &Api, id: &str, query: &str) -> (Vec<u64>, Option<u64>, u64) {
+    let reply = api
+        .get(&format!("/api/connections/{id}/search?{query}"))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let v = reply.json();
+    let matches = v["matches"]
+        .as_array()
+        .expect("matches")
+        .iter()
+        .map(|m| m.as_u64().expect("a seq"))
+        .collect();
+    (
+        matches,
+        v["next"].as_u64(),
+        v["scanned"].as_u64().expect("scanned"),
+    )
 }
 
 /// `dir kind` of each record, for assertion messages.
