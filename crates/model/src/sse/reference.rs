@@ -2,7 +2,7 @@
 //! time, with none of the parser's incremental machinery: the parser's unit tests and the
 //! fuzz target compare the parser with it. It holds the whole stream in memory and knows
 //! no limits, so it is for tests only; Chromium's own `EventSource` is the independent
-//! reference (tests/browser).
+//! reference (ui/e2e/eventsource.mjs, in the browser tests).
 
 use super::Item;
 
