@@ -398,10 +398,13 @@ impl Conn<'_> {
                             },
                         };
                         self.em.emit(Dir::Out, reply).await?;
-                        // Push the reply out now; the stream then ends.
+                        // Push the reply out now; the stream then ends. If it cannot go
+                        // out, the handshake did not complete.
                         if let Err(e) = self.ws.flush().await {
                             if !is_closed(&e) {
-                                return Ok(Some(self.read_failed(e).await?));
+                                let (cause, message, _) = describe_read_error(&e, Failing::Message);
+                                self.em.error(cause, message).await?;
+                                return Ok(Some(Outcome::Failed));
                             }
                         }
                     }
@@ -447,7 +450,9 @@ impl Conn<'_> {
     /// A read or write failed: record why and, where the protocol asks for it, tell
     /// the peer with a close frame.
     async fn read_failed(&mut self, e: WsError) -> Result<Outcome, SinkClosed> {
-        if is_closed(&e) && self.state == State::Closed {
+        // Once the close handshake is complete, how TCP ends is no longer the run's
+        // concern: a reset, or a TLS peer that skips close_notify, is as good as a FIN.
+        if self.state == State::Closed && (is_closed(&e) || matches!(e, WsError::Io(_))) {
             return Ok(Outcome::Completed);
         }
         // A UTF-8 failure on the message after the last one handed over is the close
