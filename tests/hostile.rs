@@ -87,6 +87,26 @@ async fn ws_peer_that_answers_our_close_but_keeps_tcp_open_does_not_hang_the_run
     );
 }
 
+#[tokio::test]
+async fn ws_reset_after_a_completed_close_handshake_still_ends_the_run_cleanly() {
+    let server = RawServer::start(vec![
+        Script::new()
+            .ws_accept(None)
+            .write(ws_frame(true, TEXT, b"one"))
+            .await_close()
+            .write(ws_frame(true, CLOSE, &close_payload(1000, b"")))
+            .reset(),
+    ])
+    .await;
+    let run = sscope(["ws", &server.ws_url("/"), "--count", "1"]).await;
+    run.expect_success();
+    assert_eq!(
+        run.kinds(),
+        ["meta open", "in text", "out close", "in close"],
+        "{run}"
+    );
+}
+
 // Close codes and reasons (RFC 6455 §7.4, §5.5.1)
 
 #[tokio::test]
