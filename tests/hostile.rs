@@ -107,6 +107,34 @@ async fn ws_reset_after_a_completed_close_handshake_still_ends_the_run_cleanly()
     );
 }
 
+#[tokio::test]
+async fn ws_pong_owed_when_the_peer_closes_does_not_fail_a_completed_handshake() {
+    // Our first ping (at 0.1 s) is never answered; the peer closes at about 0.3 s and
+    // keeps TCP open. The pong deadline (1.0 s) falls inside the wait for the peer's TCP
+    // close, and must not turn a completed handshake into a dead-peer failure.
+    let server = RawServer::start(vec![
+        Script::new()
+            .ws_accept(None)
+            .pause_ms(300)
+            .write(ws_frame(true, CLOSE, &close_payload(1000, b"bye")))
+            .await_close()
+            .hold(),
+    ])
+    .await;
+    let run = sscope([
+        "ws",
+        &server.ws_url("/"),
+        "--ping-interval",
+        "0.1",
+        "--pong-timeout",
+        "0.9",
+    ])
+    .await;
+    run.expect_success();
+    run.expect_peer_close(1000, "bye");
+    run.expect_last("out close");
+}
+
 // Close codes and reasons (RFC 6455 §7.4, §5.5.1)
 
 #[tokio::test]

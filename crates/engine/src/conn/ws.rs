@@ -182,7 +182,9 @@ pub(crate) async fn run(
             }
             // The close handshake is complete; the peer kept TCP open past the grace.
             _ = sleep_until_opt(conn.drop_deadline) => break Outcome::Completed,
-            _ = sleep_until_opt(pong_deadline) => {
+            // Once a close frame has crossed, the close deadline or the TCP grace bounds
+            // the wait; a pong still owed says nothing more.
+            _ = sleep_until_opt(pong_deadline), if !closing => {
                 let waited = pong_timeout.map(secs).unwrap_or_default();
                 conn.em.error(Cause::PongTimeout, format!(
                     "no pong within {waited}: the peer or the path to it is dead"
