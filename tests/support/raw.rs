@@ -25,6 +25,11 @@ enum Step {
     Pause(Duration),
     /// Answer a WebSocket upgrade with 101 and the right `Sec-WebSocket-Accept`.
     WsAccept(Option<String>),
+    /// The same head with headers left out (names in `omit`) and others added.
+    WsAcceptEdited {
+        omit: Vec<String>,
+        extra: Vec<(String, String)>,
+    },
     /// Read the client's WebSocket frames until its close frame (at most `DRAIN_LIMIT`),
     /// so a close handshake completes before the server closes TCP, as RFC 6455 7.1.1 has it.
     AwaitClose,
@@ -133,6 +138,19 @@ impl Script {
     pub fn ws_accept(mut self, subprotocol: Option<&str>) -> Script {
         self.steps
             .push(Step::WsAccept(subprotocol.map(str::to_string)));
+        self
+    }
+
+    /// A 101 answer as [`Script::ws_accept`] writes it, but without the headers named in
+    /// `omit` (case-insensitive) and with `extra` added: a broken handshake answer.
+    pub fn ws_accept_edited(mut self, omit: &[&str], extra: &[(&str, &str)]) -> Script {
+        self.steps.push(Step::WsAcceptEdited {
+            omit: omit.iter().map(|n| n.to_ascii_lowercase()).collect(),
+            extra: extra
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+        });
         self
     }
 
@@ -330,18 +348,16 @@ async fn serve(mut conn: Conn, script: Script, log: &Mutex<Log>) {
             }
             Step::Pause(d) => tokio::time::sleep(d).await,
             Step::WsAccept(subprotocol) => {
-                let Some(key) = request.header("sec-websocket-key") else {
+                let extra: Vec<(String, String)> = subprotocol
+                    .map(|p| ("Sec-WebSocket-Protocol".to_string(), p))
+                    .into_iter()
+                    .collect();
+                if !write_accept(&mut conn, &request, &[], &extra).await {
                     return;
-                };
-                let mut head = format!(
-                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n",
-                    derive_accept_key(key.trim().as_bytes())
-                );
-                if let Some(p) = subprotocol {
-                    head.push_str(&format!("Sec-WebSocket-Protocol: {p}\r\n"));
                 }
-                head.push_str("\r\n");
-                if conn.write_all(head.as_bytes()).await.is_err() || conn.flush().await.is_err() {
+            }
+            Step::WsAcceptEdited { omit, extra } => {
+                if !write_accept(&mut conn, &request, &omit, &extra).await {
                     return;
                 }
             }
@@ -368,6 +384,36 @@ async fn serve(mut conn: Conn, script: Script, log: &Mutex<Log>) {
         }
     })
     .await;
+}
+
+/// Writes a 101 answer to `request`: the usual headers minus `omit` (lower-case names),
+/// plus `extra`. False when the request had no key or the write failed.
+async fn write_accept(
+    conn: &mut Conn,
+    request: &RequestHead,
+    omit: &[String],
+    extra: &[(String, String)],
+) -> bool {
+    let Some(key) = request.header("sec-websocket-key") else {
+        return false;
+    };
+    let accept = derive_accept_key(key.trim().as_bytes());
+    let ours = [
+        ("Upgrade", "websocket"),
+        ("Connection", "Upgrade"),
+        ("Sec-WebSocket-Accept", accept.as_str()),
+    ];
+    let mut head = String::from("HTTP/1.1 101 Switching Protocols\r\n");
+    for (name, value) in ours {
+        if !omit.contains(&name.to_ascii_lowercase()) {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    for (name, value) in extra {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    conn.write_all(head.as_bytes()).await.is_ok() && conn.flush().await.is_ok()
 }
 
 /// Reads masked client frames until one with the close opcode, or EOF.

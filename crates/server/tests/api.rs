@@ -217,6 +217,57 @@ async fn close_ends_a_connection_properly_and_later_commands_get_409_connection_
     .await;
 }
 
+/// A WebSocket peer that closes with 1000 "bye", reads the reply, and then keeps TCP open
+/// in silence, though RFC 6455 7.1.1 asks the server to close it first.
+async fn peer_that_keeps_tcp_open_after_closing() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}/", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let (mut tcp, _) = listener.accept().await.expect("accept");
+        // The WebSocket borrows the socket, so dropping it leaves TCP open.
+        let mut ws = tokio_tungstenite::accept_async(&mut tcp)
+            .await
+            .expect("accept websocket");
+        let bye = tungstenite::protocol::CloseFrame {
+            code: tungstenite::protocol::frame::coding::CloseCode::Normal,
+            reason: "bye".into(),
+        };
+        let _ = ws.send(Message::Close(Some(bye))).await;
+        while let Some(Ok(_)) = ws.next().await {}
+        drop(ws);
+        std::future::pending::<()>().await;
+        drop(tcp);
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_peer_that_keeps_tcp_open_after_the_close_handshake_does_not_keep_the_connection_open() {
+    within(async {
+        let server = start().await;
+        let api = Api::of(&server);
+        let url = peer_that_keeps_tcp_open_after_closing().await;
+        let reply = api.post("/api/connections", &json!({ "url": url })).await;
+        assert_eq!(reply.status, 201, "{}", reply.text());
+        let id = reply.json()["id"].as_str().expect("id").to_owned();
+        api.wait_records(&id, |r| has(r, "out", "close")).await;
+        let reply = api
+            .post(&format!("/api/connections/{id}/close"), &json!({}))
+            .await;
+        assert_eq!(reply.status, 202, "{}", reply.text());
+        api.wait_state(&id, "closed").await;
+        let records = api.records(&id).await;
+        let theirs = find(&records, "in", "close").expect("the peer's close");
+        assert_eq!(
+            (theirs["code"].clone(), theirs["reason"].clone()),
+            (json!(1000), json!("bye"))
+        );
+        assert!(!has(&records, "meta", "error"), "{}", summary(&records));
+        stop(server).await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn closing_an_sse_connection_stops_it_without_reconnecting() {
     with_api(|api| async move {

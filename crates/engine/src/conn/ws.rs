@@ -3,7 +3,9 @@
 //! It owns the socket: the handshake, one `select!` loop over the next frame, the
 //! command channel, the ping timer and the deadlines, and the close handshake. Every
 //! frame that crosses the wire becomes a record in the order it went, including the
-//! pongs and close replies tungstenite sends by itself.
+//! pongs and close replies tungstenite sends by itself. What tungstenite rewrites on
+//! the way in (a close code that may not be sent) is read from the wire by
+//! [`super::peer_close`].
 
 use std::time::Duration;
 
@@ -20,13 +22,14 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::handshake::{self, Transport};
+use super::peer_close::Watched;
 use super::{
     Command, CommonOptions, Emitter, Outcome, SinkClosed, count_not_reached, secs, sleep_until_opt,
 };
 use streamscope_model::Cause;
 use streamscope_model::record::{Body, Dir, Headers};
 
-type Socket = WebSocketStream<Transport>;
+type Socket = WebSocketStream<Watched<Transport>>;
 
 /// Frames handled in a row while more are already buffered, before the timers, the
 /// commands and cancellation get a look: large enough to amortise `select!`, small
@@ -62,6 +65,14 @@ pub const DEFAULT_MAX_MESSAGE: usize = 64 << 20;
 pub const DEFAULT_MAX_FRAME: usize = 16 << 20;
 /// A live peer answers a close frame in a round trip.
 pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long we wait, once both close frames have crossed, for the peer to close TCP
+/// before we drop the socket ourselves. RFC 6455 §7.1.1: the server should close TCP
+/// first (so that it, not the client, holds TIME_WAIT), and a client that has not seen
+/// the server's TCP close "after a reasonable amount of time" may close it. A server
+/// that means to close does so within a round trip; one that never does must not keep
+/// the run (or an API connection) open forever.
+pub const TCP_CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 impl WsOptions {
     pub fn new(url: Url) -> Self {
@@ -126,6 +137,8 @@ pub(crate) async fn run(
         state: State::Open,
         close_deadline: None,
         close_timeout: opts.close_timeout,
+        drop_deadline: None,
+        messages: 0,
     };
     for cmd in &opts.send {
         if let Some(outcome) = conn.command(cmd.clone()).await? {
@@ -167,7 +180,11 @@ pub(crate) async fn run(
                 )).await?;
                 break Outcome::Failed;
             }
-            _ = sleep_until_opt(pong_deadline) => {
+            // The close handshake is complete; the peer kept TCP open past the grace.
+            _ = sleep_until_opt(conn.drop_deadline) => break Outcome::Completed,
+            // Once a close frame has crossed, the close deadline or the TCP grace bounds
+            // the wait; a pong still owed says nothing more.
+            _ = sleep_until_opt(pong_deadline), if !closing => {
                 let waited = pong_timeout.map(secs).unwrap_or_default();
                 conn.em.error(Cause::PongTimeout, format!(
                     "no pong within {waited}: the peer or the path to it is dead"
@@ -255,8 +272,9 @@ enum State {
     Open,
     /// We sent a close frame and wait for the peer's.
     ClosedByUs,
-    /// The peer sent a close frame and tungstenite queued the reply.
-    ClosedByPeer,
+    /// Both close frames have crossed (ours may be the reply tungstenite queued): the
+    /// handshake is complete, and we wait for the peer to close TCP.
+    Closed,
 }
 
 /// The socket and its record stream during the open phase.
@@ -266,6 +284,10 @@ struct Conn<'a> {
     state: State,
     close_deadline: Option<Instant>,
     close_timeout: Duration,
+    /// Once the handshake is complete: when to stop waiting for the peer's TCP close.
+    drop_deadline: Option<Instant>,
+    /// Messages tungstenite has handed over, to match them with what the wire watch saw.
+    messages: u64,
 }
 
 impl Conn<'_> {
@@ -326,6 +348,9 @@ impl Conn<'_> {
 
     /// Records a frame from the peer, and the reply tungstenite queued for it.
     async fn received(&mut self, msg: Message) -> Result<Option<Outcome>, SinkClosed> {
+        // Each message tungstenite hands over is one message-completing frame on the wire.
+        let index = self.messages;
+        self.messages += 1;
         match msg {
             Message::Text(t) => {
                 self.em
@@ -343,24 +368,31 @@ impl Conn<'_> {
             }
             Message::Pong(p) => self.em.emit(Dir::In, Body::Pong(p)).await?,
             Message::Close(frame) => {
-                let (code, reason) = match &frame {
-                    Some(f) => (Some(u16::from(f.code)), f.reason.as_str().to_owned()),
-                    None => (None, String::new()),
+                // tungstenite replaces a code that may not be sent with 1002; the record
+                // carries what the peer sent.
+                let wire = self
+                    .ws
+                    .get_ref()
+                    .peer_close()
+                    .filter(|c| c.after_messages == index);
+                let (code, reason) = match (wire, &frame) {
+                    (Some(w), _) => (w.code(), String::from_utf8_lossy(w.reason()).into_owned()),
+                    (None, Some(f)) => (Some(u16::from(f.code)), f.reason.as_str().to_owned()),
+                    (None, None) => (None, String::new()),
                 };
                 self.em.emit(Dir::In, Body::Close { code, reason }).await?;
+                // RFC 6455 §7.4.1/§7.4.2: 1005, 1006, 1015 and codes outside 1000–4999
+                // or in the unassigned 1016–2999 must not appear on the wire.
+                let bad_code = code.filter(|&c| !CloseCode::from(c).is_allowed());
                 match self.state {
                     State::Open => {
-                        self.state = State::ClosedByPeer;
-                        // tungstenite echoes the peer's close, or 1002 for a code that
-                        // may not appear on the wire.
+                        self.state = State::Closed;
+                        // tungstenite queued the reply: the peer's close echoed, or 1002
+                        // for a code that may not appear on the wire.
                         let reply = match frame {
-                            Some(f) if f.code.is_allowed() => Body::Close {
+                            Some(f) => Body::Close {
                                 code: Some(u16::from(f.code)),
                                 reason: f.reason.as_str().to_owned(),
-                            },
-                            Some(_) => Body::Close {
-                                code: Some(1002),
-                                reason: "Protocol violation".to_owned(),
                             },
                             None => Body::Close {
                                 code: None,
@@ -368,21 +400,35 @@ impl Conn<'_> {
                             },
                         };
                         self.em.emit(Dir::Out, reply).await?;
-                        // Push the reply out now; the stream then ends.
+                        // Push the reply out now; the stream then ends. If it cannot go
+                        // out, the handshake did not complete.
                         if let Err(e) = self.ws.flush().await {
                             if !is_closed(&e) {
-                                return Ok(Some(self.read_failed(e).await?));
+                                let (cause, message, _) = describe_read_error(&e, Failing::Message);
+                                self.em.error(cause, message).await?;
+                                return Ok(Some(Outcome::Failed));
                             }
                         }
                     }
                     State::ClosedByUs => {
                         // The handshake is complete.
-                        self.state = State::ClosedByPeer;
+                        self.state = State::Closed;
                         self.close_deadline = None;
-                        return Ok(Some(Outcome::Completed));
                     }
-                    State::ClosedByPeer => {}
+                    State::Closed => return Ok(None),
                 }
+                if let Some(bad) = bad_code {
+                    self.em
+                        .error(
+                            Cause::ProtocolViolation,
+                            format!(
+                                "the peer sent close code {bad}, which may not be sent on the wire (RFC 6455 7.4)"
+                            ),
+                        )
+                        .await?;
+                    return Ok(Some(Outcome::Failed));
+                }
+                self.drop_deadline = Some(Instant::now() + TCP_CLOSE_GRACE);
             }
             Message::Frame(_) => {}
         }
@@ -391,7 +437,7 @@ impl Conn<'_> {
 
     /// The stream ended without an error.
     async fn ended(&mut self) -> Result<Outcome, SinkClosed> {
-        if self.state == State::ClosedByPeer {
+        if self.state == State::Closed {
             return Ok(Outcome::Completed);
         }
         self.em
@@ -406,10 +452,26 @@ impl Conn<'_> {
     /// A read or write failed: record why and, where the protocol asks for it, tell
     /// the peer with a close frame.
     async fn read_failed(&mut self, e: WsError) -> Result<Outcome, SinkClosed> {
-        if is_closed(&e) && self.state == State::ClosedByPeer {
+        // Once the close handshake is complete, how TCP ends is no longer the run's
+        // concern: a reset, or a TLS peer that skips close_notify, is as good as a FIN.
+        if self.state == State::Closed && (is_closed(&e) || matches!(e, WsError::Io(_))) {
             return Ok(Outcome::Completed);
         }
-        let (cause, message, close_code) = describe_read_error(&e);
+        // A UTF-8 failure on the message after the last one handed over is the close
+        // frame's reason when that message is the peer's close.
+        let failing = match &e {
+            WsError::Utf8(_)
+                if self
+                    .ws
+                    .get_ref()
+                    .peer_close()
+                    .is_some_and(|c| c.after_messages == self.messages) =>
+            {
+                Failing::CloseFrame
+            }
+            _ => Failing::Message,
+        };
+        let (cause, message, close_code) = describe_read_error(&e, failing);
         self.em.error(cause, message).await?;
         if let (Some(code), State::Open) = (close_code, self.state) {
             // Best effort: the peer may already be gone.
@@ -438,13 +500,20 @@ impl Conn<'_> {
     }
 }
 
+/// Which frame a read error came from, where tungstenite's error does not say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failing {
+    Message,
+    CloseFrame,
+}
+
 fn is_closed(e: &WsError) -> bool {
     matches!(e, WsError::ConnectionClosed | WsError::AlreadyClosed)
 }
 
 /// The cause and message for a failure after `open`, and the close code RFC 6455 says
 /// to send.
-fn describe_read_error(e: &WsError) -> (Cause, String, Option<u16>) {
+fn describe_read_error(e: &WsError, failing: Failing) -> (Cause, String, Option<u16>) {
     match e {
         WsError::ConnectionClosed
         | WsError::AlreadyClosed
@@ -466,10 +535,21 @@ fn describe_read_error(e: &WsError) -> (Cause, String, Option<u16>) {
             ),
             Some(1009),
         ),
+        WsError::Utf8(_) if failing == Failing::CloseFrame => (
+            Cause::ProtocolViolation,
+            "the peer sent a close reason that is not valid UTF-8".into(),
+            Some(1007),
+        ),
         WsError::Utf8(_) => (
             Cause::ProtocolViolation,
             "the peer sent a text message that is not valid UTF-8".into(),
             Some(1007),
+        ),
+        // RFC 6455 §5.5.1: nothing may follow a close frame.
+        WsError::Protocol(ProtocolError::ReceivedAfterClosing) => (
+            Cause::ProtocolViolation,
+            "the peer sent a frame after its close frame".into(),
+            Some(1002),
         ),
         WsError::Protocol(p) => (
             Cause::ProtocolViolation,
@@ -536,13 +616,10 @@ async fn connect(opts: &WsOptions) -> Result<(Socket, Body), Body> {
     let config = WebSocketConfig::default()
         .max_message_size(Some(opts.max_message))
         .max_frame_size(Some(opts.max_frame.min(opts.max_message)));
-    let ws = WebSocketStream::from_partially_read(
-        opened.stream,
-        opened.leftover,
-        Role::Client,
-        Some(config),
-    )
-    .await;
+    let watched = Watched::new(opened.stream, &opened.leftover);
+    let ws =
+        WebSocketStream::from_partially_read(watched, opened.leftover, Role::Client, Some(config))
+            .await;
     Ok((ws, opened.open))
 }
 
