@@ -67,44 +67,28 @@ async fn ws_peer_that_keeps_tcp_open_after_its_close_handshake_does_not_hang_the
     run.expect_peer_close(1000, "bye");
 }
 
+/// A peer that answers our close and then keeps TCP open must not hang the run (RFC 6455
+/// §7.1.1: the client may close TCP after a reasonable time), and one that resets the
+/// connection after the handshake completed has still closed properly.
 #[tokio::test]
-async fn ws_peer_that_answers_our_close_but_keeps_tcp_open_does_not_hang_the_run() {
-    let server = RawServer::start(vec![
-        Script::new()
+async fn ws_peer_that_answers_our_close_then_holds_or_resets_tcp_ends_the_run_cleanly() {
+    let endings: [(&str, fn(Script) -> Script); 2] =
+        [("keeps TCP open", Script::hold), ("resets", Script::reset)];
+    for (how, end) in endings {
+        let answers_our_close = Script::new()
             .ws_accept(None)
             .write(ws_frame(true, TEXT, b"one"))
             .await_close()
-            .write(ws_frame(true, CLOSE, &close_payload(1000, b"")))
-            .hold(),
-    ])
-    .await;
-    let run = sscope(["ws", &server.ws_url("/"), "--count", "1"]).await;
-    run.expect_success();
-    assert_eq!(
-        run.kinds(),
-        ["meta open", "in text", "out close", "in close"],
-        "{run}"
-    );
-}
-
-#[tokio::test]
-async fn ws_reset_after_a_completed_close_handshake_still_ends_the_run_cleanly() {
-    let server = RawServer::start(vec![
-        Script::new()
-            .ws_accept(None)
-            .write(ws_frame(true, TEXT, b"one"))
-            .await_close()
-            .write(ws_frame(true, CLOSE, &close_payload(1000, b"")))
-            .reset(),
-    ])
-    .await;
-    let run = sscope(["ws", &server.ws_url("/"), "--count", "1"]).await;
-    run.expect_success();
-    assert_eq!(
-        run.kinds(),
-        ["meta open", "in text", "out close", "in close"],
-        "{run}"
-    );
+            .write(ws_frame(true, CLOSE, &close_payload(1000, b"")));
+        let server = RawServer::start(vec![end(answers_our_close)]).await;
+        let run = sscope(["ws", &server.ws_url("/"), "--count", "1"]).await;
+        run.expect_success();
+        assert_eq!(
+            run.kinds(),
+            ["meta open", "in text", "out close", "in close"],
+            "a peer that {how}: {run}"
+        );
+    }
 }
 
 #[tokio::test]
