@@ -204,8 +204,8 @@ async fn ws_close_reason_that_is_not_utf8_is_named_as_such() {
     let run = after_open(ws_frame(true, CLOSE, &close_payload(1000, b"by\xffe"))).await;
     expect_failed_with_our_close(&run, 1007);
     assert_eq!(
-        run.one("error").message.as_deref(),
-        Some("the peer sent a close reason that is not valid UTF-8"),
+        run.error_message(),
+        "the peer sent a close reason that is not valid UTF-8",
         "{run}"
     );
 }
@@ -218,8 +218,8 @@ async fn ws_text_that_is_not_utf8_before_a_close_is_still_named_a_text_message()
     let run = after_open(segment).await;
     expect_failed_with_our_close(&run, 1007);
     assert_eq!(
-        run.one("error").message.as_deref(),
-        Some("the peer sent a text message that is not valid UTF-8"),
+        run.error_message(),
+        "the peer sent a text message that is not valid UTF-8",
         "{run}"
     );
 }
@@ -245,8 +245,8 @@ async fn ws_data_frame_after_the_peers_close_is_a_protocol_error() {
     assert!(run.all_dir("in", "text").is_empty(), "{run}");
     assert_eq!(run.cause(), "protocol_violation", "{run}");
     assert_eq!(
-        run.one("error").message.as_deref(),
-        Some("the peer sent a frame after its close frame"),
+        run.error_message(),
+        "the peer sent a frame after its close frame",
         "{run}"
     );
 }

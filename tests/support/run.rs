@@ -393,6 +393,14 @@ impl Run {
             .unwrap_or_else(|| panic!("no error record with a cause\n{self}"))
     }
 
+    /// The `message` of the one `error` record; panics when there is not exactly one.
+    pub fn error_message(&self) -> &str {
+        self.one("error")
+            .message
+            .as_deref()
+            .unwrap_or_else(|| panic!("an error record without a message\n{self}"))
+    }
+
     /// Every record on one connection `c1`, as for a single `sscope ws`/`sse` run.
     pub fn expect_single_conn(&self) -> &Run {
         assert!(
