@@ -65,7 +65,7 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     if let Cmd::Serve(a) = &cli.cmd {
-        return serve::serve(a.port);
+        return serve::serve(a.port, a.memory_budget);
     }
     if let Cmd::Chart(a) = &cli.cmd {
         return chart::run(a);

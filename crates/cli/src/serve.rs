@@ -13,7 +13,7 @@ use streamscope_server::{Server, ServerConfig};
 /// handshakes.
 const GRACE: Duration = Duration::from_secs(3);
 
-pub(crate) fn serve(port: u16) -> ExitCode {
+pub(crate) fn serve(port: u16, memory_budget: usize) -> ExitCode {
     let runtime = match crate::runtime(tokio::runtime::Builder::new_multi_thread()) {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -29,6 +29,7 @@ pub(crate) fn serve(port: u16) -> ExitCode {
         };
         let server = match Server::start(ServerConfig {
             port,
+            memory_budget: Some(memory_budget),
             ..ServerConfig::default()
         })
         .await

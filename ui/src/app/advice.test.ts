@@ -11,8 +11,16 @@ describe('advice for a cause', () => {
     expect(a).toContain('turn off Verify TLS certificates in Request › TLS');
     for (const cause of CAUSES)
       for (const proto of ['ws', 'sse'] as const) {
+        // The memory budget is the server's, set when it starts: no pane control holds it.
+        if (cause === 'memory_budget') continue;
         expect(adviceFor(cause, proto) ?? '').not.toMatch(/--[a-z]/);
       }
+  });
+
+  it('answers a full memory budget with forgetting connections or a larger budget', () => {
+    const a = adviceFor('memory_budget', 'sse') ?? '';
+    expect(a).toContain('forget the connections you no longer need (Connections menu)');
+    expect(a).toContain('--memory-budget');
   });
 
   it('names only controls that exist in the Request panel', () => {

@@ -32,6 +32,10 @@ export function adviceFor(cause: string | undefined, proto: Proto): string | nul
       return 'The stream was silent for longer than the idle limit allows.';
     case 'attempts_exhausted':
       return 'Reconnecting failed every time: check that the server is up, then Connect again.';
+    case 'memory_budget':
+      // The budget is fixed when the server starts and no control changes it; the one
+      // flag named here is the server's own (`sscope serve`), not a connection's.
+      return 'Recordings filled the memory set aside for them: close the panes and forget the connections you no longer need (Connections menu), or start the server with a larger --memory-budget.';
     default:
       return null;
   }
