@@ -72,7 +72,8 @@ async fn ws_peer_that_keeps_tcp_open_after_its_close_handshake_does_not_hang_the
 /// connection after the handshake completed has still closed properly.
 #[tokio::test]
 async fn ws_peer_that_answers_our_close_then_holds_or_resets_tcp_ends_the_run_cleanly() {
-    let endings: [(&str, fn(Script) -> Script); 2] =
+    type Ending = fn(Script) -> Script;
+    let endings: [(&str, Ending); 2] =
         [("keeps TCP open", Script::hold), ("resets", Script::reset)];
     for (how, end) in endings {
         let answers_our_close = Script::new()

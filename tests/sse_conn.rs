@@ -860,6 +860,29 @@ async fn sse_gzip_encoded_stream_is_decoded_as_it_arrives() {
 }
 
 #[tokio::test]
+async fn sse_gzip_bomb_is_refused_with_too_big_and_no_reconnection() {
+    // 10 MiB of blank lines (which dispatch nothing) after one event: about 10 KiB on the
+    // wire. Decoded whole it would pass any parser limit unnoticed; the ratio stops it.
+    let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+    gz.write_all(b"data: before\n\n").expect("compressing");
+    gz.write_all(&vec![b'\n'; 10 << 20]).expect("compressing");
+    let bomb = gz.finish().expect("finishing gzip");
+    let head = sse_head(&[("Content-Encoding", "gzip")]);
+    let server = RawServer::start(vec![Script::new().write(head).write(bomb).hold()]).await;
+    let run = sscope(["sse", &server.url("/events"), "--retry", "50"]).await;
+    run.expect_failure();
+    run.expect_kinds(&["meta open", "in event", "meta error"]);
+    let error = run.one("error");
+    assert_eq!(error.cause.as_deref(), Some("too_big"), "{run}");
+    let message = error.message.as_deref().unwrap_or_default();
+    assert!(
+        message.contains("inflates") && message.contains("over the bound of 100:1"),
+        "{message}"
+    );
+    assert_eq!(server.connections(), 1, "a bomb is not asked for again");
+}
+
+#[tokio::test]
 async fn sse_redirect_is_followed_to_the_stream() {
     let server = RawServer::start(vec![
         Script::redirect("302 Found", "/moved?y=2"),

@@ -56,6 +56,7 @@ pub const CAUSES: &[&str] = &[
     "attempts_exhausted",
     "count_not_reached",
     "bad_request",
+    "memory_budget",
 ];
 
 impl Record {

@@ -78,6 +78,7 @@ export const CAUSES = [
   'attempts_exhausted',
   'count_not_reached',
   'bad_request',
+  'memory_budget',
 ] as const;
 export type Cause = (typeof CAUSES)[number];
 

@@ -35,6 +35,8 @@ pub(crate) fn advice(cause: &Cause, proto: Proto) -> Option<&'static str> {
         (Cause::IdleTimeout, _) => "raise --idle-timeout for a stream that is quiet for longer",
         (Cause::CountNotReached, _) => "raise --timeout or lower --count",
         (Cause::AttemptsExhausted, _) => "raise --max-attempts, or add --backoff",
+        // Only the server's session has a budget; `sscope serve` takes the flag.
+        (Cause::MemoryBudget, _) => "start `sscope serve` with a larger --memory-budget",
         (
             Cause::TlsOther
             | Cause::ProtocolViolation

@@ -44,6 +44,15 @@ pub(crate) struct ServeArgs {
     /// Port on 127.0.0.1 [default: a free one].
     #[arg(long, value_name = "P", default_value_t = 0)]
     pub port: u16,
+    /// Memory all recordings may take together, in bytes. A connection that finds it
+    /// spent stops recording, with an `error` record (cause `memory_budget`); forgetting
+    /// connections frees it.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value_t = streamscope_engine::session::DEFAULT_MEMORY_BUDGET
+    )]
+    pub memory_budget: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

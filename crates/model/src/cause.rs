@@ -49,13 +49,16 @@ pub enum Cause {
     CountNotReached,
     /// What the user asked for cannot be done (bad URL, bad header, bad option).
     BadRequest,
+    /// The in-memory recordings of the whole session reached their memory budget, so this
+    /// connection stopped recording (and reading): its recording ends with this record.
+    MemoryBudget,
     /// A code this build does not know, kept as it was read.
     Other(String),
 }
 
 impl Cause {
     /// Every known cause, for documentation and tests.
-    pub const ALL: [Cause; 16] = [
+    pub const ALL: [Cause; 17] = [
         Cause::Refused,
         Cause::Dns,
         Cause::ConnectTimeout,
@@ -72,6 +75,7 @@ impl Cause {
         Cause::AttemptsExhausted,
         Cause::CountNotReached,
         Cause::BadRequest,
+        Cause::MemoryBudget,
     ];
 
     pub fn as_str(&self) -> &str {
@@ -92,6 +96,7 @@ impl Cause {
             Cause::AttemptsExhausted => "attempts_exhausted",
             Cause::CountNotReached => "count_not_reached",
             Cause::BadRequest => "bad_request",
+            Cause::MemoryBudget => "memory_budget",
             Cause::Other(s) => s,
         }
     }

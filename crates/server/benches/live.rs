@@ -76,6 +76,7 @@ async fn run(window: Duration) {
         port: 0,
         token: None,
         ui_dir: Some(std::env::temp_dir().join("streamscope-bench-no-ui")),
+        memory_budget: None,
     })
     .await
     .expect("start the server");

@@ -90,6 +90,10 @@ pub struct ServerConfig {
     pub token: Option<String>,
     /// The built UI; [`assets::default_ui_dir`] when `None`.
     pub ui_dir: Option<PathBuf>,
+    /// Memory all in-memory recordings may take together, in bytes;
+    /// [`DEFAULT_MEMORY_BUDGET`](streamscope_engine::session::DEFAULT_MEMORY_BUDGET) when
+    /// `None`.
+    pub memory_budget: Option<usize>,
 }
 
 /// A running server.
@@ -113,7 +117,10 @@ impl Server {
         let addr = listener.local_addr()?;
         let token = config.token.unwrap_or_else(Guard::random_token);
         let stop = CancellationToken::new();
-        let session = Session::new(stop.child_token());
+        let mut session = Session::new(stop.child_token());
+        if let Some(budget) = config.memory_budget {
+            session = session.with_memory_budget(budget);
+        }
         let demo = demo::Demo::with_shutdown(stop.child_token());
         let ui = assets::UiFiles::new(Some(config.ui_dir.unwrap_or_else(assets::default_ui_dir)));
         let ui_built = ui.is_built();

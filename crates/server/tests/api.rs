@@ -243,9 +243,7 @@ async fn peer_that_keeps_tcp_open_after_closing() -> String {
 
 #[tokio::test]
 async fn a_peer_that_keeps_tcp_open_after_the_close_handshake_does_not_keep_the_connection_open() {
-    within(async {
-        let server = start().await;
-        let api = Api::of(&server);
+    with_api(|api| async move {
         let url = peer_that_keeps_tcp_open_after_closing().await;
         let reply = api.post("/api/connections", &json!({ "url": url })).await;
         assert_eq!(reply.status, 201, "{}", reply.text());
@@ -263,7 +261,6 @@ async fn a_peer_that_keeps_tcp_open_after_the_close_handshake_does_not_keep_the_
             (json!(1000), json!("bye"))
         );
         assert!(!has(&records, "meta", "error"), "{}", summary(&records));
-        stop(server).await;
     })
     .await;
 }

@@ -455,6 +455,7 @@ async fn a_built_ui_is_served_with_index_fallback_and_no_way_out_of_its_director
             port: 0,
             token: None,
             ui_dir: Some(dir.clone()),
+            memory_budget: None,
         })
         .await
         .expect("start");

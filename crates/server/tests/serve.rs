@@ -26,8 +26,14 @@ struct Serve {
 
 impl Serve {
     fn start(port: u16) -> Serve {
+        Serve::start_with(port, &[])
+    }
+
+    /// `sscope serve --port PORT` with `extra` arguments after.
+    fn start_with(port: u16, extra: &[&str]) -> Serve {
         let mut child = Command::new(sscope_bin())
             .args(["serve", "--port", &port.to_string()])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -213,6 +219,44 @@ async fn sscope_serve_refuses_a_port_in_use_with_a_hint() {
         assert_eq!(status.code(), Some(1));
         let stderr = serve.line(|l| l.starts_with("sscope: ")).await;
         assert!(stderr.contains("--port"), "{stderr}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sscope_serve_memory_budget_stops_recording_at_the_budget_given() {
+    within(async {
+        let mut serve = Serve::start_with(0, &["--memory-budget", "65536"]);
+        let ui = serve.line(|l| l.contains("/#token=")).await;
+        let url = ui
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .expect("a URL on the line")
+            .to_owned();
+        let (base, token) = url.split_once("/#token=").expect("a token URL");
+        let api = Api {
+            base: base.to_owned(),
+            token: token.to_owned(),
+            client: http(),
+        };
+        let ws = base.replacen("http://", "ws://", 1);
+        let id = api
+            .open(json!({ "url": format!("{ws}/demo/ws/ticker?rate=100000") }))
+            .await;
+        let records = api
+            .wait_records(&id, |r| r.last().is_some_and(|l| l["kind"] == "error"))
+            .await;
+        let error = records.last().expect("the error record");
+        assert_eq!(error["cause"], "memory_budget", "{error}");
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("budget of 0.06 MiB")),
+            "{error}"
+        );
+        serve.signal("INT");
+        let status = serve.exit().await;
+        assert_eq!(status.code(), Some(0), "{status}");
     })
     .await;
 }

@@ -10,9 +10,12 @@ describe('advice for a cause', () => {
     const a = adviceFor('tls_untrusted', 'ws') ?? '';
     expect(a).toContain('turn off Verify TLS certificates in Request › TLS');
     for (const cause of CAUSES)
-      for (const proto of ['ws', 'sse'] as const) {
-        expect(adviceFor(cause, proto) ?? '').not.toMatch(/--[a-z]/);
-      }
+      for (const proto of ['ws', 'sse'] as const) expect(adviceFor(cause, proto) ?? '').not.toMatch(/--[a-z]/);
+  });
+
+  it('answers a full memory budget with forgetting connections, which the UI can do', () => {
+    const a = adviceFor('memory_budget', 'sse') ?? '';
+    expect(a).toContain('forget the connections you no longer need (Connections menu)');
   });
 
   it('names only controls that exist in the Request panel', () => {

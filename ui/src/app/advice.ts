@@ -32,6 +32,10 @@ export function adviceFor(cause: string | undefined, proto: Proto): string | nul
       return 'The stream was silent for longer than the idle limit allows.';
     case 'attempts_exhausted':
       return 'Reconnecting failed every time: check that the server is up, then Connect again.';
+    case 'memory_budget':
+      // The budget is fixed when the server starts and no control of the UI changes it
+      // (the desktop app has no command line): what the user can do here is free memory.
+      return 'Recordings filled the memory set aside for them: close the panes and forget the connections you no longer need (Connections menu), then Connect again.';
     default:
       return null;
   }

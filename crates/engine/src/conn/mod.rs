@@ -6,6 +6,7 @@
 //! and the options both protocols take. Protocol details live in `ws` and `sse`.
 
 pub(crate) mod handshake;
+pub mod inflate;
 mod peer_close;
 pub mod sse;
 pub mod ws;

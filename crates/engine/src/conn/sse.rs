@@ -19,6 +19,7 @@ use url::Url;
 pub use reqwest::Method;
 
 use super::handshake::{connect_cause, tls_cause};
+use super::inflate::{Inflate, InflateError};
 use super::ws::collect_headers;
 use super::{
     Command, CommonOptions, Emitter, Outcome, SinkClosed, count_not_reached, secs, sleep_until_opt,
@@ -358,6 +359,12 @@ impl Stream<'_> {
         )
         .await?;
 
+        let mut inflate = Inflate::for_encoding(
+            response
+                .headers()
+                .get(reqwest::header::CONTENT_ENCODING)
+                .and_then(|v| v.to_str().ok()),
+        );
         let mut body = response.bytes_stream();
         let mut idle_deadline = opts.idle_timeout.map(|d| Instant::now() + d);
         loop {
@@ -381,8 +388,26 @@ impl Stream<'_> {
                         if let Some(d) = opts.idle_timeout {
                             idle_deadline = Some(Instant::now() + d);
                         }
-                        if let Some(outcome) = self.chunk(&bytes, em).await? {
-                            return Ok(Round::Done(outcome));
+                        inflate.push(bytes);
+                        loop {
+                            match inflate.pull() {
+                                Ok(Some(piece)) => {
+                                    if let Some(outcome) = self.chunk(&piece, em).await? {
+                                        return Ok(Round::Done(outcome));
+                                    }
+                                }
+                                Ok(None) => break,
+                                Err(e) => {
+                                    // A bomb or a corrupt body is the same again on
+                                    // a reconnection: fail for good.
+                                    let cause = match e {
+                                        InflateError::Ratio { .. } => Cause::TooBig,
+                                        InflateError::Corrupt(_) => Cause::ProtocolViolation,
+                                    };
+                                    em.error(cause, e.to_string()).await?;
+                                    return Ok(Round::Done(Outcome::Failed));
+                                }
+                            }
                         }
                     }
                     Some(Err(e)) => {
@@ -448,6 +473,12 @@ impl Stream<'_> {
             reqwest::header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         );
+        // What reqwest would ask for itself; the client decodes it (conn/inflate.rs), so
+        // it can bound how far a body inflates.
+        headers.insert(
+            reqwest::header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip"),
+        );
         if let Some(id) = self.parser.last_event_id().filter(|id| !id.is_empty()) {
             // An id that cannot be a header value (a control character) is not sent,
             // as a browser would not send it either.
@@ -509,6 +540,8 @@ async fn build_client(opts: &SseOptions) -> Result<reqwest::Client, (Cause, Stri
         .tls_backend_preconfigured((*tls).clone())
         .connect_timeout(opts.common.connect_timeout)
         .redirect(reqwest::redirect::Policy::limited(10))
+        // Decoded in `inflate`, which counts the wire bytes that reqwest's decoder hides.
+        .no_gzip()
         .user_agent(concat!("sscope/", env!("CARGO_PKG_VERSION")))
         .tcp_nodelay(true)
         .build()
@@ -532,13 +565,23 @@ fn is_event_stream(content_type: &str) -> bool {
 /// time, so a huge or stalled error body cannot hold the run.
 async fn first_body_line(response: reqwest::Response) -> Option<String> {
     const MAX: usize = 4096;
+    // An error page may be gzip-encoded too; a bomb here ends the read like its end.
+    let mut inflate = Inflate::for_encoding(
+        response
+            .headers()
+            .get(reqwest::header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok()),
+    );
     let mut body = response.bytes_stream();
     let mut buf = Vec::new();
     let read = async {
-        while let Some(Ok(chunk)) = body.next().await {
-            buf.extend_from_slice(&chunk);
-            if buf.len() >= MAX || buf.contains(&b'\n') {
-                break;
+        'read: while let Some(Ok(chunk)) = body.next().await {
+            inflate.push(chunk);
+            while let Ok(Some(piece)) = inflate.pull() {
+                buf.extend_from_slice(&piece);
+                if buf.len() >= MAX || buf.contains(&b'\n') {
+                    break 'read;
+                }
             }
         }
     };

@@ -6,6 +6,10 @@
 //! socket, exports, charts) read the stores by `seq` cursor: a slow reader catches up
 //! instead of losing records, and the session never buffers for a stalled reader.
 //!
+//! It also holds the in-memory recordings to one memory budget shared by every
+//! connection ([`DEFAULT_MEMORY_BUDGET`]): a connection whose next record finds the budget
+//! spent stops, its recording ended by an `error` record with cause `memory_budget`.
+//!
 //! The lock around the state is a plain mutex, held only for short, non-async sections.
 
 use std::collections::BTreeMap;
@@ -19,8 +23,9 @@ use tokio_util::task::TaskTracker;
 
 use crate::conn::{self, Command, ConnHandle, Outcome, SseOptions, WsOptions};
 use crate::recording::{MemoryStore, RecordStore};
+use streamscope_model::Cause;
 use streamscope_model::name;
-use streamscope_model::record::{Body, ConnId, Proto, Record, Timestamp};
+use streamscope_model::record::{Body, ConnId, Dir, Proto, Record, Timestamp};
 use streamscope_model::stats::ConnStats;
 
 mod repeat;
@@ -43,6 +48,13 @@ const PUMP_CAPACITY: usize = 4096;
 /// Records the pump moves per lock: big enough to amortise the lock, small enough to
 /// keep readers from waiting long.
 const PUMP_BATCH: usize = 1024;
+
+/// Memory all in-memory recordings of a session may take together, by default: 1 GiB.
+/// A firehose (about a million small records a second, 100 MB/s) reaches it in ten
+/// seconds, an ordinary feed in hours, and a laptop with 8 GB keeps room for the webview
+/// and everything else. Until recordings go to disk this bounds what a fast or hostile
+/// peer can make the app hold.
+pub const DEFAULT_MEMORY_BUDGET: usize = 1 << 30;
 
 /// Where a connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +132,11 @@ struct State {
     conns: BTreeMap<ConnId, Entry>,
     /// Bumped when the connection list changes (snapshot.rs).
     listed: u64,
+    /// What every store holds together ([`RecordStore::bytes`]), kept up to date by the
+    /// pump and by `forget`, so checking the budget never walks the connections.
+    recorded_bytes: usize,
+    /// The most `recorded_bytes` may reach before connections stop recording.
+    memory_budget: usize,
 }
 
 /// Shared by every part of the server; clone freely.
@@ -146,12 +163,28 @@ impl Session {
             state: Arc::new(Mutex::new(State {
                 conns: BTreeMap::new(),
                 listed: 0,
+                recorded_bytes: 0,
+                memory_budget: DEFAULT_MEMORY_BUDGET,
             })),
             next_id: Arc::new(AtomicU32::new(1)),
             version: Arc::new(watch::channel(0).0),
             cancel,
             tasks: TaskTracker::new(),
         }
+    }
+
+    /// Sets the memory all in-memory recordings may take together (default
+    /// [`DEFAULT_MEMORY_BUDGET`]). Recordings may pass it by the growth of one append (at
+    /// most one segment of a store, or one large record) before connections are stopped.
+    pub fn with_memory_budget(self, bytes: usize) -> Self {
+        self.lock().memory_budget = bytes;
+        self
+    }
+
+    /// The memory budget and what the recordings take of it now, in bytes.
+    pub fn memory_use(&self) -> (usize, usize) {
+        let st = self.lock();
+        (st.recorded_bytes, st.memory_budget)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -244,16 +277,32 @@ impl Session {
     /// Moves a connection's records into its store until the connection ends.
     async fn pump(self, id: ConnId, mut rx: mpsc::Receiver<Record>, handle: ConnHandle) {
         let mut batch = Vec::with_capacity(PUMP_BATCH);
-        while rx.recv_many(&mut batch, PUMP_BATCH).await > 0 {
+        let mut over_budget = false;
+        while !over_budget && rx.recv_many(&mut batch, PUMP_BATCH).await > 0 {
             {
                 let mut st = self.lock();
                 let mut relisted = false;
-                let Some(e) = st.conns.get_mut(&id) else {
+                let State {
+                    conns,
+                    recorded_bytes,
+                    memory_budget,
+                    ..
+                } = &mut *st;
+                let Some(e) = conns.get_mut(&id) else {
                     // Forgotten while running: stop the connection.
                     handle.cancel();
                     return;
                 };
+                let before = e.store.bytes();
                 for r in batch.drain(..) {
+                    // Checked before each record, so whichever connection appends next
+                    // after the budget is spent stops, and the recordings pass the budget
+                    // by at most one append's growth. `bytes()` takes constant time.
+                    let now = recorded_bytes.saturating_add(e.store.bytes().saturating_sub(before));
+                    if now >= *memory_budget {
+                        over_budget = true;
+                        break;
+                    }
                     e.stats.observe(&r);
                     let next = match &r.body {
                         Body::Open { .. } => Some(ConnState::Open),
@@ -276,17 +325,32 @@ impl Session {
                         eprintln!("streamscope: recording {id}: {err}");
                     }
                 }
+                if over_budget {
+                    // The rest of this batch, and whatever the connection still sends
+                    // before it sees the cancel, is not recorded: the recording ends
+                    // here, with a record that says so, at the next seq (no gap).
+                    batch.clear();
+                    end_over_budget(id, e, *memory_budget);
+                    handle.cancel();
+                    relisted = true;
+                }
+                *recorded_bytes = recorded_bytes
+                    .saturating_add(e.store.bytes())
+                    .saturating_sub(before);
                 if relisted {
                     st.relisted();
                 }
             }
             self.bump();
         }
+        // Closing the channel also frees a connection task that waits to send: it sees
+        // the sink closed and ends.
+        drop(rx);
         let outcome = handle.wait().await;
         {
             let mut st = self.lock();
             if let Some(e) = st.conns.get_mut(&id) {
-                e.state = if outcome == Outcome::Failed {
+                e.state = if outcome == Outcome::Failed || over_budget {
                     ConnState::Failed
                 } else {
                     ConnState::Closed
@@ -338,9 +402,11 @@ impl Session {
         let entry = {
             let mut st = self.lock();
             let entry = st.conns.remove(&id).ok_or(SessionError::UnknownConn(id))?;
+            st.recorded_bytes = st.recorded_bytes.saturating_sub(entry.store.bytes());
             st.relisted();
             entry
         };
+        // Dropped here, outside the lock: freeing a large recording takes a while.
         entry.cancel.cancel();
         self.bump();
         Ok(())
@@ -426,6 +492,44 @@ impl Session {
             self.cancel.cancel();
             let _ = tokio::time::timeout(Duration::from_secs(1), self.tasks.wait()).await;
         }
+    }
+}
+
+/// Ends a recording that found the memory budget spent: appends the `error` record that
+/// says so, with the next seq, and marks the connection failed.
+fn end_over_budget(id: ConnId, e: &mut Entry, budget: usize) {
+    let seq = e.store.last_seq().unwrap_or(0) + 1;
+    let r = Record {
+        t: Timestamp::now(),
+        conn: id,
+        proto: e.proto,
+        seq,
+        dir: Dir::Meta,
+        body: conn::error_body(
+            Cause::MemoryBudget,
+            format!(
+                "recording stopped: the in-memory recordings reached their budget of {}",
+                in_mib(budget)
+            ),
+        ),
+    };
+    e.stats.observe(&r);
+    if let Err(err) = e.store.append(&r) {
+        // Only a failed allocation of a few bytes gets here: the state below still says
+        // the connection failed.
+        eprintln!("streamscope: recording {}: {err}", r.conn);
+    }
+    e.state = ConnState::Failed;
+    e.since = r.t;
+}
+
+/// "1024 MiB", "0.06 MiB": a budget as people set it.
+fn in_mib(bytes: usize) -> String {
+    const MIB: usize = 1 << 20;
+    if bytes % MIB == 0 {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        format!("{:.2} MiB", bytes as f64 / MIB as f64)
     }
 }
 

@@ -51,10 +51,17 @@ pub(crate) fn no_ui_dir() -> PathBuf {
 
 /// The whole server on a free loopback port with a fresh token.
 pub(crate) async fn start() -> Server {
+    start_with(ServerConfig::default()).await
+}
+
+/// The whole server on a free loopback port with a fresh token and no built UI, with the
+/// rest of `config` as given.
+pub(crate) async fn start_with(config: ServerConfig) -> Server {
     Server::start(ServerConfig {
         port: 0,
         token: None,
         ui_dir: Some(no_ui_dir()),
+        ..config
     })
     .await
     .expect("start the server on 127.0.0.1:0")
