@@ -24,11 +24,7 @@ async fn sse_wrong_content_type_on_a_reconnection_stops_reconnecting() {
     // answer would read its event, so the test sees the reconnection, not just a 204.
     let server = RawServer::start(vec![
         Script::sse("retry: 50\nid: 1\ndata: a\n\n"),
-        Script::respond(
-            "200 OK",
-            &[("Content-Type", "text/plain")],
-            "data: not an event stream\n\n",
-        ),
+        Script::text("200 OK", "data: not an event stream\n\n"),
         Script::sse("data: must not be read\n\n"),
     ])
     .await;

@@ -81,9 +81,8 @@ async fn sse_content_type_with_parameters_is_accepted() {
 
 #[tokio::test]
 async fn sse_wrong_content_type_is_one_error_with_status_and_no_open() {
-    let server = RawServer::start(vec![Script::respond(
+    let server = RawServer::start(vec![Script::text(
         "200 OK",
-        &[("Content-Type", "text/plain")],
         "data: not an event stream\n\n",
     )])
     .await;
@@ -396,11 +395,7 @@ async fn sse_204_on_reconnect_stops_reconnection() {
 async fn sse_non_200_on_reconnect_stops_with_an_error() {
     let server = RawServer::start(vec![
         Script::sse("retry: 50\ndata: a\n\n"),
-        Script::respond(
-            "500 Internal Server Error",
-            &[("Content-Type", "text/plain")],
-            "oops",
-        ),
+        Script::text("500 Internal Server Error", "oops"),
     ])
     .await;
     let run = sscope(["sse", &server.url("/events")]).await;
