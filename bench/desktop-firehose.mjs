@@ -30,7 +30,8 @@ import { createServer, connect } from 'node:net';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { frameStats, instrument, max, pct } from './probe.mjs';
+import { Driver } from '../tests/desktop/webdriver.mjs';
+import { frameStats, instrument, lagStats, max, pct } from './probe.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const target = process.env.CARGO_TARGET_DIR ?? '/var/tmp/streamscope-target';
@@ -155,19 +156,10 @@ const portOpen = (port) =>
     c.once('error', () => res(false));
   });
 
-let base = '';
+/** The WebDriver endpoint once tauri-driver listens, and the app's session on it. */
+let wd = null;
 let session = '';
-async function req(method, path, body, timeoutMs = 60_000) {
-  const r = await fetch(base + path, {
-    method,
-    headers: body ? { 'content-type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const json = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json.value ?? json).slice(0, 300)}`);
-  return json.value;
-}
+const req = (method, path, body, timeoutMs = 60_000) => wd.req(method, path, body, timeoutMs);
 const exec = (script, args = []) => req('POST', `${session}/execute/sync`, { script, args });
 /** Runs `fn(...args)` in the page, awaiting what it returns. */
 const evalIn = (fn, ...args) =>
@@ -245,12 +237,10 @@ process.on('SIGINT', () => {
 
 let result;
 try {
-  base = `http://127.0.0.1:${port}`;
+  wd = new Driver(port);
   await until('tauri-driver', () => portOpen(port), 5000, 50);
-  const v = await req('POST', '/session', {
-    capabilities: { alwaysMatch: { 'tauri:options': { application: app } } },
-  });
-  session = `/session/${v.sessionId}`;
+  await wd.newSession(app);
+  session = wd.session;
   await until(
     'the UI with its live link',
     () =>
@@ -407,23 +397,7 @@ try {
       p95: pct(inputs, 95),
       max: max(inputs),
     },
-    lag: {
-      samples: steady.length,
-      rowsP50: pct(
-        steady.map((s) => s.serverSeq - s.seq),
-        50,
-      ),
-      rowsMax: max(steady.map((s) => s.serverSeq - s.seq)),
-      msP50: pct(
-        steady.map((s) => s.age),
-        50,
-      ),
-      msP95: pct(
-        steady.map((s) => s.age),
-        95,
-      ),
-      msMax: max(steady.map((s) => s.age)),
-    },
+    lag: lagStats(steady.map((s) => s.serverSeq - s.seq), steady.map((s) => s.age)),
     memory: {
       webPssAt10: samples.find((s) => s.s >= 10)?.web,
       webPssLast: last?.web,

@@ -57,6 +57,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { startServe } from '../ui/e2e/serve.mjs';
+import { CdpTab, uiReady, until } from './cdp.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(repo, 'ui', 'package.json'));
@@ -245,39 +246,14 @@ async function api(origin, token, path, init = {}) {
   return res.status === 204 || res.status === 202 ? null : res.json();
 }
 
-async function until(what, fn, timeout, every = 200) {
-  const t0 = Date.now();
-  let last;
-  while (Date.now() - t0 < timeout) {
-    last = await fn();
-    if (last) return last;
-    await sleep(every);
-  }
-  throw new Error(`waited ${timeout} ms for ${what}`);
-}
-
 // --- the browser, and tabs Playwright does not instrument ------------------------------------------
 
-class Tab {
+class Tab extends CdpTab {
   /** A tab on the UI at `url`; with `conns` (id → URL), its workspace is one pane holding
    * them, put in the tab's storage before the UI starts for good. */
   static async open(url, conns = null) {
-    const cdp = await browser.newBrowserCDPSession();
-    const { browserContextId } = await cdp.send('Target.createBrowserContext', { disposeOnDetach: true });
-    const { targetId } = await cdp.send('Target.createTarget', { url: 'about:blank', browserContextId });
-    const { sessionId } = await cdp.send('Target.attachToTarget', { targetId, flatten: false });
-    const tab = new Tab(cdp, browserContextId, sessionId);
-    await tab.send('Emulation.setDeviceMetricsOverride', { width: 1440, height: 900, deviceScaleFactor: 1, mobile: false });
-    const ready = () =>
-      until(
-        'the UI with its live link',
-        () =>
-          tab
-            .eval(() => !!document.querySelector('section.pane') && /Live/.test(document.querySelector('.live')?.textContent ?? ''))
-            .catch(() => false),
-        15_000,
-        100,
-      );
+    const tab = await Tab.create(browser, { width: 1440, height: 900 });
+    const ready = () => until('the UI with its live link', () => tab.eval(uiReady).catch(() => false), 15_000, 100);
     await tab.send('Page.navigate', { url });
     await ready();
     if (conns) {
@@ -292,48 +268,6 @@ class Tab {
       if (shown !== 1) throw new Error(`the tab shows ${shown} panes, not the one saved`);
     }
     return tab;
-  }
-
-  constructor(cdp, contextId, sessionId) {
-    this.cdp = cdp;
-    this.contextId = contextId;
-    this.sessionId = sessionId;
-    this.next = 1;
-    this.waiting = new Map();
-    cdp.on('Target.receivedMessageFromTarget', (e) => {
-      if (e.sessionId !== sessionId) return;
-      const m = JSON.parse(e.message);
-      const w = m.id !== undefined && this.waiting.get(m.id);
-      if (!w) return;
-      this.waiting.delete(m.id);
-      if (m.error) w.reject(new Error(`${w.method}: ${m.error.message}`));
-      else w.resolve(m.result);
-    });
-  }
-
-  send(method, params = {}) {
-    const id = this.next++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject, method });
-      this.cdp
-        .send('Target.sendMessageToTarget', { sessionId: this.sessionId, message: JSON.stringify({ id, method, params }) })
-        .catch(reject);
-    });
-  }
-
-  async eval(fn, ...args) {
-    const r = await this.send('Runtime.evaluate', {
-      expression: `(${fn})(...${JSON.stringify(args)})`,
-      awaitPromise: true,
-      returnByValue: true,
-    });
-    if (r.exceptionDetails) throw new Error(`in the page: ${r.exceptionDetails.exception?.description ?? r.exceptionDetails.text}`);
-    return r.result.value;
-  }
-
-  async close() {
-    await this.cdp.send('Target.disposeBrowserContext', { browserContextId: this.contextId }).catch(() => {});
-    await this.cdp.detach().catch(() => {});
   }
 }
 

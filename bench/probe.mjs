@@ -220,6 +220,18 @@ export function pct(xs, p) {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
 export const max = (xs) => xs.filter(Number.isFinite).reduce((a, b) => Math.max(a, b), -Infinity);
+/** How far the view lagged behind the server over the steady samples: `rows` behind
+ * (one per sample) and each sample's `ages` in ms. */
+export function lagStats(rows, ages) {
+  return {
+    samples: ages.length,
+    rowsP50: pct(rows, 50),
+    rowsMax: max(rows),
+    msP50: pct(ages, 50),
+    msP95: pct(ages, 95),
+    msMax: max(ages),
+  };
+}
 export function frameStats(rec) {
   const f = rec.frames;
   const long = rec.long;

@@ -57,7 +57,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { startServe } from '../ui/e2e/serve.mjs';
-import { frameStats, instrument, max, pct } from './probe.mjs';
+import { CdpTab, uiReady, until } from './cdp.mjs';
+import { frameStats, instrument, lagStats, max, pct } from './probe.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const uiDir = join(repo, 'ui');
@@ -246,74 +247,16 @@ const loadavg = () =>
 const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox'] });
 
 /** A page in its own browser context, driven over CDP (see the header for why). */
-class Tab {
+class Tab extends CdpTab {
   static async open(url) {
-    const cdp = await browser.newBrowserCDPSession();
-    const { browserContextId } = await cdp.send('Target.createBrowserContext', { disposeOnDetach: true });
-    const { targetId } = await cdp.send('Target.createTarget', { url: 'about:blank', browserContextId });
-    // Not flattened: messages go through this browser session, so Playwright's own
-    // connection needs to know nothing of the target.
-    const { sessionId } = await cdp.send('Target.attachToTarget', { targetId, flatten: false });
-    const tab = new Tab(cdp, browserContextId, sessionId);
-    await tab.send('Emulation.setDeviceMetricsOverride', { ...VIEWPORT, deviceScaleFactor: 1, mobile: false });
+    const tab = await Tab.create(browser, VIEWPORT);
     await tab.send('Emulation.setFocusEmulationEnabled', { enabled: true });
     await tab.send('Page.enable');
     await tab.send('Page.addScriptToEvaluateOnNewDocument', { source: `(${instrument})()` });
     await tab.send('Performance.enable');
     await tab.send('Page.navigate', { url });
-    await until(
-      'the UI with its live link',
-      () =>
-        tab.eval(
-          () =>
-            !!document.querySelector('section.pane') && /Live/.test(document.querySelector('.live')?.textContent ?? ''),
-        ),
-      15_000,
-      100,
-    );
+    await until('the UI with its live link', () => tab.eval(uiReady), 15_000, 100);
     return tab;
-  }
-
-  constructor(cdp, contextId, sessionId) {
-    this.cdp = cdp;
-    this.contextId = contextId;
-    this.sessionId = sessionId;
-    this.next = 1;
-    this.waiting = new Map();
-    cdp.on('Target.receivedMessageFromTarget', (e) => {
-      if (e.sessionId !== sessionId) return;
-      const m = JSON.parse(e.message);
-      const w = m.id !== undefined && this.waiting.get(m.id);
-      if (!w) return;
-      this.waiting.delete(m.id);
-      if (m.error) w.reject(new Error(`${w.method}: ${m.error.message}`));
-      else w.resolve(m.result);
-    });
-  }
-
-  send(method, params = {}) {
-    const id = this.next++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject, method });
-      this.cdp
-        .send('Target.sendMessageToTarget', {
-          sessionId: this.sessionId,
-          message: JSON.stringify({ id, method, params }),
-        })
-        .catch(reject);
-    });
-  }
-
-  /** Runs `fn(...args)` in the page (awaiting a promise) and returns its value. */
-  async eval(fn, ...args) {
-    const r = await this.send('Runtime.evaluate', {
-      expression: `(${fn})(...${JSON.stringify(args)})`,
-      awaitPromise: true,
-      returnByValue: true,
-    });
-    if (r.exceptionDetails)
-      throw new Error(`in the page: ${r.exceptionDetails.exception?.description ?? r.exceptionDetails.text}`);
-    return r.result.value;
   }
 
   async metrics() {
@@ -359,22 +302,6 @@ class Tab {
   insertText(text) {
     return this.send('Input.insertText', { text });
   }
-
-  async close() {
-    await this.cdp.send('Target.disposeBrowserContext', { browserContextId: this.contextId }).catch(() => {});
-    await this.cdp.detach().catch(() => {});
-  }
-}
-
-async function until(what, fn, timeout, every = 200) {
-  const t0 = Date.now();
-  let last;
-  while (Date.now() - t0 < timeout) {
-    last = await fn();
-    if (last) return last;
-    await sleep(every);
-  }
-  throw new Error(`waited ${timeout} ms for ${what}`);
 }
 
 async function connectPane(tab, i, url) {
@@ -542,20 +469,7 @@ async function firehose({ proto, rate, nochart }) {
       sizeP50: pct(sizes, 50),
       sizeMax: max(sizes),
     },
-    lag: {
-      samples: steady.length,
-      rowsP50: pct(lagRows, 50),
-      rowsMax: max(lagRows),
-      msP50: pct(
-        steady.map((s) => s.age),
-        50,
-      ),
-      msP95: pct(
-        steady.map((s) => s.age),
-        95,
-      ),
-      msMax: max(steady.map((s) => s.age)),
-    },
+    lag: lagStats(lagRows, steady.map((s) => s.age)),
     memory: {
       heapAt10: samples.find((s) => s.s >= 10)?.heap,
       heapLast: last?.heap,

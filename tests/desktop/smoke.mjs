@@ -24,6 +24,7 @@ import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Driver } from './webdriver.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -85,31 +86,6 @@ function descendants(root) {
 
 function exeOf(pid) {
   try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]; } catch { return null; }
-}
-
-/** One WebDriver endpoint (tauri-driver in front of WebKitWebDriver). */
-class Driver {
-  constructor(port) { this.base = `http://127.0.0.1:${port}`; }
-  async req(method, path, body, timeoutMs = 20000) {
-    const r = await fetch(this.base + path, {
-      method,
-      headers: body ? { 'content-type': 'application/json' } : {},
-      body: body ? JSON.stringify(body) : undefined,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const json = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json.value ?? json).slice(0, 300)}`);
-    return json.value;
-  }
-  async newSession(application) {
-    const v = await this.req('POST', '/session', {
-      capabilities: { alwaysMatch: { 'tauri:options': { application } } },
-    }, 60000);
-    this.session = `/session/${v.sessionId}`;
-    return v.sessionId;
-  }
-  exec(script, args = []) { return this.req('POST', `${this.session}/execute/sync`, { script, args }); }
-  execAsync(script, args = []) { return this.req('POST', `${this.session}/execute/async`, { script, args }); }
 }
 
 /** Starts tauri-driver in its own process group, with a private config/data home. */

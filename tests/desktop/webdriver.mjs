@@ -1,0 +1,29 @@
+// One WebDriver endpoint (tauri-driver in front of WebKitWebDriver), spoken to with plain
+// requests over fetch: shared by tests/desktop/smoke.mjs and bench/desktop-firehose.mjs,
+// which drive the desktop app the same way. Starting and stopping tauri-driver, and what
+// to do in the page, stay with each script.
+
+/** One WebDriver endpoint (tauri-driver in front of WebKitWebDriver). */
+export class Driver {
+  constructor(port) { this.base = `http://127.0.0.1:${port}`; }
+  async req(method, path, body, timeoutMs = 20000) {
+    const r = await fetch(this.base + path, {
+      method,
+      headers: body ? { 'content-type': 'application/json' } : {},
+      body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const json = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json.value ?? json).slice(0, 300)}`);
+    return json.value;
+  }
+  async newSession(application) {
+    const v = await this.req('POST', '/session', {
+      capabilities: { alwaysMatch: { 'tauri:options': { application } } },
+    }, 60000);
+    this.session = `/session/${v.sessionId}`;
+    return v.sessionId;
+  }
+  exec(script, args = []) { return this.req('POST', `${this.session}/execute/sync`, { script, args }); }
+  execAsync(script, args = []) { return this.req('POST', `${this.session}/execute/async`, { script, args }); }
+}
