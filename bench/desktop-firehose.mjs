@@ -26,11 +26,10 @@
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Driver } from '../tests/desktop/webdriver.mjs';
+import { Driver, freePort, portOpen } from '../tests/desktop/webdriver.mjs';
 import { frameStats, instrument, lagStats, max, pct } from './probe.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -135,26 +134,6 @@ function pssMiB(pid) {
 }
 
 // --- WebDriver ------------------------------------------------------------------------------
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-const portOpen = (port) =>
-  new Promise((res) => {
-    const c = connect({ host: '127.0.0.1', port });
-    c.once('connect', () => {
-      c.destroy();
-      res(true);
-    });
-    c.once('error', () => res(false));
-  });
 
 /** The WebDriver endpoint once tauri-driver listens, and the app's session on it. */
 let wd = null;

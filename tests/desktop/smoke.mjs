@@ -20,11 +20,10 @@
 
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Driver } from './webdriver.mjs';
+import { Driver, freePort, portOpen } from './webdriver.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -46,25 +45,6 @@ function check(name, ok, detail = '') {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
-function portOpen(port) {
-  return new Promise((res) => {
-    const c = connect({ host: '127.0.0.1', port });
-    c.once('connect', () => { c.destroy(); res(true); });
-    c.once('error', () => res(false));
-  });
-}
 
 /** Pids of every process below `root`, from /proc. */
 function descendants(root) {

@@ -1,7 +1,34 @@
 // One WebDriver endpoint (tauri-driver in front of WebKitWebDriver), spoken to with plain
-// requests over fetch: shared by tests/desktop/smoke.mjs and bench/desktop-firehose.mjs,
-// which drive the desktop app the same way. Starting and stopping tauri-driver, and what
-// to do in the page, stay with each script.
+// requests over fetch, and the loopback port it listens on: shared by
+// tests/desktop/smoke.mjs and bench/desktop-firehose.mjs, which drive the desktop app the
+// same way. Starting and stopping tauri-driver, and what to do in the page, stay with
+// each script.
+
+import { connect, createServer } from 'node:net';
+
+/** A loopback port nothing listens on now, for tauri-driver to take. */
+export function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+/** Whether something accepts connections on loopback `port`. */
+export function portOpen(port) {
+  return new Promise((res) => {
+    const c = connect({ host: '127.0.0.1', port });
+    c.once('connect', () => {
+      c.destroy();
+      res(true);
+    });
+    c.once('error', () => res(false));
+  });
+}
 
 /** One WebDriver endpoint (tauri-driver in front of WebKitWebDriver). */
 export class Driver {
