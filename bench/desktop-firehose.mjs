@@ -30,7 +30,7 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Driver, freePort, portOpen } from '../tests/desktop/webdriver.mjs';
-import { frameStats, instrument, lagStats, max, pct } from './probe.mjs';
+import { everySecond, frameStats, instrument, lagStats, max, pct } from './probe.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const target = process.env.CARGO_TARGET_DIR ?? '/var/tmp/streamscope-target';
@@ -283,25 +283,16 @@ try {
     50,
   );
   const t0 = Date.now();
-  const samples = [];
-  let sampling = true;
-  const sampler = (async () => {
-    for (let k = 0; sampling; k++) {
-      const due = t0 + k * 1000;
-      if (Date.now() < due) await sleep(due - Date.now());
-      if (!sampling) break;
-      const shown = await evalIn(
-        async (i) => ({ ...(await window.__bench.shown(i, true)), rafs: window.__rafs }),
-        PANE,
-      );
-      samples.push({
-        s: (Date.now() - t0) / 1000,
-        ...shown,
-        web: pssMiB(procs.web),
-        shellPss: pssMiB(procs.shell),
-      });
-    }
-  })();
+  const sampler = everySecond(t0, async () => {
+    const shown = await evalIn(async (i) => ({ ...(await window.__bench.shown(i, true)), rafs: window.__rafs }), PANE);
+    return {
+      s: (Date.now() - t0) / 1000,
+      ...shown,
+      web: pssMiB(procs.web),
+      shellPss: pssMiB(procs.shell),
+    };
+  });
+  const { samples } = sampler;
   let inputErrors = 0;
   for (let k = 2; k < SECS - 1; k++) {
     const due = t0 + k * 1000 + 400;
@@ -322,8 +313,7 @@ try {
     }
   }
   await sleep(Math.max(0, t0 + SECS * 1000 - Date.now()));
-  sampling = false;
-  await sampler;
+  await sampler.stop();
   const rec = await exec('return window.__bench.stop();');
   const cpu1 = cpu(procs);
   const wall = (Date.now() - t0) / 1000;

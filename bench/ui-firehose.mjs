@@ -58,7 +58,7 @@ import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { startServe } from '../ui/e2e/serve.mjs';
 import { CdpTab, uiReady, until } from './cdp.mjs';
-import { frameStats, instrument, lagStats, max, pct } from './probe.mjs';
+import { everySecond, frameStats, instrument, lagStats, max, pct } from './probe.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const uiDir = join(repo, 'ui');
@@ -374,29 +374,23 @@ async function firehose({ proto, rate, nochart }) {
     await tab.send('Profiler.start');
   }
   const t0 = Date.now();
-  const samples = [];
-  // One sample a second, on its own clock: the lag, the JS heap, the renderer's memory.
-  let sampling = true;
-  const sampler = (async () => {
-    for (let k = 0; sampling; k++) {
-      const due = t0 + k * 1000;
-      if (Date.now() < due) await sleep(due - Date.now());
-      if (!sampling) break;
-      const [shown, m] = await Promise.all([tab.eval((i) => window.__bench.shown(i, true), paneIndex), tab.metrics()]);
-      samples.push({
-        s: (Date.now() - t0) / 1000,
-        shown: shown.seq,
-        age: shown.age,
-        held: shown.held,
-        server: shown.serverSeq,
-        paused: shown.paused,
-        filtered: shown.filtered,
-        heap: m.JSHeapUsedSize / 2 ** 20,
-        renderer: pssMiB(chromiumPids().renderer),
-        serverRss: rssMiB(server.pid),
-      });
-    }
-  })();
+  // One sample a second: the lag, the JS heap, the renderer's memory.
+  const sampler = everySecond(t0, async () => {
+    const [shown, m] = await Promise.all([tab.eval((i) => window.__bench.shown(i, true), paneIndex), tab.metrics()]);
+    return {
+      s: (Date.now() - t0) / 1000,
+      shown: shown.seq,
+      age: shown.age,
+      held: shown.held,
+      server: shown.serverSeq,
+      paused: shown.paused,
+      filtered: shown.filtered,
+      heap: m.JSHeapUsedSize / 2 ** 20,
+      renderer: pssMiB(chromiumPids().renderer),
+      serverRss: rssMiB(server.pid),
+    };
+  });
+  const { samples } = sampler;
   // Inputs from the third second on, one every second: a key in the search box (a filter
   // that matches every tick) and its removal, or Pause and Resume; each undone before
   // the next sample, so the lag is measured on the plain live view.
@@ -415,8 +409,7 @@ async function firehose({ proto, rate, nochart }) {
     }
   }
   await sleep(Math.max(0, t0 + SECS * 1000 - Date.now()));
-  sampling = false;
-  await sampler;
+  await sampler.stop();
   const rec = await tab.eval(() => window.__bench.stop());
   if (process.env.TRACE) writeFileSync(`${process.env.TRACE}-${proto}-${rate}.json`, await browser.stopTracing());
   if (process.env.PROFILE) {
