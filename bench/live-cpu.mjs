@@ -258,10 +258,11 @@ class Tab extends CdpTab {
     await ready();
     if (conns) {
       // Once the UI has started (and saved its own workspace), ours replaces it and the
-      // page starts again from it.
+      // page starts again from it: a reload, since navigating to `url` again would only
+      // move to its fragment (the token) without loading anything.
       const pane = { id: 'bench', config: { proto: 'ws', url: Object.values(conns)[0] }, conns: Object.keys(conns), urls: conns };
       await tab.eval((w) => localStorage.setItem('sscope.workspace', w), JSON.stringify({ panes: [pane], active: 'bench' }));
-      await tab.send('Page.navigate', { url });
+      await tab.send('Page.reload');
       await sleep(500);
       await ready();
       const shown = await tab.eval(() => document.querySelectorAll('section.pane').length);
@@ -281,8 +282,7 @@ async function measure(tabs) {
   const pid = server.server.pid;
   const origin = new URL(server.uiUrl).origin;
   const port = Number(new URL(server.uiUrl).port);
-  const token = new URL(server.uiUrl).searchParams.get('token');
-  const call = (path, init) => api(origin, token, path, init);
+  const call = (path, init) => api(origin, server.token, path, init);
   const open = [];
   try {
     if (!/^http:\/\/127\.0\.0\.1:/.test(server.uiUrl)) throw new Error(`the server is not on 127.0.0.1: ${server.uiUrl}`);

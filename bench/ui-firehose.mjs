@@ -107,13 +107,13 @@ if (!process.env.SKIP_BUILD) {
 const {
   server,
   uiUrl,
+  token,
   output: serverOutput,
   stop: stopServer,
 } = await startServe(bin).catch((e) => fatal(e.message));
 process.on('SIGINT', () => process.exit(130));
 const origin = new URL(uiUrl).origin;
 const host = new URL(uiUrl).host;
-const token = new URL(uiUrl).searchParams.get('token');
 
 async function api(path, init = {}) {
   const res = await fetch(origin + path, {
