@@ -25,11 +25,12 @@
 // the UI's own), before the pane connects.
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Driver, freePort, portOpen } from '../tests/desktop/webdriver.mjs';
+import { processTable, pssMiB, readStat, threadIds } from './proc.mjs';
 import { everySecond, frameStats, instrument, lagStats, max, pct } from './probe.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -55,47 +56,18 @@ if (PROTO !== 'ws' && PROTO !== 'sse') fatal(`PROTO is ws or sse, not ${PROTO}`)
 
 // --- processes ---------------------------------------------------------------------------
 
-function table() {
-  const out = new Map();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      out.set(Number(d), {
-        ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]),
-        exe: readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0')[0],
-      });
-    } catch {
-      // ended while we looked
-    }
-  }
-  return out;
-}
 function descendants(root) {
-  const t = table();
+  const t = processTable();
   const out = [];
   const walk = (p) => {
     for (const [pid, e] of t)
       if (e.ppid === p) {
-        out.push({ pid, exe: e.exe });
+        out.push({ pid, exe: e.cmdline[0] });
         walk(pid);
       }
   };
   walk(root);
   return out;
-}
-const USER_HZ = 100;
-function ticksOf(path) {
-  try {
-    const stat = readFileSync(path, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return {
-      comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
-      s: (Number(f[11]) + Number(f[12])) / USER_HZ,
-    };
-  } catch {
-    return { comm: '', s: 0 };
-  }
 }
 /** CPU seconds of the shell, the network process, and the web process's main thread,
  * its workers ("WebCore: Worker") and the rest of its threads. */
@@ -104,17 +76,11 @@ function cpu(procs) {
   for (const [role, pid] of Object.entries(procs)) {
     if (!pid) continue;
     if (role !== 'web') {
-      out[role] += ticksOf(`/proc/${pid}/stat`).s;
+      out[role] += readStat(`/proc/${pid}/stat`)?.cpu ?? 0;
       continue;
     }
-    let tids = [];
-    try {
-      tids = readdirSync(`/proc/${pid}/task`);
-    } catch {
-      continue;
-    }
-    for (const tid of tids) {
-      const { comm, s } = ticksOf(`/proc/${pid}/task/${tid}/stat`);
+    for (const tid of threadIds(pid)) {
+      const { comm, cpu: s } = readStat(`/proc/${pid}/task/${tid}/stat`) ?? { comm: '', cpu: 0 };
       // By name (WebKit's and Mesa's threads are named for their job: llvmpipe-0, …).
       out.threads[comm] = (out.threads[comm] ?? 0) + s;
       if (Number(tid) === pid) out.webMain += s;
@@ -124,15 +90,6 @@ function cpu(procs) {
   }
   return out;
 }
-function pssMiB(pid) {
-  try {
-    const m = /^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
 // --- WebDriver ------------------------------------------------------------------------------
 
 /** The WebDriver endpoint once tauri-driver listens, and the app's session on it. */

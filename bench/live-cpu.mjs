@@ -51,13 +51,14 @@
 // driven over a plain CDP session.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { startServe } from '../ui/e2e/serve.mjs';
 import { CdpTab, uiReady, until } from './cdp.mjs';
+import { HZ, processTable, readStat, rssMiB, threadIds } from './proc.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(repo, 'ui', 'package.json'));
@@ -140,33 +141,11 @@ setTimeout(() => {
 
 // --- /proc ------------------------------------------------------------------------------------------
 
-const HZ = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-
-/** Name, parent, utime + stime in seconds, and start time (ticks) of a /proc stat line. */
-function parseStat(text) {
-  const close = text.lastIndexOf(')');
-  const comm = text.slice(text.indexOf('(') + 1, close);
-  const f = text.slice(close + 2).split(' ');
-  return { comm, ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / HZ, start: f[19] };
-}
-function readStat(path) {
-  try {
-    return parseStat(readFileSync(path, 'utf8'));
-  } catch {
-    return null; // gone
-  }
-}
 /** The process's CPU seconds and each live thread's, by tid. */
 function processCpu(pid) {
   const total = readStat(`/proc/${pid}/stat`)?.cpu ?? NaN;
   const threads = new Map();
-  let tids = [];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    // gone
-  }
-  for (const tid of tids) {
+  for (const tid of threadIds(pid)) {
     const s = readStat(`/proc/${pid}/task/${tid}/stat`);
     if (s) threads.set(tid, s);
   }
@@ -174,20 +153,11 @@ function processCpu(pid) {
 }
 /** Our descendants that are Chromium's processes (not the server). */
 function chromiumPids() {
-  const parent = new Map();
-  const comm = new Map();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    const s = readStat(`/proc/${d}/stat`);
-    if (s) {
-      parent.set(Number(d), s.ppid);
-      comm.set(Number(d), s.comm);
-    }
-  }
+  const table = processTable();
   const mine = new Set([process.pid]);
   for (let grew = true; grew; ) {
     grew = false;
-    for (const [pid, ppid] of parent)
+    for (const [pid, { ppid }] of table)
       if (!mine.has(pid) && mine.has(ppid)) {
         mine.add(pid);
         grew = true;
@@ -195,7 +165,7 @@ function chromiumPids() {
   }
   mine.delete(process.pid);
   if (server) mine.delete(server.server.pid);
-  const pids = [...mine].filter((pid) => /chrom/i.test(comm.get(pid) ?? ''));
+  const pids = [...mine].filter((pid) => /chrom/i.test(table.get(pid)?.comm ?? ''));
   for (const pid of pids) {
     const start = readStat(`/proc/${pid}/stat`)?.start;
     if (start) chromiumSeen.set(pid, start);
@@ -358,14 +328,6 @@ async function measure(tabs) {
     server.stop();
     await new Promise((r) => (server.server.exitCode !== null || server.server.signalCode ? r() : server.server.once('exit', r)));
     server = null;
-  }
-}
-
-function rssMiB(pid) {
-  try {
-    return Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
-  } catch {
-    return NaN;
   }
 }
 

@@ -51,13 +51,14 @@
 // scrollbar thumb through the whole recording, timing frames and rows shown.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { startServe } from '../ui/e2e/serve.mjs';
 import { CdpTab, uiReady, until } from './cdp.mjs';
+import { processTable, pssMiB, readStat, rssMiB, threadIds } from './proc.mjs';
 import { everySecond, frameStats, instrument, lagStats, max, pct } from './probe.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -137,21 +138,6 @@ for (const proto of ['ws', 'sse']) {
 
 // --- the machine: processes, memory, CPU ---------------------------------------------------
 
-function processTable() {
-  const out = new Map();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const args = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ');
-      out.set(Number(d), { ppid, args });
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return out;
-}
 /** Our Chromium's processes (descendants of this node process), by type. */
 function chromiumPids() {
   const table = processTable();
@@ -168,7 +154,7 @@ function chromiumPids() {
   mine.delete(server.pid);
   const byType = { renderer: [], gpu: [], other: [] };
   for (const pid of mine) {
-    const args = table.get(pid)?.args ?? '';
+    const args = table.get(pid)?.cmdline.join(' ') ?? '';
     if (!args.includes('chrom')) continue;
     if (args.includes('--type=renderer')) byType.renderer.push(pid);
     else if (args.includes('--type=gpu-process')) byType.gpu.push(pid);
@@ -176,65 +162,21 @@ function chromiumPids() {
   }
   return byType;
 }
-function pssMiB(pids) {
-  let kb = 0;
-  for (const pid of pids) {
-    try {
-      const m = /^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-      if (m) kb += Number(m[1]);
-    } catch {
-      // gone
-    }
-  }
-  return kb / 1024;
-}
-function rssMiB(pid) {
-  try {
-    const m = /^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-const USER_HZ = 100;
-function cpuOf(statText) {
-  const f = statText.slice(statText.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / USER_HZ;
-}
 /** CPU seconds of the renderers' threads, by role: main thread, the live worker, the rest. */
 function rendererCpu(pids) {
   const out = { main: 0, worker: 0, other: 0 };
-  for (const pid of pids) {
-    let tids = [];
-    try {
-      tids = readdirSync(`/proc/${pid}/task`);
-    } catch {
-      continue;
+  for (const pid of pids)
+    for (const tid of threadIds(pid)) {
+      const st = readStat(`/proc/${pid}/task/${tid}/stat`);
+      if (!st) continue; // gone
+      const role = /^DedicatedWorker/.test(st.comm) ? 'worker' : Number(tid) === pid ? 'main' : 'other';
+      out[role] += st.cpu;
     }
-    for (const tid of tids) {
-      try {
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-        const role = /^DedicatedWorker/.test(comm) ? 'worker' : Number(tid) === pid ? 'main' : 'other';
-        out[role] += cpuOf(stat);
-      } catch {
-        // gone
-      }
-    }
-  }
   return out;
 }
-function procCpu(pids) {
-  let s = 0;
-  for (const pid of pids) {
-    try {
-      s += cpuOf(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    } catch {
-      // gone
-    }
-  }
-  return s;
-}
+const procCpu = (pids) => pids.reduce((s, pid) => s + (readStat(`/proc/${pid}/stat`)?.cpu ?? 0), 0);
+/** Summed over `pids`, those gone meanwhile left out. */
+const pssOfMiB = (pids) => pids.reduce((s, pid) => s + (pssMiB(pid) || 0), 0);
 const uptime = () => spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
 const loadavg = () =>
   os
@@ -386,7 +328,7 @@ async function firehose({ proto, rate, nochart }) {
       paused: shown.paused,
       filtered: shown.filtered,
       heap: m.JSHeapUsedSize / 2 ** 20,
-      renderer: pssMiB(chromiumPids().renderer),
+      renderer: pssOfMiB(chromiumPids().renderer),
       serverRss: rssMiB(server.pid),
     };
   });
