@@ -24,12 +24,11 @@
 // The probe is installed once the page has loaded (WebDriver cannot run a script before
 // the UI's own), before the pane connects.
 
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Driver, freePort, portOpen } from '../tests/desktop/webdriver.mjs';
+import { Driver, freePort, portOpen, spawnTauriDriver } from '../tests/desktop/webdriver.mjs';
 import { processTable, pssMiB, readStat, threadIds } from './proc.mjs';
 import { everySecond, frameStats, instrument, lagStats, max, pct } from './probe.mjs';
 
@@ -134,21 +133,7 @@ async function until(what, fn, ms, every = 100) {
 
 const home = mkdtempSync(join(os.tmpdir(), 'streamscope-firehose-'));
 const port = await freePort();
-const driver = spawn(
-  tauriDriver,
-  ['--port', String(port), '--native-port', String(await freePort()), '--native-driver', nativeDriver],
-  {
-    detached: true,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      ...process.env,
-      XDG_CONFIG_HOME: join(home, 'config'),
-      XDG_DATA_HOME: join(home, 'data'),
-      XDG_CACHE_HOME: join(home, 'cache'),
-      GSETTINGS_BACKEND: 'memory',
-    },
-  },
-);
+const driver = await spawnTauriDriver({ tauriDriver, nativeDriver, port, home, stdout: 'ignore' });
 /** Ends everything below tauri-driver (WebKitWebDriver, the app, WebKit's processes) by
  * pid, then the driver itself. */
 function stopAll() {

@@ -18,12 +18,12 @@
 //
 // Windows are closed and keys pressed as a user does, through tests/desktop/x11.py.
 
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Driver, freePort, portOpen } from './webdriver.mjs';
+import { Driver, freePort, portOpen, spawnTauriDriver } from './webdriver.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -71,23 +71,11 @@ function exeOf(pid) {
 /** Starts tauri-driver in its own process group, with a private config/data home. */
 async function startDriver(home) {
   const port = await freePort();
-  const nativePort = await freePort();
   // Exports default to the downloads folder (XDG user dirs): a private one.
   mkdirSync(join(home, 'config'), { recursive: true });
   mkdirSync(join(home, 'downloads'), { recursive: true });
   writeFileSync(join(home, 'config', 'user-dirs.dirs'), `XDG_DOWNLOAD_DIR="${join(home, 'downloads')}"\n`);
-  const child = spawn(tauriDriver, ['--port', String(port), '--native-port', String(nativePort), '--native-driver', nativeDriver], {
-    detached: true,
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env: {
-      ...process.env,
-      XDG_CONFIG_HOME: join(home, 'config'),
-      XDG_DATA_HOME: join(home, 'data'),
-      XDG_CACHE_HOME: join(home, 'cache'),
-      // No session bus under Xvfb: GTK's file chooser keeps its settings in memory.
-      GSETTINGS_BACKEND: 'memory',
-    },
-  });
+  const child = await spawnTauriDriver({ tauriDriver, nativeDriver, port, home, stdout: 'inherit' });
   for (let i = 0; i < 100 && !(await portOpen(port)); i++) await sleep(50);
   return { child, driver: new Driver(port) };
 }

@@ -4,7 +4,9 @@
 // same way. Starting and stopping tauri-driver, and what to do in the page, stay with
 // each script.
 
+import { spawn } from 'node:child_process';
 import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
 
 /** A loopback port nothing listens on now, for tauri-driver to take. */
 export function freePort() {
@@ -27,6 +29,24 @@ export function portOpen(port) {
       res(true);
     });
     c.once('error', () => res(false));
+  });
+}
+
+/** Starts `tauriDriver` on `port` in its own process group (so its helpers can be found
+ * and ended), in front of `nativeDriver` on a free port, with a private config, data and
+ * cache `home`. `stdout` is `'inherit'` or `'ignore'`; stderr always shows. */
+export async function spawnTauriDriver({ tauriDriver, nativeDriver, port, home, stdout }) {
+  return spawn(tauriDriver, ['--port', String(port), '--native-port', String(await freePort()), '--native-driver', nativeDriver], {
+    detached: true,
+    stdio: ['ignore', stdout, 'inherit'],
+    env: {
+      ...process.env,
+      XDG_CONFIG_HOME: join(home, 'config'),
+      XDG_DATA_HOME: join(home, 'data'),
+      XDG_CACHE_HOME: join(home, 'cache'),
+      // No session bus under Xvfb: GTK's file chooser keeps its settings in memory.
+      GSETTINGS_BACKEND: 'memory',
+    },
   });
 }
 
