@@ -24,13 +24,13 @@
 // The probe is installed once the page has loaded (WebDriver cannot run a script before
 // the UI's own), before the pane connects.
 
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { frameStats, instrument, max, pct } from './probe.mjs';
+import { Driver, freePort, portOpen, spawnTauriDriver } from '../tests/desktop/webdriver.mjs';
+import { processTable, pssMiB, readStat, threadIds } from './proc.mjs';
+import { everySecond, frameStats, instrument, lagStats, max, pct } from './probe.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const target = process.env.CARGO_TARGET_DIR ?? '/var/tmp/streamscope-target';
@@ -55,47 +55,18 @@ if (PROTO !== 'ws' && PROTO !== 'sse') fatal(`PROTO is ws or sse, not ${PROTO}`)
 
 // --- processes ---------------------------------------------------------------------------
 
-function table() {
-  const out = new Map();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      out.set(Number(d), {
-        ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]),
-        exe: readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0')[0],
-      });
-    } catch {
-      // ended while we looked
-    }
-  }
-  return out;
-}
 function descendants(root) {
-  const t = table();
+  const t = processTable();
   const out = [];
   const walk = (p) => {
     for (const [pid, e] of t)
       if (e.ppid === p) {
-        out.push({ pid, exe: e.exe });
+        out.push({ pid, exe: e.cmdline[0] });
         walk(pid);
       }
   };
   walk(root);
   return out;
-}
-const USER_HZ = 100;
-function ticksOf(path) {
-  try {
-    const stat = readFileSync(path, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return {
-      comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
-      s: (Number(f[11]) + Number(f[12])) / USER_HZ,
-    };
-  } catch {
-    return { comm: '', s: 0 };
-  }
 }
 /** CPU seconds of the shell, the network process, and the web process's main thread,
  * its workers ("WebCore: Worker") and the rest of its threads. */
@@ -104,17 +75,11 @@ function cpu(procs) {
   for (const [role, pid] of Object.entries(procs)) {
     if (!pid) continue;
     if (role !== 'web') {
-      out[role] += ticksOf(`/proc/${pid}/stat`).s;
+      out[role] += readStat(`/proc/${pid}/stat`)?.cpu ?? 0;
       continue;
     }
-    let tids = [];
-    try {
-      tids = readdirSync(`/proc/${pid}/task`);
-    } catch {
-      continue;
-    }
-    for (const tid of tids) {
-      const { comm, s } = ticksOf(`/proc/${pid}/task/${tid}/stat`);
+    for (const tid of threadIds(pid)) {
+      const { comm, cpu: s } = readStat(`/proc/${pid}/task/${tid}/stat`) ?? { comm: '', cpu: 0 };
       // By name (WebKit's and Mesa's threads are named for their job: llvmpipe-0, …).
       out.threads[comm] = (out.threads[comm] ?? 0) + s;
       if (Number(tid) === pid) out.webMain += s;
@@ -124,50 +89,12 @@ function cpu(procs) {
   }
   return out;
 }
-function pssMiB(pid) {
-  try {
-    const m = /^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
 // --- WebDriver ------------------------------------------------------------------------------
 
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-const portOpen = (port) =>
-  new Promise((res) => {
-    const c = connect({ host: '127.0.0.1', port });
-    c.once('connect', () => {
-      c.destroy();
-      res(true);
-    });
-    c.once('error', () => res(false));
-  });
-
-let base = '';
+/** The WebDriver endpoint once tauri-driver listens, and the app's session on it. */
+let wd = null;
 let session = '';
-async function req(method, path, body, timeoutMs = 60_000) {
-  const r = await fetch(base + path, {
-    method,
-    headers: body ? { 'content-type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const json = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json.value ?? json).slice(0, 300)}`);
-  return json.value;
-}
+const req = (method, path, body, timeoutMs = 60_000) => wd.req(method, path, body, timeoutMs);
 const exec = (script, args = []) => req('POST', `${session}/execute/sync`, { script, args });
 /** Runs `fn(...args)` in the page, awaiting what it returns. */
 const evalIn = (fn, ...args) =>
@@ -206,21 +133,7 @@ async function until(what, fn, ms, every = 100) {
 
 const home = mkdtempSync(join(os.tmpdir(), 'streamscope-firehose-'));
 const port = await freePort();
-const driver = spawn(
-  tauriDriver,
-  ['--port', String(port), '--native-port', String(await freePort()), '--native-driver', nativeDriver],
-  {
-    detached: true,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      ...process.env,
-      XDG_CONFIG_HOME: join(home, 'config'),
-      XDG_DATA_HOME: join(home, 'data'),
-      XDG_CACHE_HOME: join(home, 'cache'),
-      GSETTINGS_BACKEND: 'memory',
-    },
-  },
-);
+const driver = await spawnTauriDriver({ tauriDriver, nativeDriver, port, home, stdout: 'ignore' });
 /** Ends everything below tauri-driver (WebKitWebDriver, the app, WebKit's processes) by
  * pid, then the driver itself. */
 function stopAll() {
@@ -245,12 +158,10 @@ process.on('SIGINT', () => {
 
 let result;
 try {
-  base = `http://127.0.0.1:${port}`;
+  wd = new Driver(port);
   await until('tauri-driver', () => portOpen(port), 5000, 50);
-  const v = await req('POST', '/session', {
-    capabilities: { alwaysMatch: { 'tauri:options': { application: app } } },
-  });
-  session = `/session/${v.sessionId}`;
+  await wd.newSession(app);
+  session = wd.session;
   await until(
     'the UI with its live link',
     () =>
@@ -314,25 +225,16 @@ try {
     50,
   );
   const t0 = Date.now();
-  const samples = [];
-  let sampling = true;
-  const sampler = (async () => {
-    for (let k = 0; sampling; k++) {
-      const due = t0 + k * 1000;
-      if (Date.now() < due) await sleep(due - Date.now());
-      if (!sampling) break;
-      const shown = await evalIn(
-        async (i) => ({ ...(await window.__bench.shown(i, true)), rafs: window.__rafs }),
-        PANE,
-      );
-      samples.push({
-        s: (Date.now() - t0) / 1000,
-        ...shown,
-        web: pssMiB(procs.web),
-        shellPss: pssMiB(procs.shell),
-      });
-    }
-  })();
+  const sampler = everySecond(t0, async () => {
+    const shown = await evalIn(async (i) => ({ ...(await window.__bench.shown(i, true)), rafs: window.__rafs }), PANE);
+    return {
+      s: (Date.now() - t0) / 1000,
+      ...shown,
+      web: pssMiB(procs.web),
+      shellPss: pssMiB(procs.shell),
+    };
+  });
+  const { samples } = sampler;
   let inputErrors = 0;
   for (let k = 2; k < SECS - 1; k++) {
     const due = t0 + k * 1000 + 400;
@@ -353,8 +255,7 @@ try {
     }
   }
   await sleep(Math.max(0, t0 + SECS * 1000 - Date.now()));
-  sampling = false;
-  await sampler;
+  await sampler.stop();
   const rec = await exec('return window.__bench.stop();');
   const cpu1 = cpu(procs);
   const wall = (Date.now() - t0) / 1000;
@@ -407,23 +308,7 @@ try {
       p95: pct(inputs, 95),
       max: max(inputs),
     },
-    lag: {
-      samples: steady.length,
-      rowsP50: pct(
-        steady.map((s) => s.serverSeq - s.seq),
-        50,
-      ),
-      rowsMax: max(steady.map((s) => s.serverSeq - s.seq)),
-      msP50: pct(
-        steady.map((s) => s.age),
-        50,
-      ),
-      msP95: pct(
-        steady.map((s) => s.age),
-        95,
-      ),
-      msMax: max(steady.map((s) => s.age)),
-    },
+    lag: lagStats(steady.map((s) => s.serverSeq - s.seq), steady.map((s) => s.age)),
     memory: {
       webPssAt10: samples.find((s) => s.s >= 10)?.web,
       webPssLast: last?.web,

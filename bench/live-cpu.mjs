@@ -51,12 +51,14 @@
 // driven over a plain CDP session.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { startServe } from '../ui/e2e/serve.mjs';
+import { CdpTab, uiReady, until } from './cdp.mjs';
+import { HZ, processTable, readStat, rssMiB, threadIds } from './proc.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(repo, 'ui', 'package.json'));
@@ -139,33 +141,11 @@ setTimeout(() => {
 
 // --- /proc ------------------------------------------------------------------------------------------
 
-const HZ = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-
-/** Name, parent, utime + stime in seconds, and start time (ticks) of a /proc stat line. */
-function parseStat(text) {
-  const close = text.lastIndexOf(')');
-  const comm = text.slice(text.indexOf('(') + 1, close);
-  const f = text.slice(close + 2).split(' ');
-  return { comm, ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / HZ, start: f[19] };
-}
-function readStat(path) {
-  try {
-    return parseStat(readFileSync(path, 'utf8'));
-  } catch {
-    return null; // gone
-  }
-}
 /** The process's CPU seconds and each live thread's, by tid. */
 function processCpu(pid) {
   const total = readStat(`/proc/${pid}/stat`)?.cpu ?? NaN;
   const threads = new Map();
-  let tids = [];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    // gone
-  }
-  for (const tid of tids) {
+  for (const tid of threadIds(pid)) {
     const s = readStat(`/proc/${pid}/task/${tid}/stat`);
     if (s) threads.set(tid, s);
   }
@@ -173,20 +153,11 @@ function processCpu(pid) {
 }
 /** Our descendants that are Chromium's processes (not the server). */
 function chromiumPids() {
-  const parent = new Map();
-  const comm = new Map();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    const s = readStat(`/proc/${d}/stat`);
-    if (s) {
-      parent.set(Number(d), s.ppid);
-      comm.set(Number(d), s.comm);
-    }
-  }
+  const table = processTable();
   const mine = new Set([process.pid]);
   for (let grew = true; grew; ) {
     grew = false;
-    for (const [pid, ppid] of parent)
+    for (const [pid, { ppid }] of table)
       if (!mine.has(pid) && mine.has(ppid)) {
         mine.add(pid);
         grew = true;
@@ -194,7 +165,7 @@ function chromiumPids() {
   }
   mine.delete(process.pid);
   if (server) mine.delete(server.server.pid);
-  const pids = [...mine].filter((pid) => /chrom/i.test(comm.get(pid) ?? ''));
+  const pids = [...mine].filter((pid) => /chrom/i.test(table.get(pid)?.comm ?? ''));
   for (const pid of pids) {
     const start = readStat(`/proc/${pid}/stat`)?.start;
     if (start) chromiumSeen.set(pid, start);
@@ -245,95 +216,29 @@ async function api(origin, token, path, init = {}) {
   return res.status === 204 || res.status === 202 ? null : res.json();
 }
 
-async function until(what, fn, timeout, every = 200) {
-  const t0 = Date.now();
-  let last;
-  while (Date.now() - t0 < timeout) {
-    last = await fn();
-    if (last) return last;
-    await sleep(every);
-  }
-  throw new Error(`waited ${timeout} ms for ${what}`);
-}
-
 // --- the browser, and tabs Playwright does not instrument ------------------------------------------
 
-class Tab {
+class Tab extends CdpTab {
   /** A tab on the UI at `url`; with `conns` (id → URL), its workspace is one pane holding
    * them, put in the tab's storage before the UI starts for good. */
   static async open(url, conns = null) {
-    const cdp = await browser.newBrowserCDPSession();
-    const { browserContextId } = await cdp.send('Target.createBrowserContext', { disposeOnDetach: true });
-    const { targetId } = await cdp.send('Target.createTarget', { url: 'about:blank', browserContextId });
-    const { sessionId } = await cdp.send('Target.attachToTarget', { targetId, flatten: false });
-    const tab = new Tab(cdp, browserContextId, sessionId);
-    await tab.send('Emulation.setDeviceMetricsOverride', { width: 1440, height: 900, deviceScaleFactor: 1, mobile: false });
-    const ready = () =>
-      until(
-        'the UI with its live link',
-        () =>
-          tab
-            .eval(() => !!document.querySelector('section.pane') && /Live/.test(document.querySelector('.live')?.textContent ?? ''))
-            .catch(() => false),
-        15_000,
-        100,
-      );
+    const tab = await Tab.create(browser, { width: 1440, height: 900 });
+    const ready = () => until('the UI with its live link', () => tab.eval(uiReady).catch(() => false), 15_000, 100);
     await tab.send('Page.navigate', { url });
     await ready();
     if (conns) {
       // Once the UI has started (and saved its own workspace), ours replaces it and the
-      // page starts again from it.
+      // page starts again from it: a reload, since navigating to `url` again would only
+      // move to its fragment (the token) without loading anything.
       const pane = { id: 'bench', config: { proto: 'ws', url: Object.values(conns)[0] }, conns: Object.keys(conns), urls: conns };
       await tab.eval((w) => localStorage.setItem('sscope.workspace', w), JSON.stringify({ panes: [pane], active: 'bench' }));
-      await tab.send('Page.navigate', { url });
+      await tab.send('Page.reload');
       await sleep(500);
       await ready();
       const shown = await tab.eval(() => document.querySelectorAll('section.pane').length);
       if (shown !== 1) throw new Error(`the tab shows ${shown} panes, not the one saved`);
     }
     return tab;
-  }
-
-  constructor(cdp, contextId, sessionId) {
-    this.cdp = cdp;
-    this.contextId = contextId;
-    this.sessionId = sessionId;
-    this.next = 1;
-    this.waiting = new Map();
-    cdp.on('Target.receivedMessageFromTarget', (e) => {
-      if (e.sessionId !== sessionId) return;
-      const m = JSON.parse(e.message);
-      const w = m.id !== undefined && this.waiting.get(m.id);
-      if (!w) return;
-      this.waiting.delete(m.id);
-      if (m.error) w.reject(new Error(`${w.method}: ${m.error.message}`));
-      else w.resolve(m.result);
-    });
-  }
-
-  send(method, params = {}) {
-    const id = this.next++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject, method });
-      this.cdp
-        .send('Target.sendMessageToTarget', { sessionId: this.sessionId, message: JSON.stringify({ id, method, params }) })
-        .catch(reject);
-    });
-  }
-
-  async eval(fn, ...args) {
-    const r = await this.send('Runtime.evaluate', {
-      expression: `(${fn})(...${JSON.stringify(args)})`,
-      awaitPromise: true,
-      returnByValue: true,
-    });
-    if (r.exceptionDetails) throw new Error(`in the page: ${r.exceptionDetails.exception?.description ?? r.exceptionDetails.text}`);
-    return r.result.value;
-  }
-
-  async close() {
-    await this.cdp.send('Target.disposeBrowserContext', { browserContextId: this.contextId }).catch(() => {});
-    await this.cdp.detach().catch(() => {});
   }
 }
 
@@ -347,8 +252,7 @@ async function measure(tabs) {
   const pid = server.server.pid;
   const origin = new URL(server.uiUrl).origin;
   const port = Number(new URL(server.uiUrl).port);
-  const token = new URL(server.uiUrl).searchParams.get('token');
-  const call = (path, init) => api(origin, token, path, init);
+  const call = (path, init) => api(origin, server.token, path, init);
   const open = [];
   try {
     if (!/^http:\/\/127\.0\.0\.1:/.test(server.uiUrl)) throw new Error(`the server is not on 127.0.0.1: ${server.uiUrl}`);
@@ -424,14 +328,6 @@ async function measure(tabs) {
     server.stop();
     await new Promise((r) => (server.server.exitCode !== null || server.server.signalCode ? r() : server.server.once('exit', r)));
     server = null;
-  }
-}
-
-function rssMiB(pid) {
-  try {
-    return Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
-  } catch {
-    return NaN;
   }
 }
 

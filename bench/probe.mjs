@@ -220,6 +220,41 @@ export function pct(xs, p) {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
 export const max = (xs) => xs.filter(Number.isFinite).reduce((a, b) => Math.max(a, b), -Infinity);
+/** Calls `take()` once a second from `t0` (a `Date.now()`), on its own clock so a slow
+ * sample does not shift the next, and keeps what it returns in `samples` until `stop()`,
+ * which resolves once the sample under way is in. */
+export function everySecond(t0, take) {
+  const samples = [];
+  let on = true;
+  const done = (async () => {
+    for (let k = 0; on; k++) {
+      const due = t0 + k * 1000;
+      if (Date.now() < due) await new Promise((r) => setTimeout(r, due - Date.now()));
+      if (!on) break;
+      samples.push(await take());
+    }
+  })();
+  return {
+    samples,
+    stop: async () => {
+      on = false;
+      await done;
+    },
+  };
+}
+
+/** How far the view lagged behind the server over the steady samples: `rows` behind
+ * (one per sample) and each sample's `ages` in ms. */
+export function lagStats(rows, ages) {
+  return {
+    samples: ages.length,
+    rowsP50: pct(rows, 50),
+    rowsMax: max(rows),
+    msP50: pct(ages, 50),
+    msP95: pct(ages, 95),
+    msMax: max(ages),
+  };
+}
 export function frameStats(rec) {
   const f = rec.frames;
   const long = rec.long;

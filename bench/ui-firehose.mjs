@@ -51,13 +51,15 @@
 // scrollbar thumb through the whole recording, timing frames and rows shown.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { startServe } from '../ui/e2e/serve.mjs';
-import { frameStats, instrument, max, pct } from './probe.mjs';
+import { CdpTab, uiReady, until } from './cdp.mjs';
+import { processTable, pssMiB, readStat, rssMiB, threadIds } from './proc.mjs';
+import { everySecond, frameStats, instrument, lagStats, max, pct } from './probe.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const uiDir = join(repo, 'ui');
@@ -106,13 +108,13 @@ if (!process.env.SKIP_BUILD) {
 const {
   server,
   uiUrl,
+  token,
   output: serverOutput,
   stop: stopServer,
 } = await startServe(bin).catch((e) => fatal(e.message));
 process.on('SIGINT', () => process.exit(130));
 const origin = new URL(uiUrl).origin;
 const host = new URL(uiUrl).host;
-const token = new URL(uiUrl).searchParams.get('token');
 
 async function api(path, init = {}) {
   const res = await fetch(origin + path, {
@@ -136,21 +138,6 @@ for (const proto of ['ws', 'sse']) {
 
 // --- the machine: processes, memory, CPU ---------------------------------------------------
 
-function processTable() {
-  const out = new Map();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const args = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ');
-      out.set(Number(d), { ppid, args });
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return out;
-}
 /** Our Chromium's processes (descendants of this node process), by type. */
 function chromiumPids() {
   const table = processTable();
@@ -167,7 +154,7 @@ function chromiumPids() {
   mine.delete(server.pid);
   const byType = { renderer: [], gpu: [], other: [] };
   for (const pid of mine) {
-    const args = table.get(pid)?.args ?? '';
+    const args = table.get(pid)?.cmdline.join(' ') ?? '';
     if (!args.includes('chrom')) continue;
     if (args.includes('--type=renderer')) byType.renderer.push(pid);
     else if (args.includes('--type=gpu-process')) byType.gpu.push(pid);
@@ -175,65 +162,21 @@ function chromiumPids() {
   }
   return byType;
 }
-function pssMiB(pids) {
-  let kb = 0;
-  for (const pid of pids) {
-    try {
-      const m = /^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-      if (m) kb += Number(m[1]);
-    } catch {
-      // gone
-    }
-  }
-  return kb / 1024;
-}
-function rssMiB(pid) {
-  try {
-    const m = /^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-const USER_HZ = 100;
-function cpuOf(statText) {
-  const f = statText.slice(statText.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / USER_HZ;
-}
 /** CPU seconds of the renderers' threads, by role: main thread, the live worker, the rest. */
 function rendererCpu(pids) {
   const out = { main: 0, worker: 0, other: 0 };
-  for (const pid of pids) {
-    let tids = [];
-    try {
-      tids = readdirSync(`/proc/${pid}/task`);
-    } catch {
-      continue;
+  for (const pid of pids)
+    for (const tid of threadIds(pid)) {
+      const st = readStat(`/proc/${pid}/task/${tid}/stat`);
+      if (!st) continue; // gone
+      const role = /^DedicatedWorker/.test(st.comm) ? 'worker' : Number(tid) === pid ? 'main' : 'other';
+      out[role] += st.cpu;
     }
-    for (const tid of tids) {
-      try {
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-        const role = /^DedicatedWorker/.test(comm) ? 'worker' : Number(tid) === pid ? 'main' : 'other';
-        out[role] += cpuOf(stat);
-      } catch {
-        // gone
-      }
-    }
-  }
   return out;
 }
-function procCpu(pids) {
-  let s = 0;
-  for (const pid of pids) {
-    try {
-      s += cpuOf(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    } catch {
-      // gone
-    }
-  }
-  return s;
-}
+const procCpu = (pids) => pids.reduce((s, pid) => s + (readStat(`/proc/${pid}/stat`)?.cpu ?? 0), 0);
+/** Summed over `pids`, those gone meanwhile left out. */
+const pssOfMiB = (pids) => pids.reduce((s, pid) => s + (pssMiB(pid) || 0), 0);
 const uptime = () => spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
 const loadavg = () =>
   os
@@ -246,74 +189,16 @@ const loadavg = () =>
 const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox'] });
 
 /** A page in its own browser context, driven over CDP (see the header for why). */
-class Tab {
+class Tab extends CdpTab {
   static async open(url) {
-    const cdp = await browser.newBrowserCDPSession();
-    const { browserContextId } = await cdp.send('Target.createBrowserContext', { disposeOnDetach: true });
-    const { targetId } = await cdp.send('Target.createTarget', { url: 'about:blank', browserContextId });
-    // Not flattened: messages go through this browser session, so Playwright's own
-    // connection needs to know nothing of the target.
-    const { sessionId } = await cdp.send('Target.attachToTarget', { targetId, flatten: false });
-    const tab = new Tab(cdp, browserContextId, sessionId);
-    await tab.send('Emulation.setDeviceMetricsOverride', { ...VIEWPORT, deviceScaleFactor: 1, mobile: false });
+    const tab = await Tab.create(browser, VIEWPORT);
     await tab.send('Emulation.setFocusEmulationEnabled', { enabled: true });
     await tab.send('Page.enable');
     await tab.send('Page.addScriptToEvaluateOnNewDocument', { source: `(${instrument})()` });
     await tab.send('Performance.enable');
     await tab.send('Page.navigate', { url });
-    await until(
-      'the UI with its live link',
-      () =>
-        tab.eval(
-          () =>
-            !!document.querySelector('section.pane') && /Live/.test(document.querySelector('.live')?.textContent ?? ''),
-        ),
-      15_000,
-      100,
-    );
+    await until('the UI with its live link', () => tab.eval(uiReady), 15_000, 100);
     return tab;
-  }
-
-  constructor(cdp, contextId, sessionId) {
-    this.cdp = cdp;
-    this.contextId = contextId;
-    this.sessionId = sessionId;
-    this.next = 1;
-    this.waiting = new Map();
-    cdp.on('Target.receivedMessageFromTarget', (e) => {
-      if (e.sessionId !== sessionId) return;
-      const m = JSON.parse(e.message);
-      const w = m.id !== undefined && this.waiting.get(m.id);
-      if (!w) return;
-      this.waiting.delete(m.id);
-      if (m.error) w.reject(new Error(`${w.method}: ${m.error.message}`));
-      else w.resolve(m.result);
-    });
-  }
-
-  send(method, params = {}) {
-    const id = this.next++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject, method });
-      this.cdp
-        .send('Target.sendMessageToTarget', {
-          sessionId: this.sessionId,
-          message: JSON.stringify({ id, method, params }),
-        })
-        .catch(reject);
-    });
-  }
-
-  /** Runs `fn(...args)` in the page (awaiting a promise) and returns its value. */
-  async eval(fn, ...args) {
-    const r = await this.send('Runtime.evaluate', {
-      expression: `(${fn})(...${JSON.stringify(args)})`,
-      awaitPromise: true,
-      returnByValue: true,
-    });
-    if (r.exceptionDetails)
-      throw new Error(`in the page: ${r.exceptionDetails.exception?.description ?? r.exceptionDetails.text}`);
-    return r.result.value;
   }
 
   async metrics() {
@@ -359,22 +244,6 @@ class Tab {
   insertText(text) {
     return this.send('Input.insertText', { text });
   }
-
-  async close() {
-    await this.cdp.send('Target.disposeBrowserContext', { browserContextId: this.contextId }).catch(() => {});
-    await this.cdp.detach().catch(() => {});
-  }
-}
-
-async function until(what, fn, timeout, every = 200) {
-  const t0 = Date.now();
-  let last;
-  while (Date.now() - t0 < timeout) {
-    last = await fn();
-    if (last) return last;
-    await sleep(every);
-  }
-  throw new Error(`waited ${timeout} ms for ${what}`);
 }
 
 async function connectPane(tab, i, url) {
@@ -447,29 +316,23 @@ async function firehose({ proto, rate, nochart }) {
     await tab.send('Profiler.start');
   }
   const t0 = Date.now();
-  const samples = [];
-  // One sample a second, on its own clock: the lag, the JS heap, the renderer's memory.
-  let sampling = true;
-  const sampler = (async () => {
-    for (let k = 0; sampling; k++) {
-      const due = t0 + k * 1000;
-      if (Date.now() < due) await sleep(due - Date.now());
-      if (!sampling) break;
-      const [shown, m] = await Promise.all([tab.eval((i) => window.__bench.shown(i, true), paneIndex), tab.metrics()]);
-      samples.push({
-        s: (Date.now() - t0) / 1000,
-        shown: shown.seq,
-        age: shown.age,
-        held: shown.held,
-        server: shown.serverSeq,
-        paused: shown.paused,
-        filtered: shown.filtered,
-        heap: m.JSHeapUsedSize / 2 ** 20,
-        renderer: pssMiB(chromiumPids().renderer),
-        serverRss: rssMiB(server.pid),
-      });
-    }
-  })();
+  // One sample a second: the lag, the JS heap, the renderer's memory.
+  const sampler = everySecond(t0, async () => {
+    const [shown, m] = await Promise.all([tab.eval((i) => window.__bench.shown(i, true), paneIndex), tab.metrics()]);
+    return {
+      s: (Date.now() - t0) / 1000,
+      shown: shown.seq,
+      age: shown.age,
+      held: shown.held,
+      server: shown.serverSeq,
+      paused: shown.paused,
+      filtered: shown.filtered,
+      heap: m.JSHeapUsedSize / 2 ** 20,
+      renderer: pssOfMiB(chromiumPids().renderer),
+      serverRss: rssMiB(server.pid),
+    };
+  });
+  const { samples } = sampler;
   // Inputs from the third second on, one every second: a key in the search box (a filter
   // that matches every tick) and its removal, or Pause and Resume; each undone before
   // the next sample, so the lag is measured on the plain live view.
@@ -488,8 +351,7 @@ async function firehose({ proto, rate, nochart }) {
     }
   }
   await sleep(Math.max(0, t0 + SECS * 1000 - Date.now()));
-  sampling = false;
-  await sampler;
+  await sampler.stop();
   const rec = await tab.eval(() => window.__bench.stop());
   if (process.env.TRACE) writeFileSync(`${process.env.TRACE}-${proto}-${rate}.json`, await browser.stopTracing());
   if (process.env.PROFILE) {
@@ -542,20 +404,7 @@ async function firehose({ proto, rate, nochart }) {
       sizeP50: pct(sizes, 50),
       sizeMax: max(sizes),
     },
-    lag: {
-      samples: steady.length,
-      rowsP50: pct(lagRows, 50),
-      rowsMax: max(lagRows),
-      msP50: pct(
-        steady.map((s) => s.age),
-        50,
-      ),
-      msP95: pct(
-        steady.map((s) => s.age),
-        95,
-      ),
-      msMax: max(steady.map((s) => s.age)),
-    },
+    lag: lagStats(lagRows, steady.map((s) => s.age)),
     memory: {
       heapAt10: samples.find((s) => s.s >= 10)?.heap,
       heapLast: last?.heap,

@@ -24,28 +24,12 @@ async fn sse_wrong_content_type_on_a_reconnection_stops_reconnecting() {
     // answer would read its event, so the test sees the reconnection, not just a 204.
     let server = RawServer::start(vec![
         Script::sse("retry: 50\nid: 1\ndata: a\n\n"),
-        Script::respond(
-            "200 OK",
-            &[("Content-Type", "text/plain")],
-            "data: not an event stream\n\n",
-        ),
+        Script::text("200 OK", "data: not an event stream\n\n"),
         Script::sse("data: must not be read\n\n"),
     ])
     .await;
     let run = sscope(["sse", &server.url("/events")]).await;
-    run.expect_failure().expect_single_conn();
-    assert_eq!(
-        run.kinds(),
-        [
-            "meta open",
-            "in retry",
-            "in event",
-            "meta end",
-            "meta reconnect",
-            "meta error"
-        ],
-        "{run}"
-    );
+    run.expect_refused_reconnection();
     assert_eq!(run.cause(), "not_event_stream", "{run}");
     let error = run.one("error");
     assert_eq!(error.status, Some(200), "{run}");
@@ -111,19 +95,14 @@ async fn ws_message_over_the_limit_keeps_every_record_before_it_and_names_the_li
     ])
     .await;
     let run = sscope(["ws", &server.url("/"), "--max-message", "1000"]).await;
-    run.expect_failure().expect_single_conn();
-    assert_eq!(
-        run.kinds(),
-        [
-            "meta open",
-            "in text",
-            "in binary",
-            "in text",
-            "meta error",
-            "out close"
-        ],
-        "{run}"
-    );
+    run.expect_failure().expect_single_conn().expect_kinds(&[
+        "meta open",
+        "in text",
+        "in binary",
+        "in text",
+        "meta error",
+        "out close",
+    ]);
     // RFC 6455 7.4.1: 1009 tells the peer why we stop; it goes over the wire, so it is a record.
     assert_eq!(run.all_dir("out", "close")[0].code, Some(1009), "{run}");
     let texts: Vec<&str> = run.all_dir("in", "text").iter().map(|r| r.text()).collect();
@@ -148,18 +127,13 @@ async fn sse_line_over_the_limit_keeps_every_record_before_it_and_names_the_limi
     );
     let server = RawServer::start(vec![Script::sse(body).hold()]).await;
     let run = sscope(["sse", &server.url("/events"), "--max-line", "100"]).await;
-    run.expect_failure().expect_single_conn();
-    assert_eq!(
-        run.kinds(),
-        [
-            "meta open",
-            "in comment",
-            "in event",
-            "in event",
-            "meta error"
-        ],
-        "{run}"
-    );
+    run.expect_failure().expect_single_conn().expect_kinds(&[
+        "meta open",
+        "in comment",
+        "in event",
+        "in event",
+        "meta error",
+    ]);
     assert_eq!(run.event_data(), ["a", "b"], "{run}");
     let events = run.all("event");
     assert_eq!(events[1].event.as_deref(), Some("tick"), "{run}");
@@ -180,12 +154,8 @@ async fn sse_event_over_the_limit_keeps_every_record_before_it_and_names_the_lim
     let body = format!("data: small\n\n{big}\ndata: after\n\n");
     let server = RawServer::start(vec![Script::sse(body).hold()]).await;
     let run = sscope(["sse", &server.url("/events"), "--max-event", "100"]).await;
-    run.expect_failure();
-    assert_eq!(
-        run.kinds(),
-        ["meta open", "in event", "meta error"],
-        "{run}"
-    );
+    run.expect_failure()
+        .expect_kinds(&["meta open", "in event", "meta error"]);
     assert_eq!(run.event_data(), ["small"], "{run}");
     assert_eq!(run.cause(), "too_big", "{run}");
     let message = error_message(&run);

@@ -81,9 +81,8 @@ async fn sse_content_type_with_parameters_is_accepted() {
 
 #[tokio::test]
 async fn sse_wrong_content_type_is_one_error_with_status_and_no_open() {
-    let server = RawServer::start(vec![Script::respond(
+    let server = RawServer::start(vec![Script::text(
         "200 OK",
-        &[("Content-Type", "text/plain")],
         "data: not an event stream\n\n",
     )])
     .await;
@@ -148,20 +147,16 @@ async fn sse_reconnect_sends_last_event_id() {
     ])
     .await;
     let run = sscope(["sse", &server.url("/events"), "--count", "2"]).await;
-    run.expect_success().expect_single_conn();
-    assert_eq!(
-        run.kinds(),
-        [
-            "meta open",
-            "in retry",
-            "in event",
-            "meta end",
-            "meta reconnect",
-            "meta open",
-            "in event"
-        ],
-        "one conn across reconnections, and no `end` after --count\n{run}"
-    );
+    // One conn across reconnections, and no `end` after --count.
+    run.expect_success().expect_single_conn().expect_kinds(&[
+        "meta open",
+        "in retry",
+        "in event",
+        "meta end",
+        "meta reconnect",
+        "meta open",
+        "in event",
+    ]);
     let reconnect = run.one("reconnect");
     assert_eq!(
         (
@@ -396,23 +391,11 @@ async fn sse_204_on_reconnect_stops_reconnection() {
 async fn sse_non_200_on_reconnect_stops_with_an_error() {
     let server = RawServer::start(vec![
         Script::sse("retry: 50\ndata: a\n\n"),
-        Script::respond(
-            "500 Internal Server Error",
-            &[("Content-Type", "text/plain")],
-            "oops",
-        ),
+        Script::text("500 Internal Server Error", "oops"),
     ])
     .await;
     let run = sscope(["sse", &server.url("/events")]).await;
-    run.expect_failure();
-    run.expect_kinds(&[
-        "meta open",
-        "in retry",
-        "in event",
-        "meta end",
-        "meta reconnect",
-        "meta error",
-    ]);
+    run.expect_refused_reconnection();
     assert_eq!(run.one("error").status, Some(500), "{run}");
     assert_eq!(server.connections(), 2);
 }
@@ -471,12 +454,9 @@ async fn sse_count_does_not_count_comments_or_retry() {
 async fn sse_timeout_without_count_ends_the_run_with_exit_zero() {
     let server = RawServer::start(vec![Script::sse("data: a\n\n").hold()]).await;
     let run = sscope(["sse", &server.url("/events"), "--timeout", "1"]).await;
-    run.expect_success();
-    assert_eq!(
-        run.kinds(),
-        ["meta open", "in event"],
-        "the server did not end it: no `end`\n{run}"
-    );
+    // The server did not end it: no `end`.
+    run.expect_success()
+        .expect_kinds(&["meta open", "in event"]);
 }
 
 #[tokio::test]

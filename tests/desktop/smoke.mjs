@@ -18,12 +18,12 @@
 //
 // Windows are closed and keys pressed as a user does, through tests/desktop/x11.py.
 
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Driver, freePort, portOpen, spawnTauriDriver } from './webdriver.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -45,25 +45,6 @@ function check(name, ok, detail = '') {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
-function portOpen(port) {
-  return new Promise((res) => {
-    const c = connect({ host: '127.0.0.1', port });
-    c.once('connect', () => { c.destroy(); res(true); });
-    c.once('error', () => res(false));
-  });
-}
 
 /** Pids of every process below `root`, from /proc. */
 function descendants(root) {
@@ -87,51 +68,14 @@ function exeOf(pid) {
   try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]; } catch { return null; }
 }
 
-/** One WebDriver endpoint (tauri-driver in front of WebKitWebDriver). */
-class Driver {
-  constructor(port) { this.base = `http://127.0.0.1:${port}`; }
-  async req(method, path, body, timeoutMs = 20000) {
-    const r = await fetch(this.base + path, {
-      method,
-      headers: body ? { 'content-type': 'application/json' } : {},
-      body: body ? JSON.stringify(body) : undefined,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const json = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json.value ?? json).slice(0, 300)}`);
-    return json.value;
-  }
-  async newSession(application) {
-    const v = await this.req('POST', '/session', {
-      capabilities: { alwaysMatch: { 'tauri:options': { application } } },
-    }, 60000);
-    this.session = `/session/${v.sessionId}`;
-    return v.sessionId;
-  }
-  exec(script, args = []) { return this.req('POST', `${this.session}/execute/sync`, { script, args }); }
-  execAsync(script, args = []) { return this.req('POST', `${this.session}/execute/async`, { script, args }); }
-}
-
 /** Starts tauri-driver in its own process group, with a private config/data home. */
 async function startDriver(home) {
   const port = await freePort();
-  const nativePort = await freePort();
   // Exports default to the downloads folder (XDG user dirs): a private one.
   mkdirSync(join(home, 'config'), { recursive: true });
   mkdirSync(join(home, 'downloads'), { recursive: true });
   writeFileSync(join(home, 'config', 'user-dirs.dirs'), `XDG_DOWNLOAD_DIR="${join(home, 'downloads')}"\n`);
-  const child = spawn(tauriDriver, ['--port', String(port), '--native-port', String(nativePort), '--native-driver', nativeDriver], {
-    detached: true,
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env: {
-      ...process.env,
-      XDG_CONFIG_HOME: join(home, 'config'),
-      XDG_DATA_HOME: join(home, 'data'),
-      XDG_CACHE_HOME: join(home, 'cache'),
-      // No session bus under Xvfb: GTK's file chooser keeps its settings in memory.
-      GSETTINGS_BACKEND: 'memory',
-    },
-  });
+  const child = await spawnTauriDriver({ tauriDriver, nativeDriver, port, home, stdout: 'inherit' });
   for (let i = 0; i < 100 && !(await portOpen(port)); i++) await sleep(50);
   return { child, driver: new Driver(port) };
 }

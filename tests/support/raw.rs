@@ -100,6 +100,12 @@ impl Script {
         Script::new().write(head).write(body)
     }
 
+    /// A complete `text/plain` answer: what a server that is not an event stream (or
+    /// not a WebSocket endpoint) sends instead.
+    pub fn text(status_line: &str, body: &str) -> Script {
+        Script::respond(status_line, &[("Content-Type", "text/plain")], body)
+    }
+
     /// `204 No Content`: an SSE server's "stop reconnecting".
     pub fn no_content() -> Script {
         Script::new().write("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")

@@ -409,6 +409,19 @@ impl Run {
         );
         self
     }
+
+    /// An SSE run that read its first stream (a `retry` and an event), reconnected, and
+    /// stopped at the answer to the reconnection: a failure, on one connection.
+    pub fn expect_refused_reconnection(&self) -> &Run {
+        self.expect_failure().expect_single_conn().expect_kinds(&[
+            "meta open",
+            "in retry",
+            "in event",
+            "meta end",
+            "meta reconnect",
+            "meta error",
+        ])
+    }
 }
 
 /// A running `sscope` whose stdout is read line by line as it comes. Dropping it kills

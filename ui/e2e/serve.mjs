@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 /**
  * @param {string} bin the `sscope` binary
  * @returns {Promise<{ server: import('node:child_process').ChildProcess, uiUrl: string,
- *   output: () => string, stop: () => void }>} rejects with the server's output when no
+ *   token: string, output: () => string, stop: () => void }>} `token` is the launch token
+ *   of `uiUrl` (in its fragment), for API calls from outside the page; rejects with the server's output when no
  *   URL comes within 15 s, the server exits, or it says the UI is not built.
  */
 export async function startServe(bin) {
@@ -19,14 +20,14 @@ export async function startServe(bin) {
     if (server.exitCode === null && server.signalCode === null) process.kill(server.pid, 'SIGTERM');
   };
   process.on('exit', stop);
-  const uiUrl = await new Promise((resolve, reject) => {
+  const [, uiUrl, token] = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no UI URL from sscope serve within 15 s:\n${out}`)), 15_000);
     server.stdout.on('data', (d) => {
       out += d;
-      const m = /UI:\s+(http:\/\/\S+#token=[0-9a-f]+)/.exec(out);
+      const m = /UI:\s+(http:\/\/\S+#token=([0-9a-f]+))/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve(m[1]);
+        resolve(m);
       }
     });
     server.on('exit', (code) => reject(new Error(`sscope serve exited (${code}):\n${out}`)));
@@ -35,5 +36,5 @@ export async function startServe(bin) {
     stop();
     throw new Error(`the server does not serve this UI (it says the UI is not built):\n${out}`);
   }
-  return { server, uiUrl, output: () => out, stop };
+  return { server, uiUrl, token, output: () => out, stop };
 }

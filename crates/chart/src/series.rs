@@ -264,17 +264,6 @@ mod tests {
     use super::*;
     use streamscope_model::{Body, Dir};
 
-    fn rec(micros: i64, dir: Dir, body: Body) -> Record {
-        Record {
-            t: Timestamp(micros),
-            conn: ConnId(1),
-            proto: Proto::Ws,
-            seq: 0,
-            dir,
-            body,
-        }
-    }
-
     #[test]
     fn steps_are_round_and_keep_points_bounded() {
         assert_eq!(step_for(60, 600), 1);
@@ -288,8 +277,8 @@ mod tests {
     fn latency_keeps_one_kind_per_line() {
         let t = 1_700_000_000_000_000;
         let mut stats = ConnStats::default();
-        stats.observe(&rec(t, Dir::Out, Body::Ping("1".into())));
-        stats.observe(&rec(t + 3_000, Dir::In, Body::Pong("1".into())));
+        stats.observe(&Record::test_at(t, Dir::Out, Body::Ping("1".into())));
+        stats.observe(&Record::test_at(t + 3_000, Dir::In, Body::Pong("1".into())));
         let latency = |stats: &ConnStats| {
             let secs = t / 1_000_000;
             series_from_stats("a", 0, stats, Metric::Latency, secs, secs + 1)
@@ -297,7 +286,11 @@ mod tests {
         let s = latency(&stats);
         assert_eq!(s.points, vec![(t / 1_000_000, 3.0)]);
         let tick = |sent: i64| Body::Text(format!(r#"{{"sent_at_us":{sent}}}"#));
-        stats.observe(&rec(t + 1_000_000, Dir::In, tick(t + 1_000_000 - 500)));
+        stats.observe(&Record::test_at(
+            t + 1_000_000,
+            Dir::In,
+            tick(t + 1_000_000 - 500),
+        ));
         let s = latency(&stats);
         assert_eq!(
             s.points,
@@ -310,9 +303,9 @@ mod tests {
     fn recorded_buckets_average_per_second() {
         let t = 1_700_000_000_000_000;
         let conns = conns_from_records(&[
-            rec(t, Dir::In, Body::Text("abcd".into())),
-            rec(t + 1_000_000, Dir::In, Body::Text("ab".into())),
-            rec(t + 3_000_000, Dir::Out, Body::Text("abcdef".into())),
+            Record::test_at(t, Dir::In, Body::Text("abcd".into())),
+            Record::test_at(t + 1_000_000, Dir::In, Body::Text("ab".into())),
+            Record::test_at(t + 3_000_000, Dir::Out, Body::Text("abcdef".into())),
         ]);
         assert_eq!(conns.len(), 1);
         let c = &conns[0];

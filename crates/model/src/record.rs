@@ -191,6 +191,20 @@ impl Record {
         self.body.kind()
     }
 
+    /// A WebSocket record of `c1` with `seq` 0 at `micros`: for the tests of this crate and
+    /// the chart's, which care only about time, direction and body. Not part of the API.
+    #[doc(hidden)]
+    pub fn test_at(micros: i64, dir: Dir, body: Body) -> Record {
+        Record {
+            t: Timestamp(micros),
+            conn: ConnId(1),
+            proto: Proto::Ws,
+            seq: 0,
+            dir,
+            body,
+        }
+    }
+
     /// Appends the record as one line of NDJSON (with the trailing `\n`).
     pub fn write_ndjson(&self, out: &mut Vec<u8>) {
         // Serializing into a Vec cannot fail: every field is a string, a number or a map

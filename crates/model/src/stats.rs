@@ -330,11 +330,11 @@ impl ConnStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Body, ConnId, Proto};
+    use crate::record::Body;
     use proptest::prelude::*;
 
     fn rec(micros: i64, dir: Dir, len: usize) -> Record {
-        latency_rec(micros, dir, Body::Text("x".repeat(len)))
+        Record::test_at(micros, dir, Body::Text("x".repeat(len)))
     }
 
     proptest! {
@@ -366,17 +366,6 @@ mod tests {
         }
     }
 
-    fn latency_rec(micros: i64, dir: Dir, body: Body) -> Record {
-        Record {
-            t: Timestamp(micros),
-            conn: ConnId(1),
-            proto: Proto::Ws,
-            seq: 0,
-            dir,
-            body,
-        }
-    }
-
     #[test]
     fn sent_at_us_is_read_from_the_start_of_a_json_object() {
         let tick = r#"{"n":1,"sent_at":"2023-11-14T22:13:20.123456Z","sent_at_us":1700000000123456,"price":1.00}"#;
@@ -404,12 +393,12 @@ mod tests {
         let t = 1_700_000_000_250_000;
         let mut w = LatencyWindow::default();
         let text = |sent: i64| Body::Text(format!(r#"{{"n":1,"sent_at_us":{sent}}}"#));
-        w.observe(&latency_rec(t, Dir::In, text(t - 2_000)));
-        w.observe(&latency_rec(t + 1, Dir::In, text(t - 4_000)));
+        w.observe(&Record::test_at(t, Dir::In, text(t - 2_000)));
+        w.observe(&Record::test_at(t + 1, Dir::In, text(t - 4_000)));
         // Outbound, in the future (a clock ahead of ours), or not JSON: no sample.
-        w.observe(&latency_rec(t + 2, Dir::Out, text(t - 9_000)));
-        w.observe(&latency_rec(t + 3, Dir::In, text(t + 9_000)));
-        w.observe(&latency_rec(
+        w.observe(&Record::test_at(t + 2, Dir::Out, text(t - 9_000)));
+        w.observe(&Record::test_at(t + 3, Dir::In, text(t + 9_000)));
+        w.observe(&Record::test_at(
             t + 4,
             Dir::In,
             Body::Text("sent_at_us".into()),
@@ -419,7 +408,7 @@ mod tests {
             data: format!(r#"{{"sent_at_us":{}}}"#, t - 6_000),
             id: None,
         };
-        w.observe(&latency_rec(t + 5, Dir::In, event));
+        w.observe(&Record::test_at(t + 5, Dir::In, event));
         let sec = t / 1_000_000;
         let s = w.series(sec, sec)[0].1;
         assert_eq!(s.one_way.count, 3);
@@ -438,15 +427,15 @@ mod tests {
         let ping = |p: &'static str| Body::Ping(Bytes::from_static(p.as_bytes()));
         let pong = |p: &'static str| Body::Pong(Bytes::from_static(p.as_bytes()));
         let mut w = LatencyWindow::default();
-        w.observe(&latency_rec(t, Dir::Out, ping("1")));
-        w.observe(&latency_rec(t + 100, Dir::Out, ping("2")));
+        w.observe(&Record::test_at(t, Dir::Out, ping("1")));
+        w.observe(&Record::test_at(t + 100, Dir::Out, ping("2")));
         // A pong we did not ask for, and the peer's own ping answered by us, time nothing.
-        w.observe(&latency_rec(t + 200, Dir::In, pong("9")));
-        w.observe(&latency_rec(t + 250, Dir::In, ping("x")));
-        w.observe(&latency_rec(t + 260, Dir::Out, pong("x")));
-        w.observe(&latency_rec(t + 1_100, Dir::In, pong("2")));
+        w.observe(&Record::test_at(t + 200, Dir::In, pong("9")));
+        w.observe(&Record::test_at(t + 250, Dir::In, ping("x")));
+        w.observe(&Record::test_at(t + 260, Dir::Out, pong("x")));
+        w.observe(&Record::test_at(t + 1_100, Dir::In, pong("2")));
         // "1" was dropped when "2" was answered: a late answer to it times nothing.
-        w.observe(&latency_rec(t + 1_200, Dir::In, pong("1")));
+        w.observe(&Record::test_at(t + 1_200, Dir::In, pong("1")));
         let s = w.series(t / 1_000_000, t / 1_000_000)[0].1;
         assert_eq!(s.rtt.count, 1);
         assert_eq!(s.rtt.sum_us, 1_000);
@@ -458,7 +447,7 @@ mod tests {
         let mut w = LatencyWindow::default();
         for i in 0..100u64 {
             let p = Bytes::from(i.to_string());
-            w.observe(&latency_rec(i as i64, Dir::Out, Body::Ping(p)));
+            w.observe(&Record::test_at(i as i64, Dir::Out, Body::Ping(p)));
         }
         assert_eq!(w.probe.pings.len(), PENDING_PINGS);
     }
@@ -468,7 +457,7 @@ mod tests {
         let mut s = ConnStats::default();
         let t = 1_700_000_000_500_000;
         let body = Body::Text(format!(r#"{{"sent_at_us":{}}}"#, t - 1_500));
-        s.observe(&latency_rec(t, Dir::In, body));
+        s.observe(&Record::test_at(t, Dir::In, body));
         let sec = t / 1_000_000;
         assert_eq!(s.window.series(sec, sec)[0].1.events_in, 1);
         assert_eq!(s.latency.series(sec, sec)[0].1.one_way.mean_ms(), Some(1.5));

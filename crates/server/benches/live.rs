@@ -132,7 +132,7 @@ async fn run(window: Duration) {
             let (rss, _) = memory_mib();
             let recorded = server
                 .session
-                .summary(conn_id)
+                .brief(conn_id)
                 .map_or(0, |s| s.recorded_bytes) as f64
                 / (1024.0 * 1024.0);
             peak_other_mib = peak_other_mib.max(rss - recorded);
@@ -142,9 +142,9 @@ async fn run(window: Duration) {
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let summary = server.session.summary(conn_id).expect("summary");
+    let brief = server.session.brief(conn_id).expect("brief");
     let (rss_end, rss_peak) = memory_mib();
-    let recorded_mib = summary.recorded_bytes as f64 / (1024.0 * 1024.0);
+    let recorded_mib = brief.recorded_bytes as f64 / (1024.0 * 1024.0);
 
     println!("live: /api/live subscriber, WS ticker rate=1000000 size=64, {elapsed:.1} s");
     println!(
@@ -154,8 +154,8 @@ async fn run(window: Duration) {
     );
     println!(
         "  recorded       {:>12.0} records/s  (engine ingest; {} records behind at the end)",
-        summary.last_seq as f64 / elapsed,
-        summary.last_seq.saturating_sub(last_seq)
+        brief.last_seq as f64 / elapsed,
+        brief.last_seq.saturating_sub(last_seq)
     );
     println!("  per second     {per_second:?}");
     println!(
@@ -174,13 +174,13 @@ async fn run(window: Duration) {
     .await
     .expect("POST close");
     while !matches!(
-        server.session.summary(conn_id).map(|s| s.state),
+        server.session.brief(conn_id).map(|s| s.listing.state),
         Ok(streamscope_engine::session::ConnState::Closed
             | streamscope_engine::session::ConnState::Failed)
     ) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let total = server.session.summary(conn_id).expect("summary").last_seq;
+    let total = server.session.brief(conn_id).expect("brief").last_seq;
     let (mut live, _) = tokio_tungstenite::connect_async(&live_url)
         .await
         .expect("/api/live");

@@ -17,7 +17,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use streamscope_engine::open::{Field, OpenSpec, Plan, SpecError};
 use streamscope_engine::session::{
-    ConnBrief, MAX_SCAN_RECORDS, SearchBounds, SearchPage, SearchQuery, Session,
+    ConnBrief, ConnListing, MAX_SCAN_RECORDS, SearchBounds, SearchPage, SearchQuery, Session,
 };
 use streamscope_engine::{Command, ConnId, Dir, Record};
 use streamscope_model::Body;
@@ -69,15 +69,36 @@ impl<S: Send + Sync> FromRequestParts<S> for ConnPath {
     }
 }
 
-/// A connection as the API shows it.
+/// That a connection exists, as the live socket's `list` shows it and as the first
+/// fields of a [`ConnView`].
 #[derive(Debug, Serialize)]
-pub struct ConnView {
+pub struct ListingView {
     pub id: String,
     pub proto: &'static str,
     pub url: String,
     pub name: String,
     pub state: &'static str,
     pub since: String,
+}
+
+impl From<&ConnListing> for ListingView {
+    fn from(l: &ConnListing) -> Self {
+        ListingView {
+            id: l.id.to_string(),
+            proto: l.proto.as_str(),
+            url: l.url.clone(),
+            name: l.name.clone(),
+            state: l.state.as_str(),
+            since: l.since.to_string(),
+        }
+    }
+}
+
+/// A connection as the API shows it: its listing, then its counts, in one JSON object.
+#[derive(Debug, Serialize)]
+pub struct ConnView {
+    #[serde(flatten)]
+    pub listing: ListingView,
     pub last_seq: u64,
     pub recorded_bytes: usize,
     pub totals: CountsView,
@@ -110,12 +131,7 @@ impl From<streamscope_model::stats::Counts> for CountsView {
 impl From<&ConnBrief> for ConnView {
     fn from(s: &ConnBrief) -> Self {
         ConnView {
-            id: s.id.to_string(),
-            proto: s.proto.as_str(),
-            url: s.url.clone(),
-            name: s.name.clone(),
-            state: s.state.as_str(),
-            since: s.since.to_string(),
+            listing: ListingView::from(&s.listing),
             last_seq: s.last_seq,
             recorded_bytes: s.recorded_bytes,
             totals: s.totals.into(),

@@ -52,13 +52,13 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
-use serde::{Deserialize, Serialize};
-use streamscope_engine::session::{ConnListing, Session};
+use serde::Deserialize;
+use streamscope_engine::session::Session;
 use streamscope_engine::{Body, ConnId, Dir, Record};
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
-use crate::api::{ConnView, CountsView};
+use crate::api::{ConnView, CountsView, ListingView};
 use crate::error::ApiError;
 
 /// Shortest gap between the starts of two batches: at most ~30 a second, which a UI can
@@ -140,30 +140,6 @@ enum ClientMessage {
         #[serde(default)]
         from: HashMap<String, u64>,
     },
-}
-
-/// A connection as `list` shows it.
-#[derive(Debug, Serialize)]
-pub struct ListingView {
-    pub id: String,
-    pub proto: &'static str,
-    pub url: String,
-    pub name: String,
-    pub state: &'static str,
-    pub since: String,
-}
-
-impl From<&ConnListing> for ListingView {
-    fn from(l: &ConnListing) -> Self {
-        ListingView {
-            id: l.id.to_string(),
-            proto: l.proto.as_str(),
-            url: l.url.clone(),
-            name: l.name.clone(),
-            state: l.state.as_str(),
-            since: l.since.to_string(),
-        }
-    }
 }
 
 fn parse_ids<'a>(ids: impl IntoIterator<Item = &'a str>) -> Result<BTreeSet<ConnId>, ApiError> {
@@ -988,12 +964,14 @@ mod tests {
         use streamscope_model::stats::Counts;
         let fx = fixture();
         let brief = ConnBrief {
-            id: ConnId(3),
-            proto: Proto::Ws,
-            url: "ws://127.0.0.1:9000/demo/ws/echo".into(),
-            name: "ws/echo".into(),
-            state: ConnState::Closed,
-            since: Timestamp(1_767_323_046_000_300),
+            listing: ConnListing {
+                id: ConnId(3),
+                proto: Proto::Ws,
+                url: "ws://127.0.0.1:9000/demo/ws/echo".into(),
+                name: "ws/echo".into(),
+                state: ConnState::Closed,
+                since: Timestamp(1_767_323_046_000_300),
+            },
             last_seq: 7,
             recorded_bytes: 512,
             totals: Counts {
@@ -1012,15 +990,7 @@ mod tests {
         };
         let view = serde_json::to_value(ConnView::from(&brief)).expect("JSON");
         assert_eq!(view, fx["conns"][0]);
-        let listing = ConnListing {
-            id: brief.id,
-            proto: brief.proto,
-            url: brief.url.clone(),
-            name: brief.name.clone(),
-            state: brief.state,
-            since: brief.since,
-        };
-        let view = serde_json::to_value(ListingView::from(&listing)).expect("JSON");
+        let view = serde_json::to_value(ListingView::from(&brief.listing)).expect("JSON");
         assert_eq!(view, fx["list"][0]);
         let (mut a, mut b) = (Vec::new(), Vec::new());
         shape(&view, "", &mut a);

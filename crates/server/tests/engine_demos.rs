@@ -65,12 +65,12 @@ async fn wait(session: &Session, id: ConnId, done: impl Fn(&[Record]) -> bool) -
 async fn wait_ended(session: &Session, id: ConnId) -> (ConnState, Vec<Record>) {
     wait(session, id, |_| {
         matches!(
-            session.summary(id).map(|s| s.state),
+            session.brief(id).map(|s| s.listing.state),
             Ok(ConnState::Closed | ConnState::Failed)
         )
     })
     .await;
-    let state = session.summary(id).expect("summary").state;
+    let state = session.brief(id).expect("brief").listing.state;
     (state, all(session, id))
 }
 

@@ -12,14 +12,20 @@ export interface Counts {
 
 export type ConnState = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'failed';
 
-/** A connection as `/api/connections` and the live socket's `conns` show it. */
-export interface ConnView {
+/** A connection as the live socket's `list` names it: that it exists and its state,
+ * without the counts (which `conns` carries for watched connections only). */
+export interface ConnListing {
   id: string;
   proto: Proto;
   url: string;
   name: string;
   state: ConnState;
   since: string;
+}
+
+/** A connection as `/api/connections` and the live socket's `conns` show it: its
+ * listing and its counts. */
+export interface ConnView extends ConnListing {
   last_seq: number;
   recorded_bytes: number;
   totals: Counts;
@@ -145,17 +151,6 @@ export type ErrorCode =
   | 'unexpected';
 
 /** A message of the live socket. */
-/** A connection as the live socket's `list` names it: that it exists and its state,
- * without the counts (which `conns` carries for watched connections only). */
-export interface ConnListing {
-  id: string;
-  proto: Proto;
-  url: string;
-  name: string;
-  state: ConnState;
-  since: string;
-}
-
 export interface LiveBatch {
   type: 'batch';
   /** Contract records (the server's default format). */

@@ -80,25 +80,6 @@ impl ConnState {
     }
 }
 
-/// What a listing shows of a connection.
-#[derive(Debug, Clone)]
-pub struct ConnSummary {
-    pub id: ConnId,
-    pub proto: Proto,
-    pub url: String,
-    /// A name chosen by the user (the pane's name), or the URL's path.
-    pub name: String,
-    pub state: ConnState,
-    pub since: Timestamp,
-    /// The last `seq` recorded, 0 before the first record.
-    pub last_seq: u64,
-    pub stats: ConnStats,
-    /// Bytes the recording takes in memory.
-    pub recorded_bytes: usize,
-    /// The repeat running on this connection, if any.
-    pub repeat: Option<RepeatStatus>,
-}
-
 /// A request the session cannot carry out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SessionError {
@@ -431,22 +412,6 @@ impl Session {
         Ok(name)
     }
 
-    /// Every connection, in id order, with a copy of its whole statistics (ten minutes
-    /// of buckets each): for readers that need the history; listings and the UI socket
-    /// use the cheap views in `snapshot.rs`.
-    pub fn list(&self) -> Vec<ConnSummary> {
-        let st = self.lock();
-        st.conns.iter().map(|(&id, e)| summary(id, e)).collect()
-    }
-
-    pub fn summary(&self, id: ConnId) -> Result<ConnSummary, SessionError> {
-        let st = self.lock();
-        st.conns
-            .get(&id)
-            .map(|e| summary(id, e))
-            .ok_or(SessionError::UnknownConn(id))
-    }
-
     /// Records of `id` with `seq >= from`, at most `limit`, appended to `out`.
     pub fn records(
         &self,
@@ -530,21 +495,6 @@ fn in_mib(bytes: usize) -> String {
         format!("{} MiB", bytes / MIB)
     } else {
         format!("{:.2} MiB", bytes as f64 / MIB as f64)
-    }
-}
-
-fn summary(id: ConnId, e: &Entry) -> ConnSummary {
-    ConnSummary {
-        id,
-        proto: e.proto,
-        url: e.url.clone(),
-        name: e.name.clone(),
-        state: e.state,
-        since: e.since,
-        last_seq: e.store.last_seq().unwrap_or(0),
-        stats: e.stats.clone(),
-        recorded_bytes: e.store.bytes(),
-        repeat: e.repeat.as_ref().map(repeat::ActiveRepeat::status),
     }
 }
 

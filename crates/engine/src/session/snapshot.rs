@@ -19,16 +19,11 @@ use streamscope_model::stats::{ConnStats, Counts};
 
 use super::{ConnState, Entry, Session, SessionError, State};
 
-/// What a listing row shows of a connection: no rate window, so copying it is cheap.
+/// What a listing row shows of a connection: its [`ConnListing`] and its counts, with no
+/// rate window, so copying it is cheap.
 #[derive(Debug, Clone)]
 pub struct ConnBrief {
-    pub id: ConnId,
-    pub proto: Proto,
-    pub url: String,
-    /// A name chosen by the user (the pane's name), or the URL's path.
-    pub name: String,
-    pub state: ConnState,
-    pub since: Timestamp,
+    pub listing: ConnListing,
     /// The last `seq` recorded, 0 before the first record.
     pub last_seq: u64,
     /// Bytes the recording takes in memory.
@@ -47,6 +42,7 @@ pub struct ConnListing {
     pub id: ConnId,
     pub proto: Proto,
     pub url: String,
+    /// A name chosen by the user (the pane's name), or the URL's path.
     pub name: String,
     pub state: ConnState,
     pub since: Timestamp,
@@ -68,17 +64,23 @@ fn brief(id: ConnId, e: &Entry, now_sec: i64) -> ConnBrief {
         .map(|&(_, c)| c)
         .unwrap_or_default();
     ConnBrief {
+        listing: listing(id, e),
+        last_seq: e.store.last_seq().unwrap_or(0),
+        recorded_bytes: e.store.bytes(),
+        totals: e.stats.totals,
+        rate,
+        repeat: e.repeat.as_ref().map(super::repeat::ActiveRepeat::status),
+    }
+}
+
+fn listing(id: ConnId, e: &Entry) -> ConnListing {
+    ConnListing {
         id,
         proto: e.proto,
         url: e.url.clone(),
         name: e.name.clone(),
         state: e.state,
         since: e.since,
-        last_seq: e.store.last_seq().unwrap_or(0),
-        recorded_bytes: e.store.bytes(),
-        totals: e.stats.totals,
-        rate,
-        repeat: e.repeat.as_ref().map(super::repeat::ActiveRepeat::status),
     }
 }
 
@@ -136,18 +138,7 @@ impl Session {
     /// Every connection, in id order, with the [`Session::listing_version`] it is of.
     pub fn listing(&self) -> (u64, Vec<ConnListing>) {
         let st = self.lock();
-        let list = st
-            .conns
-            .iter()
-            .map(|(&id, e)| ConnListing {
-                id,
-                proto: e.proto,
-                url: e.url.clone(),
-                name: e.name.clone(),
-                state: e.state,
-                since: e.since,
-            })
-            .collect();
+        let list = st.conns.iter().map(|(&id, e)| listing(id, e)).collect();
         (st.listed, list)
     }
 
