@@ -122,17 +122,23 @@ async fn ws_pong_owed_when_the_peer_closes_does_not_fail_a_completed_handshake()
 
 // Close codes and reasons (RFC 6455 §7.4, §5.5.1)
 
+/// `sscope ws` against a peer that opens, closes with `code` and reason "bye", and reads
+/// our answer.
+async fn peer_closes_with(code: u16) -> Run {
+    let server = RawServer::start(vec![
+        Script::new()
+            .ws_accept(None)
+            .write(ws_frame(true, CLOSE, &close_payload(code, b"bye")))
+            .await_close(),
+    ])
+    .await;
+    sscope(["ws", &server.ws_url("/")]).await
+}
+
 #[tokio::test]
 async fn ws_close_codes_that_may_not_be_sent_are_recorded_as_sent_and_fail_the_run() {
     for code in [0, 999, 1004, 1005, 1006, 1015, 2999, 5000, 65535] {
-        let server = RawServer::start(vec![
-            Script::new()
-                .ws_accept(None)
-                .write(ws_frame(true, CLOSE, &close_payload(code, b"bye")))
-                .await_close(),
-        ])
-        .await;
-        let run = sscope(["ws", &server.ws_url("/")]).await;
+        let run = peer_closes_with(code).await;
         run.expect_failure();
         assert_eq!(
             run.kinds(),
@@ -158,14 +164,7 @@ async fn ws_close_codes_that_may_not_be_sent_are_recorded_as_sent_and_fail_the_r
 #[tokio::test]
 async fn ws_close_codes_that_may_be_sent_complete_the_handshake() {
     for code in [1000, 1001, 1003, 1011, 3000, 4999] {
-        let server = RawServer::start(vec![
-            Script::new()
-                .ws_accept(None)
-                .write(ws_frame(true, CLOSE, &close_payload(code, b"bye")))
-                .await_close(),
-        ])
-        .await;
-        let run = sscope(["ws", &server.ws_url("/")]).await;
+        let run = peer_closes_with(code).await;
         run.expect_success();
         run.expect_peer_close(code, "bye");
         let ours = run.all_dir("out", "close")[0];

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use streamscope_e2e::raw::ws_frame;
-use streamscope_e2e::{Gate, RawServer, Script, Sscope, sscope};
+use streamscope_e2e::{Gate, RawServer, Run, Script, Sscope, sscope};
 
 const CONTINUATION: u8 = 0;
 const TEXT: u8 = 1;
@@ -195,44 +195,29 @@ async fn ws_connection_reset_after_open_is_an_error() {
     assert_eq!(live.wait().await, 1);
 }
 
-#[tokio::test]
-async fn ws_fragments_adding_up_past_max_message_are_an_error() {
+/// `sscope ws` with `args` against a peer that sends one 1,200-byte binary message in
+/// three fragments of 400 bytes.
+async fn three_fragments_with(args: &[&str]) -> Run {
     let fragments = vec![
         ws_frame(false, BINARY, &[1; 400]),
         ws_frame(false, CONTINUATION, &[2; 400]),
         ws_frame(true, CONTINUATION, &[3; 400]),
     ];
     let server = RawServer::start(vec![accepted_then(fragments)]).await;
-    let run = sscope([
-        "ws",
-        &server.ws_url("/"),
-        "--max-message",
-        "1000",
-        "--max-frame",
-        "600",
-    ])
-    .await;
+    let url = server.ws_url("/");
+    sscope(["ws", url.as_str()].iter().chain(args).copied()).await
+}
+
+#[tokio::test]
+async fn ws_fragments_adding_up_past_max_message_are_an_error() {
+    let run = three_fragments_with(&["--max-message", "1000", "--max-frame", "600"]).await;
     run.expect_failure();
     assert!(run.all_dir("in", "binary").is_empty(), "{run}");
 }
 
 #[tokio::test]
 async fn ws_fragments_under_the_limits_make_one_message_bigger_than_max_frame() {
-    let fragments = vec![
-        ws_frame(false, BINARY, &[1; 400]),
-        ws_frame(false, CONTINUATION, &[2; 400]),
-        ws_frame(true, CONTINUATION, &[3; 400]),
-    ];
-    let server = RawServer::start(vec![accepted_then(fragments)]).await;
-    let run = sscope([
-        "ws",
-        &server.ws_url("/"),
-        "--max-frame",
-        "600",
-        "--count",
-        "1",
-    ])
-    .await;
+    let run = three_fragments_with(&["--max-frame", "600", "--count", "1"]).await;
     run.expect_success();
     assert_eq!(run.one("binary").size, Some(1200), "{run}");
 }

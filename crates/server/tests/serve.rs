@@ -25,6 +25,20 @@ struct Serve {
 }
 
 impl Serve {
+    /// The UI's URL the server prints, split into the server's base URL and the token
+    /// (`http://127.0.0.1:PORT/#token=…`).
+    async fn ui_url(&self) -> (String, String, String) {
+        let line = self.line(|l| l.contains("/#token=")).await;
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .expect("a URL on the line")
+            .to_owned();
+        let (base, token) = url.split_once("/#token=").expect("a token URL");
+        let (base, token) = (base.to_owned(), token.to_owned());
+        (url, base, token)
+    }
+
     fn start(port: u16) -> Serve {
         Serve::start_with(port, &[])
     }
@@ -132,13 +146,8 @@ async fn sscope_serve_closes_connections_properly_on_sighup() {
 async fn serves_then_stops_properly_on(signal: &str) {
     within(async {
         let mut serve = Serve::start(0);
-        let ui = serve.line(|l| l.contains("/#token=")).await;
-        let url = ui
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .expect("a URL on the line")
-            .to_owned();
-        let (base, token) = url.split_once("/#token=").expect("a token URL");
+        let (url, base, token) = serve.ui_url().await;
+        let (base, token) = (base.as_str(), token.as_str());
         assert!(base.starts_with("http://127.0.0.1:"), "{url}");
         assert_eq!(token.len(), 64, "{url}");
         assert!(token.bytes().all(|c| c.is_ascii_hexdigit()), "{url}");
@@ -227,13 +236,8 @@ async fn sscope_serve_refuses_a_port_in_use_with_a_hint() {
 async fn sscope_serve_memory_budget_stops_recording_at_the_budget_given() {
     within(async {
         let mut serve = Serve::start_with(0, &["--memory-budget", "65536"]);
-        let ui = serve.line(|l| l.contains("/#token=")).await;
-        let url = ui
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .expect("a URL on the line")
-            .to_owned();
-        let (base, token) = url.split_once("/#token=").expect("a token URL");
+        let (_, base, token) = serve.ui_url().await;
+        let (base, token) = (base.as_str(), token.as_str());
         let api = Api {
             base: base.to_owned(),
             token: token.to_owned(),

@@ -359,12 +359,7 @@ impl Stream<'_> {
         )
         .await?;
 
-        let mut inflate = Inflate::for_encoding(
-            response
-                .headers()
-                .get(reqwest::header::CONTENT_ENCODING)
-                .and_then(|v| v.to_str().ok()),
-        );
+        let mut inflate = inflate_for(&response);
         let mut body = response.bytes_stream();
         let mut idle_deadline = opts.idle_timeout.map(|d| Instant::now() + d);
         loop {
@@ -561,17 +556,23 @@ fn is_event_stream(content_type: &str) -> bool {
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("text/event-stream"))
 }
 
+/// The decoder for a response's `Content-Encoding` (we decode gzip ourselves, to count
+/// the bytes on the wire: `conn/inflate.rs`).
+fn inflate_for(response: &reqwest::Response) -> Inflate {
+    Inflate::for_encoding(
+        response
+            .headers()
+            .get(reqwest::header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
 /// The first non-empty line of an error response, for the message: bounded in size and
 /// time, so a huge or stalled error body cannot hold the run.
 async fn first_body_line(response: reqwest::Response) -> Option<String> {
     const MAX: usize = 4096;
     // An error page may be gzip-encoded too; a bomb here ends the read like its end.
-    let mut inflate = Inflate::for_encoding(
-        response
-            .headers()
-            .get(reqwest::header::CONTENT_ENCODING)
-            .and_then(|v| v.to_str().ok()),
-    );
+    let mut inflate = inflate_for(&response);
     let mut body = response.bytes_stream();
     let mut buf = Vec::new();
     let read = async {

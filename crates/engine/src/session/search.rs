@@ -119,11 +119,11 @@ pub fn searchable_text(r: &Record) -> Vec<std::borrow::Cow<'_, str>> {
     match &r.body {
         Body::Text(s) | Body::Comment(s) => vec![Borrowed(s.as_str())],
         Body::Event { event, data, id } => {
-            let mut out = vec![Borrowed(data.as_str()), Borrowed(event.as_str())];
-            if let Some(id) = id {
-                out.push(Borrowed(id.as_str()));
-            }
-            out
+            [Some(data.as_str()), Some(event.as_str()), id.as_deref()]
+                .into_iter()
+                .flatten()
+                .map(Borrowed)
+                .collect()
         }
         Body::Binary(b) | Body::Ping(b) | Body::Pong(b) => {
             let mut hex = String::with_capacity(b.len() * 3);
@@ -138,39 +138,25 @@ pub fn searchable_text(r: &Record) -> Vec<std::borrow::Cow<'_, str>> {
             }
             out
         }
-        Body::Close { code, reason } => {
-            let mut out = vec![Borrowed(reason.as_str())];
-            if let Some(code) = code {
-                out.push(Owned(code.to_string()));
-            }
-            out
-        }
+        Body::Close { code, reason } => std::iter::once(Borrowed(reason.as_str()))
+            .chain(code.map(|c| Owned(c.to_string())))
+            .collect(),
         Body::Error {
             message,
             status,
             cause,
             ..
-        } => {
-            let mut out = vec![Borrowed(message.as_str())];
-            if let Some(s) = status {
-                out.push(Owned(s.to_string()));
-            }
-            if let Some(c) = cause {
-                out.push(Borrowed(c.as_str()));
-            }
-            out
-        }
+        } => std::iter::once(Borrowed(message.as_str()))
+            .chain(status.map(|s| Owned(s.to_string())))
+            .chain(cause.as_ref().map(|c| Borrowed(c.as_str())))
+            .collect(),
         Body::Open {
             status,
             subprotocol,
             ..
-        } => {
-            let mut out = vec![Owned(status.to_string())];
-            if let Some(p) = subprotocol {
-                out.push(Borrowed(p.as_str()));
-            }
-            out
-        }
+        } => std::iter::once(Owned(status.to_string()))
+            .chain(subprotocol.as_deref().map(Borrowed))
+            .collect(),
         Body::Reconnect { last_event_id, .. } => {
             last_event_id.iter().map(|s| Borrowed(s.as_str())).collect()
         }

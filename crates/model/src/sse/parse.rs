@@ -325,13 +325,17 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn parse_chunks(chunks: &[&[u8]]) -> Vec<Item> {
-        let mut p = Parser::new(Limits::default());
+    /// What `p` yields for `chunks`, fed one after the other.
+    fn feed_all(p: &mut Parser, chunks: &[&[u8]]) -> Vec<Item> {
         let mut out = Vec::new();
         for c in chunks {
             p.feed(c, &mut |i| out.push(i)).expect("within limits");
         }
         out
+    }
+
+    fn parse_chunks(chunks: &[&[u8]]) -> Vec<Item> {
+        feed_all(&mut Parser::new(Limits::default()), chunks)
     }
 
     fn parse(s: &str) -> Vec<Item> {
@@ -461,9 +465,7 @@ mod tests {
     #[test]
     fn unterminated_event_is_not_dispatched() {
         let mut p = Parser::new(Limits::default());
-        let mut out = Vec::new();
-        p.feed(b"data: a\n\ndata: b\n", &mut |i| out.push(i))
-            .expect("ok");
+        let out = feed_all(&mut p, &[b"data: a\n\ndata: b\n"]);
         assert_eq!(out, vec![ev("message", "a", None)]);
         assert!(p.has_partial());
     }
@@ -471,12 +473,10 @@ mod tests {
     #[test]
     fn last_event_id_carries_over_a_new_stream() {
         let mut p = Parser::new(Limits::default());
-        let mut out = Vec::new();
-        p.feed(b"id: 4\ndata: a\n\nid: 9\ndata: cut", &mut |i| out.push(i))
-            .expect("ok");
+        let mut out = feed_all(&mut p, &[b"id: 4\ndata: a\n\nid: 9\ndata: cut"]);
         assert_eq!(p.last_event_id(), Some("4"));
         p.start_stream();
-        p.feed(b"data: b\n\n", &mut |i| out.push(i)).expect("ok");
+        out.extend(feed_all(&mut p, &[b"data: b\n\n"]));
         assert_eq!(
             out,
             vec![ev("message", "a", Some("4")), ev("message", "b", Some("4"))]
