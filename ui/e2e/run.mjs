@@ -767,10 +767,14 @@ await test('request options: header, bearer and subprotocol on WS; Last-Event-ID
   await sse.getByRole('textbox', { name: /^Last-Event-ID/ }).fill('41');
   await sse.locator('button.connect').click();
   // The first event recorded (read from the server: at 50/s the list has moved on).
-  const first = await until('events after id 41', async () => {
-    const page1 = await apiGet(`/api/connections/${await connIdOf(before + 1)}/records?from=1&limit=20`);
-    return page1.records.find((r) => r.kind === 'event');
-  });
+  // Until the pane has its connection there is nothing to ask the server for.
+  const recordsOf = async (i, limit) => {
+    const id = await connIdOf(i);
+    return id ? (await apiGet(`/api/connections/${id}/records?from=1&limit=${limit}`)).records : [];
+  };
+  const first = await until('events after id 41', async () =>
+    (await recordsOf(before + 1, 20)).find((r) => r.kind === 'event'),
+  );
   assert(first.id === '42' && first.event === 'tick', `first event after Last-Event-ID 41: ${JSON.stringify(first)}`);
   await sse.locator('button.connect').click();
   await until('SSE closed', async () => ['Closed', 'Failed'].includes(await stateOf(sse)));
@@ -780,9 +784,8 @@ await test('request options: header, bearer and subprotocol on WS; Last-Event-ID
   await sse.getByRole('textbox', { name: /^Last-Event-ID/ }).fill('');
   await sse.locator('input.url').fill(`http://${host}/demo/sse/flaky?every=3&retry_ms=200`);
   await sse.locator('button.connect').click();
-  const recordsOf = async (i) => apiGet(`/api/connections/${await connIdOf(i)}/records?from=1&limit=200`);
   const flaky = await until('two reconnections', async () => {
-    const r = (await recordsOf(before + 1)).records;
+    const r = await recordsOf(before + 1, 200);
     return r.filter((x) => x.kind === 'reconnect').length >= 2 && r;
   });
   await sse.locator('button.connect').click();
