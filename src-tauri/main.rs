@@ -41,6 +41,9 @@ fn main() -> ExitCode {
     let started = Instant::now();
     let timing = timing::enabled();
 
+    // Before any other thread exists: forgotten recordings' memory goes back to the
+    // system (streamscope_server::heap).
+    streamscope_server::heap::tune_for_recordings();
     let context = tauri::generate_context!();
     let config = ServerConfig {
         ui_dir: packaged_ui(context.package_info()),
@@ -72,6 +75,9 @@ fn main() -> ExitCode {
         }
     };
     quit_on_signals(app.handle().clone());
+    tauri::async_runtime::spawn(streamscope_server::heap::release_dropped_recordings(
+        server.session.clone(),
+    ));
 
     // Returns once the last window has closed (or on `exit`); the window-state plugin has
     // saved the window's place by then.

@@ -31,55 +31,6 @@ use args::{BadArgs, Cli, Cmd, Format};
 /// in a firehose; when full, the connection stops reading and TCP slows the peer.
 const RECORD_CAPACITY: usize = 256;
 
-/// Every frame becomes a record that is allocated, printed and freed. With glibc's
-/// defaults, freeing a large record at the top of the heap trims it and the next one
-/// grows it again, so the kernel zeroes fresh pages for every 64 KiB message (15 % of
-/// an SSE run, BENCHMARKS.md). Keeping up to 64 MiB of freed heap stops that churn; the
-/// heap still only holds what was once in use.
-///
-/// `serve` is the opposite case: recordings live long and are dropped whole when a
-/// connection is forgotten, and that memory must go back to the system. There every
-/// full recording segment (1 MiB) gets a mapping of its own, which freeing unmaps;
-/// with glibc's defaults the threshold rises past 1 MiB after the first free and the
-/// segments land in the heap, where freed ones stay. Measured with 100 connections of
-/// 4 MiB each (`sscope serve`, then DELETE): RSS 430 → 331 MiB before, 430 → 124 MiB
-/// with this alone, 430 → 20 MiB with [`release_heap`] after forgetting as well.
-// The workspace's one exception to `unsafe_code = "deny"`: glibc's mallopt has no safe
-// wrapper.
-#[allow(unsafe_code)]
-fn tune_heap(cmd: &Cmd) {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only tunes the allocator's thresholds; it is called before any
-    // other thread exists.
-    unsafe {
-        if matches!(cmd, Cmd::Serve(_)) {
-            // A fixed threshold (mallopt turns the rising one off), at the segment size.
-            let segment = streamscope_engine::recording::memory::SEGMENT_SIZE;
-            libc::mallopt(
-                libc::M_MMAP_THRESHOLD,
-                libc::c_int::try_from(segment).unwrap_or(libc::c_int::MAX),
-            );
-        } else {
-            libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
-            libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
-        }
-    }
-}
-
-/// Gives freed heap pages back to the system, wherever they are in the heap: what the
-/// mapping threshold of [`tune_heap`] leaves behind, a recording's smaller first
-/// segments and its index. Takes a few milliseconds on a large heap: call it off the
-/// runtime's workers, and only after a large drop.
-// The second half of the same exception: glibc's malloc_trim has no safe wrapper either.
-#[allow(unsafe_code)]
-pub(crate) fn release_heap() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free pages; it takes the allocator's own locks.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
 /// Builds the async runtime `builder` describes, or says why it cannot (exit status 1).
 fn runtime(mut builder: tokio::runtime::Builder) -> Result<tokio::runtime::Runtime, ExitCode> {
     builder.enable_all().build().map_err(|e| {
@@ -94,7 +45,12 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => e.exit(),
     };
-    tune_heap(&cli.cmd);
+    // Before any other thread exists (heap.rs says why the two differ).
+    if matches!(cli.cmd, Cmd::Serve(_)) {
+        streamscope_server::heap::tune_for_recordings();
+    } else {
+        streamscope_server::heap::tune_for_streaming();
+    }
     if let Cmd::Serve(a) = &cli.cmd {
         return serve::serve(a.port, a.memory_budget);
     }

@@ -6,16 +6,9 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use streamscope_engine::session::Session;
+use streamscope_server::heap;
 use streamscope_server::signals::StopSignals;
 use streamscope_server::{Server, ServerConfig};
-
-/// How often the server looks whether recordings were dropped (connections forgotten).
-const RELEASE_EVERY: Duration = Duration::from_secs(2);
-
-/// Recording memory freed since the last look that is worth giving back to the system:
-/// less is not worth walking the heap for.
-const RELEASE_AFTER: usize = 16 << 20;
 
 /// How long a stop (Ctrl-C, SIGTERM, SIGHUP) waits for connections to finish their close
 /// handshakes.
@@ -60,7 +53,7 @@ pub(crate) fn serve(port: u16, memory_budget: usize) -> ExitCode {
             println!("  (the UI is not built yet: the page at / says how)");
         }
         println!("Press Ctrl-C to stop.");
-        tokio::spawn(release_dropped_recordings(server.session.clone()));
+        tokio::spawn(heap::release_dropped_recordings(server.session.clone()));
         let stop = signals.recv().await.unwrap_or("the end of signals");
         eprintln!("sscope: {stop}: closing connections…");
         // A second signal while closing stops at once.
@@ -69,24 +62,4 @@ pub(crate) fn serve(port: u16, memory_budget: usize) -> ExitCode {
             _ = signals.recv() => ExitCode::from(130),
         }
     })
-}
-
-/// Gives the memory of forgotten recordings back to the system. The allocator keeps freed
-/// memory for reuse, so without this a server whose connections were forgotten would
-/// keep its peak size for good. Ends with the session.
-async fn release_dropped_recordings(session: Session) {
-    let mut high = session.memory_use().0;
-    loop {
-        tokio::select! {
-            () = session.stopped() => return,
-            () = tokio::time::sleep(RELEASE_EVERY) => {}
-        }
-        let used = session.memory_use().0;
-        if high.saturating_sub(used) >= RELEASE_AFTER {
-            let _ = tokio::task::spawn_blocking(crate::release_heap).await;
-            high = used;
-        } else {
-            high = high.max(used);
-        }
-    }
 }

@@ -28,6 +28,7 @@ pub mod commands;
 pub mod demo;
 pub mod downloads;
 pub mod error;
+pub mod heap;
 pub mod security;
 pub mod signals;
 pub mod ui_socket;
