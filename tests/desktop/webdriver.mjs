@@ -64,12 +64,25 @@ export class Driver {
     if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json.value ?? json).slice(0, 300)}`);
     return json.value;
   }
+  /**
+   * Starts the app. tauri-driver listens before the WebKitWebDriver behind it does; on a
+   * loaded machine a request in between fails at the network level ("fetch failed", the
+   * driver's own connection refused), so that, and only that, is tried again for up to
+   * 20 s. An answer from the driver, even an error, is final.
+   */
   async newSession(application) {
-    const v = await this.req('POST', '/session', {
-      capabilities: { alwaysMatch: { 'tauri:options': { application } } },
-    }, 60000);
-    this.session = `/session/${v.sessionId}`;
-    return v.sessionId;
+    const body = { capabilities: { alwaysMatch: { 'tauri:options': { application } } } };
+    const until = Date.now() + 20000;
+    for (;;) {
+      try {
+        const v = await this.req('POST', '/session', body, 60000);
+        this.session = `/session/${v.sessionId}`;
+        return v.sessionId;
+      } catch (e) {
+        if (!(e instanceof TypeError) || Date.now() > until) throw e;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
   }
   exec(script, args = []) { return this.req('POST', `${this.session}/execute/sync`, { script, args }); }
   execAsync(script, args = []) { return this.req('POST', `${this.session}/execute/async`, { script, args }); }
