@@ -221,20 +221,19 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
 mod tests {
     use super::*;
 
+    /// An unmasked frame as tungstenite's own encoder writes it: the watcher must read
+    /// what the library does, not a second hand-written encoder.
     fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
-        let mut out = vec![(u8::from(fin) << 7) | opcode];
-        match payload.len() {
-            n if n < 126 => out.push(n as u8),
-            n if n <= 0xffff => {
-                out.push(126);
-                out.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                out.push(127);
-                out.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
-        out.extend_from_slice(payload);
+        use tokio_tungstenite::tungstenite::protocol::frame::{Frame, FrameHeader};
+        let header = FrameHeader {
+            is_final: fin,
+            opcode: opcode.into(),
+            ..FrameHeader::default()
+        };
+        let mut out = Vec::new();
+        Frame::from_payload(header, payload.to_vec().into())
+            .format(&mut out)
+            .expect("a frame formats into a Vec");
         out
     }
 
