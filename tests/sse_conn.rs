@@ -12,6 +12,18 @@ use flate2::write::GzEncoder;
 use streamscope_e2e::raw::{chunk, sse_chunked_head};
 use streamscope_e2e::{Gate, RawServer, Script, Sscope, closed_port, sscope, sse_head};
 
+/// A stream that set `retry`, sent one event and broke, then resumed and sent one more:
+/// the break is an error record and a reconnection, on the same connection.
+const BROKEN_THEN_RESUMED: [&str; 7] = [
+    "meta open",
+    "in retry",
+    "in event",
+    "meta error",
+    "meta reconnect",
+    "meta open",
+    "in event",
+];
+
 #[tokio::test]
 async fn sse_request_sends_accept_and_cache_control_no_store() {
     let server = RawServer::start(vec![Script::sse("data: a\n\n")]).await;
@@ -217,15 +229,7 @@ async fn sse_transport_break_gives_error_then_reconnect() {
     let run = sscope(["sse", &server.url("/events"), "--count", "2"]).await;
     // The broken transport is an error record; the run still ends as asked.
     run.expect_exit(0).expect_single_conn();
-    run.expect_kinds(&[
-        "meta open",
-        "in retry",
-        "in event",
-        "meta error",
-        "meta reconnect",
-        "meta open",
-        "in event",
-    ]);
+    run.expect_kinds(&BROKEN_THEN_RESUMED);
     assert_eq!(run.cause(), "transport_lost", "{run}");
     let reconnect = run.one("reconnect");
     assert_eq!(
@@ -630,15 +634,7 @@ async fn sse_idle_timeout_treats_silence_as_a_broken_transport() {
     // The broken transport is an error record; the run still ends as asked.
     run.expect_exit(0);
     assert_eq!(run.cause(), "idle_timeout", "{run}");
-    run.expect_kinds(&[
-        "meta open",
-        "in retry",
-        "in event",
-        "meta error",
-        "meta reconnect",
-        "meta open",
-        "in event",
-    ]);
+    run.expect_kinds(&BROKEN_THEN_RESUMED);
 }
 
 #[tokio::test]
