@@ -131,8 +131,12 @@ async fn live_streams_records_in_batches_with_the_connection_list() {
     .await;
 }
 
-#[tokio::test]
-async fn live_sends_at_most_about_thirty_batches_a_second_however_fast_records_come() {
+// On tokio's paused clock, time moves only when every task waits, straight to the next
+// timer: the server's pause between batches is the only way virtual time passes between
+// two of them, so the count of batches in a virtual window is exact, whatever the load on
+// the machine. Without the pause, every batch would go out at the same virtual instant.
+#[tokio::test(start_paused = true)]
+async fn live_sends_at_most_one_batch_per_thirty_three_milliseconds_however_fast_records_come() {
     with_server(|server, api| async move {
         let id = api
             .open_demo_ws("/demo/ws/ticker?rate=200000&size=64")
@@ -141,13 +145,11 @@ async fn live_sends_at_most_about_thirty_batches_a_second_however_fast_records_c
         let mut ws = live(&server, "").await;
         // Let the backlog go first.
         next_batch(&mut ws).await.expect("open");
-        // The messages are only counted, not decoded, so this client keeps up and what
-        // it counts is what the server sent in the window.
         let window = Instant::now();
-        let mut batches = 0;
+        let mut batches = 0u32;
         let mut records = 0;
         let mut largest = 0;
-        while window.elapsed() < Duration::from_secs(2) {
+        while batches < 40 {
             let Some(Ok(message)) = ws.next().await else {
                 panic!("live closed");
             };
@@ -158,9 +160,14 @@ async fn live_sends_at_most_about_thirty_batches_a_second_however_fast_records_c
                 largest = largest.max(n);
             }
         }
-        // Two seconds at 33 ms apart is at most 61; the window's edges, timer slack and a
-        // message queued before the window may add a few.
-        assert!(batches <= 66, "{batches} batches in two seconds");
+        let elapsed = window.elapsed();
+        // 40 batches after the first need 40 pauses of 33 ms (the first may have begun
+        // before the window opened).
+        let least = streamscope_server::ui_socket::MIN_GAP * 39;
+        assert!(
+            elapsed >= least,
+            "40 batches in {elapsed:?} of the server's clock; pacing needs at least {least:?}"
+        );
         assert!(records > 0);
         assert!(
             largest > 100,
