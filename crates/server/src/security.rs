@@ -184,7 +184,20 @@ pub async fn guard_demo(State(guard): State<Guard>, req: Request, next: Next) ->
         )
         .into_response();
     }
-    next.run(req).await
+    // The connection-limit lab opens EventSources from the page on one of our two host
+    // names to the other (`127.0.0.1` ↔ `localhost`): a cross-origin request the browser
+    // lets the page read only with this header. Only our own origins get it.
+    let origin = req.headers().get(ORIGIN).cloned();
+    let mut response = next.run(req).await;
+    if let Some(origin) = origin {
+        response
+            .headers_mut()
+            .insert(axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        response
+            .headers_mut()
+            .append(axum::http::header::VARY, HeaderValue::from_static("origin"));
+    }
+    response
 }
 
 /// Adds the Content-Security-Policy and related headers to every response.
@@ -193,7 +206,8 @@ pub async fn confine(State(guard): State<Guard>, req: Request, next: Next) -> Re
     let port = guard.port;
     let csp = format!(
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; \
-         font-src 'self' data:; connect-src 'self' ws://127.0.0.1:{port} ws://localhost:{port}; \
+         font-src 'self' data:; connect-src 'self' ws://127.0.0.1:{port} ws://localhost:{port} \
+         http://127.0.0.1:{port} http://localhost:{port}; \
          frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
     );
     let h = response.headers_mut();
