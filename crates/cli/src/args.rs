@@ -37,6 +37,9 @@ pub(crate) enum Cmd {
     Serve(ServeArgs),
     /// Chart events/s and bytes/s of recorded NDJSON files as PNG or SVG.
     Chart(crate::chart::ChartArgs),
+    /// Run a lab against the embedded server and print its figures and conclusion
+    /// (`sscope lab list` lists them).
+    Lab(crate::lab::LabArgs),
 }
 
 #[derive(Debug, Args)]

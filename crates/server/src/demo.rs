@@ -14,6 +14,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 pub mod catalog;
 mod error;
 mod feed;
+mod lab;
 mod params;
 mod sse;
 mod ws;
@@ -46,6 +47,8 @@ pub struct Demo {
 #[derive(Clone, Debug)]
 struct DemoState {
     room: ws::Room,
+    rooms: lab::Rooms,
+    feeds: lab::Feeds,
     tasks: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -62,6 +65,8 @@ impl Demo {
         Self {
             state: DemoState {
                 room: ws::Room::new(),
+                rooms: lab::Rooms::new(),
+                feeds: lab::Feeds::new(),
                 tasks: TaskTracker::new(),
                 shutdown,
             },
@@ -124,6 +129,12 @@ fn mount(spec: &'static DemoSpec) -> MethodRouter<DemoState> {
         Endpoint::SseSilent => get(sse::silent),
         Endpoint::SseChat => post(sse::chat).layer(DefaultBodyLimit::max(sse::CHAT_BODY_LIMIT)),
         Endpoint::SseBinary => get(sse::binary),
+        Endpoint::WsRoom => get(lab::ws_room),
+        Endpoint::WsFlaky => get(lab::ws_flaky),
+        Endpoint::SseRoom => get(lab::sse_room),
+        Endpoint::SseRoomSend => {
+            post(lab::sse_room_send).layer(DefaultBodyLimit::max(lab::MAX_ROOM_TEXT))
+        }
     };
     route
         .fallback(move || async move { DemoError::method_not_allowed(spec) })

@@ -37,6 +37,11 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("{0}")]
     Gone(String),
+    /// A lab that runs in the page, asked of the server.
+    #[error("{0}")]
+    PageOnly(String),
+    #[error("{0}")]
+    Busy(String),
 }
 
 impl ApiError {
@@ -53,6 +58,8 @@ impl ApiError {
             ApiError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Gone(_) => StatusCode::GONE,
+            ApiError::PageOnly(_) => StatusCode::CONFLICT,
+            ApiError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -72,6 +79,8 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Gone(_) => "gone",
+            ApiError::PageOnly(_) => "runs_in_page",
+            ApiError::Busy(_) => "busy",
         }
     }
 }

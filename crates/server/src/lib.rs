@@ -29,9 +29,11 @@ pub mod demo;
 pub mod downloads;
 pub mod error;
 pub mod heap;
+pub mod labs;
 pub mod security;
 pub mod signals;
 pub mod ui_socket;
+pub mod wire;
 
 use error::ApiError;
 use security::Guard;
@@ -50,12 +52,16 @@ fn full_app(
     guard: Guard,
     ui: assets::UiFiles,
     live_sockets: TaskTracker,
+    tags: wire::Tags,
+    labs: labs::LabState,
 ) -> Router {
     let live = ui_socket::LiveState {
         session: session.clone(),
         sockets: live_sockets,
     };
-    let routes = api::router(session).merge(chart::router(live.session.clone()));
+    let routes = api::router(session)
+        .merge(chart::router(live.session.clone()))
+        .merge(labs::router(labs));
     let downloads = downloads::Downloads::new(routes.clone());
     let api = routes
         .merge(downloads.create_route())
@@ -73,6 +79,8 @@ fn full_app(
         .layer(from_fn_with_state(guard.clone(), security::guard_open));
     let demo = demo
         .router()
+        .route("/wire/{tag}", get(wire::totals).with_state(tags.clone()))
+        .layer(from_fn_with_state(tags, wire::file_tagged))
         .layer(from_fn_with_state(guard.clone(), security::guard_demo));
     Router::new()
         .nest("/api", api)
@@ -132,12 +140,23 @@ impl Server {
             Guard::new(token.clone(), addr.port()),
             ui,
             live_sockets.clone(),
+            wire::Tags::default(),
+            labs::LabState::new(
+                session.clone(),
+                format!("http://{addr}"),
+                stop.child_token(),
+            ),
         );
         let graceful = stop.clone();
         let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { graceful.cancelled().await })
-                .await
+            // Every connection counts its bytes, for the labs' figures (wire.rs).
+            let listener = wire::CountingListener(listener);
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<wire::Wire>(),
+            )
+            .with_graceful_shutdown(async move { graceful.cancelled().await })
+            .await
         });
         Ok(Server {
             addr,

@@ -58,6 +58,10 @@ pub enum Endpoint {
     SseSilent,
     SseChat,
     SseBinary,
+    WsRoom,
+    WsFlaky,
+    SseRoom,
+    SseRoomSend,
 }
 
 /// One demo endpoint.
@@ -154,6 +158,15 @@ const HOLD_S: ParamSpec = ParamSpec {
 };
 
 const RETRY_MS_MAX: u64 = 600_000;
+
+const ROOM: ParamSpec = ParamSpec {
+    name: "room",
+    kind: ParamKind::Text {
+        max_len: 64,
+        default: Some("lab"),
+    },
+    description: "the room's name (letters, digits, '-', '_', '.'): only its members hear each other",
+};
 
 /// Every demo endpoint, in the order `GET /demo` lists them.
 pub static CATALOG: &[DemoSpec] = &[
@@ -460,6 +473,65 @@ pub static CATALOG: &[DemoSpec] = &[
                       compare bytes on the wire",
         params: &[RATE, COUNT, BINARY_SIZE],
         endpoint: Endpoint::SseBinary,
+    },
+    DemoSpec {
+        path: "/ws/room",
+        proto: Proto::Ws,
+        method: Method::Get,
+        title: "Room, both ways",
+        description: "every text message sent goes, unchanged, to every member of the room, \
+                      the sender included, on the same connection (direction lab)",
+        params: &[ROOM],
+        endpoint: Endpoint::WsRoom,
+    },
+    DemoSpec {
+        path: "/ws/flaky",
+        proto: Proto::Ws,
+        method: Method::Get,
+        title: "Flaky feed",
+        description: "a feed numbered by the server's clock; each client gets `every` \
+                      messages, then the connection drops without a close frame, and what \
+                      is numbered while it is away it never gets (reconnect lab)",
+        params: &[
+            ParamSpec {
+                name: "every",
+                kind: ParamKind::Int {
+                    min: 1,
+                    max: 100_000,
+                    default: Some(5),
+                },
+                description: "messages per connection before the drop",
+            },
+            RATE,
+            ParamSpec {
+                name: "feed",
+                kind: ParamKind::Text {
+                    max_len: 64,
+                    default: Some("lab"),
+                },
+                description: "the feed's name: clients of one name share its clock",
+            },
+        ],
+        endpoint: Endpoint::WsFlaky,
+    },
+    DemoSpec {
+        path: "/sse/room",
+        proto: Proto::Sse,
+        method: Method::Get,
+        title: "Room, listening",
+        description: "every message POSTed to /demo/sse/room/send for the room, one data: \
+                      event each: SSE's half of a chat (direction lab)",
+        params: &[ROOM],
+        endpoint: Endpoint::SseRoom,
+    },
+    DemoSpec {
+        path: "/sse/room/send",
+        proto: Proto::Sse,
+        method: Method::Post,
+        title: "Room, speaking",
+        description: "POST a text body: it goes to every listener of the room; 204",
+        params: &[ROOM],
+        endpoint: Endpoint::SseRoomSend,
     },
 ];
 

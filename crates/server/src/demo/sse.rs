@@ -24,7 +24,7 @@ use super::{
     params::{Params, last_event_id},
 };
 
-mod wire;
+pub(in crate::demo) mod wire;
 
 /// Largest `POST /demo/sse/chat` body: a prompt of a few thousand characters in JSON.
 pub(super) const CHAT_BODY_LIMIT: usize = 64 * 1024;
@@ -378,7 +378,7 @@ fn no_content() -> Response {
 }
 
 /// The response for a demo stream.
-fn event_stream<S>(stream: S) -> Response
+pub(super) fn event_stream<S>(stream: S) -> Response
 where
     S: Stream<Item = Result<Bytes, io::Error>> + Send + 'static,
 {
@@ -396,13 +396,13 @@ where
 
 /// What every demo stream holds: its tracker token, counted by `Demo::live` until the
 /// stream is dropped, and the shutdown token it ends on.
-struct Guard {
-    stop: CancellationToken,
+pub(super) struct Guard {
+    pub(super) stop: CancellationToken,
     _live: TaskTrackerToken,
 }
 
 impl Guard {
-    fn new(state: &DemoState) -> Self {
+    pub(super) fn new(state: &DemoState) -> Self {
         Self {
             stop: state.shutdown.clone(),
             _live: state.tasks.token(),

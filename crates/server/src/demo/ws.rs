@@ -36,13 +36,13 @@ const MAX_INCOMING: usize = MAX_SIZE as usize;
 const CLOSE_DEADLINE: Duration = Duration::from_secs(2);
 
 const CLOSE_NORMAL: u16 = 1000;
-const CLOSE_GOING_AWAY: u16 = 1001;
+pub(super) const CLOSE_GOING_AWAY: u16 = 1001;
 
 /// axum's upgrade with our limits, refusing plain HTTP requests with a JSON error.
 ///
 /// Handlers that check parameters of their own take it as `Result<Upgrade, DemoError>` and
 /// look at it last, so a bad parameter gets its 400 whether or not the request is a handshake.
-pub(super) struct Upgrade(WebSocketUpgrade);
+pub(super) struct Upgrade(pub(super) WebSocketUpgrade);
 
 impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
     type Rejection = DemoError;
@@ -215,7 +215,7 @@ async fn client_left(
 }
 
 /// Starts the closing handshake and waits (briefly) for the client's answer.
-async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+pub(super) async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
     let frame = CloseFrame {
         code,
         reason: reason.into(),
@@ -228,7 +228,7 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
 /// Reads until the connection reports closed, at most [`CLOSE_DEADLINE`]. After the peer's
 /// close frame this is what sends tungstenite's queued reply; after ours it waits for the
 /// peer's.
-async fn finish_close<S, T, E>(socket: &mut S)
+pub(super) async fn finish_close<S, T, E>(socket: &mut S)
 where
     S: Stream<Item = Result<T, E>> + Unpin,
 {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 
 /// One event: optional `event:` and `id:` fields, the data as `data:` lines, a blank line.
-pub(super) fn event(out: &mut String, event: Option<&str>, id: Option<u64>, data: &str) {
+pub(in crate::demo) fn event(out: &mut String, event: Option<&str>, id: Option<u64>, data: &str) {
     if let Some(event) = event {
         out.push_str("event: ");
         out.push_str(event);

@@ -75,6 +75,7 @@ pub(in crate::demo) async fn chat(
         room,
         tasks,
         shutdown,
+        ..
     } = state;
     Ok(upgrade?
         .0
