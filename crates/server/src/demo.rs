@@ -76,7 +76,11 @@ impl Demo {
     /// The router to nest at [`PREFIX`]: `GET /` lists the catalog, and every catalog entry is
     /// mounted at its path with its handler, so what is listed is exactly what exists.
     pub fn router(&self) -> Router {
-        let mut router = Router::new().route("/", get(catalog::index));
+        // Not a stream, so not in the catalog: the sending half of `/sse/room`.
+        let mut router = Router::new().route("/", get(catalog::index)).route(
+            "/sse/room/send",
+            post(lab::sse_room_send).layer(DefaultBodyLimit::max(lab::MAX_ROOM_TEXT)),
+        );
         for spec in CATALOG {
             router = router.route(spec.path, mount(spec));
         }
@@ -132,9 +136,6 @@ fn mount(spec: &'static DemoSpec) -> MethodRouter<DemoState> {
         Endpoint::WsRoom => get(lab::ws_room),
         Endpoint::WsFlaky => get(lab::ws_flaky),
         Endpoint::SseRoom => get(lab::sse_room),
-        Endpoint::SseRoomSend => {
-            post(lab::sse_room_send).layer(DefaultBodyLimit::max(lab::MAX_ROOM_TEXT))
-        }
     };
     route
         .fallback(move || async move { DemoError::method_not_allowed(spec) })

@@ -284,6 +284,9 @@ async fn listing_names_every_demo_and_each_one_answers() {
             "/demo/sse/silent",
             "/demo/sse/chat",
             "/demo/sse/binary",
+            "/demo/ws/room",
+            "/demo/ws/flaky",
+            "/demo/sse/room",
         ]
         .into();
         assert_eq!(paths, expected);

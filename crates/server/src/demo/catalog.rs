@@ -61,7 +61,6 @@ pub enum Endpoint {
     WsRoom,
     WsFlaky,
     SseRoom,
-    SseRoomSend,
 }
 
 /// One demo endpoint.
@@ -519,19 +518,10 @@ pub static CATALOG: &[DemoSpec] = &[
         proto: Proto::Sse,
         method: Method::Get,
         title: "Room, listening",
-        description: "every message POSTed to /demo/sse/room/send for the room, one data: \
-                      event each: SSE's half of a chat (direction lab)",
+        description: "every message POSTed to /demo/sse/room/send?room=NAME (a text body, \
+                      answered 204), one data: event each: SSE's half of a chat (direction lab)",
         params: &[ROOM],
         endpoint: Endpoint::SseRoom,
-    },
-    DemoSpec {
-        path: "/sse/room/send",
-        proto: Proto::Sse,
-        method: Method::Post,
-        title: "Room, speaking",
-        description: "POST a text body: it goes to every listener of the room; 204",
-        params: &[ROOM],
-        endpoint: Endpoint::SseRoomSend,
     },
 ];
 

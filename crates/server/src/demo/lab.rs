@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use axum::{
     body::Bytes,
     extract::{
-        State,
+        Query, State,
         ws::{Message, Utf8Bytes, WebSocket},
     },
     http::StatusCode,
@@ -195,10 +195,10 @@ pub(super) async fn sse_room(
 /// `POST /demo/sse/room/send`: the body, as text, to every member of the room; 204.
 pub(super) async fn sse_room_send(
     State(state): State<DemoState>,
-    params: Params,
+    Query(query): Query<RoomQuery>,
     body: Bytes,
 ) -> Result<Response, DemoError> {
-    let relay = state.rooms.room(&name_param(&params, "room")?);
+    let relay = state.rooms.room(&checked_name("room", &query.room)?);
     let text = std::str::from_utf8(&body)
         .map_err(|_| DemoError::bad_param("the message must be UTF-8 text"))?;
     if text.len() > MAX_ROOM_TEXT {
@@ -231,9 +231,24 @@ pub(super) async fn ws_flaky(
     }))
 }
 
+/// `?room=NAME` of a send; the catalog's rooms default to `lab` likewise.
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct RoomQuery {
+    #[serde(default = "default_room")]
+    room: String,
+}
+
+fn default_room() -> String {
+    "lab".into()
+}
+
 fn name_param(params: &Params, field: &str) -> Result<String, DemoError> {
-    let name = params.text(field)?;
+    checked_name(field, params.text(field)?)
+}
+
+fn checked_name(field: &str, name: &str) -> Result<String, DemoError> {
     if name.is_empty()
+        || name.len() > 64
         || !name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
