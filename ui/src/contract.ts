@@ -79,6 +79,7 @@ export const CAUSES = [
   'count_not_reached',
   'bad_request',
   'memory_budget',
+  'disk_budget',
 ] as const;
 export type Cause = (typeof CAUSES)[number];
 

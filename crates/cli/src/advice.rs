@@ -37,6 +37,9 @@ pub(crate) fn advice(cause: &Cause, proto: Proto) -> Option<&'static str> {
         (Cause::AttemptsExhausted, _) => "raise --max-attempts, or add --backoff",
         // Only the server's session has a budget; `sscope serve` takes the flag.
         (Cause::MemoryBudget, _) => "start `sscope serve` with a larger --memory-budget",
+        (Cause::DiskBudget, _) => {
+            "delete recorded sessions, or start `sscope serve` with a larger --disk-budget"
+        }
         (
             Cause::TlsOther
             | Cause::ProtocolViolation

@@ -40,6 +40,10 @@ pub(crate) enum Cmd {
     /// Run a lab against the embedded server and print its figures and conclusion
     /// (`sscope lab list` lists them).
     Lab(crate::lab::LabArgs),
+    /// List the recorded sessions in a data directory, one JSON object per line.
+    Sessions(crate::sessions::SessionsArgs),
+    /// Write a recorded session to a file (.ndjson).
+    Export(crate::sessions::ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -56,6 +60,23 @@ pub(crate) struct ServeArgs {
         default_value_t = streamscope_engine::session::DEFAULT_MEMORY_BUDGET
     )]
     pub memory_budget: usize,
+    /// Where recorded sessions are kept (a catalogue and one file per connection)
+    /// [default: $STREAMSCOPE_DATA_DIR, else streamscope in the user's data directory,
+    /// ~/.local/share/streamscope on Linux].
+    #[arg(long, value_name = "DIR", conflicts_with = "memory_only")]
+    pub data_dir: Option<PathBuf>,
+    /// Disk the recorded sessions may take together, in bytes. Once reached, recording
+    /// stops with an `error` record (cause `disk_budget`); nothing is deleted.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value_t = streamscope_engine::recording::disk::DEFAULT_DISK_BUDGET
+    )]
+    pub disk_budget: u64,
+    /// Keep recordings in memory only: nothing is written to disk, and they end with the
+    /// server.
+    #[arg(long)]
+    pub memory_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -14,6 +14,7 @@ mod chart;
 mod lab;
 mod print;
 mod serve;
+mod sessions;
 
 use std::process::ExitCode;
 
@@ -53,13 +54,19 @@ fn main() -> ExitCode {
         streamscope_server::heap::tune_for_streaming();
     }
     if let Cmd::Serve(a) = &cli.cmd {
-        return serve::serve(a.port, a.memory_budget);
+        return serve::serve(a);
     }
     if let Cmd::Chart(a) = &cli.cmd {
         return chart::run(a);
     }
     if let Cmd::Lab(a) = &cli.cmd {
         return lab::run(a);
+    }
+    if let Cmd::Sessions(a) = &cli.cmd {
+        return sessions::list(a);
+    }
+    if let Cmd::Export(a) = &cli.cmd {
+        return sessions::export(a);
     }
     let runtime = match runtime(tokio::runtime::Builder::new_current_thread()) {
         Ok(rt) => rt,
@@ -79,7 +86,9 @@ fn main() -> ExitCode {
                 Box::new(move |sink, cancel| open_sse(ConnId(1), opts, sink, cancel));
             (run, false, a.common.format)
         }),
-        Cmd::Serve(_) | Cmd::Chart(_) | Cmd::Lab(_) => return ExitCode::SUCCESS,
+        Cmd::Serve(_) | Cmd::Chart(_) | Cmd::Lab(_) | Cmd::Sessions(_) | Cmd::Export(_) => {
+            return ExitCode::SUCCESS;
+        }
     };
     match planned {
         Ok((open, stdin, format)) => runtime.block_on(run(open, stdin, format)),

@@ -14,7 +14,26 @@ use streamscope_server::{Server, ServerConfig};
 /// handshakes.
 const GRACE: Duration = Duration::from_secs(3);
 
-pub(crate) fn serve(port: u16, memory_budget: usize) -> ExitCode {
+pub(crate) fn serve(args: &crate::args::ServeArgs) -> ExitCode {
+    let port = args.port;
+    let data_dir = if args.memory_only {
+        None
+    } else {
+        match args
+            .data_dir
+            .clone()
+            .or_else(|| streamscope_server::default_data_dir("streamscope"))
+        {
+            Some(dir) => Some(dir),
+            None => {
+                eprintln!(
+                    "sscope: no data directory is known for this user: give one with \
+                     --data-dir DIR, or keep recordings in memory with --memory-only"
+                );
+                return ExitCode::from(1);
+            }
+        }
+    };
     let runtime = match crate::runtime(tokio::runtime::Builder::new_multi_thread()) {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -30,25 +49,39 @@ pub(crate) fn serve(port: u16, memory_budget: usize) -> ExitCode {
         };
         let server = match Server::start(ServerConfig {
             port,
-            memory_budget: Some(memory_budget),
+            memory_budget: Some(args.memory_budget),
+            data_dir: data_dir.clone(),
+            disk_budget: Some(args.disk_budget),
             ..ServerConfig::default()
         })
         .await
         {
             Ok(s) => s,
             Err(e) => {
-                let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
-                    " (the port is taken: choose another with --port, or 0 for any free one)"
+                if e.kind() == std::io::ErrorKind::AddrInUse {
+                    eprintln!(
+                        "sscope: cannot listen on 127.0.0.1:{port}: {e} (the port is taken: \
+                         choose another with --port, or 0 for any free one)"
+                    );
+                } else if e.kind() == std::io::ErrorKind::Other {
+                    // The library in the data directory: its message names the file.
+                    eprintln!(
+                        "sscope: cannot record to disk: {e} (choose another --data-dir, or \
+                         --memory-only)"
+                    );
                 } else {
-                    ""
-                };
-                eprintln!("sscope: cannot listen on 127.0.0.1:{port}: {e}{hint}");
+                    eprintln!("sscope: cannot listen on 127.0.0.1:{port}: {e}");
+                }
                 return ExitCode::from(1);
             }
         };
         println!("Streamscope is serving on {}", server.base_url());
         println!("  UI:    {}", server.ui_url());
         println!("  demos: {}/demo", server.base_url());
+        match &data_dir {
+            Some(dir) => println!("  recording to {}", dir.display()),
+            None => println!("  recording in memory only"),
+        }
         if !server.ui_built {
             println!("  (the UI is not built yet: the page at / says how)");
         }

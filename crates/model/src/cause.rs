@@ -52,13 +52,17 @@ pub enum Cause {
     /// The in-memory recordings of the whole session reached their memory budget, so this
     /// connection stopped recording (and reading): its recording ends with this record.
     MemoryBudget,
+    /// The recorded sessions on disk reached their disk budget, or writing the recording
+    /// failed: this connection stopped recording (and reading); its recording ends with
+    /// this record.
+    DiskBudget,
     /// A code this build does not know, kept as it was read.
     Other(String),
 }
 
 impl Cause {
     /// Every known cause, for documentation and tests.
-    pub const ALL: [Cause; 17] = [
+    pub const ALL: [Cause; 18] = [
         Cause::Refused,
         Cause::Dns,
         Cause::ConnectTimeout,
@@ -76,6 +80,7 @@ impl Cause {
         Cause::CountNotReached,
         Cause::BadRequest,
         Cause::MemoryBudget,
+        Cause::DiskBudget,
     ];
 
     pub fn as_str(&self) -> &str {
@@ -97,6 +102,7 @@ impl Cause {
             Cause::CountNotReached => "count_not_reached",
             Cause::BadRequest => "bad_request",
             Cause::MemoryBudget => "memory_budget",
+            Cause::DiskBudget => "disk_budget",
             Cause::Other(s) => s,
         }
     }

@@ -77,6 +77,7 @@ async fn run(window: Duration) {
         token: None,
         ui_dir: Some(std::env::temp_dir().join("streamscope-bench-no-ui")),
         memory_budget: None,
+        ..ServerConfig::default()
     })
     .await
     .expect("start the server");

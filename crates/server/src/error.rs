@@ -42,6 +42,8 @@ pub enum ApiError {
     PageOnly(String),
     #[error("{0}")]
     Busy(String),
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl ApiError {
@@ -60,6 +62,7 @@ impl ApiError {
             ApiError::Gone(_) => StatusCode::GONE,
             ApiError::PageOnly(_) => StatusCode::CONFLICT,
             ApiError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
         }
     }
 
@@ -81,6 +84,7 @@ impl ApiError {
             ApiError::Gone(_) => "gone",
             ApiError::PageOnly(_) => "runs_in_page",
             ApiError::Busy(_) => "busy",
+            ApiError::Conflict(_) => "conflict",
         }
     }
 }

@@ -11,11 +11,15 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
+use streamscope_engine::Timestamp;
+use streamscope_engine::recording::Library;
+use streamscope_engine::recording::disk::DEFAULT_DISK_BUDGET;
 use streamscope_engine::session::Session;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -31,6 +35,7 @@ pub mod error;
 pub mod heap;
 pub mod labs;
 pub mod security;
+pub mod sessions;
 pub mod signals;
 pub mod ui_socket;
 pub mod wire;
@@ -61,7 +66,10 @@ fn full_app(
     };
     let routes = api::router(session)
         .merge(chart::router(live.session.clone()))
-        .merge(labs::router(labs));
+        .merge(labs::router(labs))
+        .merge(sessions::router(sessions::SessionsState::new(
+            live.session.clone(),
+        )));
     let downloads = downloads::Downloads::new(routes.clone());
     let api = routes
         .merge(downloads.create_route())
@@ -103,6 +111,21 @@ pub struct ServerConfig {
     /// [`DEFAULT_MEMORY_BUDGET`](streamscope_engine::session::DEFAULT_MEMORY_BUDGET) when
     /// `None`.
     pub memory_budget: Option<usize>,
+    /// The library recordings go to; `None` keeps them in memory only.
+    pub data_dir: Option<PathBuf>,
+    /// Disk the library's sessions may take;
+    /// [`DEFAULT_DISK_BUDGET`](streamscope_engine::recording::disk::DEFAULT_DISK_BUDGET)
+    /// when `None`.
+    pub disk_budget: Option<u64>,
+}
+
+/// Where recorded sessions go by default: `$STREAMSCOPE_DATA_DIR`, else `app` in the
+/// user's data directory (`~/.local/share/app` on Linux).
+pub fn default_data_dir(app: &str) -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("STREAMSCOPE_DATA_DIR").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    dirs::data_dir().map(|d| d.join(app))
 }
 
 /// A running server.
@@ -112,6 +135,8 @@ pub struct Server {
     pub session: Session,
     pub demo: demo::Demo,
     pub ui_built: bool,
+    /// The library the session records into, and the session there.
+    pub library: Option<(Arc<Library>, i64)>,
     stop: CancellationToken,
     /// The open `/api/live` sockets: axum hands an upgraded connection off, so the
     /// listener's graceful shutdown does not wait for them; this does.
@@ -129,6 +154,22 @@ impl Server {
         let mut session = Session::new(stop.child_token());
         if let Some(budget) = config.memory_budget {
             session = session.with_memory_budget(budget);
+        }
+        let mut library = None;
+        if let Some(dir) = &config.data_dir {
+            let budget = config.disk_budget.unwrap_or(DEFAULT_DISK_BUDGET);
+            let lib = Library::open(dir, budget).map_err(std::io::Error::other)?;
+            let started = Timestamp::now().to_string();
+            // "2026-12-07 00:40" from the RFC 3339 time: a name to tell sessions apart.
+            let name = format!(
+                "Session of {} UTC",
+                started.get(..16).unwrap_or(&started).replace('T', " ")
+            );
+            let id = lib
+                .begin_session(&name, "live")
+                .map_err(std::io::Error::other)?;
+            session = session.with_library(Arc::clone(&lib), id);
+            library = Some((lib, id));
         }
         let demo = demo::Demo::with_shutdown(stop.child_token());
         let ui = assets::UiFiles::new(Some(config.ui_dir.unwrap_or_else(assets::default_ui_dir)));
@@ -164,6 +205,7 @@ impl Server {
             session,
             demo,
             ui_built,
+            library,
             stop,
             live_sockets,
             task,
@@ -194,5 +236,10 @@ impl Server {
         let _ = tokio::time::timeout(grace, self.live_sockets.wait()).await;
         let _ = tokio::time::timeout(grace, self.demo.closed()).await;
         let _ = tokio::time::timeout(grace, self.task).await;
+        if let Some((lib, id)) = self.library {
+            lib.end_session(id);
+            // Joins the writer thread once it has written and indexed everything.
+            let _ = tokio::task::spawn_blocking(move || lib.close()).await;
+        }
     }
 }

@@ -456,6 +456,7 @@ async fn a_built_ui_is_served_with_index_fallback_and_no_way_out_of_its_director
             token: None,
             ui_dir: Some(dir.clone()),
             memory_budget: None,
+            ..streamscope_server::ServerConfig::default()
         })
         .await
         .expect("start");

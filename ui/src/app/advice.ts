@@ -36,6 +36,9 @@ export function adviceFor(cause: string | undefined, proto: Proto): string | nul
       // The budget is fixed when the server starts and no control of the UI changes it
       // (the desktop app has no command line): what the user can do here is free memory.
       return 'Recordings filled the memory set aside for them: close the panes and forget the connections you no longer need (Connections menu), then Connect again.';
+    case 'disk_budget':
+      // Nothing is deleted without the user: freeing room is theirs to choose.
+      return 'The recorded sessions filled the disk space set aside for them, or the disk refused a write: delete sessions you no longer need in the library, then Connect again.';
     default:
       return null;
   }

@@ -33,6 +33,8 @@ pub enum StoreError {
     },
     #[error("recording of {conn} could not get {bytes} more bytes of memory")]
     OutOfMemory { conn: ConnId, bytes: usize },
+    #[error("the recording of {conn} was opened to read; it takes no new records")]
+    ReadOnly { conn: ConnId },
 }
 
 /// One connection's recording: its records in `seq` order, readable by `seq`.
@@ -74,6 +76,15 @@ pub trait RecordStore: Send {
     /// Memory the store holds, in bytes: what its allocations reserve, not only what is
     /// filled, so that summing it over connections bounds the process's recordings.
     fn bytes(&self) -> usize;
+
+    /// Whether records appended are waiting for [`flush`](RecordStore::flush) to be
+    /// made durable. A store in memory never is.
+    fn unsealed(&self) -> bool {
+        false
+    }
+
+    /// Hands what waits in memory on to durable storage, without waiting for it.
+    fn flush(&mut self) {}
 
     /// Writes every record as NDJSON (CONTRACT.md), one line each, oldest first.
     ///

@@ -22,7 +22,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::conn::{self, Command, ConnHandle, Outcome, SseOptions, WsOptions};
-use crate::recording::{MemoryStore, RecordStore};
+use crate::recording::disk::SEAL_AFTER;
+use crate::recording::{Library, MemoryStore, RecordStore};
 use streamscope_model::Cause;
 use streamscope_model::name;
 use streamscope_model::record::{Body, ConnId, Dir, Proto, Record, Timestamp};
@@ -129,6 +130,15 @@ pub struct Session {
     version: Arc<watch::Sender<u64>>,
     cancel: CancellationToken,
     tasks: TaskTracker,
+    /// Where recordings go on disk, and the library session they belong to; `None`
+    /// keeps them in memory (`sscope ws|sse`, tests).
+    recorder: Option<Arc<Recorder>>,
+}
+
+/// A session's place in a library on disk.
+struct Recorder {
+    library: Arc<Library>,
+    session: i64,
 }
 
 impl Default for Session {
@@ -151,7 +161,81 @@ impl Session {
             version: Arc::new(watch::channel(0).0),
             cancel,
             tasks: TaskTracker::new(),
+            recorder: None,
         }
+    }
+
+    /// Records every connection opened from now on into `library`, as connections of its
+    /// session `session`: the records go to disk, with only the newest in memory.
+    pub fn with_library(mut self, library: Arc<Library>, session: i64) -> Self {
+        self.recorder = Some(Arc::new(Recorder { library, session }));
+        self
+    }
+
+    /// The library this session records into, and its session there.
+    pub fn library(&self) -> Option<(&Arc<Library>, i64)> {
+        self.recorder.as_ref().map(|r| (&r.library, r.session))
+    }
+
+    /// Shows a recording kept elsewhere (a past session's, an import) as a connection of
+    /// this session: closed, read-only, with its statistics, listed and readable like
+    /// any other. `store` is made for the id given.
+    pub fn attach(
+        &self,
+        proto: Proto,
+        url: String,
+        name: String,
+        store: impl FnOnce(ConnId) -> Box<dyn RecordStore>,
+    ) -> ConnId {
+        let id = ConnId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let store = store(id);
+        let mut stats = ConnStats::default();
+        let mut since = Timestamp::now();
+        let mut failed = false;
+        let mut next = 1;
+        let mut batch = Vec::new();
+        loop {
+            batch.clear();
+            store.range(next, PUMP_BATCH, &mut batch);
+            let Some(last) = batch.last() else { break };
+            next = last.seq + 1;
+            since = last.t;
+            for r in &batch {
+                stats.observe(r);
+                failed = matches!(r.body, Body::Error { .. });
+            }
+        }
+        {
+            let mut st = self.lock();
+            st.recorded_bytes = st.recorded_bytes.saturating_add(store.bytes());
+            st.conns.insert(
+                id,
+                Entry {
+                    proto,
+                    url,
+                    name: name::shorten(&name),
+                    state: if failed {
+                        ConnState::Failed
+                    } else {
+                        ConnState::Closed
+                    },
+                    since,
+                    store,
+                    stats,
+                    commands: None,
+                    cancel: self.cancel.child_token(),
+                    repeat: None,
+                    ended: {
+                        let t = CancellationToken::new();
+                        t.cancel();
+                        t
+                    },
+                },
+            );
+            st.relisted();
+        }
+        self.bump();
+        id
     }
 
     /// Sets the memory all in-memory recordings may take together (default
@@ -222,6 +306,21 @@ impl Session {
         let name = name
             .filter(|n| !n.trim().is_empty())
             .map_or_else(|| default_name(&url), |n| name::shorten(&n));
+        let store: Box<dyn RecordStore> = match &self.recorder {
+            Some(rec) => match rec
+                .library
+                .create_store(rec.session, id, proto, &url, &name, None)
+            {
+                Ok(store) => Box::new(store),
+                Err(e) => {
+                    // Recording goes on in memory: losing the disk must not lose the
+                    // connection's records too.
+                    eprintln!("streamscope: recording {id} in memory only: {e}");
+                    Box::new(MemoryStore::new(id, proto))
+                }
+            },
+            None => Box::new(MemoryStore::new(id, proto)),
+        };
         {
             let mut st = self.lock();
             st.conns.insert(
@@ -232,7 +331,7 @@ impl Session {
                     name,
                     state: ConnState::Connecting,
                     since: Timestamp::now(),
-                    store: Box::new(MemoryStore::new(id, proto)),
+                    store,
                     stats: ConnStats::default(),
                     commands: None,
                     cancel: cancel.clone(),
@@ -259,7 +358,30 @@ impl Session {
     async fn pump(self, id: ConnId, mut rx: mpsc::Receiver<Record>, handle: ConnHandle) {
         let mut batch = Vec::with_capacity(PUMP_BATCH);
         let mut over_budget = false;
-        while !over_budget && rx.recv_many(&mut batch, PUMP_BATCH).await > 0 {
+        let mut unsealed = false;
+        while !over_budget {
+            // A store on disk holds its newest records until they fill a block; when
+            // none come for a while, it is told to write them anyway, so a crash loses
+            // no more than SEAL_AFTER. Stores in memory never ask, and a quiet
+            // connection then costs no wake-ups.
+            let got = if unsealed {
+                match tokio::time::timeout(SEAL_AFTER, rx.recv_many(&mut batch, PUMP_BATCH)).await {
+                    Ok(n) => n,
+                    Err(_) => {
+                        if let Some(e) = self.lock().conns.get_mut(&id) {
+                            e.store.flush();
+                        }
+                        unsealed = false;
+                        continue;
+                    }
+                }
+            } else {
+                rx.recv_many(&mut batch, PUMP_BATCH).await
+            };
+            if got == 0 {
+                break;
+            }
+            let disk_stop = self.recorder.as_ref().and_then(|r| r.library.stop_reason());
             {
                 let mut st = self.lock();
                 let mut relisted = false;
@@ -280,7 +402,7 @@ impl Session {
                     // after the budget is spent stops, and the recordings pass the budget
                     // by at most one append's growth. `bytes()` takes constant time.
                     let now = recorded_bytes.saturating_add(e.store.bytes().saturating_sub(before));
-                    if now >= *memory_budget {
+                    if now >= *memory_budget || disk_stop.is_some() {
                         over_budget = true;
                         break;
                     }
@@ -311,10 +433,14 @@ impl Session {
                     // before it sees the cancel, is not recorded: the recording ends
                     // here, with a record that says so, at the next seq (no gap).
                     batch.clear();
-                    end_over_budget(id, e, *memory_budget);
+                    match &disk_stop {
+                        Some(why) => end_recording(id, e, Cause::DiskBudget, why.clone()),
+                        None => end_over_budget(id, e, *memory_budget),
+                    }
                     handle.cancel();
                     relisted = true;
                 }
+                unsealed = e.store.unsealed();
                 *recorded_bytes = recorded_bytes
                     .saturating_add(e.store.bytes())
                     .saturating_sub(before);
@@ -331,6 +457,7 @@ impl Session {
         {
             let mut st = self.lock();
             if let Some(e) = st.conns.get_mut(&id) {
+                e.store.flush();
                 e.state = if outcome == Outcome::Failed || over_budget {
                     ConnState::Failed
                 } else {
@@ -463,6 +590,20 @@ impl Session {
 /// Ends a recording that found the memory budget spent: appends the `error` record that
 /// says so, with the next seq, and marks the connection failed.
 fn end_over_budget(id: ConnId, e: &mut Entry, budget: usize) {
+    end_recording(
+        id,
+        e,
+        Cause::MemoryBudget,
+        format!(
+            "recording stopped: the in-memory recordings reached their budget of {}",
+            in_mib(budget)
+        ),
+    );
+}
+
+/// Ends a recording with an `error` record saying why (the next seq, so no gap) and
+/// marks the connection failed.
+fn end_recording(id: ConnId, e: &mut Entry, cause: Cause, message: String) {
     let seq = e.store.last_seq().unwrap_or(0) + 1;
     let r = Record {
         t: Timestamp::now(),
@@ -470,13 +611,7 @@ fn end_over_budget(id: ConnId, e: &mut Entry, budget: usize) {
         proto: e.proto,
         seq,
         dir: Dir::Meta,
-        body: conn::error_body(
-            Cause::MemoryBudget,
-            format!(
-                "recording stopped: the in-memory recordings reached their budget of {}",
-                in_mib(budget)
-            ),
-        ),
+        body: conn::error_body(cause, message),
     };
     e.stats.observe(&r);
     if let Err(err) = e.store.append(&r) {

@@ -1,0 +1,755 @@
+//! Recordings on disk: a library of sessions in a data directory, each connection's
+//! records in an append-only segment file, and SQLite for the catalogue and the index.
+//!
+//! ```text
+//! DIR/catalog.sqlite            sessions, connections, the block index (catalog.rs)
+//! DIR/sessions/S/cN.seg         connection N of session S: blocks back to back (block.rs)
+//! ```
+//!
+//! A [`DiskStore`] keeps the block being filled and the newest blocks in memory (the live
+//! tail, [`TAIL_BYTES`]) and reads older ones back from its file. Sealed blocks go to the
+//! writer thread (writer.rs), which writes them at once and indexes them in short
+//! transactions. A block is sealed when it reaches [`BLOCK_BYTES`], or by the session's
+//! pump within [`SEAL_AFTER`] of its first record, so a killed process loses at most the
+//! records of the last `SEAL_AFTER`. Opening a session reads the index and then scans each
+//! file past its last indexed block, so blocks written but not yet indexed are found.
+
+use std::collections::VecDeque;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use rusqlite::Connection;
+use streamscope_model::{ConnId, Proto, Record, Timestamp};
+
+use super::store::{RecordStore, StoreError};
+
+mod block;
+mod catalog;
+mod writer;
+
+use block::{BlockRef, Builder, HEADER_LEN};
+pub use catalog::{ConnRow, SCHEMA_VERSION, SessionRow};
+
+/// A block is sealed once its payload reaches this.
+pub const BLOCK_BYTES: usize = 64 << 10;
+/// Sealed blocks a store keeps in memory, in bytes, besides the one being filled; older
+/// ones are read back from the file.
+pub const TAIL_BYTES: usize = 1 << 20;
+/// The longest a record waits in an unsealed block before the pump seals it.
+pub const SEAL_AFTER: Duration = Duration::from_millis(40);
+/// Disk all sessions may take together, by default: 4 GiB.
+pub const DEFAULT_DISK_BUDGET: u64 = 4 << 30;
+
+/// Why the library cannot do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum LibraryError {
+    #[error("{0}")]
+    Io(String),
+    #[error("no session {0} in the library")]
+    UnknownSession(i64),
+    #[error("session {0} is recording now; it can be deleted once the app it runs in stops")]
+    Live(i64),
+}
+
+fn io_err(what: impl std::fmt::Display) -> LibraryError {
+    LibraryError::Io(what.to_string())
+}
+
+/// A session as listed: the catalogue's row with its totals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionSummary {
+    pub id: i64,
+    pub name: String,
+    pub started: Timestamp,
+    /// When it ended, or its last record's time when it did not end properly.
+    pub ended: Option<Timestamp>,
+    pub origin: String,
+    pub conns: u64,
+    pub records: u64,
+    /// Bytes its segment files take.
+    pub bytes: u64,
+    /// Whether it is the one recording now.
+    pub live: bool,
+}
+
+/// The sessions in one data directory. One per directory per process.
+pub struct Library {
+    dir: PathBuf,
+    db: Mutex<Connection>,
+    ops: Mutex<Option<writer::Ops>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    shared: Arc<writer::Shared>,
+    budget: u64,
+    live: Mutex<Vec<i64>>,
+}
+
+impl std::fmt::Debug for Library {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Library").field("dir", &self.dir).finish()
+    }
+}
+
+impl Library {
+    /// Opens the library in `dir`, creating the directory and catalogue if need be.
+    pub fn open(dir: &Path, disk_budget: u64) -> Result<Arc<Library>, LibraryError> {
+        std::fs::create_dir_all(dir.join("sessions")).map_err(|e| {
+            io_err(format!(
+                "cannot create the data directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+        let path = dir.join("catalog.sqlite");
+        let db = catalog::open(&path).map_err(io_err)?;
+        let write_db = catalog::open(&path).map_err(io_err)?;
+        let shared = Arc::new(writer::Shared::default());
+        shared
+            .disk_used
+            .store(dir_size(&dir.join("sessions")), Ordering::Relaxed);
+        repair(&db, &dir.join("sessions"));
+        let (tx, rx) = mpsc::channel();
+        let thread = writer::spawn(write_db, rx, Arc::clone(&shared))
+            .map_err(|e| io_err(format!("cannot start the recording writer: {e}")))?;
+        Ok(Arc::new(Library {
+            dir: dir.to_owned(),
+            db: Mutex::new(db),
+            ops: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+            shared,
+            budget: disk_budget,
+            live: Mutex::new(Vec::new()),
+        }))
+    }
+
+    /// Opens the library that `dir` already holds, for reading and managing it; an error
+    /// says so when there is none.
+    pub fn open_existing(dir: &Path) -> Result<Arc<Library>, LibraryError> {
+        if !dir.join("catalog.sqlite").is_file() {
+            return Err(io_err(format!(
+                "{} holds no recorded sessions (no catalog.sqlite): give the --data-dir \
+                 that `sscope serve` or the app records to",
+                dir.display()
+            )));
+        }
+        Library::open(dir, u64::MAX)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn db(&self) -> MutexGuard<'_, Connection> {
+        self.db.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn send(&self, op: writer::Op) {
+        if let Some(tx) = &*self.ops.lock().unwrap_or_else(PoisonError::into_inner) {
+            let _ = tx.send(op);
+        }
+    }
+
+    fn ops(&self) -> Option<writer::Ops> {
+        self.ops
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Bytes the sessions take on disk, and the budget.
+    pub fn disk_use(&self) -> (u64, u64) {
+        (self.shared.disk_used.load(Ordering::Relaxed), self.budget)
+    }
+
+    /// Why recording cannot go on, if it cannot: the disk budget is spent, or a write
+    /// failed.
+    pub fn stop_reason(&self) -> Option<String> {
+        if let Some(why) = self
+            .shared
+            .failed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+        {
+            return Some(why);
+        }
+        let (used, budget) = self.disk_use();
+        (used >= budget).then(|| {
+            format!(
+                "recording stopped: the sessions on disk reached their budget of {} MiB \
+                 (delete sessions in the library, or raise the budget)",
+                budget >> 20
+            )
+        })
+    }
+
+    /// Starts a session that records from now on.
+    pub fn begin_session(&self, name: &str, origin: &str) -> Result<i64, LibraryError> {
+        let id = catalog::insert_session(&self.db(), name, Timestamp::now().0, origin)
+            .map_err(io_err)?;
+        std::fs::create_dir_all(self.session_dir(id)).map_err(io_err)?;
+        if origin == "live" {
+            self.live
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(id);
+        }
+        Ok(id)
+    }
+
+    /// Marks a session ended (its duration ends here).
+    pub fn end_session(&self, id: i64) {
+        self.send(writer::Op::EndSession {
+            session: id,
+            ended: Timestamp::now().0,
+        });
+        self.live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|s| *s != id);
+    }
+
+    fn session_dir(&self, id: i64) -> PathBuf {
+        self.dir.join("sessions").join(id.to_string())
+    }
+
+    fn seg_path(&self, session: i64, conn: u32) -> PathBuf {
+        self.session_dir(session).join(format!("c{conn}.seg"))
+    }
+
+    /// A new, empty recording for connection `id` of `session`.
+    pub fn create_store(
+        &self,
+        session: i64,
+        id: ConnId,
+        proto: Proto,
+        url: &str,
+        name: &str,
+        settings: Option<String>,
+    ) -> Result<DiskStore, LibraryError> {
+        let path = self.seg_path(session, id.0);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(|e| io_err(format!("cannot create {}: {e}", path.display())))?;
+        self.send(writer::Op::Conn {
+            session,
+            row: ConnRow {
+                conn: id.0,
+                proto,
+                url: url.to_owned(),
+                name: name.to_owned(),
+                settings,
+                opened: Timestamp::now().0,
+            },
+        });
+        Ok(DiskStore {
+            conn: id,
+            proto,
+            session,
+            catalog_conn: id.0,
+            file: Some(Arc::new(file)),
+            blocks: Vec::new(),
+            cache: VecDeque::new(),
+            cache_bytes: 0,
+            builder: Builder::default(),
+            next_offset: 0,
+            len: 0,
+            written: Arc::new(AtomicU64::new(0)),
+            ops: self.ops(),
+        })
+    }
+
+    /// Commits everything written so far to the index; returns when done.
+    pub fn flush(&self) {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.send(writer::Op::Flush(tx));
+        let _ = rx.recv_timeout(Duration::from_secs(10));
+    }
+
+    /// Finishes writing and stops the writer thread. Stores made before keep reading.
+    pub fn close(&self) {
+        if let Some(tx) = self
+            .ops
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            let _ = tx.send(writer::Op::Stop);
+        }
+        if let Some(t) = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            let _ = t.join();
+        }
+    }
+
+    /// Every session, oldest first, with its totals.
+    pub fn sessions(&self) -> Result<Vec<SessionSummary>, LibraryError> {
+        let db = self.db();
+        let live = self
+            .live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let rows = catalog::sessions(&db).map_err(io_err)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for s in rows {
+            out.push(self.summary(&db, s, &live)?);
+        }
+        Ok(out)
+    }
+
+    /// One session with its totals.
+    pub fn session(&self, id: i64) -> Result<SessionSummary, LibraryError> {
+        let db = self.db();
+        let live = self
+            .live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let row = catalog::session(&db, id)
+            .map_err(io_err)?
+            .ok_or(LibraryError::UnknownSession(id))?;
+        self.summary(&db, row, &live)
+    }
+
+    fn summary(
+        &self,
+        db: &Connection,
+        s: SessionRow,
+        live: &[i64],
+    ) -> Result<SessionSummary, LibraryError> {
+        let (records, bytes, last_t) = catalog::totals(db, s.id).map_err(io_err)?;
+        let conns = catalog::conn_count(db, s.id).map_err(io_err)?;
+        Ok(SessionSummary {
+            id: s.id,
+            name: s.name,
+            started: Timestamp(s.started),
+            ended: s.ended.or(last_t).map(Timestamp),
+            origin: s.origin,
+            conns,
+            records,
+            bytes,
+            live: live.contains(&s.id),
+        })
+    }
+
+    pub fn rename(&self, id: i64, name: &str) -> Result<(), LibraryError> {
+        let n = self
+            .db()
+            .execute(
+                "UPDATE sessions SET name = ?2 WHERE id = ?1",
+                rusqlite::params![id, name],
+            )
+            .map_err(io_err)?;
+        if n == 0 {
+            return Err(LibraryError::UnknownSession(id));
+        }
+        Ok(())
+    }
+
+    /// Deletes a session that is not recording: its catalogue rows and its files.
+    pub fn delete(&self, id: i64) -> Result<(), LibraryError> {
+        if self
+            .live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&id)
+        {
+            return Err(LibraryError::Live(id));
+        }
+        let bytes = dir_size(&self.session_dir(id));
+        {
+            let db = self.db();
+            let tx = db.unchecked_transaction().map_err(io_err)?;
+            tx.execute("DELETE FROM blocks WHERE session = ?1", [id])
+                .map_err(io_err)?;
+            tx.execute("DELETE FROM conns WHERE session = ?1", [id])
+                .map_err(io_err)?;
+            let n = tx
+                .execute("DELETE FROM sessions WHERE id = ?1", [id])
+                .map_err(io_err)?;
+            if n == 0 {
+                return Err(LibraryError::UnknownSession(id));
+            }
+            tx.commit().map_err(io_err)?;
+        }
+        let _ = std::fs::remove_dir_all(self.session_dir(id));
+        let _ = self
+            .shared
+            .disk_used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
+                Some(u.saturating_sub(bytes))
+            });
+        Ok(())
+    }
+
+    /// The connections of a session, each with a read-only store; `id_for` names each
+    /// recording in the process that reads it (records carry that `conn`).
+    pub fn open_session(
+        &self,
+        id: i64,
+        mut id_for: impl FnMut(&ConnRow) -> ConnId,
+    ) -> Result<Vec<(ConnRow, DiskStore)>, LibraryError> {
+        let (rows, indexed) = {
+            let db = self.db();
+            catalog::session(&db, id)
+                .map_err(io_err)?
+                .ok_or(LibraryError::UnknownSession(id))?;
+            let rows = catalog::conns(&db, id).map_err(io_err)?;
+            let mut indexed = Vec::with_capacity(rows.len());
+            for r in &rows {
+                indexed.push(catalog::blocks(&db, id, r.conn).map_err(io_err)?);
+            }
+            (rows, indexed)
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for (row, mut blocks) in rows.into_iter().zip(indexed) {
+            let path = self.seg_path(id, row.conn);
+            let Ok(file) = File::open(&path) else {
+                // A connection whose file is gone has nothing to show; list it empty.
+                out.push((row.clone(), DiskStore::empty(id_for(&row), row.proto)));
+                continue;
+            };
+            recover_tail(&file, &mut blocks);
+            let len = blocks.last().map_or(0, BlockRef::last_seq);
+            let next_offset = blocks.last().map_or(0, BlockRef::end);
+            let store = DiskStore {
+                conn: id_for(&row),
+                proto: row.proto,
+                session: id,
+                catalog_conn: row.conn,
+                file: Some(Arc::new(file)),
+                blocks,
+                cache: VecDeque::new(),
+                cache_bytes: 0,
+                builder: Builder::default(),
+                next_offset,
+                len,
+                written: Arc::new(AtomicU64::new(next_offset)),
+                ops: None,
+            };
+            out.push((row, store));
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for Library {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Indexes the blocks of sessions that did not end properly (a crash, a kill) that were
+/// written but not yet indexed, so listings count them. Best effort: a session it cannot
+/// repair is read the same way when opened.
+fn repair(db: &Connection, sessions_dir: &Path) {
+    let Ok(rows) = catalog::sessions(db) else {
+        return;
+    };
+    for s in rows.iter().filter(|s| s.ended.is_none()) {
+        let Ok(conns) = catalog::conns(db, s.id) else {
+            continue;
+        };
+        for c in conns {
+            let Ok(mut blocks) = catalog::blocks(db, s.id, c.conn) else {
+                continue;
+            };
+            let known = blocks.len();
+            let path = sessions_dir
+                .join(s.id.to_string())
+                .join(format!("c{}.seg", c.conn));
+            let Ok(file) = File::open(&path) else {
+                continue;
+            };
+            recover_tail(&file, &mut blocks);
+            for b in &blocks[known..] {
+                let _ = catalog::insert_block(db, s.id, c.conn, b);
+            }
+        }
+    }
+}
+
+/// Adds to `blocks` the whole blocks found in `file` after the last one listed (written
+/// before a crash, not yet indexed). Stops at the first piece that is not a whole block
+/// with the next seq.
+fn recover_tail(file: &File, blocks: &mut Vec<BlockRef>) {
+    let Ok(size) = file.metadata().map(|m| m.len()) else {
+        return;
+    };
+    let mut offset = blocks.last().map_or(0, BlockRef::end);
+    let mut next_seq = blocks.last().map_or(1, |b| b.last_seq() + 1);
+    let mut header = [0u8; HEADER_LEN];
+    while offset + HEADER_LEN as u64 <= size {
+        if writer::read_at(file, &mut header, offset).is_err() {
+            return;
+        }
+        let Some((b, crc)) = block::parse_header(&header, offset) else {
+            return;
+        };
+        if b.first_seq != next_seq || b.end() > size {
+            return;
+        }
+        let mut payload = vec![0u8; b.len as usize];
+        if writer::read_at(file, &mut payload, offset + HEADER_LEN as u64).is_err()
+            || !block::payload_ok(&payload, crc)
+        {
+            return;
+        }
+        blocks.push(b);
+        next_seq = b.last_seq() + 1;
+        offset = b.end();
+    }
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// A connection's recording on disk, with its newest records in memory.
+pub struct DiskStore {
+    conn: ConnId,
+    proto: Proto,
+    session: i64,
+    catalog_conn: u32,
+    /// `None` for a connection whose file is gone: it holds nothing.
+    file: Option<Arc<File>>,
+    /// Every sealed block, in seq order.
+    blocks: Vec<BlockRef>,
+    /// The newest sealed blocks' bytes (header included): the last `cache.len()` of
+    /// `blocks`.
+    cache: VecDeque<Arc<[u8]>>,
+    cache_bytes: usize,
+    builder: Builder,
+    next_offset: u64,
+    len: u64,
+    /// How far the writer has written the file.
+    written: Arc<AtomicU64>,
+    /// `None` for a recording opened to read.
+    ops: Option<writer::Ops>,
+}
+
+impl std::fmt::Debug for DiskStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiskStore")
+            .field("conn", &self.conn)
+            .field("session", &self.session)
+            .field("len", &self.len)
+            .field("blocks", &self.blocks.len())
+            .finish()
+    }
+}
+
+impl DiskStore {
+    fn empty(conn: ConnId, proto: Proto) -> DiskStore {
+        DiskStore {
+            conn,
+            proto,
+            session: 0,
+            catalog_conn: 0,
+            file: None,
+            blocks: Vec::new(),
+            cache: VecDeque::new(),
+            cache_bytes: 0,
+            builder: Builder::default(),
+            next_offset: 0,
+            len: 0,
+            written: Arc::new(AtomicU64::new(0)),
+            ops: None,
+        }
+    }
+
+    pub fn session(&self) -> i64 {
+        self.session
+    }
+
+    /// The same recording, its records carrying `conn` (the id it is shown under).
+    pub fn renamed(mut self, conn: ConnId) -> Self {
+        self.conn = conn;
+        self
+    }
+
+    /// Index of the first cached block.
+    fn first_cached(&self) -> usize {
+        self.blocks.len() - self.cache.len()
+    }
+
+    fn evict(&mut self) {
+        let written = self.written.load(Ordering::Acquire);
+        while self.cache_bytes > TAIL_BYTES {
+            let i = self.first_cached();
+            let Some(b) = self.blocks.get(i) else { break };
+            if b.end() > written {
+                break;
+            }
+            if let Some(bytes) = self.cache.pop_front() {
+                self.cache_bytes -= bytes.len();
+            }
+        }
+    }
+
+    /// The payload of block `i`: from memory if cached, else read from the file.
+    fn payload(&self, i: usize) -> Option<Arc<[u8]>> {
+        let b = self.blocks.get(i)?;
+        if i >= self.first_cached() {
+            let whole = self.cache.get(i - self.first_cached())?;
+            return Some(Arc::from(whole.get(HEADER_LEN..)?));
+        }
+        let mut buf = vec![0u8; b.len as usize];
+        writer::read_at(self.file.as_ref()?, &mut buf, b.offset + HEADER_LEN as u64).ok()?;
+        Some(Arc::from(buf))
+    }
+}
+
+impl RecordStore for DiskStore {
+    fn append(&mut self, r: &Record) -> Result<(), StoreError> {
+        if r.conn != self.conn {
+            return Err(StoreError::WrongConn {
+                expected: self.conn,
+                got: r.conn,
+            });
+        }
+        if r.proto != self.proto {
+            return Err(StoreError::WrongProto {
+                conn: self.conn,
+                expected: self.proto,
+                got: r.proto,
+            });
+        }
+        if r.seq != self.len + 1 {
+            return Err(StoreError::SeqGap {
+                conn: self.conn,
+                expected: self.len + 1,
+                got: r.seq,
+            });
+        }
+        if self.ops.is_none() {
+            return Err(StoreError::ReadOnly { conn: self.conn });
+        }
+        self.builder.push(r);
+        self.len += 1;
+        if self.builder.payload.len() >= BLOCK_BYTES {
+            self.flush();
+        }
+        Ok(())
+    }
+
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn first_seq(&self) -> Option<u64> {
+        (self.len > 0).then_some(1)
+    }
+
+    fn last_seq(&self) -> Option<u64> {
+        (self.len > 0).then_some(self.len)
+    }
+
+    fn get(&self, seq: u64) -> Option<Record> {
+        let mut out = Vec::with_capacity(1);
+        self.range(seq, 1, &mut out);
+        out.pop().filter(|r| r.seq == seq)
+    }
+
+    fn range(&self, from_seq: u64, limit: usize, out: &mut Vec<Record>) {
+        let mut next = from_seq.max(1);
+        let mut left = limit;
+        let start = self.blocks.partition_point(|b| b.last_seq() < next);
+        for i in start..self.blocks.len() {
+            if left == 0 {
+                return;
+            }
+            let b = &self.blocks[i];
+            let Some(payload) = self.payload(i) else {
+                return;
+            };
+            let before = out.len();
+            let skip = usize::try_from(next.saturating_sub(b.first_seq)).unwrap_or(usize::MAX);
+            block::decode_records(b, &payload, self.conn, self.proto, skip, left, out);
+            let got = out.len() - before;
+            left -= got;
+            next += got as u64;
+            if next <= b.last_seq() && left > 0 {
+                // A record did not decode: stop rather than skip it.
+                return;
+            }
+        }
+        if left > 0 && !self.builder.is_empty() {
+            let pending = BlockRef {
+                first_seq: self.builder.first_seq,
+                count: u32::try_from(self.builder.starts.len()).unwrap_or(u32::MAX),
+                offset: 0,
+                len: 0,
+                first_t: self.builder.first_t,
+                last_t: self.builder.last_t,
+            };
+            if next >= pending.first_seq {
+                let skip = usize::try_from(next - pending.first_seq).unwrap_or(usize::MAX);
+                block::decode_records(
+                    &pending,
+                    &self.builder.payload,
+                    self.conn,
+                    self.proto,
+                    skip,
+                    left,
+                    out,
+                );
+            }
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.cache_bytes
+            + self.builder.payload.capacity()
+            + self.blocks.capacity() * size_of::<BlockRef>()
+    }
+
+    fn unsealed(&self) -> bool {
+        !self.builder.is_empty()
+    }
+
+    fn flush(&mut self) {
+        if self.builder.is_empty() {
+            return;
+        }
+        let (Some(ops), Some(file)) = (&self.ops, &self.file) else {
+            return;
+        };
+        let (block, bytes) = self.builder.seal(self.next_offset);
+        let bytes: Arc<[u8]> = Arc::from(bytes);
+        self.next_offset = block.end();
+        self.blocks.push(block);
+        self.cache_bytes += bytes.len();
+        self.cache.push_back(Arc::clone(&bytes));
+        let _ = ops.send(writer::Op::Block {
+            session: self.session,
+            conn: self.catalog_conn,
+            file: Arc::clone(file),
+            block,
+            bytes,
+            written: Arc::clone(&self.written),
+        });
+        self.evict();
+    }
+}
