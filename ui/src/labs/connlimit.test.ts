@@ -23,9 +23,9 @@ function simulatedBrowser(limit: number, latency = 4) {
   const all: Fake[] = [];
 
   class Fake implements Connection {
-    onopen: ((e: Event) => void) | null = null;
-    onerror: ((e: Event) => void) | null = null;
-    onclose: ((e: Event) => void) | null = null;
+    onopen: (() => void) | null = null;
+    onerror: (() => void) | null = null;
+    onclose: (() => void) | null = null;
     readyState = 0;
     holds = false;
     constructor(
@@ -50,7 +50,7 @@ function simulatedBrowser(limit: number, latency = 4) {
         fire: () => {
           if (this.readyState !== 0) return;
           this.readyState = 1;
-          this.onopen?.(new Event('open'));
+          this.onopen?.();
         },
       });
     }

@@ -61,21 +61,21 @@ export interface Measured {
   split: Attempt[];
 }
 
-/** What the lab needs of an `EventSource` or a `WebSocket`. */
+/** What the lab needs of an `EventSource` or a `WebSocket`. It only listens for the
+ * outcome and never reads the event (`never`: any handler of one fits). */
 export interface Connection {
-  onopen: ((e: Event) => void) | null;
-  onerror: ((e: Event) => void) | null;
+  onopen: ((e: never) => void) | null;
+  onerror: ((e: never) => void) | null;
   readonly readyState: number;
   close(): void;
 }
-/** `EventSource.CLOSED` and `WebSocket.CLOSED`. */
+/** `EventSource.CLOSED`: the source gave up (a CONNECTING one is still retrying). */
 const SSE_CLOSED = 2;
-const WS_CLOSED = 3;
 
 /** The browser as the lab uses it: the page's constructors and clock, or a simulation. */
 export interface Env {
   eventSource(url: string): Connection;
-  webSocket(url: string): Connection & { onclose: ((e: Event) => void) | null };
+  webSocket(url: string): Connection & { onclose: ((e: never) => void) | null };
   /** Milliseconds, monotonic (`performance.now`). */
   now(): number;
   sleep(ms: number): Promise<void>;
