@@ -48,6 +48,8 @@ export class App {
   theme: Theme = $state('system');
   /** The labs panel beside the panes. */
   labsOpen = $state(false);
+  /** A pane to scroll into view (the first a lab run opened); the view clears it. */
+  reveal: string | null = $state(null);
 
   constructor(host: Host, session: Session = readSession()) {
     this.host = host;
@@ -69,7 +71,7 @@ export class App {
     this.labs = new Labs({
       api: this.api,
       page: { host: page.hostname, port: page.port },
-      showConns: (conns) => this.showLabConns(conns),
+      showConns: (conns, first) => this.showLabConns(conns, first),
       closePanes: async (ids) => {
         for (const id of ids) await this.lifecycle.close(id);
       },
@@ -79,7 +81,7 @@ export class App {
 
   /** Opens a pane on each connection a lab run opened, named for its part in the lab
    * when the server gave it no name (the charts' legends read the server's name). */
-  private async showLabConns(conns: LabConn[]): Promise<string[]> {
+  private async showLabConns(conns: LabConn[], first: boolean): Promise<string[]> {
     const views = await this.api.list();
     const ids: string[] = [];
     for (const c of conns) {
@@ -92,6 +94,9 @@ export class App {
         void this.lifecycle.rename(pane);
       }
     }
+    // The run's panes come after those already open, often out of view: bring the first
+    // to the left edge, so the ones that follow appear beside it.
+    if (first && ids.length) this.reveal = ids[0];
     return ids;
   }
 

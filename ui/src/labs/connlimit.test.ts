@@ -33,7 +33,7 @@ describe('the connection-limit lab in a browser that holds six per host', () => 
     expect(steps[0]).toMatch(/^A: opening 7 EventSources to localhost:4000/);
 
     const r = concludeConnectionLimit(m);
-    expect(r.conclusion).toMatch(/Six EventSources to localhost opened at once; the seventh waited \d+ ms/);
+    expect(r.conclusion).toMatch(/Six EventSources to localhost opened at once; the seventh waited [\d,]+ ms/);
     expect(r.conclusion).toMatch(/at most six connections per host/);
     expect(r.conclusion).toMatch(/All 7 WebSockets to the same host opened/);
     expect(r.conclusion).toMatch(/all 7 EventSources opened: the limit is counted per host/);
@@ -120,7 +120,7 @@ describe('the connection-limit conclusion', () => {
   it('says the seventh was held back when it opened only after the close, with the measured times', () => {
     const r = concludeConnectionLimit(measured());
     expect(r.lab).toBe('connection-limit');
-    expect(r.conclusion).toContain('the seventh waited 1512 ms and opened only 12 ms after one of them was closed');
+    expect(r.conclusion).toContain('the seventh waited 1,512 ms and opened only 12 ms after one of them was closed');
     expect(r.figures.find((f) => f.name === 'the seventh to one host: time to open')).toMatchObject({
       ws: 6,
       sse: 1512,

@@ -261,7 +261,7 @@ export async function runConnectionLimit(
 
 // --- the conclusion ----------------------------------------------------------------------
 
-const ms = (n: number) => `${Math.round(n)} ms`;
+const ms = (n: number) => `${Math.round(n).toLocaleString('en-US')} ms`;
 const openTime = (a: Attempt) => (a.opened === null ? null : a.opened - a.created);
 const openedCount = (list: Attempt[]) => list.filter((a) => a.opened !== null).length;
 const slowest = (list: Attempt[]) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatCell, formatNumber, relativeTime, resultFileName, timedSteps, verdictLabel } from './format';
+import { codeSpans, formatCell, formatNumber, relativeTime, resultFileName, timedSteps, verdictLabel } from './format';
 
 describe('lab figures', () => {
   it('show numbers with their unit, strings as given and a missing figure as a dash', () => {
@@ -43,5 +43,19 @@ describe('claims and saving', () => {
   it('name the saved result after the lab', () => {
     expect(resultFileName('dead-peer')).toBe('lab-dead-peer-result.json');
     expect(resultFileName('../x y')).toBe('lab--x-y-result.json');
+  });
+});
+
+describe('code in lab text', () => {
+  it('is marked between backtick pairs, and an unpaired backtick is left alone', () => {
+    expect(codeSpans('waits `retry:` ms, then `GET`s')).toEqual([
+      { code: false, text: 'waits ' },
+      { code: true, text: 'retry:' },
+      { code: false, text: ' ms, then ' },
+      { code: true, text: 'GET' },
+      { code: false, text: 's' },
+    ]);
+    expect(codeSpans('it`s plain')).toEqual([{ code: false, text: 'it`s plain' }]);
+    expect(codeSpans('')).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-// How the labs' data reads on screen: a figure's cell (numbers with their unit, strings
+// How the labs' data reads on screen: code in the server's text, a figure's cell (numbers with their unit, strings
 // as the lab gave them, a figure that does not apply as "—"), a step's time relative to
 // the run's first step, a verdict's label and the file name a saved result gets. Pure
 // functions; the views draw, the runners (engine.svelte.ts, connlimit.ts) measure.
@@ -58,6 +58,14 @@ export const VERDICT_LABEL: Record<Verdict, string> = {
 /** A verdict the server might add later still gets a readable badge. */
 export function verdictLabel(v: string): string {
   return VERDICT_LABEL[v as Verdict] ?? v;
+}
+
+/** Text from the server split at backtick pairs (`retry:`, `sscope lab`), which the views
+ * set as code. An unpaired backtick stays as it is. */
+export function codeSpans(text: string): { code: boolean; text: string }[] {
+  const parts = text.split('`');
+  if (parts.length % 2 === 0) return [{ code: false, text }];
+  return parts.map((t, i) => ({ code: i % 2 === 1, text: t })).filter((p) => p.text !== '');
 }
 
 /** `lab-NAME-result.json`, the name safe for any file system. */

@@ -30,17 +30,19 @@ function labsWith(api: LabsApi) {
   let pane = 0;
   const shown: LabConn[][] = [];
   const closed: string[][] = [];
+  const firsts: boolean[] = [];
   const labs = new Labs({
     api,
     page: { host: '127.0.0.1', port: '4000' },
-    showConns: async (conns) => {
+    showConns: async (conns, first) => {
       shown.push(conns);
+      firsts.push(first);
       return conns.map(() => `pane${++pane}`);
     },
     closePanes: async (ids) => void closed.push(ids),
     env: () => simulatedBrowser(6).env,
   });
-  return { labs, shown, closed };
+  return { labs, shown, closed, firsts };
 }
 
 /** Lets every due poll run. */
@@ -61,7 +63,7 @@ describe('an engine lab run', () => {
       labRun({ conns: [c1, c2] }),
       labRun({ state: 'done', conns: [c1, c2], result }),
     ]);
-    const { labs, shown } = labsWith(api);
+    const { labs, shown, firsts } = labsWith(api);
     await labs.load();
     await labs.run(labs.lab('reconnect')!, true);
     expect(api.startLab).toHaveBeenCalledWith('reconnect', true);
@@ -71,6 +73,7 @@ describe('an engine lab run', () => {
     expect(labs.shown?.run.state).toBe('done');
     expect(labs.shown?.run.result?.conclusion).toBe('SSE lost none.');
     expect(shown).toEqual([[c1], [c2]]);
+    expect(firsts).toEqual([true, false]);
     // Done: no more polls.
     const calls = api.labRun.mock.calls.length;
     await polls(5);
