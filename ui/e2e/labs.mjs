@@ -24,7 +24,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:f
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { startServe } from './serve.mjs';
+import { serveUiFrom, startServe } from './serve.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const uiDir = join(here, '..');
@@ -56,36 +56,7 @@ const context = await browser.newContext({
   colorScheme: 'light',
   acceptDownloads: true,
 });
-// The server reads the UI from the directory it was compiled beside; a binary built in
-// another worktree serves that worktree's UI. With E2E_UI_DIR the page's scripts and
-// styles come from there instead, matched by name without Vite's hash (the index.html
-// of both builds has the same shape). Chromium gives a document or worker the address
-// space of where it came from, and one fulfilled here came from nowhere (public): its
-// requests to the loopback would be refused. So the document and the live worker stay
-// the server's (the worker must be the same code in both builds: it is transport's).
-if (process.env.E2E_UI_DIR) {
-  const dir = join(process.env.E2E_UI_DIR, 'assets');
-  const unhashed = (f) => f.replace(/-[A-Za-z0-9_-]{8}(\.[a-z.]+)$/, '$1');
-  const ours = new Map(readdirSync(dir).map((f) => [unhashed(f), f]));
-  const types = { js: 'text/javascript', css: 'text/css', map: 'application/json' };
-  const WORKER = /live\.worker-[A-Za-z0-9_-]{8}\.js/;
-  await context.route(`${origin}/assets/**`, async (route) => {
-    const name = new URL(route.request().url()).pathname.split('/').pop();
-    const file = ours.get(unhashed(name));
-    if (!file || WORKER.test(name)) return route.continue();
-    let body = readFileSync(join(dir, file));
-    if (WORKER.test(body.toString('latin1'))) {
-      // Point our entry at the server's worker.
-      const theirs = WORKER.exec(await (await route.fetch()).text())?.[0];
-      if (theirs) body = Buffer.from(body.toString('utf8').replace(WORKER, theirs));
-    }
-    await route.fulfill({
-      status: 200,
-      contentType: `${types[file.split('.').pop()] ?? 'application/octet-stream'}; charset=utf-8`,
-      body,
-    });
-  });
-}
+await serveUiFrom(context, origin, process.env.E2E_UI_DIR);
 const page = await context.newPage();
 const pageErrors = [];
 const httpErrors = [];
@@ -344,6 +315,34 @@ await test('the result card in the dark theme', async () => {
   assert(bg !== 'rgb(247, 248, 250)', `the card kept its light background ${bg}`);
   await shot('06-result-dark');
   await page.emulateMedia({ colorScheme: 'light' });
+});
+
+await test('a run that failed says so on its card, with the error, and can be rerun', async () => {
+  // The server fails a lab only when something breaks; here its answer is made to say so.
+  const failing = async (route) => {
+    const res = await route.fetch();
+    const run = await res.json();
+    await route.fulfill({
+      response: res,
+      json: { ...run, state: 'failed', result: null, error: 'the demo server stopped answering' },
+    });
+  };
+  await page.route('**/api/labs/runs/**', failing);
+  try {
+    await panel.getByRole('button', { name: 'All labs' }).click();
+    await labItem('binary').getByRole('button', { name: /Run/ }).click();
+    await until('the failed card', async () => (await resultCard.locator('[role=alert]').count()) === 1, 30_000);
+    const card = await resultCard.innerText();
+    assert(/The lab failed/.test(card) && /the demo server stopped answering/.test(card), card);
+    assert((await resultCard.locator('table').count()) === 0, 'a failed run without a result shows a table');
+    assert((await panel.locator('article.run .state').innerText()).trim() === 'Failed', 'state is not Failed');
+    await resultCard.scrollIntoViewIfNeeded();
+    await shot('07-failed-light');
+  } finally {
+    await page.unroute('**/api/labs/runs/**', failing);
+  }
+  await resultCard.getByRole('button', { name: /Rerun/ }).click();
+  await until('the rerun done', async () => (await shownRun()).run.state === 'done', 60_000);
 });
 
 await test('no errors in the page and no error answers', async () => {

@@ -4,6 +4,8 @@
 //   SSCOPE_BIN=/path/to/sscope npm run e2e      (default /var/tmp/streamscope-target/debug/sscope)
 //   CHROMIUM=/usr/bin/chromium                  (default; never downloads a browser)
 //   E2E_SKIP_BUILD=1                            (use ui/dist as it is)
+//   E2E_UI_DIR=ui/dist                          (this built UI, not the one the binary
+//                                                was built beside: serve.mjs serveUiFrom)
 //
 // Builds the UI (the server serves ui/dist, read per request), starts the server on a
 // free port, reads the UI URL with its token from the server's stdout, and drives the
@@ -18,7 +20,7 @@ import { dirname, join } from 'node:path';
 import { createServer as createHttpsServer } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { startServe } from './serve.mjs';
+import { serveUiFrom, startServe } from './serve.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const uiDir = join(here, '..');
@@ -58,6 +60,7 @@ const context = await browser.newContext({
   colorScheme: 'light',
   acceptDownloads: true,
 });
+await serveUiFrom(context, origin, process.env.E2E_UI_DIR);
 const page = await context.newPage();
 const pageErrors = [];
 page.on('pageerror', (e) => pageErrors.push(e.message));

@@ -48,7 +48,7 @@ export class App {
   theme: Theme = $state('system');
   /** The labs panel beside the panes. */
   labsOpen = $state(false);
-  /** A pane to scroll into view (the first a lab run opened); the view clears it. */
+  /** A pane to scroll into view (the newest a lab run opened); the view clears it. */
   reveal: string | null = $state(null);
 
   constructor(host: Host, session: Session = readSession()) {
@@ -71,7 +71,7 @@ export class App {
     this.labs = new Labs({
       api: this.api,
       page: { host: page.hostname, port: page.port },
-      showConns: (conns, first) => this.showLabConns(conns, first),
+      showConns: (conns) => this.showLabConns(conns),
       closePanes: async (ids) => {
         for (const id of ids) await this.lifecycle.close(id);
       },
@@ -81,7 +81,7 @@ export class App {
 
   /** Opens a pane on each connection a lab run opened, named for its part in the lab
    * when the server gave it no name (the charts' legends read the server's name). */
-  private async showLabConns(conns: LabConn[], first: boolean): Promise<string[]> {
+  private async showLabConns(conns: LabConn[]): Promise<string[]> {
     const views = await this.api.list();
     const ids: string[] = [];
     for (const c of conns) {
@@ -94,9 +94,9 @@ export class App {
         void this.lifecycle.rename(pane);
       }
     }
-    // The run's panes come after those already open, often out of view: bring the first
-    // to the left edge, so the ones that follow appear beside it.
-    if (first && ids.length) this.reveal = ids[0];
+    // The run's panes come after those already open, often past the right edge: scroll
+    // to the newest, which shows it and as many of the run's earlier ones as fit.
+    if (ids.length) this.reveal = ids[ids.length - 1];
     return ids;
   }
 

@@ -30,9 +30,8 @@ export type LabsApi = Pick<Api, 'labs' | 'startLab' | 'labRun'>;
 
 export interface LabsDeps {
   api: LabsApi;
-  /** Opens a pane on each of these connections; resolves to the panes' ids. `first`:
-   * they are the run's first, whose panes are worth bringing into view. */
-  showConns(conns: LabConn[], first: boolean): Promise<string[]>;
+  /** Opens a pane on each of these connections; resolves to the panes' ids. */
+  showConns(conns: LabConn[]): Promise<string[]>;
   /** Closes panes (and their connections) a previous run opened. */
   closePanes(ids: string[]): Promise<void>;
   /** Where the page is: the connection-limit lab pairs this host with its other name. */
@@ -173,7 +172,7 @@ export class Labs {
     if (fresh.length) {
       for (const c of fresh) this.seen.add(c.id);
       try {
-        const ids = await this.deps.showConns(fresh, this.panes.length === 0);
+        const ids = await this.deps.showConns(fresh);
         this.panes.push(...ids);
       } catch (e) {
         // The run goes on; a pane that could not open is not the lab's failure.
