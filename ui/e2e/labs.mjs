@@ -62,12 +62,33 @@ const pageErrors = [];
 const httpErrors = [];
 let currentTest = '';
 page.on('pageerror', (e) => pageErrors.push(`${currentTest}: ${e.message}`));
-page.on('console', (m) => m.type() === 'error' && pageErrors.push(`${currentTest}: console: ${m.text()}`));
+// Chromium logs every error answer again as a console error with the URL as its
+// location; the response listener below judges those. Every other console error fails.
+page.on('console', (m) => {
+  if (m.type() !== 'error') return;
+  const port = (() => {
+    try {
+      return new URL(m.location().url).port;
+    } catch {
+      return '';
+    }
+  })();
+  if (
+    port === new URL(origin).port &&
+    /^Failed to load resource: the server responded with a status of \d+/.test(m.text())
+  )
+    return;
+  pageErrors.push(`${currentTest}: console: ${m.text()} at ${m.location().url}`);
+});
+/** Error answers a test may meet by a race it cannot order, with why. */
+let tolerated = [];
 // Both host names are the server's: an error answer from either fails the run.
 page.on('response', (r) => {
   const url = new URL(r.url());
-  if (r.status() >= 400 && url.port === new URL(origin).port)
-    httpErrors.push(`${currentTest}: ${r.request().method()} ${url.pathname} answered ${r.status()}`);
+  if (r.status() < 400 || url.port !== new URL(origin).port) return;
+  const method = r.request().method();
+  if (tolerated.some((t) => t.method === method && t.status === r.status() && t.path.test(url.pathname))) return;
+  httpErrors.push(`${currentTest}: ${method} ${url.pathname} answered ${r.status()}`);
 });
 
 const results = [];
@@ -75,6 +96,7 @@ async function test(name, fn, timeout = 60_000) {
   const t0 = Date.now();
   let timer;
   currentTest = name;
+  tolerated = [];
   try {
     await Promise.race([
       fn(),
@@ -296,6 +318,29 @@ await test('an engine lab from the Labs view: reconnect, short; its panes appear
   assert(saved.run === s.run.run && saved.lab === 'reconnect' && saved.state === 'done', `saved: ${saved.run}`);
   assert(JSON.stringify(saved.result) === JSON.stringify(s.run.result), 'the saved result is not the shown one');
 });
+
+await test('every other engine lab runs from the panel (short) and ends with its figures and a conclusion', async () => {
+  // Each run replaces the panes of the one before, whose connections the server then
+  // forgets; a chart picture on its way at that moment names one and is answered 404.
+  // The chart asks again without them and shows no error (chart/poll.test.ts).
+  tolerated.push({ method: 'GET', path: /^\/api\/(chart|sparkline)\.svg$/, status: 404 });
+  for (const name of ['direction', 'dead-peer', 'binary', 'overhead']) {
+    await panel.getByRole('button', { name: 'All labs' }).click();
+    await labItem(name).getByRole('button', { name: /Run/ }).click();
+    await until(`${name}: the run shown`, async () => (await shownRun()).run.lab === name);
+    await until(`${name}: the result card`, async () => (await resultCard.count()) === 1, 90_000);
+    const s = await shownRun();
+    assert(s.run.state === 'done', `${name}: run ${s.run.state}: ${s.run.error}`);
+    const rows = await tableOf();
+    assert(rows.length === s.run.result.figures.length && rows.length > 0, `${name}: figures ${JSON.stringify(rows)}`);
+    assert((await resultCard.locator('.conclusion').innerText()).length > 0, `${name}: no conclusion`);
+    const panes = await page.evaluate(() => globalThis.sscope.panes.map((p) => p.connId));
+    const missing = s.run.conns.filter((c) => !panes.includes(c.id));
+    assert(missing.length === 0, `${name}: no pane for ${missing.map((c) => c.id)}`);
+    await resultCard.screenshot({ path: join(artifacts, `labs-08-card-${name}.png`) });
+    assert((await page.locator('.rates [role=alert]').count()) === 0, `${name}: the charts show an error`);
+  }
+}, 300_000);
 
 await test('the result card in the dark theme', async () => {
   await page.emulateMedia({ colorScheme: 'dark' });
