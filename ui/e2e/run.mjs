@@ -4,6 +4,8 @@
 //   SSCOPE_BIN=/path/to/sscope npm run e2e      (default /var/tmp/streamscope-target/debug/sscope)
 //   CHROMIUM=/usr/bin/chromium                  (default; never downloads a browser)
 //   E2E_SKIP_BUILD=1                            (use ui/dist as it is)
+//   E2E_UI_DIR=ui/dist                          (this built UI, not the one the binary
+//                                                was built beside: serve.mjs serveUiFrom)
 //
 // Builds the UI (the server serves ui/dist, read per request), starts the server on a
 // free port, reads the UI URL with its token from the server's stdout, and drives the
@@ -18,7 +20,7 @@ import { dirname, join } from 'node:path';
 import { createServer as createHttpsServer } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { startServe } from './serve.mjs';
+import { serveUiFrom, startServe } from './serve.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const uiDir = join(here, '..');
@@ -58,6 +60,7 @@ const context = await browser.newContext({
   colorScheme: 'light',
   acceptDownloads: true,
 });
+await serveUiFrom(context, origin, process.env.E2E_UI_DIR);
 const page = await context.newPage();
 const pageErrors = [];
 page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -725,7 +728,10 @@ await test('Ctrl+K focuses the URL of the active pane', async () => {
 
 await test('request options: header, bearer and subprotocol on WS; Last-Event-ID, POST body and TLS on SSE', async () => {
   const before = await panes().count();
-  await page.locator('.top').getByRole('button', { name: /WS pane/ }).click();
+  await page
+    .locator('.top')
+    .getByRole('button', { name: /WS pane/ })
+    .click();
   const ws = pane(before);
   await ws.locator('input.url').fill(`ws://${host}/demo/ws/echo`);
   await ws.getByRole('button', { name: /^Request/ }).click();
@@ -752,14 +758,20 @@ await test('request options: header, bearer and subprotocol on WS; Last-Event-ID
   assert(/Authorization\s+Bearer ••••••/.test(detail), 'the bearer token is not shown masked');
   assert(!detail.includes('sekrit'), 'the token is shown in clear');
   assert(/Sec-WebSocket-Protocol\s+chat\.v2, json/.test(detail), 'offered subprotocols not shown');
-  assert(/sec-websocket-protocol\s+chat\.v2/i.test(detail.split(/response headers/i)[1]), 'response lacks the subprotocol');
+  assert(
+    /sec-websocket-protocol\s+chat\.v2/i.test(detail.split(/response headers/i)[1]),
+    'response lacks the subprotocol',
+  );
   // Secrets are not saved with the workspace.
   const saved = await page.evaluate(() => localStorage.getItem('sscope.workspace') ?? '');
   assert(saved.includes('X-Trace') && !saved.includes('sekrit'), 'workspace keeps the token or lost the header');
   await ws.locator('button.connect').click();
   await until('echo closed', async () => (await stateOf(ws)) === 'Closed');
 
-  await page.locator('.top').getByRole('button', { name: /SSE pane/ }).click();
+  await page
+    .locator('.top')
+    .getByRole('button', { name: /SSE pane/ })
+    .click();
   const sse = pane(before + 1);
   await sse.locator('input.url').fill(`http://${host}/demo/sse/ticker?rate=50`);
   await sse.getByRole('button', { name: /^Request/ }).click();
@@ -826,7 +838,9 @@ await test('request options: header, bearer and subprotocol on WS; Last-Event-ID
   // TLS verification off shows on the pane.
   await sse.getByRole('tab', { name: /TLS/ }).click();
   await sse.getByLabel('Verify TLS certificates').uncheck();
-  await until('TLS warning', async () => /TLS (verification off|unverified)/.test(await sse.locator('.status').innerText()));
+  await until('TLS warning', async () =>
+    /TLS (verification off|unverified)/.test(await sse.locator('.status').innerText()),
+  );
   await shot('08-request-options');
 
   // Arrange and close: the SSE pane moves left of the WS pane, then both close, and the
@@ -873,7 +887,9 @@ await test('connections no pane shows: listed with a count, opened in a pane fro
   await row(live).getByRole('button', { name: 'Close' }).click();
   await until('closed', async () => (await row(live).innerText()).includes('Closed'));
   // Forget: closed, then gone from the server.
-  await row(echoed).getByRole('button', { name: /Forget/ }).click();
+  await row(echoed)
+    .getByRole('button', { name: /Forget/ })
+    .click();
   await until('gone from the list', async () => (await row(echoed).count()) === 0);
   await until('forgotten by the server', async () => {
     const list = await apiGet('/api/connections');
@@ -893,7 +909,9 @@ await test('connections no pane shows: listed with a count, opened in a pane fro
   await shot('11-connection-attached-light');
   await menuButton.click();
   assert((await row(short).count()) === 0, 'an attached connection is still listed');
-  await row(live).getByRole('button', { name: /Forget/ }).click();
+  await row(live)
+    .getByRole('button', { name: /Forget/ })
+    .click();
   await until('the menu empty', async () => (await page.locator('.conns .row').count()) === 0);
   await page.keyboard.press('Escape');
   // Closing the pane has the server close and forget its connection; no badge is left.

@@ -1,9 +1,9 @@
 // The composition root: builds the API client, the store, the live link and the panes
 // for one window, starts them in order, and gives views one object (from context) whose
 // methods they call and whose `tick` moves at most once per animation frame. It also
-// keeps the small window-wide state no module owns: the demo list and the theme. The
-// jobs themselves are the modules': panes (pane lifecycle), live (records in),
-// workspace (what outlives the window).
+// keeps the small window-wide state no module owns: the demo list, the theme and whether
+// the labs panel is open. The jobs themselves are the modules': panes (pane lifecycle),
+// live (records in), workspace (what outlives the window), labs (lab runs).
 
 import { getContext, setContext } from 'svelte';
 import { ChartSettings, SystemTheme } from '../chart/state.svelte';
@@ -14,7 +14,16 @@ import { Api } from '../transport/api';
 import type { Row } from '../transport/decode';
 import { LiveFeed, type LiveState } from '../transport/live';
 import { readSession, serverHost, type Session } from '../transport/session';
-import type { ConnListing, ConnState, ConnView, DemoListing, SearchPage, SearchRequest } from '../transport/types';
+import type {
+  ConnListing,
+  ConnState,
+  ConnView,
+  DemoListing,
+  LabConn,
+  SearchPage,
+  SearchRequest,
+} from '../transport/types';
+import { Labs } from '../labs/session.svelte';
 import { Live } from './live.svelte';
 import type { PaneState } from './pane.svelte';
 import { Panes } from './panes.svelte';
@@ -30,11 +39,17 @@ export class App {
   private readonly live: Live;
   private readonly lifecycle: Panes;
   private readonly system = new SystemTheme();
+  /** The labs: their list, the claims and the run shown. */
+  readonly labs: Labs;
 
   /** Moves once per animation frame in which the store changed. */
   tick = $state(0);
   demos: DemoListing[] = $state([]);
   theme: Theme = $state('system');
+  /** The labs panel beside the panes. */
+  labsOpen = $state(false);
+  /** A pane to scroll into view (the newest a lab run opened); the view clears it. */
+  reveal: string | null = $state(null);
 
   constructor(host: Host, session: Session = readSession()) {
     this.host = host;
@@ -52,6 +67,43 @@ export class App {
       demoUrl: (path, proto) => this.demoUrl(path, proto),
     });
     this.theme = restoreTheme(host.storage);
+    const page = new URL(session.base);
+    this.labs = new Labs({
+      api: this.api,
+      page: { host: page.hostname, port: page.port },
+      showConns: (conns) => this.showLabConns(conns),
+      closePanes: async (ids) => {
+        for (const id of ids) await this.lifecycle.close(id);
+      },
+      note: (e) => this.live.note(e),
+    });
+  }
+
+  /** Opens a pane on each connection a lab run opened, named for its part in the lab
+   * when the server gave it no name (the charts' legends read the server's name). */
+  private async showLabConns(conns: LabConn[]): Promise<string[]> {
+    const views = await this.api.list();
+    const ids: string[] = [];
+    for (const c of conns) {
+      const view = views.find((v) => v.id === c.id);
+      if (!view) continue;
+      const pane = this.lifecycle.attach(view);
+      ids.push(pane.id);
+      if (!view.name) {
+        pane.config.name = c.role;
+        void this.lifecycle.rename(pane);
+      }
+    }
+    // The run's panes come after those already open, often past the right edge: scroll
+    // to the newest, which shows it and as many of the run's earlier ones as fit.
+    if (ids.length) this.reveal = ids[ids.length - 1];
+    return ids;
+  }
+
+  /** Opens or closes the labs panel; the list is fetched the first time it opens. */
+  toggleLabs(open = !this.labsOpen) {
+    this.labsOpen = open;
+    if (open && !this.labs.catalogue && !this.labs.loading) void this.labs.load();
   }
 
   /** Restores the workspace (or opens the two demo panes), re-attaches panes to

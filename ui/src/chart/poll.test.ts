@@ -145,4 +145,39 @@ describe('image poller', () => {
     expect(asked).toEqual(['/api/chart.svg']);
     p.stop();
   });
+
+  it('does not report a failure of a picture that was asked for again while on its way', async () => {
+    vi.useFakeTimers();
+    let calls = 0;
+    let poke = () => {};
+    const { p, errors, shown } = poller({
+      fetchBlob: async () => {
+        // The first picture names a connection that is forgotten while it is drawn.
+        if (++calls === 1) {
+          poke();
+          throw new Error('unknown connection c7');
+        }
+        return new Blob(['x']);
+      },
+    });
+    poke = () => p.poke();
+    p.start();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(errors.filter((e) => e !== null)).toEqual([]);
+    expect(shown).toHaveLength(1);
+    p.stop();
+  });
+
+  it('still reports a failure nothing asked past', async () => {
+    vi.useFakeTimers();
+    const { p, errors } = poller({
+      fetchBlob: async () => {
+        throw new Error('the server answered 500');
+      },
+    });
+    p.start();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(errors).toContain('the server answered 500');
+    p.stop();
+  });
 });

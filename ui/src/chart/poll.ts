@@ -107,7 +107,9 @@ export class ImagePoller {
       this.o.onError(null);
     } catch (e) {
       if (abort.signal.aborted || !this.running) return;
-      this.o.onError(e instanceof Error ? e.message : String(e));
+      // Asked again while this was on its way: the failure is about a picture no longer
+      // wanted (a connection forgotten as its pane closed), and the new one follows now.
+      if (!this.again) this.o.onError(e instanceof Error ? e.message : String(e));
     } finally {
       if (this.abort === abort) this.abort = null;
     }

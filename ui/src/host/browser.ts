@@ -1,4 +1,5 @@
-// The browser host: downloads through a link with `download`, settings in localStorage.
+// The browser host: downloads through a link with `download` (a one-use server link, or
+// the text itself for small documents), settings in localStorage.
 
 import type { Host, KeyValue } from './index';
 
@@ -47,5 +48,24 @@ export function browserHost(): Host {
       a.remove();
       return 'saved';
     },
+    async saveDocument(text, filename) {
+      downloadText(text, filename);
+      return 'saved';
+    },
   };
+}
+
+/** Downloads `text` as `filename` from memory: for documents of a few kilobytes that the
+ * page holds already (the one-use download links serve only exports and charts). */
+export function downloadText(text: string, filename: string) {
+  const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  a.rel = 'noopener';
+  document.body.append(a);
+  a.click();
+  a.remove();
+  // The download has taken its copy once the click is handled.
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
 }

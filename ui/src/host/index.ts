@@ -16,6 +16,10 @@ export interface Host {
    * suggested file name. Browser: a download through a one-use link that `link` makes;
    * desktop: the native save dialog, the shell fetching with the token itself. */
   saveExport(path: string, filename: string, link: (path: string) => Promise<string>): Promise<'saved' | 'cancelled'>;
+  /** Saves a small document the page already holds (a lab's result) as `filename`.
+   * Browser: a download of the text itself; desktop: the native save dialog, the shell
+   * fetching `path` (where the server serves the same document) when there is one. */
+  saveDocument(text: string, filename: string, path?: string): Promise<'saved' | 'cancelled'>;
   /** Settings and saved messages that outlive the window. */
   readonly storage: KeyValue;
 }

@@ -15,7 +15,7 @@
 //   under the launch id.
 
 import { invoke } from '@tauri-apps/api/core';
-import { browserHost, memoryStorage } from './browser';
+import { browserHost, downloadText, memoryStorage } from './browser';
 import type { Host, KeyValue } from './index';
 
 interface ShellInit {
@@ -100,6 +100,15 @@ export function tauriHost(): Host {
       const u = new URL(path, window.location.href);
       const saved = await invoke<boolean>('save_export', { path: u.pathname + u.search, filename });
       return saved ? 'saved' : 'cancelled';
+    },
+    async saveDocument(text, filename, path) {
+      if (path) {
+        const saved = await invoke<boolean>('save_export', { path, filename });
+        return saved ? 'saved' : 'cancelled';
+      }
+      // No server path (a result measured in the page): the webview's own download.
+      downloadText(text, filename);
+      return 'saved';
     },
   };
 }

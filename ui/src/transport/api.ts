@@ -1,4 +1,4 @@
-// The control API (`/api/connections…`, `/demo`) over fetch. Errors come back as
+// The control API (`/api/connections…`, `/api/labs…`, `/demo`) over fetch. Errors come back as
 // `ApiError` with the server's `code`; views branch on the code and show the message.
 
 import { parseRecord } from '../contract';
@@ -7,6 +7,8 @@ import type {
   ConnView,
   DemoListing,
   ErrorCode,
+  LabCatalogue,
+  LabRun,
   OpenRequest,
   RecordPage,
   RepeatRequest,
@@ -136,6 +138,19 @@ export class Api {
     if (r.after !== undefined) q.set('after', String(r.after));
     if (r.limit !== undefined) q.set('limit', String(r.limit));
     return this.call('GET', `/api/connections/${encodeURIComponent(id)}/search?${q}`);
+  }
+  /** The labs and the claims card. */
+  labs(): Promise<LabCatalogue> {
+    return this.call('GET', '/api/labs');
+  }
+  /** Starts an engine lab; `quick` runs it with short parameters. Resolves to the run's id.
+   * An unknown lab is refused with 404, a lab that runs in the page with 409. */
+  async startLab(name: string, quick = false): Promise<string> {
+    const r = await this.call<{ run: string }>('POST', `/api/labs/${encodeURIComponent(name)}`, quick ? { quick } : {});
+    return r.run;
+  }
+  labRun(run: string): Promise<LabRun> {
+    return this.call('GET', `/api/labs/runs/${encodeURIComponent(run)}`);
   }
   demos(): Promise<DemoListing[]> {
     return this.call('GET', '/demo');

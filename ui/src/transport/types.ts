@@ -169,3 +169,84 @@ export interface LiveError {
   code: string;
   message: string;
 }
+
+// --- the labs (`/api/labs…`, crates/labs and crates/server/src/api/labs) ---------------
+
+/** Where a lab runs: in the engine (the server drives it; `POST /api/labs/{name}`), or in
+ * the page itself (the connection-limit lab: the limit it shows is the browser's). */
+export type LabPlace = 'engine' | 'page';
+
+/** One lab as `GET /api/labs` lists it. */
+export interface LabInfo {
+  /** The CLI's name: `direction`, `reconnect`, `dead-peer`, `binary`, `connection-limit`, `overhead`. */
+  name: string;
+  title: string;
+  /** One line: what it asks. */
+  question: string;
+  /** A paragraph: what it does and what to look at. */
+  explains: string;
+  steps: string[];
+  runs_in: LabPlace;
+}
+
+export type Verdict = 'true' | 'false' | 'partly' | 'outdated';
+
+/** A claim WebSocket-vs-SSE comparisons commonly make, and what is true today. */
+export interface Claim {
+  claim: string;
+  verdict: Verdict;
+  truth: string;
+  source: { title: string; url: string };
+  /** The lab that shows it, if one does. */
+  lab: string | null;
+}
+
+/** `GET /api/labs`. */
+export interface LabCatalogue {
+  labs: LabInfo[];
+  claims: Claim[];
+}
+
+/** One measured figure: a row of the result card. A string is shown as given (a list of
+ * lost ids, "yes"); `null` means the figure does not apply to that protocol. */
+export interface LabFigure {
+  name: string;
+  ws: number | string | null;
+  sse: number | string | null;
+  unit: string;
+}
+
+/** What a lab measured and the conclusion drawn from those measurements. */
+export interface LabResult {
+  lab: string;
+  figures: LabFigure[];
+  conclusion: string;
+  notes: string[];
+}
+
+export interface LabStep {
+  /** RFC 3339 with microseconds. */
+  t: string;
+  text: string;
+}
+
+/** A session connection a lab opened: an ordinary connection (`/api/connections`, the
+ * live socket) with the part it plays in the lab. */
+export interface LabConn {
+  id: string;
+  proto: Proto;
+  role: string;
+}
+
+export type LabRunState = 'running' | 'done' | 'failed';
+
+/** `GET /api/labs/runs/{run}`: a run as it stands; `conns` and `steps` grow while it runs. */
+export interface LabRun {
+  run: string;
+  lab: string;
+  state: LabRunState;
+  steps: LabStep[];
+  conns: LabConn[];
+  result: LabResult | null;
+  error: string | null;
+}
