@@ -11,6 +11,7 @@
 mod advice;
 mod args;
 mod chart;
+mod convert;
 mod lab;
 mod print;
 mod serve;
@@ -61,6 +62,9 @@ fn main() -> ExitCode {
     if let Cmd::Lab(a) = &cli.cmd {
         return lab::run(a);
     }
+    if let Cmd::Convert(a) = &cli.cmd {
+        return convert::run(a);
+    }
     let runtime = match runtime(tokio::runtime::Builder::new_current_thread()) {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -79,7 +83,7 @@ fn main() -> ExitCode {
                 Box::new(move |sink, cancel| open_sse(ConnId(1), opts, sink, cancel));
             (run, false, a.common.format)
         }),
-        Cmd::Serve(_) | Cmd::Chart(_) | Cmd::Lab(_) => return ExitCode::SUCCESS,
+        Cmd::Serve(_) | Cmd::Chart(_) | Cmd::Lab(_) | Cmd::Convert(_) => return ExitCode::SUCCESS,
     };
     match planned {
         Ok((open, stdin, format)) => runtime.block_on(run(open, stdin, format)),
