@@ -35,8 +35,10 @@ pub(crate) enum Cmd {
     Sse(SseArgs),
     /// Run the embedded server alone: demo endpoints, the control API and the UI for a browser.
     Serve(ServeArgs),
-    /// Chart events/s and bytes/s of recorded NDJSON files as PNG or SVG.
+    /// Chart events/s and bytes/s of recorded NDJSON or HAR files as PNG or SVG.
     Chart(crate::chart::ChartArgs),
+    /// Convert a recording between NDJSON and HAR (by the files' extensions).
+    Convert(crate::convert::ConvertArgs),
     /// Run a lab against the embedded server and print its figures and conclusion
     /// (`sscope lab list` lists them).
     Lab(crate::lab::LabArgs),

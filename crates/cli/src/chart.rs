@@ -1,8 +1,10 @@
 //! `sscope chart`: events/s and bytes/s of recorded connections (the NDJSON that
-//! `sscope ws|sse` writes) as a PNG or SVG, drawn by the same renderer as the app.
+//! `sscope ws|sse` writes, or a HAR's WebSocket and SSE entries) as a PNG or SVG, drawn by
+//! the same renderer as the app.
 //!
-//! Reads each file line by line into per-second buckets (`streamscope_chart::RecordedConn`),
-//! so a long recording costs memory per second, not per record. Exit status: 0 written;
+//! Reads each NDJSON file line by line into per-second buckets
+//! (`streamscope_chart::RecordedConn`), so a long recording costs memory per second, not
+//! per record; a HAR is imported whole first (`streamscope_model::har`), within its limit. Exit status: 0 written;
 //! 2 for bad arguments and for input that cannot be read or is not records (the message
 //! names the file and line); 1 when the image cannot be written.
 
@@ -14,14 +16,16 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use streamscope_chart::{Chart, Metric, Panel, RecordedConn, Theme, TimeAxis, spec, step_for};
 use streamscope_engine::{ConnId, Record};
+use streamscope_model::har;
 
 /// At most this many points per line: about one per pixel of a wide chart.
 const MAX_POINTS: i64 = 600;
 
 #[derive(Debug, Args)]
 pub(crate) struct ChartArgs {
-    /// NDJSON recordings from `sscope ws|sse` (several are overlaid; `-` reads stdin).
-    #[arg(required = true, value_name = "RECORDS.ndjson")]
+    /// NDJSON recordings from `sscope ws|sse`, or HAR files (their WebSocket and SSE
+    /// entries); several are overlaid; `-` reads NDJSON from stdin.
+    #[arg(required = true, value_name = "RECORDS.ndjson|FILE.har")]
     pub files: Vec<PathBuf>,
     /// The image to write; its extension, .png or .svg, chooses the format.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -193,6 +197,12 @@ fn show(path: &Path) -> String {
 /// by the file's name too when several files are charted (every `sscope` run is `c1`).
 fn read_records(path: &Path, several: bool) -> Result<Vec<RecordedConn>, String> {
     let shown = show(path);
+    let is_har = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("har"));
+    if is_har {
+        return read_har(path, &shown, several);
+    }
     let input: Box<dyn Read> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
@@ -244,6 +254,44 @@ fn read_records(path: &Path, several: bool) -> Result<Vec<RecordedConn>, String>
             }
         };
         conns[i].observe(&record);
+    }
+    Ok(conns)
+}
+
+/// The connections of a HAR's WebSocket and SSE entries, `c1`, `c2` … in entry order.
+fn read_har(path: &Path, shown: &str, several: bool) -> Result<Vec<RecordedConn>, String> {
+    let limits = har::Limits::default();
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?
+        .len();
+    if size > limits.max_input as u64 {
+        return Err(format!(
+            "{shown}: the HAR is {size} bytes, over the limit of {} bytes for one import",
+            limits.max_input
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let import = har::read(&bytes, &limits).map_err(|e| format!("{shown}: {e}"))?;
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut conns: Vec<RecordedConn> = import
+        .conns
+        .iter()
+        .map(|c| {
+            RecordedConn::new(
+                c.conn,
+                c.proto,
+                name(c.conn, c.proto, several.then_some(&stem)),
+            )
+        })
+        .collect();
+    for record in &import.records {
+        // Conns are c1, c2 … in order, so a record's conn finds its slot directly.
+        if let Some(conn) = conns.get_mut((record.conn.0 as usize).wrapping_sub(1)) {
+            conn.observe(record);
+        }
     }
     Ok(conns)
 }

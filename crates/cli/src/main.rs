@@ -11,6 +11,7 @@
 mod advice;
 mod args;
 mod chart;
+mod convert;
 mod lab;
 mod print;
 mod serve;
@@ -68,6 +69,9 @@ fn main() -> ExitCode {
     if let Cmd::Export(a) = &cli.cmd {
         return sessions::export(a);
     }
+    if let Cmd::Convert(a) = &cli.cmd {
+        return convert::run(a);
+    }
     let runtime = match runtime(tokio::runtime::Builder::new_current_thread()) {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -86,7 +90,12 @@ fn main() -> ExitCode {
                 Box::new(move |sink, cancel| open_sse(ConnId(1), opts, sink, cancel));
             (run, false, a.common.format)
         }),
-        Cmd::Serve(_) | Cmd::Chart(_) | Cmd::Lab(_) | Cmd::Sessions(_) | Cmd::Export(_) => {
+        Cmd::Serve(_)
+        | Cmd::Chart(_)
+        | Cmd::Lab(_)
+        | Cmd::Sessions(_)
+        | Cmd::Export(_)
+        | Cmd::Convert(_) => {
             return ExitCode::SUCCESS;
         }
     };

@@ -359,7 +359,7 @@ impl Serialize for ConnIdStr {
 
 /// A `headers` object read in the order it was written: a JSON map would sort it, and
 /// the order is the peer's.
-struct OrderedHeaders(Headers);
+pub(crate) struct OrderedHeaders(pub(crate) Headers);
 
 impl<'de> Deserialize<'de> for OrderedHeaders {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -388,61 +388,67 @@ impl<'de> Deserialize<'de> for OrderedHeaders {
     }
 }
 
-/// The flat JSON shape, for reading records back (exports, `sscope chart`).
+/// The flat JSON shape, for reading records back (exports, `sscope chart`, the strict
+/// NDJSON reader in `ndjson`, which checks it further before converting).
 #[derive(Deserialize)]
-struct Flat {
-    t: String,
-    conn: String,
-    proto: String,
-    seq: u64,
-    dir: String,
-    kind: String,
-    data: Option<String>,
-    data_b64: Option<String>,
-    event: Option<String>,
-    id: Option<String>,
-    retry_ms: Option<u64>,
-    code: Option<u16>,
-    reason: Option<String>,
-    status: Option<u16>,
-    headers: Option<OrderedHeaders>,
-    subprotocol: Option<String>,
-    attempt: Option<u32>,
-    last_event_id: Option<String>,
-    message: Option<String>,
-    cause: Option<Cause>,
+pub(crate) struct Flat {
+    pub(crate) t: String,
+    pub(crate) conn: String,
+    pub(crate) proto: String,
+    pub(crate) seq: u64,
+    pub(crate) dir: String,
+    pub(crate) kind: String,
+    /// Not kept: it follows from the payload. The strict reader checks that it does.
+    pub(crate) size: Option<u64>,
+    pub(crate) data: Option<String>,
+    pub(crate) data_b64: Option<String>,
+    pub(crate) event: Option<String>,
+    pub(crate) id: Option<String>,
+    pub(crate) retry_ms: Option<u64>,
+    pub(crate) code: Option<u16>,
+    pub(crate) reason: Option<String>,
+    pub(crate) status: Option<u16>,
+    pub(crate) headers: Option<OrderedHeaders>,
+    pub(crate) subprotocol: Option<String>,
+    pub(crate) attempt: Option<u32>,
+    pub(crate) last_event_id: Option<String>,
+    pub(crate) message: Option<String>,
+    pub(crate) cause: Option<Cause>,
 }
 
-impl<'de> Deserialize<'de> for Record {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let f = Flat::deserialize(d)?;
+impl Flat {
+    /// The record these fields describe, with the lenient defaults records from other
+    /// tools and older versions need (an `open` without `status` reads as 0). Errors say
+    /// which field is wrong.
+    pub(crate) fn into_record(self) -> Result<Record, String> {
+        let f = self;
         let t = Timestamp::parse_rfc3339(&f.t)
-            .ok_or_else(|| D::Error::custom(format!("`t` {:?} is not an RFC 3339 time", f.t)))?;
-        let conn = f.conn.parse::<ConnId>().map_err(D::Error::custom)?;
+            .ok_or_else(|| format!("`t` {:?} is not an RFC 3339 time", f.t))?;
+        let conn = f.conn.parse::<ConnId>()?;
         let proto = match f.proto.as_str() {
             "ws" => Proto::Ws,
             "sse" => Proto::Sse,
-            other => return Err(D::Error::custom(format!("unknown proto {other:?}"))),
+            other => return Err(format!("unknown proto {other:?}")),
         };
         let dir = match f.dir.as_str() {
             "in" => Dir::In,
             "out" => Dir::Out,
             "meta" => Dir::Meta,
-            other => return Err(D::Error::custom(format!("unknown dir {other:?}"))),
+            other => return Err(format!("unknown dir {other:?}")),
         };
-        let need = |v: Option<String>, field: &str| -> Result<String, D::Error> {
-            v.ok_or_else(|| D::Error::custom(format!("a {} record needs `{field}`", f.kind)))
+        let kind = f.kind.as_str();
+        let need = |v: Option<String>, field: &str| -> Result<String, String> {
+            v.ok_or_else(|| format!("a {kind} record needs `{field}`"))
         };
-        let b64 = |v: Option<String>| -> Result<Bytes, D::Error> {
-            let text =
-                v.ok_or_else(|| D::Error::custom(format!("a {} record needs `data_b64`", f.kind)))?;
+        let b64 = |v: Option<String>| -> Result<Bytes, String> {
+            let text = v.ok_or_else(|| format!("a {kind} record needs `data_b64`"))?;
             BASE64
                 .decode(text.as_bytes())
                 .map(Bytes::from)
-                .map_err(|e| D::Error::custom(format!("`data_b64` is not base64: {e}")))
+                .map_err(|e| format!("`data_b64` is not base64: {e}"))
         };
         let headers = |h: Option<OrderedHeaders>| -> Headers { h.map(|h| h.0).unwrap_or_default() };
-        let body = match f.kind.as_str() {
+        let body = match kind {
             "open" => Body::Open {
                 status: f.status.unwrap_or(0),
                 headers: headers(f.headers),
@@ -465,7 +471,7 @@ impl<'de> Deserialize<'de> for Record {
             "retry" => Body::Retry {
                 retry_ms: f
                     .retry_ms
-                    .ok_or_else(|| D::Error::custom("a retry record needs `retry_ms`"))?,
+                    .ok_or_else(|| "a retry record needs `retry_ms`".to_owned())?,
             },
             "reconnect" => Body::Reconnect {
                 retry_ms: f.retry_ms.unwrap_or(0),
@@ -479,7 +485,7 @@ impl<'de> Deserialize<'de> for Record {
                 status: f.status,
                 headers: f.headers.map(|h| headers(Some(h))),
             },
-            other => return Err(D::Error::custom(format!("unknown kind {other:?}"))),
+            other => return Err(format!("unknown kind {other:?}")),
         };
         Ok(Record {
             t,
@@ -489,6 +495,14 @@ impl<'de> Deserialize<'de> for Record {
             dir,
             body,
         })
+    }
+}
+
+impl<'de> Deserialize<'de> for Record {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Flat::deserialize(d)?
+            .into_record()
+            .map_err(D::Error::custom)
     }
 }
 
