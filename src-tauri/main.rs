@@ -45,8 +45,16 @@ fn main() -> ExitCode {
     // system (streamscope_server::heap).
     streamscope_server::heap::tune_for_recordings();
     let context = tauri::generate_context!();
+    // Recorded sessions go to the app's data directory (Tauri's app data directory for
+    // its identifier: ~/.local/share/dev.streamscope.desktop on Linux), or to
+    // $STREAMSCOPE_DATA_DIR; without one the app still runs, recording in memory.
+    let data_dir = streamscope_server::default_data_dir(&context.config().identifier);
+    if data_dir.is_none() {
+        eprintln!("streamscope: no data directory for this user: recordings stay in memory");
+    }
     let config = ServerConfig {
         ui_dir: packaged_ui(context.package_info()),
+        data_dir,
         ..ServerConfig::default()
     };
     // One runtime for everything: Tauri's async runtime (multi-threaded tokio) also

@@ -4,6 +4,9 @@
 // its pid when this process exits, whatever way it ends.
 
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -15,14 +18,19 @@ import { join } from 'node:path';
  *   URL comes within 15 s, the server exits, or it says the UI is not built.
  */
 export async function startServe(bin) {
-  const server = spawn(bin, ['serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Recordings go to a private data directory, removed when this process exits.
+  const dataDir = mkdtempSync(join(tmpdir(), 'streamscope-e2e-'));
+  const server = spawn(bin, ['serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   server.stderr.on('data', (d) => (out += d));
   const stop = () => {
     // By pid: only the server this process started.
     if (server.exitCode === null && server.signalCode === null) process.kill(server.pid, 'SIGTERM');
   };
-  process.on('exit', stop);
+  process.on('exit', () => {
+    stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
   const [, uiUrl, token] = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no UI URL from sscope serve within 15 s:\n${out}`)), 15_000);
     server.stdout.on('data', (d) => {
@@ -39,7 +47,7 @@ export async function startServe(bin) {
     stop();
     throw new Error(`the server does not serve this UI (it says the UI is not built):\n${out}`);
   }
-  return { server, uiUrl, token, output: () => out, stop };
+  return { server, uiUrl, token, output: () => out, stop, dataDir };
 }
 
 /**

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::Args;
 use serde_json::json;
 use streamscope_engine::ConnId;
-use streamscope_engine::recording::{Library, RecordStore, merge};
+use streamscope_engine::recording::{Library, RecordStore, files, merge};
 
 #[derive(Debug, Args)]
 pub(crate) struct SessionsArgs {
@@ -26,9 +26,14 @@ pub(crate) struct ExportArgs {
     /// The session's id, as `sscope sessions` lists it.
     #[arg(value_name = "SESSION")]
     pub session: i64,
-    /// Where to write: `.ndjson` (records, CONTRACT.md); `-` for stdout.
+    /// Where to write: `.ndjson` (records, CONTRACT.md) or `.har` (HAR 1.2, as Chrome
+    /// DevTools imports it); `-` for NDJSON on stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
+    /// Keep Authorization, Cookie and Set-Cookie values in a HAR (redacted by default: a
+    /// HAR is made to be shared).
+    #[arg(long)]
+    pub keep_secrets: bool,
 }
 
 fn library(dir: Option<&Path>) -> Result<std::sync::Arc<Library>, String> {
@@ -91,9 +96,10 @@ fn export_to(args: &ExportArgs) -> Result<(), String> {
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    if !is_stdout && ext.as_deref() != Some("ndjson") {
+    let har = ext.as_deref() == Some("har");
+    if !is_stdout && !har && ext.as_deref() != Some("ndjson") {
         return Err(format!(
-            "{}: name the output .ndjson (or - for stdout)",
+            "{}: name the output .ndjson or .har (or - for NDJSON on stdout)",
             args.output.display()
         ));
     }
@@ -108,11 +114,20 @@ fn export_to(args: &ExportArgs) -> Result<(), String> {
     } else {
         // Written beside the target and renamed into place: a failed export leaves no
         // half-written file under the name asked for.
-        let tmp = args.output.with_extension("ndjson.part");
+        let tmp = args.output.with_extension("part");
         let file = std::fs::File::create(&tmp)
             .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
         let mut w = std::io::BufWriter::new(file);
-        let written = merge::write_ndjson(&stores, &mut w).and_then(|()| w.flush());
+        let written = if har {
+            let with_urls: Vec<(String, &dyn RecordStore)> = conns
+                .iter()
+                .map(|(row, s)| (row.url.clone(), s as &dyn RecordStore))
+                .collect();
+            files::write_har(&with_urls, args.keep_secrets, &mut w)
+        } else {
+            merge::write_ndjson(&stores, &mut w)
+        }
+        .and_then(|()| w.flush());
         if let Err(e) = written {
             let _ = std::fs::remove_file(&tmp);
             return Err(format!("cannot write {}: {e}", args.output.display()));

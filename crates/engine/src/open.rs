@@ -26,7 +26,7 @@ use streamscope_model::input::{
 };
 
 /// A header as the API takes it: `["Name", "value"]` or `"Name: value"`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(untagged)]
 pub enum HeaderSpec {
     Pair(String, String),
@@ -35,7 +35,7 @@ pub enum HeaderSpec {
 
 /// Everything a connection can be opened with, as a user gives it. The serde names are
 /// the API's JSON keys; absent fields take the engine's defaults.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OpenSpec {
     /// `ws` or `sse`; by default from the URL's scheme.
@@ -184,6 +184,43 @@ fn bytes(v: Option<usize>, field: Field) -> Result<Option<usize>, SpecError> {
 }
 
 impl OpenSpec {
+    /// The spec as JSON to keep with a recording, without its secrets: the bearer token,
+    /// the basic credentials and the values of secret headers (Authorization, Cookie,
+    /// Proxy-Authorization) are left out, and `secrets` names what was, so whoever
+    /// connects again can ask for them.
+    pub fn without_secrets(&self) -> serde_json::Value {
+        let mut kept = self.clone();
+        let mut secrets = Vec::new();
+        if kept.bearer.take().is_some() {
+            secrets.push("bearer".to_owned());
+        }
+        if kept.basic.take().is_some() {
+            secrets.push("basic".to_owned());
+        }
+        kept.headers.retain(|h| {
+            let name = match h {
+                HeaderSpec::Pair(n, _) => n.as_str(),
+                HeaderSpec::Line(l) => l.split(':').next().unwrap_or(""),
+            };
+            let secret = ["authorization", "cookie", "proxy-authorization"]
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(name.trim()));
+            if secret {
+                secrets.push(format!("header {}", name.trim()));
+            }
+            !secret
+        });
+        let mut v = serde_json::to_value(&kept).unwrap_or(serde_json::Value::Null);
+        if let Some(o) = v.as_object_mut() {
+            // Unset fields say nothing: keep what was set.
+            o.retain(|_, v| !v.is_null() && *v != serde_json::json!([]));
+            if !secrets.is_empty() {
+                o.insert("secrets".into(), serde_json::json!(secrets));
+            }
+        }
+        v
+    }
+
     /// A spec for `url` with everything else at its default.
     pub fn new(url: impl Into<String>) -> Self {
         OpenSpec {

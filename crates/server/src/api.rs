@@ -168,6 +168,8 @@ async fn open(
         Plan::Ws(o) => session.open_ws(o, req.name.clone()),
         Plan::Sse(o) => session.open_sse(o, req.name.clone()),
     };
+    // For "connect again" from the session library; secrets stay out of it.
+    session.remember_settings(id, req.without_secrets().to_string());
     let view = ConnView::from(&session.brief(id)?);
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }

@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use streamscope_engine::recording::disk::{LibraryError, SessionSummary};
+use streamscope_engine::recording::files::{self, FileFormat};
 use streamscope_engine::recording::{Library, RecordStore, merge};
 use streamscope_engine::session::Session;
 use streamscope_engine::{ConnId, Proto};
@@ -23,6 +24,8 @@ use crate::error::ApiError;
 
 /// Longest session name, in characters.
 pub const MAX_SESSION_NAME: usize = 200;
+/// The largest file an import takes: the readers' own bound.
+pub const MAX_IMPORT: usize = streamscope_model::har::DEFAULT_MAX_INPUT;
 /// Export chunks in flight between the reading thread and the response.
 const EXPORT_CHUNKS: usize = 8;
 const EXPORT_CHUNK: usize = 64 * 1024;
@@ -65,6 +68,10 @@ pub fn router(state: SessionsState) -> Router {
         )
         .route("/sessions/{sid}/open", post(open))
         .route("/sessions/{sid}/export", get(export))
+        .route(
+            "/sessions/import",
+            post(import).layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT)),
+        )
         .with_state(state)
 }
 
@@ -213,28 +220,39 @@ async fn open(
         }
     }
     let session = state.session.clone();
-    let ids = tokio::task::spawn_blocking(move || -> Result<Vec<ConnId>, LibraryError> {
-        // Ids are given as each store is attached; the store is made first, under a
-        // placeholder, and renamed by attach.
-        let stores = lib.open_session(sid, |row| ConnId(row.conn))?;
-        let mut ids = Vec::with_capacity(stores.len());
-        for (row, store) in stores {
-            let id = session.attach(row.proto, row.url, row.name, move |id| {
-                Box::new(store.renamed(id)) as Box<dyn RecordStore>
-            });
-            ids.push(id);
-        }
-        Ok(ids)
-    })
-    .await
-    .map_err(|e| ApiError::Refused(e.to_string()))?
-    .map_err(lib_err)?;
+    let attached =
+        tokio::task::spawn_blocking(move || -> Result<Vec<(ConnId, Value, u32)>, LibraryError> {
+            let stores = lib.open_session(sid, |row| ConnId(row.conn))?;
+            let mut out = Vec::with_capacity(stores.len());
+            for (row, store) in stores {
+                let settings = row
+                    .settings
+                    .as_deref()
+                    .and_then(|s| serde_json::from_str::<Value>(s).ok())
+                    .unwrap_or(Value::Null);
+                let id = session.attach(row.proto, row.url, row.name, move |id| {
+                    Box::new(store.renamed(id)) as Box<dyn RecordStore>
+                });
+                out.push((id, settings, row.conn));
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(|e| ApiError::Refused(e.to_string()))?
+        .map_err(lib_err)?;
+    let ids: Vec<ConnId> = attached.iter().map(|(id, _, _)| *id).collect();
     state
         .opened
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .insert(sid, ids.clone());
-    Ok(Json(json!({ "session": sid, "conns": listed(&ids) })))
+    let mut conns = listed(&ids);
+    for (c, (_, settings, was)) in conns.iter_mut().zip(&attached) {
+        c["settings"] = settings.clone();
+        // The id it had while it was recorded, for panes that showed it then.
+        c["recorded_as"] = json!(ConnId(*was).to_string());
+    }
+    Ok(Json(json!({ "session": sid, "conns": conns })))
 }
 
 /// Sends what is written to it, in chunks, to an async body.
@@ -263,11 +281,36 @@ impl Write for ChunkWriter {
     }
 }
 
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportQuery {
+    #[serde(default)]
+    format: Option<String>,
+    #[serde(default)]
+    keep_secrets: bool,
+}
+
 async fn export(
     State(state): State<SessionsState>,
     Path(sid): Path<String>,
+    query: Result<axum::extract::Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let sid = sid_of(&sid)?;
+    let axum::extract::Query(q) = query.map_err(|e| {
+        ApiError::BadRequest(format!(
+            "export takes format=ndjson|har and keep_secrets=true|false: {}",
+            e.body_text()
+        ))
+    })?;
+    let har = match q.format.as_deref() {
+        None | Some("ndjson") => false,
+        Some("har") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "format {other:?}: a session exports as ndjson or har"
+            )));
+        }
+    };
     let (lib, _) = state.library()?;
     let summary = {
         let lib = Arc::clone(&lib);
@@ -291,16 +334,30 @@ async fn export(
             buf: Vec::with_capacity(EXPORT_CHUNK),
             tx: tx.clone(),
         };
-        if let Err(e) = merge::write_ndjson(&refs, &mut w) {
+        let written = if har {
+            let with_urls: Vec<(String, &dyn RecordStore)> = stores
+                .iter()
+                .map(|(row, s)| (row.url.clone(), s as &dyn RecordStore))
+                .collect();
+            files::write_har(&with_urls, q.keep_secrets, &mut w).and_then(|()| w.flush())
+        } else {
+            merge::write_ndjson(&refs, &mut w)
+        };
+        if let Err(e) = written {
             // The body ends with an error: a failed download, not a shorter file.
             let _ = tx.blocking_send(Err(e));
         }
     });
     let body = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    let file = format!("streamscope-session-{}.ndjson", summary.id);
+    let (ext, mime) = if har {
+        ("har", "application/json")
+    } else {
+        ("ndjson", "application/x-ndjson")
+    };
+    let file = format!("streamscope-session-{}.{ext}", summary.id);
     Ok((
         [
-            (header::CONTENT_TYPE, "application/x-ndjson".to_owned()),
+            (header::CONTENT_TYPE, mime.to_owned()),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{file}\""),
@@ -309,4 +366,61 @@ async fn export(
         axum::body::Body::from_stream(body),
     )
         .into_response())
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportQuery {
+    /// The file's name: its extension says the format, and it names the session.
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// `POST /api/sessions/import?name=FILE`: the body is an NDJSON or HAR file; it becomes a
+/// session of the library (nothing of it when it is refused).
+async fn import(
+    State(state): State<SessionsState>,
+    query: Result<axum::extract::Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
+    body: bytes::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let axum::extract::Query(q) = query
+        .map_err(|e| ApiError::BadRequest(format!("import takes name=FILE: {}", e.body_text())))?;
+    let (lib, _) = state.library()?;
+    let name = q
+        .name
+        .map(|n| {
+            n.trim()
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(MAX_SESSION_NAME)
+                .collect::<String>()
+        })
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "imported file".to_owned());
+    if body.is_empty() {
+        return Err(ApiError::BadRequest(format!(
+            "{name} is empty: nothing to import"
+        )));
+    }
+    let format = FileFormat::of_name(&name).unwrap_or_else(|| FileFormat::sniff(&body));
+    let summary =
+        tokio::task::spawn_blocking(move || -> Result<(SessionSummary, Vec<String>), ApiError> {
+            let (conns, notes) = files::read_recordings(&body, format, &name)
+                .map_err(|e| ApiError::BadRequest(format!("{name}: {e}")))?;
+            if conns.is_empty() {
+                let mut why = format!("{name} holds no WebSocket or SSE connection to import");
+                if let Some(n) = notes.last() {
+                    why.push_str(&format!(" ({n})"));
+                }
+                return Err(ApiError::BadRequest(why));
+            }
+            let id = lib.import(&name, conns).map_err(lib_err)?;
+            Ok((lib.session(id).map_err(lib_err)?, notes))
+        })
+        .await
+        .map_err(|e| ApiError::Refused(e.to_string()))??;
+    let (summary, notes) = summary;
+    let mut v = view(&summary);
+    v["notes"] = json!(notes);
+    Ok((StatusCode::CREATED, Json(v)))
 }

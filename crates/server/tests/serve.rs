@@ -22,6 +22,18 @@ use tokio_tungstenite::tungstenite::Message;
 struct Serve {
     child: Child,
     lines: mpsc::Receiver<String>,
+    /// The private data directory recordings go to; removed on drop.
+    data_dir: std::path::PathBuf,
+}
+
+/// A fresh data directory for one server.
+fn fresh_data_dir() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir =
+        std::env::temp_dir().join(format!("streamscope-serve-test-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
 }
 
 impl Serve {
@@ -45,8 +57,10 @@ impl Serve {
 
     /// `sscope serve --port PORT` with `extra` arguments after.
     fn start_with(port: u16, extra: &[&str]) -> Serve {
+        let data_dir = fresh_data_dir();
         let mut child = Command::new(sscope_bin())
             .args(["serve", "--port", &port.to_string()])
+            .args(["--data-dir", &data_dir.to_string_lossy()])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -70,7 +84,11 @@ impl Serve {
                 }
             });
         }
-        Serve { child, lines }
+        Serve {
+            child,
+            lines,
+            data_dir,
+        }
     }
 
     /// The next line of output (stdout or stderr) that satisfies `wanted`.
@@ -122,6 +140,7 @@ impl Drop for Serve {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+        let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
 

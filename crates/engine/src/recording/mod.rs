@@ -5,6 +5,7 @@
 //! connection tasks' job and delivering them the session's; a store only keeps them.
 
 pub mod disk;
+pub mod files;
 pub mod memory;
 pub mod merge;
 pub mod store;

@@ -172,6 +172,14 @@ impl Session {
         self
     }
 
+    /// Keeps the settings a connection was opened with beside its recording on disk
+    /// (nothing without a library). `settings` must hold no secrets.
+    pub fn remember_settings(&self, id: ConnId, settings: String) {
+        if let Some(rec) = &self.recorder {
+            rec.library.set_settings(rec.session, id, settings);
+        }
+    }
+
     /// The library this session records into, and its session there.
     pub fn library(&self) -> Option<(&Arc<Library>, i64)> {
         self.recorder.as_ref().map(|r| (&r.library, r.session))

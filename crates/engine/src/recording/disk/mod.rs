@@ -59,6 +59,15 @@ fn io_err(what: impl std::fmt::Display) -> LibraryError {
     LibraryError::Io(what.to_string())
 }
 
+/// A connection to import: what it was and its records.
+#[derive(Debug, Clone)]
+pub struct ImportedRecording {
+    pub proto: Proto,
+    pub url: String,
+    pub name: String,
+    pub records: Vec<Record>,
+}
+
 /// A session as listed: the catalogue's row with its totals.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionSummary {
@@ -201,9 +210,13 @@ impl Library {
 
     /// Marks a session ended (its duration ends here).
     pub fn end_session(&self, id: i64) {
+        self.end_session_at(id, Timestamp::now());
+    }
+
+    fn end_session_at(&self, id: i64, ended: Timestamp) {
         self.send(writer::Op::EndSession {
             session: id,
-            ended: Timestamp::now().0,
+            ended: ended.0,
         });
         self.live
             .lock()
@@ -263,6 +276,58 @@ impl Library {
             written: Arc::new(AtomicU64::new(0)),
             ops: self.ops(),
         })
+    }
+
+    /// Keeps imported connections as a new session named `name` (origin `import`), its
+    /// start and end the first and last record's times. Each connection's records must
+    /// run `seq` 1, 2, 3 …; they are written under the connection's place in the list.
+    /// Returns the session's id once everything is written and indexed.
+    pub fn import(&self, name: &str, conns: Vec<ImportedRecording>) -> Result<i64, LibraryError> {
+        let first = conns
+            .iter()
+            .filter_map(|c| c.records.first().map(|r| r.t))
+            .min()
+            .unwrap_or_else(Timestamp::now);
+        let last = conns
+            .iter()
+            .filter_map(|c| c.records.last().map(|r| r.t))
+            .max()
+            .unwrap_or(first);
+        let id = catalog::insert_session(&self.db(), name, first.0, "import").map_err(io_err)?;
+        std::fs::create_dir_all(self.session_dir(id)).map_err(io_err)?;
+        let written = (|| -> Result<(), LibraryError> {
+            for (i, c) in conns.into_iter().enumerate() {
+                let conn = ConnId(u32::try_from(i + 1).unwrap_or(u32::MAX));
+                let mut store = self.create_store(id, conn, c.proto, &c.url, &c.name, None)?;
+                for mut r in c.records {
+                    r.conn = conn;
+                    store
+                        .append(&r)
+                        .map_err(|e| io_err(format!("connection {} of the import: {e}", i + 1)))?;
+                }
+                store.flush();
+            }
+            Ok(())
+        })();
+        if let Err(e) = written {
+            // Nothing half-way: the session goes, with what was written of it.
+            self.flush();
+            let _ = self.delete(id);
+            return Err(e);
+        }
+        self.end_session_at(id, last);
+        self.flush();
+        Ok(id)
+    }
+
+    /// Keeps a connection's settings (JSON, without secrets) with its recording, for
+    /// "connect again".
+    pub fn set_settings(&self, session: i64, conn: ConnId, settings: String) {
+        self.send(writer::Op::Settings {
+            session,
+            conn: conn.0,
+            settings,
+        });
     }
 
     /// Commits everything written so far to the index; returns when done.

@@ -41,6 +41,11 @@ pub(crate) enum Op {
         session: i64,
         ended: i64,
     },
+    Settings {
+        session: i64,
+        conn: u32,
+        settings: String,
+    },
     /// Commits everything and answers.
     Flush(SyncSender<()>),
     /// Commits everything and ends the thread. Stores still hold senders, so the
@@ -83,6 +88,7 @@ fn run(mut db: Connection, ops: Receiver<Op>, shared: &Shared) {
     let mut rows: Vec<(i64, u32, BlockRef)> = Vec::new();
     let mut conns: Vec<(i64, ConnRow)> = Vec::new();
     let mut ends: Vec<(i64, i64)> = Vec::new();
+    let mut settings_rows: Vec<(i64, u32, String)> = Vec::new();
     let mut oldest: Option<Instant> = None;
     loop {
         let wait = oldest.map_or(Duration::from_secs(3600), |t| {
@@ -109,10 +115,16 @@ fn run(mut db: Connection, ops: Receiver<Op>, shared: &Shared) {
             },
             Ok(Op::Conn { session, row }) => conns.push((session, row)),
             Ok(Op::EndSession { session, ended }) => ends.push((session, ended)),
+            Ok(Op::Settings {
+                session,
+                conn,
+                settings,
+            }) => settings_rows.push((session, conn, settings)),
             Ok(Op::Flush(reply)) => flushed = Some(reply),
             Err(RecvTimeoutError::Timeout) => {}
             Ok(Op::Stop) | Err(RecvTimeoutError::Disconnected) => {
                 commit(&mut db, &mut conns, &mut rows, &mut ends, shared);
+                set_settings(&db, &mut settings_rows, shared);
                 return;
             }
         }
@@ -124,6 +136,10 @@ fn run(mut db: Connection, ops: Receiver<Op>, shared: &Shared) {
         if flushed.is_some() || due || rows.len() >= COMMIT_ROWS || !conns.is_empty() {
             commit(&mut db, &mut conns, &mut rows, &mut ends, shared);
             oldest = None;
+        }
+        // After the connection's row, which came before on the channel.
+        if !settings_rows.is_empty() && conns.is_empty() {
+            set_settings(&db, &mut settings_rows, shared);
         }
         if let Some(reply) = flushed {
             let _ = reply.send(());
@@ -177,6 +193,17 @@ fn commit(
     conns.clear();
     rows.clear();
     ends.clear();
+}
+
+fn set_settings(db: &Connection, rows: &mut Vec<(i64, u32, String)>, shared: &Shared) {
+    for (session, conn, settings) in rows.drain(..) {
+        if let Err(e) = db.execute(
+            "UPDATE conns SET settings = ?3 WHERE session = ?1 AND conn = ?2",
+            params![session, conn, settings],
+        ) {
+            shared.fail(format!("cannot update the recording's index: {e}"));
+        }
+    }
 }
 
 #[cfg(unix)]
