@@ -283,3 +283,120 @@ async fn sscope_serve_memory_budget_stops_recording_at_the_budget_given() {
     })
     .await;
 }
+
+/// Runs `sscope ARGS` to its end: exit code and stdout.
+fn sscope_out(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(sscope_bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run sscope");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn after_kill_9_the_session_opens_again_with_every_record_older_than_100_ms() {
+    within(async {
+        let mut serve = Serve::start(0);
+        let (_, base, token) = serve.ui_url().await;
+        let addr = base.trim_start_matches("http://").to_owned();
+        let api = Api {
+            base: base.clone(),
+            token,
+            client: http(),
+        };
+        // A steady stream, so records keep arriving up to the kill.
+        let id = api
+            .open(json!({ "url": format!("ws://{addr}/demo/ws/ticker?rate=2000") }))
+            .await;
+        let start = Instant::now();
+        while api.view(&id).await["last_seq"].as_u64().unwrap_or(0) < 3000 {
+            assert!(start.elapsed() < PATIENCE, "the ticker is not recording");
+            sleep(Duration::from_millis(20)).await;
+        }
+        // The records up to here, page by page (the ticker goes on meanwhile).
+        let last = api.view(&id).await["last_seq"].as_u64().expect("last_seq");
+        let mut seen: Vec<Value> = Vec::new();
+        while (seen.len() as u64) < last {
+            let page = api
+                .get(&format!(
+                    "/api/connections/{id}/records?from={}&limit=5000",
+                    seen.len() + 1
+                ))
+                .await
+                .json();
+            let records = page["records"].as_array().expect("records").clone();
+            assert!(!records.is_empty());
+            seen.extend(records);
+        }
+        let killed_at = std::time::SystemTime::now();
+        serve.child.kill().expect("kill -9");
+        let _ = serve.child.wait();
+
+        let dir = serve.data_dir.to_string_lossy().into_owned();
+        let (code, listed, err) = sscope_out(&["sessions", "--data-dir", &dir]);
+        assert_eq!(code, 0, "{err}");
+        let sessions: Vec<Value> = listed
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect();
+        assert_eq!(sessions.len(), 1, "{listed}");
+        for key in ["id", "name", "started", "conns", "records", "bytes"] {
+            assert!(sessions[0].get(key).is_some(), "{key} in {listed}");
+        }
+        assert_eq!(sessions[0]["conns"], 1);
+        let file = serve.data_dir.with_extension("export.ndjson");
+        let (code, _, err) = sscope_out(&[
+            "export",
+            "--data-dir",
+            &dir,
+            &sessions[0]["id"].to_string(),
+            "-o",
+            &file.to_string_lossy(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let exported: Vec<Value> = std::fs::read_to_string(&file)
+            .expect("the export")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a record"))
+            .collect();
+        let _ = std::fs::remove_file(&file);
+        // Gapless from 1: nothing half-written reads as a record.
+        for (i, r) in exported.iter().enumerate() {
+            assert_eq!(r["seq"].as_u64(), Some(i as u64 + 1));
+        }
+        let cutoff = killed_at - Duration::from_millis(100);
+        let older: Vec<&Value> = seen
+            .iter()
+            .filter(|r| {
+                let t = streamscope_engine::Timestamp::parse_rfc3339(r["t"].as_str().expect("t"))
+                    .expect("a time");
+                let at = std::time::UNIX_EPOCH + Duration::from_micros(t.0 as u64);
+                at < cutoff
+            })
+            .collect();
+        assert!(
+            older.len() >= 1000,
+            "{} records older than the cutoff",
+            older.len()
+        );
+        assert!(
+            exported.len() >= older.len(),
+            "{} records came back, {} were older than 100 ms before the kill",
+            exported.len(),
+            older.len()
+        );
+        for r in older {
+            let seq = r["seq"].as_u64().expect("seq") as usize;
+            let mut back = exported[seq - 1].clone();
+            // The export names the connection as it was recorded: c1 in that process.
+            back["conn"] = r["conn"].clone();
+            assert_eq!(&back, r, "record {seq} came back different");
+        }
+    })
+    .await;
+}

@@ -367,7 +367,7 @@ impl RecordStore for MemoryStore {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use bytes::Bytes;
     use proptest::prelude::*;
@@ -434,7 +434,7 @@ mod tests {
         proptest::option::of(".{0,16}")
     }
 
-    fn body() -> impl Strategy<Value = Body> {
+    pub(crate) fn body() -> impl Strategy<Value = Body> {
         prop_oneof![
             (any::<u16>(), headers(), opt_text()).prop_map(|(status, headers, subprotocol)| {
                 Body::Open {
@@ -488,7 +488,7 @@ mod tests {
         ]
     }
 
-    fn timestamp() -> impl Strategy<Value = i64> {
+    pub(crate) fn timestamp() -> impl Strategy<Value = i64> {
         // Near neighbours as a live connection stamps them, and any i64 at all, which
         // exercises the wrapping delta.
         prop_oneof![
@@ -497,7 +497,7 @@ mod tests {
         ]
     }
 
-    fn dir() -> impl Strategy<Value = Dir> {
+    pub(crate) fn dir() -> impl Strategy<Value = Dir> {
         prop_oneof![Just(Dir::In), Just(Dir::Out), Just(Dir::Meta)]
     }
 

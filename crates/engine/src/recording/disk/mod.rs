@@ -818,3 +818,288 @@ impl RecordStore for DiskStore {
         self.evict();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use streamscope_model::{Body, Dir};
+
+    /// A fresh directory under the system's temp dir, removed on drop.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> TempDir {
+            static NEXT: AtomicU64 = AtomicU64::new(0);
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let dir = std::env::temp_dir().join(format!(
+                "streamscope-disk-{name}-{}-{n}",
+                std::process::id()
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            TempDir(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn rec(conn: ConnId, seq: u64, size: usize) -> Record {
+        Record {
+            t: Timestamp(1_800_000_000_000_000 + seq as i64 * 10),
+            conn,
+            proto: Proto::Ws,
+            seq,
+            dir: if seq % 3 == 0 { Dir::Out } else { Dir::In },
+            body: Body::Text(format!("{seq:08}{}", "x".repeat(size))),
+        }
+    }
+
+    fn all(store: &dyn RecordStore) -> Vec<Record> {
+        let mut out = Vec::new();
+        store.range(1, usize::MAX, &mut out);
+        out
+    }
+
+    #[test]
+    fn records_read_back_from_memory_and_from_the_file_alike_and_memory_stays_bounded() {
+        let dir = TempDir::new("readback");
+        let lib = Library::open(&dir.0, DEFAULT_DISK_BUDGET).expect("library");
+        let session = lib.begin_session("s", "live").expect("session");
+        let id = ConnId(7);
+        let mut store = lib
+            .create_store(session, id, Proto::Ws, "ws://x/", "x", None)
+            .expect("store");
+        // About 20 MiB: far more than the tail kept in memory.
+        let n = 80_000;
+        for seq in 1..=n {
+            store.append(&rec(id, seq, 250)).expect("append");
+        }
+        store.flush();
+        lib.flush();
+        store.evict();
+        assert!(
+            store.bytes() < 2 * TAIL_BYTES + BLOCK_BYTES,
+            "memory {} for {} blocks",
+            store.bytes(),
+            store.blocks.len()
+        );
+        let got = all(&store);
+        assert_eq!(got.len() as u64, n);
+        for (i, r) in got.iter().enumerate() {
+            assert_eq!(*r, rec(id, i as u64 + 1, 250));
+        }
+        // A page from the middle, from the file.
+        let mut page = Vec::new();
+        store.range(40_000, 3, &mut page);
+        assert_eq!(
+            page.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            [40_000, 40_001, 40_002]
+        );
+        assert_eq!(store.get(n), Some(rec(id, n, 250)));
+        assert_eq!(store.get(n + 1), None);
+
+        // Opened again, from the index alone.
+        let opened = lib.open_session(session, |_| ConnId(99)).expect("open");
+        assert_eq!(opened.len(), 1);
+        let (row, again) = &opened[0];
+        assert_eq!((row.conn, row.url.as_str()), (7, "ws://x/"));
+        assert_eq!(again.len(), n);
+        assert_eq!(
+            again.get(12_345).map(|r| (r.conn, r.seq)),
+            Some((ConnId(99), 12_345))
+        );
+    }
+
+    #[test]
+    fn a_store_refuses_gaps_other_connections_and_appends_when_opened_to_read() {
+        let dir = TempDir::new("refuse");
+        let lib = Library::open(&dir.0, DEFAULT_DISK_BUDGET).expect("library");
+        let session = lib.begin_session("s", "live").expect("session");
+        let id = ConnId(1);
+        let mut store = lib
+            .create_store(session, id, Proto::Ws, "ws://x/", "x", None)
+            .expect("store");
+        assert!(matches!(
+            store.append(&rec(id, 2, 1)),
+            Err(StoreError::SeqGap {
+                expected: 1,
+                got: 2,
+                ..
+            })
+        ));
+        assert!(matches!(
+            store.append(&rec(ConnId(2), 1, 1)),
+            Err(StoreError::WrongConn { .. })
+        ));
+        store.append(&rec(id, 1, 1)).expect("append");
+        store.flush();
+        lib.flush();
+        let mut opened = lib.open_session(session, |_| id).expect("open");
+        let (_, read) = &mut opened[0];
+        assert!(matches!(
+            read.append(&rec(id, 2, 1)),
+            Err(StoreError::ReadOnly { .. })
+        ));
+    }
+
+    #[test]
+    fn blocks_written_but_not_indexed_are_found_and_a_cut_block_is_left_out() {
+        let dir = TempDir::new("recover");
+        let lib = Library::open(&dir.0, DEFAULT_DISK_BUDGET).expect("library");
+        let session = lib.begin_session("s", "live").expect("session");
+        let id = ConnId(3);
+        let mut store = lib
+            .create_store(session, id, Proto::Ws, "ws://x/", "x", None)
+            .expect("store");
+        for seq in 1..=10 {
+            store.append(&rec(id, seq, 10)).expect("append");
+            store.flush();
+        }
+        lib.flush();
+        // The index forgets its last four blocks, as after a kill before their commit,
+        // and the file gets half a block more, as after a kill during a write.
+        {
+            let db = lib.db();
+            db.execute(
+                "DELETE FROM blocks WHERE session = ?1 AND first_seq > 6",
+                [session],
+            )
+            .expect("delete");
+        }
+        let path = lib.seg_path(session, id.0);
+        let mut bytes = std::fs::read(&path).expect("read");
+        let whole = bytes.len();
+        let mut cut = Builder::default();
+        cut.push(&rec(id, 11, 10));
+        let (_, eleventh) = cut.seal(whole as u64);
+        bytes.extend_from_slice(&eleventh[..eleventh.len() - 3]);
+        std::fs::write(&path, &bytes).expect("write");
+
+        let opened = lib.open_session(session, |_| id).expect("open");
+        let (_, store) = &opened[0];
+        assert_eq!(
+            store.len(),
+            10,
+            "the four unindexed blocks are back, the cut one is not"
+        );
+        assert_eq!(
+            all(store),
+            (1..=10).map(|s| rec(id, s, 10)).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn an_import_is_a_session_of_its_own_and_deleting_it_removes_its_files() {
+        let dir = TempDir::new("import");
+        let lib = Library::open(&dir.0, DEFAULT_DISK_BUDGET).expect("library");
+        let live = lib.begin_session("now", "live").expect("live");
+        let conns = vec![
+            ImportedRecording {
+                proto: Proto::Ws,
+                url: "wss://a/".into(),
+                name: "a".into(),
+                records: (1..=5).map(|s| rec(ConnId(40), s, 3)).collect(),
+            },
+            ImportedRecording {
+                proto: Proto::Ws,
+                url: "wss://b/".into(),
+                name: "b".into(),
+                records: (1..=2).map(|s| rec(ConnId(41), s, 3)).collect(),
+            },
+        ];
+        let id = lib.import("file.har", conns).expect("import");
+        let s = lib.session(id).expect("summary");
+        assert_eq!((s.conns, s.records, s.origin.as_str()), (2, 7, "import"));
+        assert_eq!(s.started, Timestamp(1_800_000_000_000_010));
+        assert_eq!(s.ended, Some(Timestamp(1_800_000_000_000_050)));
+        let opened = lib.open_session(id, |r| ConnId(r.conn)).expect("open");
+        assert_eq!(opened[1].1.get(2).map(|r| r.conn), Some(ConnId(2)));
+        lib.rename(id, "renamed").expect("rename");
+        assert_eq!(lib.session(id).expect("summary").name, "renamed");
+        assert!(matches!(lib.delete(live), Err(LibraryError::Live(_))));
+        lib.delete(id).expect("delete");
+        assert!(!lib.session_dir(id).exists());
+        assert!(matches!(
+            lib.session(id),
+            Err(LibraryError::UnknownSession(_))
+        ));
+        assert_eq!(lib.sessions().expect("list").len(), 1);
+    }
+
+    #[test]
+    fn a_spent_disk_budget_is_a_reason_to_stop() {
+        let dir = TempDir::new("budget");
+        let lib = Library::open(&dir.0, 1000).expect("library");
+        assert_eq!(lib.stop_reason(), None);
+        let session = lib.begin_session("s", "live").expect("session");
+        let id = ConnId(1);
+        let mut store = lib
+            .create_store(session, id, Proto::Ws, "ws://x/", "x", None)
+            .expect("store");
+        for seq in 1..=20 {
+            store.append(&rec(id, seq, 100)).expect("append");
+        }
+        store.flush();
+        lib.flush();
+        let why = lib.stop_reason().expect("over budget");
+        assert!(
+            why.contains("budget") && why.contains("delete sessions"),
+            "{why}"
+        );
+    }
+
+    mod props {
+        use super::*;
+        use crate::recording::memory::tests::{body, dir, timestamp};
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            /// Any records, sealed into blocks at any points, read back the same from the
+            /// live store and from the library opened again.
+            #[test]
+            fn records_of_any_kind_round_trip_through_blocks_and_the_file(
+                items in proptest::collection::vec((timestamp(), dir(), body(), any::<bool>()), 0..60),
+                proto in prop_oneof![Just(Proto::Ws), Just(Proto::Sse)],
+                page in 1usize..9,
+            ) {
+                let dir = TempDir::new("prop");
+                let lib = Library::open(&dir.0, DEFAULT_DISK_BUDGET).expect("library");
+                let session = lib.begin_session("s", "live").expect("session");
+                let conn = ConnId(5);
+                let mut store = lib.create_store(session, conn, proto, "ws://x/", "x", None).expect("store");
+                let mut records = Vec::new();
+                for (i, (t, d, b, seal)) in items.into_iter().enumerate() {
+                    let r = Record { t: Timestamp(t), conn, proto, seq: i as u64 + 1, dir: d, body: b };
+                    store.append(&r).expect("append");
+                    if seal {
+                        store.flush();
+                    }
+                    records.push(r);
+                }
+                let paged = |s: &DiskStore| {
+                    let mut out = Vec::new();
+                    let mut from = 1;
+                    loop {
+                        let before = out.len();
+                        s.range(from, page, &mut out);
+                        if out.len() == before {
+                            break;
+                        }
+                        from = out.last().map_or(1, |r: &Record| r.seq + 1);
+                    }
+                    out
+                };
+                prop_assert_eq!(paged(&store), records.clone());
+                store.flush();
+                lib.flush();
+                let opened = lib.open_session(session, |_| conn).expect("open");
+                prop_assert_eq!(paged(&opened[0].1), records);
+            }
+        }
+    }
+}
