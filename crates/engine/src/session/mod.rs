@@ -366,20 +366,22 @@ impl Session {
     async fn pump(self, id: ConnId, mut rx: mpsc::Receiver<Record>, handle: ConnHandle) {
         let mut batch = Vec::with_capacity(PUMP_BATCH);
         let mut over_budget = false;
-        let mut unsealed = false;
+        // Since when the store holds records not yet handed on to disk.
+        let mut unsealed: Option<tokio::time::Instant> = None;
         while !over_budget {
-            // A store on disk holds its newest records until they fill a block; when
-            // none come for a while, it is told to write them anyway, so a crash loses
-            // no more than SEAL_AFTER. Stores in memory never ask, and a quiet
-            // connection then costs no wake-ups.
-            let got = if unsealed {
-                match tokio::time::timeout(SEAL_AFTER, rx.recv_many(&mut batch, PUMP_BATCH)).await {
+            // A store on disk holds its newest records until they fill a block; it is
+            // told to write them once the oldest has waited SEAL_AFTER, whether more
+            // come or not, so a crash loses no more than that. Stores in memory never
+            // hold any, and a quiet connection then costs no wake-ups.
+            let got = if let Some(since) = unsealed {
+                let due = since + SEAL_AFTER;
+                match tokio::time::timeout_at(due, rx.recv_many(&mut batch, PUMP_BATCH)).await {
                     Ok(n) => n,
                     Err(_) => {
                         if let Some(e) = self.lock().conns.get_mut(&id) {
                             e.store.flush();
                         }
-                        unsealed = false;
+                        unsealed = None;
                         continue;
                     }
                 }
@@ -448,7 +450,14 @@ impl Session {
                     handle.cancel();
                     relisted = true;
                 }
-                unsealed = e.store.unsealed();
+                if !e.store.unsealed() {
+                    unsealed = None;
+                } else if unsealed.is_some_and(|t| t.elapsed() >= SEAL_AFTER) {
+                    e.store.flush();
+                    unsealed = None;
+                } else if unsealed.is_none() {
+                    unsealed = Some(tokio::time::Instant::now());
+                }
                 *recorded_bytes = recorded_bytes
                     .saturating_add(e.store.bytes())
                     .saturating_sub(before);
