@@ -321,6 +321,9 @@ async fn export(
     };
     let (tx, mut rx) = mpsc::channel(EXPORT_CHUNKS);
     tokio::task::spawn_blocking(move || {
+        // What the writer holds goes to disk first: an export of the session recording
+        // now has every block sealed up to here.
+        lib.flush();
         let stores = match lib.open_session(sid, |row| ConnId(row.conn)) {
             Ok(s) => s,
             Err(e) => {
