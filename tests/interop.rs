@@ -61,7 +61,9 @@ async fn peers() -> Peers {
         .unwrap_or_else(|e| panic!("{INSTALL}: starting python3 failed ({e})"));
     let stdout = child.stdout.take().expect("stdout is piped");
     let mut lines = BufReader::new(stdout).lines();
-    let first = tokio::time::timeout(Duration::from_secs(15), lines.next_line()).await;
+    // Generous: every test starts its own pair of servers, and on a loaded machine a dozen
+    // Pythons importing aiohttp at once take their time. A bound, not a speed check.
+    let first = tokio::time::timeout(Duration::from_secs(90), lines.next_line()).await;
     let line = match first {
         Ok(Ok(Some(line))) => line,
         other => {
