@@ -18,7 +18,10 @@ use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::Message;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    // The directory cargo runs the test from, at run time: a binary built in another
+    // checkout sharing the target directory must not read that checkout's fixtures.
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
         .join("../../tests/fixtures/tls")
         .join(name)
 }
