@@ -608,6 +608,97 @@ async fn sse_binary_events_carry_the_payloads_as_base64() {
     .await;
 }
 
+// ---------------------------------------------------------------------------------------
+// The labs' peers
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn ws_room_relays_each_message_to_every_member_the_sender_too_and_sse_room_hears_posts() {
+    with_server(|server, api| async move {
+        let session = &server.session;
+        let a = session.open_ws(ws_opts(&server, "/demo/ws/room?room=r1"), None);
+        let b = session.open_ws(ws_opts(&server, "/demo/ws/room?room=r1"), None);
+        let other = session.open_ws(ws_opts(&server, "/demo/ws/room?room=r2"), None);
+        let listen = session.open_sse(sse_opts(&server, "/demo/sse/room?room=r1"), None);
+        for id in [a, b, other, listen] {
+            wait(session, id, |r| count(r, Dir::Meta, "open") == 1).await;
+        }
+        session
+            .send(a, Command::Text("from a".into()))
+            .await
+            .expect("send");
+        let posted = api
+            .post_raw("/demo/sse/room/send?room=r1", "from a post")
+            .await;
+        assert_eq!(posted.status, 204, "{}", posted.text());
+        let texts_in = |r: &[Record]| -> Vec<String> {
+            r.iter()
+                .filter_map(|r| match (&r.body, r.dir) {
+                    (Body::Text(t), Dir::In) => Some(t.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        for id in [a, b] {
+            let got = wait(session, id, |r| texts_in(r).len() == 2).await;
+            assert_eq!(texts_in(&got), ["from a", "from a post"], "{}", show(&got));
+        }
+        let heard = wait(session, listen, |r| count(r, Dir::In, "event") == 2).await;
+        let data: Vec<&str> = heard
+            .iter()
+            .filter_map(|r| match &r.body {
+                Body::Event { data, .. } => Some(data.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(data, ["from a", "from a post"]);
+        assert!(
+            texts_in(&all(session, other)).is_empty(),
+            "another room hears nothing"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ws_flaky_drops_after_every_messages_and_numbers_by_its_clock_so_a_reconnection_misses_some()
+ {
+    with_server(|server, _| async move {
+        let session = &server.session;
+        let path = "/demo/ws/flaky?every=3&rate=50&feed=f1";
+        let first = session.open_ws(ws_opts(&server, path), None);
+        let (state, records) = wait_ended(session, first).await;
+        assert_eq!(
+            state,
+            ConnState::Failed,
+            "dropped without a close frame: {}",
+            show(&records)
+        );
+        let ns = |records: &[Record]| -> Vec<u64> {
+            records
+                .iter()
+                .filter_map(|r| match (&r.body, r.dir) {
+                    (Body::Text(t), Dir::In) => {
+                        serde_json::from_str::<Value>(t).ok()?["n"].as_u64()
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(ns(&records), [1, 2, 3]);
+        assert_eq!(count(&records, Dir::In, "close"), 0);
+        // Away for a while: the feed's clock ran on without us.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let second = session.open_ws(ws_opts(&server, path), None);
+        let (_, records) = wait_ended(session, second).await;
+        let again = ns(&records);
+        assert_eq!(again.len(), 3, "{}", show(&records));
+        assert!(again[0] > 4, "ids sent while away are gone: {again:?}");
+        assert_eq!(again[1], again[0] + 1);
+    })
+    .await;
+}
+
 #[test]
 fn every_demo_in_the_catalog_is_covered_here() {
     // A new demo must get its test above; this list is what they cover.
@@ -625,6 +716,9 @@ fn every_demo_in_the_catalog_is_covered_here() {
         "/sse/silent",
         "/sse/chat",
         "/sse/binary",
+        "/ws/room",
+        "/ws/flaky",
+        "/sse/room",
     ];
     let catalog: Vec<&str> = streamscope_server::demo::CATALOG
         .iter()
