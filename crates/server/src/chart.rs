@@ -272,8 +272,13 @@ pub fn chart_of(session: &Session, q: &ChartQuery, now: i64) -> Result<Chart, Ap
                     ))
                 })?;
                 if !out.contains(&id) {
-                    // An unknown connection is refused before anything is drawn.
-                    session.brief(id)?;
+                    // An id this session never gave is refused before anything is
+                    // drawn. One it gave and has forgotten since is left out of the
+                    // picture (below): a page's request may cross its own close of a
+                    // pane, and the others still have their chart.
+                    if session.brief(id).is_err() && !session.was_issued(id) {
+                        session.brief(id)?;
+                    }
                     out.push(id);
                 }
             }
@@ -302,9 +307,8 @@ pub fn chart_of(session: &Session, q: &ChartQuery, now: i64) -> Result<Chart, Ap
         });
         match read {
             Ok(series) => per_conn.push(series.into_iter()),
-            // Forgotten since it was listed: the chart shows the others.
-            Err(_) if q.conns.as_deref().is_none_or(|l| l.trim().is_empty()) => {}
-            Err(e) => return Err(e.into()),
+            // Forgotten since it was listed or asked for: the chart shows the others.
+            Err(_) => {}
         }
     }
     let panels = metrics

@@ -342,3 +342,28 @@ async fn sparkline_draws_one_pane_small() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_chart_asked_for_a_connection_forgotten_meanwhile_draws_the_others() {
+    with_api(|api| async move {
+        let (ws, sse) = open_tickers(&api).await;
+        svg_with_lines(
+            &api,
+            &format!("conns={ws},{sse}&colors=0,1"),
+            &[BLUE, ORANGE],
+        )
+        .await;
+        let gone = api.delete(&format!("/api/connections/{ws}")).await;
+        assert!(gone.status < 300, "{}", gone.text());
+        // The page's request crossed its own close of the pane: the other keeps its
+        // colour, the forgotten one is left out.
+        let svg = svg_with_lines(&api, &format!("conns={ws},{sse}&colors=0,1"), &[ORANGE]).await;
+        assert!(!svg.contains(&format!(r#"stroke="{BLUE}""#)), "{svg}");
+        assert!(!svg.contains("<title>WS pane</title>"), "{svg}");
+        // An id never given out is still refused.
+        api.get(&format!("/api/chart.svg?conns={sse},c999"))
+            .await
+            .assert_error(404, "unknown_connection");
+    })
+    .await;
+}

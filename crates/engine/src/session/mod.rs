@@ -180,6 +180,11 @@ impl Session {
         }
     }
 
+    /// Whether this session ever gave out `id` (it may have forgotten it since).
+    pub fn was_issued(&self, id: ConnId) -> bool {
+        id.0 >= 1 && id.0 < self.next_id.load(Ordering::Relaxed)
+    }
+
     /// The library this session records into, and its session there.
     pub fn library(&self) -> Option<(&Arc<Library>, i64)> {
         self.recorder.as_ref().map(|r| (&r.library, r.session))
