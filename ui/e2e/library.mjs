@@ -293,7 +293,23 @@ await test('open from the library: the panes get their recordings back, read-onl
   await until('one match', async () => (await rowCount(pane(0))) === 1);
   await pane(0).getByRole('searchbox', { name: 'Search frames' }).fill('');
   await until('every row back', async () => (await rowCount(pane(0))) >= 6);
-  await page.locator('section.rates').waitFor();
+  // Charts of recordings only end where they ended, not now: a session recorded
+  // yesterday would draw an empty last minute otherwise.
+  const ended = await page.evaluate(() => {
+    const app = globalThis.sscope;
+    const secs = [0, 2].map((i) => Date.parse(app.store.get(app.panes[i].connId).view.since) / 1000);
+    return Math.floor(Math.max(...secs));
+  });
+  const chartPath = await until('a chart of the recordings', async () => {
+    const p = await page.locator('[data-testid=chart-events]').getAttribute('data-path');
+    return p?.includes(`end=${ended}`) && p;
+  });
+  const svg = await page.evaluate(
+    async (p) =>
+      (await fetch(p, { headers: { authorization: `Bearer ${sessionStorage.getItem('sscope.token')}` } })).text(),
+    chartPath,
+  );
+  assert(svg.split('<polyline').length - 1 >= 2, 'the chart has no line for each recording');
   await shot('03-opened');
   // A second open (a reloaded page, another tab) gets the same ids, settings and recorded ids.
   const a = await api('POST', `/api/sessions/${firstSession}/open`);
