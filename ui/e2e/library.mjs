@@ -67,7 +67,8 @@ page.on('console', (m) => {
   // Error answers are judged by the response listener below; the live socket's failed
   // reconnections while the server restarts are expected.
   if (/^Failed to load resource: the server responded with a status of \d+/.test(m.text())) return;
-  if (restarting && /WebSocket connection to .* failed|net::ERR_CONNECTION_REFUSED/.test(m.text())) return;
+  // A request in flight when the server stops ends in a reset or an empty answer.
+  if (restarting && /WebSocket connection to .* failed|net::ERR_[A-Z_]+/.test(m.text())) return;
   pageErrors.push(`${currentTest}: console: ${m.text()} at ${m.location().url}`);
 });
 let restarting = false;
@@ -501,6 +502,9 @@ await test('Connect again asks for the secret the recording left out, then opens
 
 await test('the README’s picture: the library beside live and recorded panes', async () => {
   // The panes the NDJSON import opened go; the ticker, the SSE pane and the echo stay.
+  // The server forgets their connections, and a chart picture on its way at that moment
+  // names one and is answered 404; the chart asks again without them (as in labs.mjs).
+  tolerated.push({ method: 'GET', path: /^\/api\/(chart|sparkline)\.svg$/, status: 404 });
   while ((await panes().count()) > 3) await pane(3).getByRole('button', { name: 'Close pane' }).click();
   await pane(0).locator('.viewport .row').nth(3).click();
   await openLibrary();
