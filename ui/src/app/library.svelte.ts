@@ -118,7 +118,7 @@ export class Library {
 
   constructor(
     private readonly api: LibraryApi,
-    private readonly host: Pick<Host, 'saveExport'>,
+    private readonly host: Pick<Host, 'saveExport' | 'importFile'>,
     private readonly panes: LibraryPanes,
   ) {}
 
@@ -194,18 +194,43 @@ export class Library {
     this.importing = file.name;
     this.error = null;
     try {
-      const s = await this.api.importSession(file.name, file);
-      this.imported = s;
-      const { notes: _n, ...summary } = s;
-      this.sessions = [summary, ...this.sessions.filter((x) => x.id !== s.id)];
-      void this.refresh();
-      return s;
+      return this.took(await this.api.importSession(file.name, file));
     } catch (e) {
       this.error = `import of ${file.name} failed: ${message(e)}`;
       return null;
     } finally {
       this.importing = null;
     }
+  }
+
+  /** Whether the host picks files itself (the desktop's native open dialog). */
+  get picksFiles(): boolean {
+    return !!this.host.importFile;
+  }
+
+  /** Imports through the host's own open dialog (desktop); `null` when cancelled. */
+  async importPicked(): Promise<ImportedSession | null> {
+    if (!this.host.importFile) return null;
+    this.importing = 'the chosen file';
+    this.error = null;
+    try {
+      const s = await this.host.importFile();
+      return s ? this.took(s) : null;
+    } catch (e) {
+      this.error = `import failed: ${message(e)}`;
+      return null;
+    } finally {
+      this.importing = null;
+    }
+  }
+
+  /** Shows an imported session first in the list, with its notes. */
+  private took(s: ImportedSession): ImportedSession {
+    this.imported = s;
+    const { notes: _n, ...summary } = s;
+    this.sessions = [summary, ...this.sessions.filter((x) => x.id !== s.id)];
+    void this.refresh();
+    return s;
   }
 
   /** Opens the session: each connection in the pane that showed it before a restart, or

@@ -231,4 +231,25 @@ describe('the library', () => {
     expect(fresh.map((c) => c.id)).toEqual(['c10']);
     expect(matchPanes(6, [opened('c9', 'c3')], [p]).into.size).toBe(0);
   });
+
+  it('imports through the host’s own dialog when it has one; a cancel is no error', async () => {
+    const { lib } = setup();
+    expect(lib.picksFiles).toBe(false);
+    let answer: ImportedSession | null = null;
+    let refusal: unknown = null;
+    lib['host'].importFile = async () => {
+      if (refusal) throw refusal;
+      return answer;
+    };
+    expect(lib.picksFiles).toBe(true);
+    expect(await lib.importPicked()).toBeNull();
+    expect([lib.error, lib.imported]).toEqual([null, null]);
+    answer = { ...summary(12, { name: 'x.har', origin: 'import' }), notes: ['n'] };
+    expect((await lib.importPicked())?.id).toBe(12);
+    expect(lib.imported?.notes).toEqual(['n']);
+    // The shell's refusal carries the server's message.
+    refusal = { code: 'refused', message: 'x.har: log.entries[3]: missing field `time`' };
+    expect(await lib.importPicked()).toBeNull();
+    expect(lib.error).toBe('import failed: x.har: log.entries[3]: missing field `time`');
+  });
 });
