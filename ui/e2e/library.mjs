@@ -305,12 +305,17 @@ await test('open from the library: the panes get their recordings back, read-onl
     const p = await page.locator('[data-testid=chart-events]').getAttribute('data-path');
     return p?.includes(`end=${ended}`) && p;
   });
-  const svg = await page.evaluate(
-    async (p) =>
-      (await fetch(p, { headers: { authorization: `Bearer ${sessionStorage.getItem('sscope.token')}` } })).text(),
-    chartPath,
-  );
-  assert(svg.split('<polyline').length - 1 >= 2, 'the chart has no line for each recording');
+  const svgOf = (p) =>
+    page.evaluate(
+      async (p) =>
+        (await fetch(p, { headers: { authorization: `Bearer ${sessionStorage.getItem('sscope.token')}` } })).text(),
+      p,
+    );
+  const lines = (svg) => svg.split('<polyline').slice(1).join('');
+  // The recordings' rates are drawn: five minutes earlier, the same chart has none.
+  const drawn = lines(await svgOf(chartPath));
+  const before = lines(await svgOf(chartPath.replace(`end=${ended}`, `end=${ended - 300}`)));
+  assert(drawn.length > 0 && drawn !== before, 'the chart does not draw the recordings');
   await shot('03-opened');
   // A second open (a reloaded page, another tab) gets the same ids, settings and recorded ids.
   const a = await api('POST', `/api/sessions/${firstSession}/open`);
@@ -512,6 +517,30 @@ await test('the README’s picture: the library beside live and recorded panes',
   if (await err.count()) await err.getByRole('button', { name: 'Dismiss' }).click();
   await page.evaluate(() => document.querySelector('main.panes')?.scrollTo({ left: 0 }));
   await page.screenshot({ path: join(uiDir, '..', 'docs', 'library.png') });
+});
+
+await test('a spent disk budget stops recording with a notice in the pane', async () => {
+  // Restarted with a budget the sessions above already exceed: the next connection's
+  // first record finds it spent.
+  restarting = true;
+  await server.stop();
+  server = await startServe(bin, { dataDir, port, args: ['--disk-budget', '1'] });
+  await page.goto('about:blank');
+  await page.goto(server.uiUrl);
+  await pane(0).waitFor();
+  await until('the live link', async () => (await page.locator('.live').innerText()).includes('Live'));
+  restarting = false;
+  await page.locator('header.top button[title="Add a WebSocket pane"]').click();
+  const p = panes().last();
+  await p.locator('button.connect').click();
+  const notice = p.locator('.error.budget');
+  await notice.waitFor();
+  const text = await notice.innerText();
+  assert(/disk budget for recordings is spent/.test(text) && /delete sessions/.test(text), `notice: ${text}`);
+  await notice.getByRole('button', { name: 'Library' }).click();
+  await menu().waitFor();
+  await shot('09-disk-budget');
+  await page.keyboard.press('Escape');
 });
 
 await test('no errors in the page, and no error answers to the page that no test provoked', async () => {

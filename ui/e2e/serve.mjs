@@ -20,7 +20,8 @@ export function privateDataDir() {
 
 /**
  * @param {string} bin the `sscope` binary
- * @param {{ dataDir?: string, port?: number }} [opts] `dataDir`: record there (made by the
+ * @param {{ dataDir?: string, port?: number, args?: string[] }} [opts] `args`: more of
+ *   `sscope serve`'s flags (`--disk-budget`). `dataDir`: record there (made by the
  *   caller, e.g. with `privateDataDir()`, and kept across servers); by default a private
  *   one of this server's. `port`: listen there instead of on a free one (a page's
  *   localStorage, where its workspace lives, belongs to its origin, port included).
@@ -34,7 +35,7 @@ export function privateDataDir() {
 export async function startServe(bin, opts = {}) {
   const own = !opts.dataDir;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'streamscope-e2e-'));
-  const server = spawn(bin, ['serve', '--port', String(opts.port ?? 0), '--data-dir', dataDir], {
+  const server = spawn(bin, ['serve', '--port', String(opts.port ?? 0), '--data-dir', dataDir, ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
