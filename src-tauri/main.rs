@@ -2,7 +2,7 @@
 //!
 //! It starts the server on a free loopback port with a fresh token, opens the main window
 //! on the server's UI, and adds what only a desktop can: the native save dialog for
-//! exports ([`export`]), window size and position remembered across launches (the
+//! exports ([`export`]), the native open dialog for imports ([`import`]), window size and position remembered across launches (the
 //! window-state plugin), and settings kept in the app's config directory ([`settings`]),
 //! since the window's own storage is per port. Quitting closes every connection properly
 //! and stops the server. Everything else belongs to the server and the UI, which run the
@@ -13,6 +13,7 @@
 
 mod error;
 mod export;
+mod import;
 mod settings;
 mod timing;
 
@@ -127,6 +128,7 @@ fn build_app(
         })
         .invoke_handler(tauri::generate_handler![
             export::save_export,
+            import::import_file,
             settings::save_settings
         ])
         .setup(move |app| {
@@ -164,7 +166,10 @@ fn open_main_window(
         .center()
         .initialization_script(init)
         .on_navigation(move |url| url.origin() == origin)
-        .on_new_window(|_, _| NewWindowResponse::Deny);
+        .on_new_window(|_, _| NewWindowResponse::Deny)
+        // A recording dropped on the window is the page's to import (HTML5 drop, as in a
+        // browser); Tauri's own handler would take file drops before the page sees them.
+        .disable_drag_drop_handler();
     if timing {
         window = timing::instrument(window, started);
     }

@@ -594,7 +594,7 @@ await test('filters by direction and kind, and searches text', async () => {
     // Hex and base64, each sent and echoed.
     return r.length === 4 && r.every((x) => x.kind === 'binary');
   });
-  await echo.locator('.toolbar').getByRole('button', { name: 'Clear' }).click();
+  await echo.locator('.toolbar').getByRole('button', { name: 'Clear filters' }).click();
   await echo.getByLabel('Search frames').fill('E2E HELLO');
   await until('search hits', async () => {
     const r = await rowsOf(echo);
@@ -823,7 +823,7 @@ await test('request options: header, bearer and subprotocol on WS; Last-Event-ID
   await until('the reconnect in the detail', async () =>
     /Last-Event-ID\s+3/i.test(await sse.locator('.detail').innerText()),
   );
-  await sse.locator('.toolbar').getByRole('button', { name: 'Clear' }).click();
+  await sse.locator('.toolbar').getByRole('button', { name: 'Clear filters' }).click();
 
   // POST with a body: the LLM-style demo streams its answer.
   await sse.locator('input.url').fill(`http://${host}/demo/sse/chat?rate=200`);

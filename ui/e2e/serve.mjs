@@ -1,33 +1,54 @@
 // Starts `sscope serve --port 0` for the browser tests and the UI benchmark, and reads the
 // UI's URL (with its launch token) from what the server prints; and, for a binary built
 // elsewhere, serves the page this tree's built UI (`serveUiFrom`). The server is stopped by
-// its pid when this process exits, whatever way it ends.
+// its pid when this process exits, whatever way it ends. Recordings go to a private data
+// directory, or to one a test names so that a second server finds the first one's
+// sessions (a restart).
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/** A fresh private data directory, removed when this process exits: for a test that
+ * starts servers on it one after the other (and stops each before exiting). */
+export function privateDataDir() {
+  const dir = mkdtempSync(join(tmpdir(), 'streamscope-e2e-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 /**
  * @param {string} bin the `sscope` binary
+ * @param {{ dataDir?: string, port?: number, args?: string[] }} [opts] `args`: more of
+ *   `sscope serve`'s flags (`--disk-budget`). `dataDir`: record there (made by the
+ *   caller, e.g. with `privateDataDir()`, and kept across servers); by default a private
+ *   one of this server's. `port`: listen there instead of on a free one (a page's
+ *   localStorage, where its workspace lives, belongs to its origin, port included).
  * @returns {Promise<{ server: import('node:child_process').ChildProcess, uiUrl: string,
- *   token: string, output: () => string, stop: () => void }>} `token` is the launch token
- *   of `uiUrl` (in its fragment), for API calls from outside the page; rejects with the server's output when no
- *   URL comes within 15 s, the server exits, or it says the UI is not built.
+ *   token: string, output: () => string, stop: () => Promise<void>, dataDir: string }>}
+ *   `token` is the launch token of `uiUrl` (in its fragment), for API calls from outside
+ *   the page; `stop` resolves once the server has exited (its data directory is then free
+ *   for the next one); rejects with the server's output when no URL comes within 15 s,
+ *   the server exits, or it says the UI is not built.
  */
-export async function startServe(bin) {
-  // Recordings go to a private data directory, removed when this process exits.
-  const dataDir = mkdtempSync(join(tmpdir(), 'streamscope-e2e-'));
-  const server = spawn(bin, ['serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startServe(bin, opts = {}) {
+  const own = !opts.dataDir;
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'streamscope-e2e-'));
+  const server = spawn(bin, ['serve', '--port', String(opts.port ?? 0), '--data-dir', dataDir, ...(opts.args ?? [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   server.stderr.on('data', (d) => (out += d));
-  const stop = () => {
+  const exited = new Promise((resolve) => server.once('exit', resolve));
+  const stop = async () => {
     // By pid: only the server this process started.
     if (server.exitCode === null && server.signalCode === null) process.kill(server.pid, 'SIGTERM');
+    await exited;
   };
   process.on('exit', () => {
-    stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (server.exitCode === null && server.signalCode === null) process.kill(server.pid, 'SIGTERM');
+    if (own) rmSync(dataDir, { recursive: true, force: true });
   });
   const [, uiUrl, token] = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no UI URL from sscope serve within 15 s:\n${out}`)), 15_000);
@@ -42,7 +63,7 @@ export async function startServe(bin) {
     server.on('exit', (code) => reject(new Error(`sscope serve exited (${code}):\n${out}`)));
   });
   if (/not built/.test(out)) {
-    stop();
+    await stop();
     throw new Error(`the server does not serve this UI (it says the UI is not built):\n${out}`);
   }
   return { server, uiUrl, token, output: () => out, stop, dataDir };

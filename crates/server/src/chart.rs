@@ -10,6 +10,9 @@
 //! - `metric=events|bytes|latency|both|all` or a list such as `events,latency` (default
 //!   `both`: events and bytes stacked);
 //! - `window=` seconds up to 600 (default 60); `width=`, `height=` in px;
+//! - `end=` the last Unix second drawn (by default the last complete one): connections
+//!   opened from the session library ended long ago, and a window ending now would show
+//!   none of them;
 //!   `theme=light|dark`; `title=`;
 //! - `compact=1`: no title and no legend, for the live view that shows both around the
 //!   picture (heights from 110 px);
@@ -17,7 +20,7 @@
 //!
 //! Mounted inside `/api`, behind the launch token.
 //!
-//! `GET /api/sparkline.svg?conn=c1&metric=events|bytes|latency&window=60&width=120&
+//! `GET /api/sparkline.svg?conn=c1&metric=events|bytes|latency&window=60&end=&width=120&
 //! height=24&color=0&theme=` is one pane's line for its status line: no text, no axes,
 //! `color` an index into the chart palette (0 blue, 1 orange, …).
 //!
@@ -56,6 +59,8 @@ pub struct ChartQuery {
     pub conns: Option<String>,
     pub metric: Option<String>,
     pub window: Option<i64>,
+    /// The last Unix second drawn; never past the last complete one.
+    pub end: Option<i64>,
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub theme: Option<String>,
@@ -135,6 +140,7 @@ pub struct SparklineQuery {
     pub conn: Option<String>,
     pub metric: Option<String>,
     pub window: Option<i64>,
+    pub end: Option<i64>,
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub color: Option<usize>,
@@ -160,7 +166,7 @@ async fn sparkline(
     })?;
     let window = checked_window(q.window)?;
     let theme = checked_theme(q.theme.as_deref())?;
-    let to = Timestamp::now().as_micros().div_euclid(1_000_000) - 1;
+    let to = last_second(q.end, Timestamp::now().as_micros().div_euclid(1_000_000));
     let from = to - window + 1;
     // Only the seconds drawn are copied, under the session's lock.
     let series = session.with_stats(id, |name, stats| {
@@ -255,6 +261,12 @@ fn checked_theme(theme: Option<&str>) -> Result<Theme, ApiError> {
     }
 }
 
+/// The last second a chart draws: `end` when asked, never past the one before `now` (the
+/// current second is still being counted).
+fn last_second(end: Option<i64>, now: i64) -> i64 {
+    end.map_or(now - 1, |e| e.min(now - 1))
+}
+
 /// The chart a query asks for, as of the Unix second `now`.
 pub fn chart_of(session: &Session, q: &ChartQuery, now: i64) -> Result<Chart, ApiError> {
     let metrics = metrics_of(q.metric.as_deref().unwrap_or(DEFAULT_METRIC_SET))?;
@@ -292,8 +304,7 @@ pub fn chart_of(session: &Session, q: &ChartQuery, now: i64) -> Result<Chart, Ap
             ids.len()
         )));
     }
-    // The current second is still being counted: end at the one before.
-    let to = now - 1;
+    let to = last_second(q.end, now);
     let from = to - window + 1;
     // Each connection's series for every panel, read in place: the seconds drawn are
     // copied, not the connection's whole window.

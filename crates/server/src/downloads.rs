@@ -93,22 +93,24 @@ impl Downloads {
     }
 }
 
-/// Only what the UI downloads: a connection's export and a chart picture. Anything else
+/// Only what the UI downloads: a connection's or a library session's export and a chart
+/// picture. Anything else
 /// (the live socket, another link, a command) is refused, so a link can never do more
 /// than hand out one file.
 fn downloadable(path: &str) -> Result<PathAndQuery, ApiError> {
     let refused = || {
         ApiError::BadRequest(format!(
-            "{path:?} cannot be downloaded: only /api/connections/{{id}}/export and \
-             /api/chart.svg or .png"
+            "{path:?} cannot be downloaded: only /api/connections/{{id}}/export, \
+             /api/sessions/{{id}}/export and /api/chart.svg or .png"
         ))
     };
     let full: PathAndQuery = path.parse().map_err(|_| refused())?;
     let rest = full.path().strip_prefix("/api").ok_or_else(refused)?;
-    let export = rest
-        .strip_prefix("/connections/")
-        .and_then(|r| r.strip_suffix("/export"))
-        .is_some_and(|id| !id.is_empty() && !id.contains('/'));
+    let export = ["/connections/", "/sessions/"].iter().any(|under| {
+        rest.strip_prefix(under)
+            .and_then(|r| r.strip_suffix("/export"))
+            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+    });
     let chart = rest == "/chart.svg" || rest == "/chart.png";
     if !(export || chart) {
         return Err(refused());
@@ -181,6 +183,10 @@ mod tests {
             Ok("/connections/c1/export")
         );
         assert_eq!(
+            ok("/api/sessions/3/export?format=har&keep_secrets=true").as_deref(),
+            Ok("/sessions/3/export?format=har&keep_secrets=true")
+        );
+        assert_eq!(
             ok("/api/chart.png?conns=c1&width=900").as_deref(),
             Ok("/chart.png?conns=c1&width=900")
         );
@@ -189,6 +195,9 @@ mod tests {
             "/api/connections",
             "/api/connections/c1/send",
             "/api/connections/c1/x/export",
+            "/api/sessions/export",
+            "/api/sessions/3/open",
+            "/api/sessions/import",
             "/api/downloads/abc",
             "/api/chart.svgz",
             "/demo/ws/ticker",

@@ -34,7 +34,17 @@ const EXPORT_CHUNK: usize = 64 * 1024;
 pub struct SessionsState {
     session: Session,
     /// Past sessions opened here, and the connections that show them.
-    opened: Arc<Mutex<HashMap<i64, Vec<ConnId>>>>,
+    opened: Arc<Mutex<HashMap<i64, Vec<Opened>>>>,
+}
+
+/// A connection that shows a past session's connection, with what opening it answered
+/// besides the listing: a second open (another tab, a reloaded page) must get the same
+/// settings and recorded ids as the first, or it could not connect again.
+#[derive(Clone)]
+struct Opened {
+    id: ConnId,
+    settings: Value,
+    recorded_as: u32,
 }
 
 impl SessionsState {
@@ -172,8 +182,8 @@ async fn delete(
         .unwrap_or_else(PoisonError::into_inner)
         .remove(&sid)
         .unwrap_or_default();
-    for id in shown {
-        let _ = state.session.forget(id);
+    for o in shown {
+        let _ = state.session.forget(o.id);
     }
     tokio::task::spawn_blocking(move || lib.delete(sid))
         .await
@@ -213,9 +223,14 @@ async fn open(
         .unwrap_or_else(PoisonError::into_inner)
         .get(&sid)
         .cloned();
-    if let Some(ids) = already {
-        let still = listed(&ids);
+    if let Some(opened) = already {
+        let ids: Vec<ConnId> = opened.iter().map(|o| o.id).collect();
+        let mut still = listed(&ids);
         if still.len() == ids.len() {
+            for (c, o) in still.iter_mut().zip(&opened) {
+                c["settings"] = o.settings.clone();
+                c["recorded_as"] = json!(ConnId(o.recorded_as).to_string());
+            }
             return Ok(Json(json!({ "session": sid, "conns": still })));
         }
     }
@@ -245,7 +260,17 @@ async fn open(
         .opened
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .insert(sid, ids.clone());
+        .insert(
+            sid,
+            attached
+                .iter()
+                .map(|(id, settings, was)| Opened {
+                    id: *id,
+                    settings: settings.clone(),
+                    recorded_as: *was,
+                })
+                .collect(),
+        );
     let mut conns = listed(&ids);
     for (c, (_, settings, was)) in conns.iter_mut().zip(&attached) {
         c["settings"] = settings.clone();

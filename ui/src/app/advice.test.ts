@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { CAUSES } from '../contract';
-import { adviceFor } from './advice';
+import { CAUSES, type StreamRecord } from '../contract';
+import { adviceFor, budgetNotice } from './advice';
 
 const options = readFileSync(new URL('../views/ConnOptions.svelte', import.meta.url), 'utf8');
 
@@ -41,5 +41,25 @@ describe('advice for a cause', () => {
     expect(adviceFor('transport_lost', 'ws')).toBeNull();
     expect(adviceFor('quantum_flux', 'sse')).toBeNull();
     expect(adviceFor(undefined, 'sse')).toBeNull();
+  });
+});
+
+describe('the budget notice', () => {
+  it('is shown for a spent disk or memory budget, and for nothing else', () => {
+    const err = (cause?: string): StreamRecord => ({
+      t: '2026-01-02T03:04:05Z',
+      conn: 'c1',
+      proto: 'ws',
+      seq: 9,
+      dir: 'meta',
+      kind: 'error',
+      message: 'recording stopped',
+      ...(cause ? { cause } : {}),
+    });
+    expect(budgetNotice(err('disk_budget'))).toMatch(/^The disk budget for recordings is spent: .*delete sessions/);
+    expect(budgetNotice(err('memory_budget'))).toMatch(/^The memory for recordings is spent/);
+    expect(budgetNotice(err('refused'))).toBeNull();
+    expect(budgetNotice(err())).toBeNull();
+    expect(budgetNotice(undefined)).toBeNull();
   });
 });

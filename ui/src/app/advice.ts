@@ -48,3 +48,13 @@ export function adviceFor(cause: string | undefined, proto: Proto): string | nul
 export function adviceForRecord(r: StreamRecord): string | null {
   return r.kind === 'error' ? adviceFor(r.cause, r.proto) : null;
 }
+
+/** The notice a pane shows when its connection ended because recording had to stop (a
+ * budget of the server's was spent): that is about the app, not the peer, and must be
+ * seen without opening the error row. `null` for any other record. */
+export function budgetNotice(r: StreamRecord | undefined): string | null {
+  if (r?.kind !== 'error' || (r.cause !== 'disk_budget' && r.cause !== 'memory_budget')) return null;
+  const what =
+    r.cause === 'disk_budget' ? 'The disk budget for recordings is spent' : 'The memory for recordings is spent';
+  return `${what}: this connection stopped recording. ${adviceFor(r.cause, r.proto)}`;
+}

@@ -2,8 +2,9 @@
 // for one window, starts them in order, and gives views one object (from context) whose
 // methods they call and whose `tick` moves at most once per animation frame. It also
 // keeps the small window-wide state no module owns: the demo list, the theme and whether
-// the labs panel is open. The jobs themselves are the modules': panes (pane lifecycle),
-// live (records in), workspace (what outlives the window), labs (lab runs).
+// the labs panel or the library menu is open. The jobs themselves are the modules': panes
+// (pane lifecycle), live (records in), workspace (what outlives the window), library
+// (recorded sessions, import and export), labs (lab runs).
 
 import { getContext, setContext } from 'svelte';
 import { ChartSettings, SystemTheme } from '../chart/state.svelte';
@@ -24,6 +25,7 @@ import type {
   SearchRequest,
 } from '../transport/types';
 import { Labs } from '../labs/session.svelte';
+import { Library, requestFrom } from './library.svelte';
 import { Live } from './live.svelte';
 import type { PaneState } from './pane.svelte';
 import { Panes } from './panes.svelte';
@@ -41,6 +43,8 @@ export class App {
   private readonly system = new SystemTheme();
   /** The labs: their list, the claims and the run shown. */
   readonly labs: Labs;
+  /** The session library: recorded and imported sessions. */
+  readonly library: Library;
 
   /** Moves once per animation frame in which the store changed. */
   tick = $state(0);
@@ -48,6 +52,8 @@ export class App {
   theme: Theme = $state('system');
   /** The labs panel beside the panes. */
   labsOpen = $state(false);
+  /** The library menu under the top bar. */
+  libraryOpen = $state(false);
   /** A pane to scroll into view (the newest a lab run opened); the view clears it. */
   reveal: string | null = $state(null);
 
@@ -66,6 +72,7 @@ export class App {
       live: this.live,
       demoUrl: (path, proto) => this.demoUrl(path, proto),
     });
+    this.library = new Library(this.api, host, this.lifecycle);
     this.theme = restoreTheme(host.storage);
     const page = new URL(session.base);
     this.labs = new Labs({
@@ -111,7 +118,13 @@ export class App {
    * before the first `await`, so a render right after the call already has them. */
   async start() {
     this.lifecycle.restore();
-    await this.live.start(this.lifecycle.list);
+    // The library says which session the server records into: a different one from the
+    // workspace's means the server restarted, and the panes' connections are gone.
+    const lib = await this.library.refresh();
+    const now = lib?.recording ?? null;
+    await this.live.start(this.lifecycle.list, { saved: this.lifecycle.recording, now });
+    if (lib) this.lifecycle.recording = now;
+    this.library.describeEarlier(this.lifecycle.list);
     this.lifecycle.persist();
     this.api.demos().then(
       (d) => (this.demos = d),
@@ -197,6 +210,39 @@ export class App {
   /** Gives the shown connection the pane's name (the charts' legends read it). */
   renameConn(pane: PaneState): Promise<void> {
     return this.lifecycle.rename(pane);
+  }
+  /** Hides the frames so far from the pane's list; the recording keeps them. */
+  clearPane(pane: PaneState) {
+    this.lifecycle.clear(pane);
+  }
+  showAll(pane: PaneState) {
+    this.lifecycle.showAll(pane);
+  }
+
+  // The session library (library.svelte.ts).
+  toggleLibrary(open = !this.libraryOpen) {
+    this.libraryOpen = open;
+    if (open) void this.library.refresh();
+  }
+  /** Opens a library session in panes and brings the last of them into view. */
+  async openSession(id: number): Promise<void> {
+    const panes = await this.library.open(id);
+    if (panes.length) {
+      this.reveal = panes[panes.length - 1].id;
+      this.libraryOpen = false;
+    }
+  }
+  /** Connects again with the shown recorded connection's settings; `answers`: the
+   * secrets the user typed, used for this request only. */
+  connectAgain(pane: PaneState, answers: Record<string, string>): Promise<void> {
+    const rec = pane.shownRecording;
+    const settings = rec?.settings ?? { url: pane.config.url };
+    return this.lifecycle.connectAgain(pane, requestFrom(settings, answers));
+  }
+  /** Imports files (the picker's or a drop's) one by one; the menu shows the result. */
+  async importFiles(files: Iterable<File>): Promise<void> {
+    this.libraryOpen = true;
+    for (const f of files) await this.library.importFile(f);
   }
 
   // The server's connections no pane shows (another tab's, or left behind).

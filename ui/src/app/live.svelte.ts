@@ -1,5 +1,6 @@
 // The page's link to the server's record stream: at start, which connections each pane
-// still has on the server and from which seq to stream them; the live feed (transport/
+// still has on the server (and, for those gone with a restart, which library session
+// kept them) and from which seq to stream them; the live feed (transport/
 // live) with its batches applied to the store; the feed's state for the top bar; every
 // connection the server holds (`known`, shown or not); and whether the server refuses
 // this window. How records travel (socket, worker, resume cursors) is transport's; what
@@ -26,16 +27,51 @@ export interface Subscription {
   watch: string[];
 }
 
+/** Which library session recorded the workspace's connections (`saved`, from the
+ * workspace) and which one the server records into now (`now`, from its library); either
+ * `null` when unknown (an older workspace, a memory-only server). */
+export interface Recording {
+  saved: number | null;
+  now: number | null;
+}
+
 /** Re-attaches panes restored from an earlier page to the server's connections `views`,
  * fills the store with the ones kept, and says where the feed starts for every
  * connection. A pane keeps a connection only if the server still has it with the same
- * URL (a restarted server reuses ids); it then shows its newest one. */
-export function reattach(panes: readonly PaneState[], views: ConnView[], store: Store): Subscription {
+ * URL, and only if the server was not restarted since (it records into another library
+ * session now: a restarted server reuses ids, even with the same URL); it then shows its
+ * newest one. A pane left with none says where they went (`earlier`): the library
+ * session that recorded the one it showed, and the ids they had there. */
+export function reattach(
+  panes: readonly PaneState[],
+  views: ConnView[],
+  store: Store,
+  recording: Recording = { saved: null, now: null },
+): Subscription {
   const byId = new Map(views.map((v) => [v.id, v]));
   const cursors = new Map<string, number>();
   const wanted = new Set<string>();
+  const restarted = recording.saved !== null && recording.now !== null && recording.saved !== recording.now;
   for (const pane of panes) {
-    pane.conns = pane.conns.filter((id) => byId.has(id) && byId.get(id)?.url === pane.connUrls.get(id));
+    const before = pane.conns;
+    pane.conns = restarted ? [] : before.filter((id) => byId.has(id) && byId.get(id)?.url === pane.connUrls.get(id));
+    const gone = before.filter((id) => !pane.conns.includes(id));
+    if (gone.length && !pane.conns.length) {
+      // The one it showed last says which session to offer; its siblings from that same
+      // session come along when it is opened.
+      const last = pane.recorded[gone[gone.length - 1]];
+      const session = last ? last.session : recording.saved;
+      const ids = gone.flatMap((id) => {
+        const r = pane.recorded[id];
+        if (r) return r.session === session ? [r.recordedAs] : [];
+        return session === recording.saved ? [id] : [];
+      });
+      pane.earlier = { session, conns: ids };
+    }
+    for (const id of gone) {
+      delete pane.recorded[id];
+      delete pane.cleared[id];
+    }
     pane.connId = pane.conns.length ? pane.conns[pane.conns.length - 1] : null;
     for (const id of pane.conns) {
       const v = byId.get(id)!;
@@ -72,14 +108,14 @@ export class Live {
 
   /** Lists the server's connections, re-attaches `panes` to theirs (see `reattach`) and
    * starts the feed. A failed listing starts the feed with no connection kept. */
-  async start(panes: readonly PaneState[]) {
+  async start(panes: readonly PaneState[], recording?: Recording) {
     let views: ConnView[] = [];
     try {
       views = await this.api.list();
     } catch (e) {
       this.note(e);
     }
-    const { cursors, watch } = reattach(panes, views, this.store);
+    const { cursors, watch } = reattach(panes, views, this.store, recording);
     this.feed = this.openFeed({
       chunks: (c) => this.store.apply(c),
       conns: (v) => this.store.applyConns(v),

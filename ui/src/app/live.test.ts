@@ -87,6 +87,36 @@ describe('reattach', () => {
     expect(store.get('c5')).toBeUndefined();
   });
 
+  it('after a restart keeps nothing, even an id the server reused for the same URL, and says which session had them', () => {
+    const store = new Store(100, () => 1);
+    const p = pane('p1', [
+      ['c1', URL_A],
+      ['c2', URL_A],
+    ]);
+    // c2 showed a connection of library session 4, opened there as c2 (it was c5 in session 4).
+    p.recorded = { c2: { session: 4, started: '2026-12-01T00:00:00Z', recordedAs: 'c5', settings: null } };
+    p.cleared = { c1: 3 };
+    const q = pane('p2', [['c1', URL_A]]);
+    const views = [connView('c1', { url: URL_A, last_seq: 7 })];
+    const sub = reattach([p, q], views, store, { saved: 6, now: 7 });
+    expect([p.conns, q.conns, sub.watch]).toEqual([[], [], []]);
+    expect(p.earlier).toEqual({ session: 4, conns: ['c5'] });
+    expect(q.earlier).toEqual({ session: 6, conns: ['c1'] });
+    expect([p.recorded, p.cleared]).toEqual([{}, {}]);
+  });
+
+  it('on the same server run keeps what it still has; without a library, says only that they are gone', () => {
+    const store = new Store(100, () => 1);
+    const p = pane('p1', [['c1', URL_A]]);
+    const q = pane('p2', [['c2', URL_A]]);
+    reattach([p, q], [connView('c1', { url: URL_A })], store, { saved: 6, now: 6 });
+    expect([p.conns, p.earlier]).toEqual([['c1'], null]);
+    expect(q.earlier).toEqual({ session: 6, conns: ['c2'] });
+    const r = pane('p3', [['c3', URL_A]]);
+    reattach([r], [], store, { saved: null, now: null });
+    expect(r.earlier).toEqual({ session: null, conns: ['c3'] });
+  });
+
   it('with no connections on the server leaves the store alone', () => {
     const store = new Store(100, () => 1);
     const p = pane('p1', [['c1', URL_A]]);

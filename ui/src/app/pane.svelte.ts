@@ -1,5 +1,6 @@
-// One pane's state: its request settings, the connections it opened, the one it shows,
-// its error and its view toggles. Views bind to it directly. The list of panes and what
+// One pane's state: its request settings, the connections it opened or was given from
+// the session library (recorded, read-only), the one it shows, its error and its view
+// toggles (filter, pause, where Clear started the view afresh). Views bind to it directly. The list of panes and what
 // adding, connecting or closing one does belong to `panes.svelte.ts`; keeping panes
 // across reloads to `workspace.ts`.
 
@@ -7,7 +8,33 @@ import type { Proto } from '../contract';
 import { defaultConfig, protoOf, type PaneConfig } from '../store/config';
 import { NO_FILTER, type FilterSpec } from '../store/filter';
 import { ApiError } from '../transport/api';
-import type { ConnState, ErrorCode, OpenRequest } from '../transport/types';
+import type { ConnSettings, ConnState, ErrorCode, OpenRequest } from '../transport/types';
+
+/** Where a connection shown from the session library was recorded. */
+export interface RecordedConn {
+  /** The library's session id. */
+  session: number;
+  /** The session's start (RFC 3339): the pane's "recorded <date>" marker. */
+  started: string;
+  /** The id it had while recording (`recorded_as`). */
+  recordedAs: string;
+  /** What it was opened with, without secrets; `null` for an imported file. */
+  settings: ConnSettings | null;
+}
+
+/** A pane restored from the saved workspace whose connections the server no longer has
+ * (it restarted): which library session held them, so the pane can offer to open it. */
+export interface EarlierSession {
+  /** `null` when the workspace did not say (saved by an older build, or memory only). */
+  session: number | null;
+  /** The ids the connections had in that session. */
+  conns: string[];
+  /** The session's name and start, when the library still lists it. */
+  name?: string;
+  started?: string;
+  /** Set when the library no longer has it (deleted). */
+  missing?: boolean;
+}
 
 export interface PaneError {
   code: ErrorCode | 'invalid_input';
@@ -36,10 +63,22 @@ export class PaneState {
   readonly requests = new Map<string, OpenRequest>();
   /** The URL the server reported for each connection, to recognise it after a reload. */
   readonly connUrls = new Map<string, string>();
+  /** The pane's connections that show a library session's (read-only), by server id. */
+  recorded: Record<string, RecordedConn> = $state({});
+  /** Set when the pane came back from a saved workspace without its connections. */
+  earlier: EarlierSession | null = $state(null);
+  /** Per connection, the last seq before the pane's Clear: the view shows only later
+   * frames, while the recording (export, search of the server) keeps every one. */
+  cleared: Record<string, number> = $state({});
 
   constructor(id: string, config: PaneConfig) {
     this.id = id;
     this.config = config;
+  }
+
+  /** Where the shown connection was recorded, when it came from the library. */
+  get shownRecording(): RecordedConn | null {
+    return (this.connId && this.recorded[this.connId]) || null;
   }
 
   /** The protocol the URL field implies. */

@@ -1,6 +1,8 @@
-// The panes on screen and their lifecycle: adding, ordering, focusing, connecting,
-// disconnecting, renaming and closing them, and what closing costs (saved messages, the
-// server's recordings). Also the server's connections no pane shows (opened by another
+// The panes on screen and their lifecycle: adding, ordering, focusing, connecting (and
+// connecting again from a recorded connection's settings), disconnecting, renaming,
+// clearing the view and closing them, and what closing costs (saved messages, the
+// server's recordings). Connections opened from the session library come in through
+// `attachRecorded`, read-only. Also the server's connections no pane shows (opened by another
 // tab, or left by a closed one): listing them, attaching one to a new pane, closing or
 // forgetting it. Each change that should outlive the window is saved through
 // `workspace.ts`; the live feed (`live.svelte.ts`) is told the panes' connections, the
@@ -13,9 +15,9 @@ import { buildOpen, defaultConfig } from '../store/config';
 import { RING_ROWS, type Store } from '../store/log';
 import { deleteSaved, forgetPane, loadSaved } from '../store/saved';
 import { ApiError, type Api } from '../transport/api';
-import type { ConnState, ConnView } from '../transport/types';
+import type { ConnState, ConnView, OpenRequest } from '../transport/types';
 import type { Live } from './live.svelte';
-import { newPaneId, PaneState, toPaneError } from './pane.svelte';
+import { newPaneId, PaneState, toPaneError, type RecordedConn } from './pane.svelte';
 import { restoreWorkspace, saveWorkspace, type DemoUrl } from './workspace';
 
 /** What pane commands ask of the control API. */
@@ -39,6 +41,9 @@ export class Panes {
   /** Connections this window asked the server to forget: hidden from the unattached
    * list while their close completes. Not state: views redraw on the store's tick. */
   private readonly forgetting = new Set<string>();
+  /** The library session the server records into: saved with the workspace, so panes
+   * restored after a restart know where their connections went. `null` when unknown. */
+  recording: number | null = null;
 
   constructor(private readonly deps: PanesDeps) {}
 
@@ -47,11 +52,12 @@ export class Panes {
     const w = restoreWorkspace(this.deps.storage, this.deps.demoUrl);
     this.list = w.panes;
     this.active = w.active;
+    this.recording = w.recording ?? null;
   }
 
   /** Writes the workspace (without secrets) to the host's storage. */
   persist() {
-    saveWorkspace(this.deps.storage, { panes: this.list, active: this.active });
+    saveWorkspace(this.deps.storage, { panes: this.list, active: this.active, recording: this.recording });
   }
 
   add(proto: Proto, url?: string): PaneState {
@@ -110,22 +116,40 @@ export class Panes {
   /** Opens a new pane on a connection no pane shows, and streams its records from the
    * start (its newest ring's worth; older ones page from the server when scrolled to). */
   attach(view: ConnView): PaneState {
+    return this.show(view);
+  }
+
+  /** Shows a connection of a session opened from the library, read-only: in `into` (the
+   * pane that showed it before a restart) or in a new pane. The pane takes the recorded
+   * settings (URL, name) so "Connect again" and its URL bar say what was recorded. */
+  attachRecorded(view: ConnView, rec: RecordedConn, into?: PaneState): PaneState {
+    return this.show(view, rec, into);
+  }
+
+  private show(view: ConnView, rec?: RecordedConn, into?: PaneState): PaneState {
     const existing = this.list.find((p) => p.conns.includes(view.id));
     if (existing) {
+      if (rec) existing.recorded = { ...existing.recorded, [view.id]: rec };
       this.view(existing, view.id);
       this.active = existing.id;
       return existing;
     }
-    const pane = new PaneState(newPaneId(), defaultConfig(view.url));
-    pane.config.name = view.name;
-    pane.conns = [view.id];
+    const pane = into && this.list.includes(into) ? into : new PaneState(newPaneId(), defaultConfig(view.url));
+    if (pane !== into) pane.config.name = view.name;
+    if (rec) {
+      pane.recorded = { ...pane.recorded, [view.id]: rec };
+      pane.earlier = null;
+      if (rec.settings?.url) pane.config.url = rec.settings.url;
+    }
+    pane.conns = [...pane.conns, view.id];
     pane.connId = view.id;
+    pane.paused = false;
     pane.connUrls.set(view.id, view.url);
     const from = Math.max(0, view.last_seq - RING_ROWS);
     const log = this.deps.store.ensure(view.id, view.proto);
     log.applyView(view);
     log.lastSeq = from;
-    this.list = [...this.list, pane];
+    if (pane !== into) this.list = [...this.list, pane];
     this.watchPanes(new Map([[view.id, from]]));
     this.active = pane.id;
     this.persist();
@@ -174,19 +198,30 @@ export class Panes {
       pane.error = { code: 'invalid_input', message: built.message, field: built.field };
       return;
     }
+    await this.openIn(pane, built.request);
+  }
+
+  /** Opens a new live connection with a recorded connection's settings, the secrets the
+   * user typed put back in (`requestFrom`); the pane shows it, the recorded one stays in
+   * its list of connections. */
+  async connectAgain(pane: PaneState, request: OpenRequest) {
+    await this.openIn(pane, request);
+  }
+
+  private async openIn(pane: PaneState, request: OpenRequest) {
     pane.busy = true;
     pane.error = null;
     try {
-      const view = await this.deps.api.open(built.request);
+      const view = await this.deps.api.open(request);
       const log = this.deps.store.ensure(view.id, view.proto);
       log.applyView(view);
-      const { bearer: _b, basic: _a, ...shown } = built.request;
+      const { bearer: _b, basic: _a, ...shown } = request;
       pane.requests.set(view.id, {
         ...shown,
         headers: [
           ...shown.headers,
-          ...(built.request.bearer ? ([['Authorization', 'Bearer ••••••']] as [string, string][]) : []),
-          ...(built.request.basic ? ([['Authorization', 'Basic ••••••']] as [string, string][]) : []),
+          ...(request.bearer ? ([['Authorization', 'Bearer ••••••']] as [string, string][]) : []),
+          ...(request.basic ? ([['Authorization', 'Basic ••••••']] as [string, string][]) : []),
         ],
       });
       pane.connUrls.set(view.id, view.url);
@@ -211,6 +246,25 @@ export class Panes {
       if (!(e instanceof ApiError && (e.code === 'connection_ended' || e.code === 'unknown_connection')))
         pane.error = toPaneError(e);
     }
+  }
+
+  /** Starts the pane's view of its shown connection afresh: frames recorded so far are
+   * hidden from the list, not deleted (the recording, its export and the server's
+   * search keep them; `showAll` brings them back). */
+  clear(pane: PaneState) {
+    const id = pane.connId;
+    if (!id) return;
+    pane.cleared = { ...pane.cleared, [id]: this.deps.store.get(id)?.lastSeq ?? 0 };
+    this.persist();
+  }
+
+  /** Undoes `clear`: the view shows the whole recording again. */
+  showAll(pane: PaneState) {
+    const id = pane.connId;
+    if (!id || !(id in pane.cleared)) return;
+    const { [id]: _gone, ...rest } = pane.cleared;
+    pane.cleared = rest;
+    this.persist();
   }
 
   /** Shows another of the pane's connections (an earlier run). */

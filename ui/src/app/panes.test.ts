@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { memoryStorage } from '../host/browser';
 import { RING_ROWS, Store } from '../store/log';
 import { loadSaved, saveMessage } from '../store/saved';
+import { chunk } from '../store/testing';
 import { ApiError } from '../transport/api';
 import type { ConnView, OpenRequest } from '../transport/types';
 import { Panes, type PaneApi } from './panes.svelte';
@@ -221,5 +222,56 @@ describe('panes', () => {
     fail = true;
     await panes.closeUnattached('c4');
     expect(noted).toEqual([failure]);
+  });
+
+  it('clear hides the frames so far from the view only, and Show all brings them back', () => {
+    const { panes, store, storage } = setup();
+    const p = panes.attach(connView('c4', { last_seq: 30 }));
+    store.apply([chunk('c4', 1, 30)]);
+    panes.clear(p);
+    expect(p.cleared).toEqual({ c4: 30 });
+    // The store (what the view pages from) keeps every frame; nothing was asked of the server.
+    expect(store.get('c4')?.lastSeq).toBe(30);
+    expect(saved(storage).panes.at(-1)?.cleared).toEqual({ c4: 30 });
+    panes.showAll(p);
+    expect(p.cleared).toEqual({});
+    expect(saved(storage).panes.at(-1)?.cleared).toEqual({});
+  });
+
+  it('show a library session’s connection read-only, in the pane that showed it before or a new one', () => {
+    const { panes, watched } = setup();
+    panes.restore();
+    const before = panes.list[0];
+    before.earlier = { session: 4, conns: ['c1'] };
+    const rec = { session: 4, started: '2026-12-01T00:00:00Z', recordedAs: 'c1', settings: { url: 'ws://x.test/rec' } };
+    expect(panes.attachRecorded(connView('c9', { url: 'ws://x.test/rec' }), rec, before)).toBe(before);
+    expect([before.connId, before.shownRecording, before.earlier, before.config.url]).toEqual([
+      'c9',
+      rec,
+      null,
+      'ws://x.test/rec',
+    ]);
+    const n = panes.list.length;
+    const fresh = panes.attachRecorded(connView('c10'), { ...rec, recordedAs: 'c2' });
+    expect(panes.list).toHaveLength(n + 1);
+    expect(fresh.shownRecording?.recordedAs).toBe('c2');
+    expect(watched.at(-1)).toEqual(['c9', 'c10']);
+  });
+
+  it('connect again opens a live connection in the pane, which then shows it and no longer reads as recorded', async () => {
+    const { panes, opened } = setup();
+    const rec = { session: 4, started: '2026-12-01T00:00:00Z', recordedAs: 'c1', settings: { url: 'ws://x.test/rec' } };
+    const p = panes.attachRecorded(connView('c9', { url: 'ws://x.test/rec' }), rec);
+    await panes.connectAgain(p, {
+      url: 'ws://x.test/rec',
+      headers: [],
+      subprotocols: [],
+      insecure: false,
+      bearer: 't',
+    });
+    expect(opened.at(-1)?.bearer).toBe('t');
+    expect([p.conns, p.connId, p.shownRecording]).toEqual([['c9', 'c1'], 'c1', null]);
+    // What the detail view shows of the request hides the secret.
+    expect(JSON.stringify(p.requests.get('c1'))).not.toContain('"t"');
   });
 });

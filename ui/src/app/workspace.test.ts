@@ -41,6 +41,51 @@ describe('the workspace', () => {
     expect(w.panes[0].connId).toBeNull();
   });
 
+  it('keeps the recording session, the panes’ recorded connections, where they went and where Clear started', () => {
+    const kv = memoryStorage();
+    const a = pane('pa', 'ws://example.test/feed', [['c2', 'ws://example.test/feed']]);
+    a.recorded = {
+      c2: {
+        session: 4,
+        started: '2026-12-01T00:00:00Z',
+        recordedAs: 'c5',
+        settings: { url: 'ws://example.test/feed', secrets: ['bearer'] },
+      },
+      gone: { session: 4, started: '2026-12-01T00:00:00Z', recordedAs: 'c6', settings: null },
+    };
+    a.cleared = { c2: 17 };
+    const b = pane('pb', 'ws://example.test/feed');
+    b.earlier = { session: 3, conns: ['c1'], name: 'Monday' };
+    saveWorkspace(kv, { panes: [a, b], active: 'pa', recording: 9 });
+    const w = restoreWorkspace(kv, demoUrl);
+    expect(w.recording).toBe(9);
+    // Only entries of connections the pane has come back.
+    expect(Object.keys(w.panes[0].recorded)).toEqual(['c2']);
+    expect(w.panes[0].recorded.c2).toEqual(a.recorded.c2);
+    expect(w.panes[0].cleared).toEqual({ c2: 17 });
+    expect(w.panes[1].earlier).toEqual({ session: 3, conns: ['c1'], name: 'Monday' });
+
+    // Whatever storage holds, what comes back has the right shape.
+    kv.set(
+      WORKSPACE_KEY,
+      JSON.stringify({
+        recording: 'x',
+        panes: [
+          {
+            id: 'p',
+            conns: ['c1'],
+            recorded: { c1: { session: '4' } },
+            cleared: { c1: 'x' },
+            earlier: { conns: [1, 'c1'] },
+          },
+        ],
+      }),
+    );
+    const bad = restoreWorkspace(kv, demoUrl);
+    expect([bad.recording, bad.panes[0].recorded, bad.panes[0].cleared]).toEqual([null, {}, {}]);
+    expect(bad.panes[0].earlier).toEqual({ session: null, conns: ['c1'] });
+  });
+
   it('never keeps secrets', () => {
     const kv = memoryStorage();
     const p = pane('pa', 'wss://example.test/');

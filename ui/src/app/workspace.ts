@@ -1,5 +1,7 @@
 // The workspace kept in the host's storage between windows: the panes (settings without
-// secrets, the connections each opened and their URLs) with the active one, and the
+// secrets, the connections each opened and their URLs, those shown from the session
+// library, where Clear started each view) with the active one, the library session that
+// was recording (so a restarted server's panes can say where their frames went), and the
 // theme. Only this module knows the keys and the saved shape. When to save, and what
 // the panes do, belong to `panes.svelte.ts`; whether a saved connection still exists on
 // the server to `live.svelte.ts`; the charts keep their own settings (chart/state).
@@ -7,7 +9,7 @@
 import type { Proto } from '../contract';
 import type { KeyValue } from '../host';
 import { defaultConfig, persistable, restoreConfig, type PaneConfig } from '../store/config';
-import { newPaneId, PaneState } from './pane.svelte';
+import { newPaneId, PaneState, type EarlierSession, type RecordedConn } from './pane.svelte';
 
 export const WORKSPACE_KEY = 'sscope.workspace';
 export const THEME_KEY = 'sscope.theme';
@@ -21,6 +23,8 @@ export interface Workspace {
   panes: PaneState[];
   /** The focused pane's id; one of `panes` whenever there are any. */
   active: string | null;
+  /** The library session the server was recording into when saved; `null` when unknown. */
+  recording?: number | null;
 }
 
 interface SavedPane {
@@ -28,6 +32,30 @@ interface SavedPane {
   config: PaneConfig;
   conns: string[];
   urls?: Record<string, string>;
+  recorded?: Record<string, RecordedConn>;
+  earlier?: EarlierSession | null;
+  cleared?: Record<string, number>;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+/** The entries of a saved map that have the right shape; storage may hold anything. */
+function entries<T>(raw: unknown, ok: (v: unknown) => v is T): [string, T][] {
+  return isObject(raw) ? (Object.entries(raw).filter(([, v]) => ok(v)) as [string, T][]) : [];
+}
+
+const isRecorded = (v: unknown): v is RecordedConn =>
+  isObject(v) && typeof v.session === 'number' && typeof v.started === 'string' && typeof v.recordedAs === 'string';
+
+function restoreEarlier(v: unknown): EarlierSession | null {
+  if (!isObject(v) || !Array.isArray(v.conns)) return null;
+  return {
+    session: typeof v.session === 'number' ? v.session : null,
+    conns: v.conns.filter((c): c is string => typeof c === 'string'),
+    ...(typeof v.name === 'string' ? { name: v.name } : {}),
+    ...(typeof v.started === 'string' ? { started: v.started } : {}),
+    ...(v.missing === true ? { missing: true } : {}),
+  };
 }
 
 /** The saved workspace, or the two demo panes when there is none (first start, or
@@ -36,11 +64,13 @@ export function restoreWorkspace(kv: KeyValue, demoUrl: DemoUrl): Workspace {
   const raw = kv.get(WORKSPACE_KEY);
   let saved: SavedPane[] = [];
   let active: string | null = null;
+  let recording: number | null = null;
   if (raw) {
     try {
-      const w = JSON.parse(raw) as { panes?: SavedPane[]; active?: string };
+      const w = JSON.parse(raw) as { panes?: SavedPane[]; active?: string; recording?: number };
       saved = Array.isArray(w.panes) ? w.panes : [];
       active = typeof w.active === 'string' ? w.active : null;
+      recording = typeof w.recording === 'number' ? w.recording : null;
     } catch {
       saved = [];
     }
@@ -51,6 +81,11 @@ export function restoreWorkspace(kv: KeyValue, demoUrl: DemoUrl): Workspace {
       const pane = new PaneState(p.id, restoreConfig(p.config, demoUrl('/demo/ws/ticker', 'ws')));
       pane.conns = Array.isArray(p.conns) ? p.conns.filter((c) => typeof c === 'string') : [];
       for (const [id, url] of Object.entries(p.urls ?? {})) if (typeof url === 'string') pane.connUrls.set(id, url);
+      pane.recorded = Object.fromEntries(entries(p.recorded, isRecorded).filter(([id]) => pane.conns.includes(id)));
+      pane.earlier = restoreEarlier(p.earlier);
+      pane.cleared = Object.fromEntries(
+        entries(p.cleared, (v): v is number => typeof v === 'number').filter(([id]) => pane.conns.includes(id)),
+      );
       return pane;
     });
   if (!panes.length) {
@@ -60,7 +95,7 @@ export function restoreWorkspace(kv: KeyValue, demoUrl: DemoUrl): Workspace {
     ];
   }
   if (!panes.some((p) => p.id === active)) active = panes[0]?.id ?? null;
-  return { panes, active };
+  return { panes, active, recording };
 }
 
 /** Writes the workspace, without secrets (`persistable`). */
@@ -71,8 +106,13 @@ export function saveWorkspace(kv: KeyValue, w: Workspace) {
       config: persistable(p.config),
       conns: p.conns,
       urls: Object.fromEntries(p.conns.map((c) => [c, p.connUrls.get(c) ?? ''])),
+      // Settings in `recorded` come from the server without secrets.
+      recorded: p.recorded,
+      earlier: p.earlier,
+      cleared: p.cleared,
     })),
     active: w.active,
+    recording: w.recording,
   };
   kv.set(WORKSPACE_KEY, JSON.stringify(saved));
 }

@@ -9,6 +9,7 @@ import {
   liveChartHeight,
   MAX_LINES,
   MIN_WIDTH,
+  recordedEnd,
   sparklinePath,
   type ChartRequest,
 } from './query';
@@ -111,5 +112,36 @@ describe('layout', () => {
     // Narrower than a chart can be: one column at the smallest size.
     expect(layout(200, 2, 10)).toEqual({ columns: 1, chartWidth: MIN_WIDTH });
     expect(layout(900, 0, 10).columns).toBe(0);
+  });
+});
+
+describe('charts of library recordings', () => {
+  it('end where the latest of them ended, and only when none is live', () => {
+    const rec = (endedMs: number, live = false, recorded = true) => ({ live, recorded, endedMs });
+    expect(recordedEnd([rec(1_765_000_000_900), rec(1_765_000_100_400, false, false)])).toBe(1_765_000_100);
+    // A live one: the window ends now, as always.
+    expect(recordedEnd([rec(1_765_000_000_900), rec(0, true, false)])).toBeUndefined();
+    // Ended connections of this run only: unchanged too.
+    expect(recordedEnd([rec(1_765_000_000_900, false, false)])).toBeUndefined();
+    expect(recordedEnd([])).toBeUndefined();
+  });
+
+  it('ask the server for that end', () => {
+    const q = chartQuery({
+      metrics: ['events'],
+      lines: [{ conn: 'c4', color: 1 }],
+      window: 60,
+      width: 600,
+      height: 200,
+      dark: false,
+      end: 1_765_000_100,
+    });
+    expect(q.get('end')).toBe('1765000100');
+    expect(
+      new URLSearchParams(
+        sparklinePath({ conn: 'c4', color: 0, dark: false, width: 84, height: 18, end: 7.9 }).split('?')[1],
+      ).get('end'),
+    ).toBe('7');
+    expect(sparklinePath({ conn: 'c4', color: 0, dark: false, width: 84, height: 18 })).not.toContain('end=');
   });
 });

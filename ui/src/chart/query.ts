@@ -22,6 +22,9 @@ export interface ChartRequest {
   title?: string;
   /** No title, no legend: the live view shows both around the picture. */
   compact?: boolean;
+  /** The last Unix second drawn, for connections that ended long ago (opened from the
+   * library); by default the window ends now. */
+  end?: number;
 }
 
 /** The renderer's limits (crates/chart/src/spec.rs; spec.test.ts keeps them equal). */
@@ -58,6 +61,7 @@ export function chartQuery(r: ChartRequest): URLSearchParams {
   q.set('theme', r.dark ? 'dark' : 'light');
   if (r.title) q.set('title', r.title);
   if (r.compact) q.set('compact', '1');
+  if (r.end !== undefined) q.set('end', String(Math.floor(r.end)));
   return q;
 }
 
@@ -80,6 +84,8 @@ export function sparklinePath(o: {
   width: number;
   height: number;
   window?: number;
+  /** As `ChartRequest.end`. */
+  end?: number;
 }): string {
   const q = new URLSearchParams({
     conn: o.conn,
@@ -89,6 +95,7 @@ export function sparklinePath(o: {
     height: String(Math.round(o.height)),
     window: String(o.window ?? 60),
   });
+  if (o.end !== undefined) q.set('end', String(Math.floor(o.end)));
   return `/api/sparkline.svg?${q}`;
 }
 
@@ -122,4 +129,15 @@ export function chartTitle(metrics: readonly ChartMetric[]): string {
   if (metrics.length === 1)
     return { events: 'Events per second', bytes: 'Bytes per second', latency: 'Latency' }[metrics[0]];
   return metrics.map((m) => METRIC_LABEL[m]).join(' · ');
+}
+
+/** Where a chart of these connections ends: undefined (now) while one is live or none came
+ * from the library; else the second the latest of them ended (`endedMs`, its last change),
+ * so a session recorded yesterday draws its own last minutes, not an empty one. */
+export function recordedEnd(
+  lines: readonly { live: boolean; recorded: boolean; endedMs: number }[],
+): number | undefined {
+  if (!lines.length || lines.some((l) => l.live) || !lines.some((l) => l.recorded)) return undefined;
+  const ms = Math.max(...lines.map((l) => l.endedMs).filter(Number.isFinite));
+  return Number.isFinite(ms) ? Math.floor(ms / 1000) : undefined;
 }

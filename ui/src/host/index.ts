@@ -1,7 +1,8 @@
-// What differs between the desktop window and a browser tab: saving a file and keeping
-// settings. Views call the `Host`; only `tauri.ts` may import `@tauri-apps/*`, so the
+// What differs between the desktop window and a browser tab: saving a file, picking one
+// to import, and keeping settings. Views call the `Host`; only `tauri.ts` may import `@tauri-apps/*`, so the
 // same build runs in a browser opened on `sscope serve`.
 
+import type { ImportedSession } from '../transport/types';
 import { browserHost } from './browser';
 
 export interface KeyValue {
@@ -22,6 +23,10 @@ export interface Host {
   saveDocument(text: string, filename: string, path?: string): Promise<'saved' | 'cancelled'>;
   /** Settings and saved messages that outlive the window. */
   readonly storage: KeyValue;
+  /** Desktop only: the native open dialog, then the shell posts the chosen file to
+   * `/api/sessions/import` itself. Resolves to the server's answer, or `null` when the
+   * user cancelled; rejects with `{code, message}`. Without it, a file input picks. */
+  importFile?(): Promise<ImportedSession | null>;
 }
 
 /** True inside the Tauri shell (its runtime defines this global before our code runs). */

@@ -1,9 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 const calls: [string, unknown][] = [];
+let importAnswer: unknown = null;
 vi.mock('@tauri-apps/api/core', () => ({
   invoke: (cmd: string, args: unknown) => {
     calls.push([cmd, args]);
+    if (cmd === 'import_file') return Promise.resolve(importAnswer);
     return Promise.resolve(cmd === 'save_export' ? true : undefined);
   },
 }));
@@ -62,5 +64,19 @@ describe('the desktop host', () => {
     );
     expect(r).toBe('saved');
     expect(calls).toEqual([['save_export', { path: '/api/connections/c1/export', filename: 'streamscope-c1.ndjson' }]]);
+  });
+
+  it('imports through the shell’s open dialog, and says so when the user cancelled', async () => {
+    fakeWindow({ launch: 'L1', settings: {} });
+    const host = tauriHost();
+    importAnswer = null;
+    expect(await host.importFile?.()).toBeNull();
+    importAnswer = { id: 4, name: 'capture.har', notes: ['1 document counted'] };
+    expect(await host.importFile?.()).toEqual(importAnswer);
+    // The page names no file: the shell asks the user.
+    expect(calls).toEqual([
+      ['import_file', undefined],
+      ['import_file', undefined],
+    ]);
   });
 });

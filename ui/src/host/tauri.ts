@@ -6,6 +6,9 @@
 //   streams `path` (an `/api/…` path of the embedded server, fetched with the launch
 //   token; no one-use link needed) to the chosen file; `false` when the user cancelled. The page never names a
 //   file path, and a large recording never passes through the webview.
+// - `import_file() → summary | null`: the native open dialog, then the shell posts the
+//   chosen file to `/api/sessions/import` with the token and hands back the server's
+//   answer (the new session with its notes); `null` when the user cancelled.
 // - `window.__STREAMSCOPE_SHELL__ = { launch, settings }`, set before our scripts run:
 //   the stored settings map. localStorage cannot keep them, because it belongs to the
 //   origin `http://127.0.0.1:PORT` and the port changes every launch.
@@ -16,6 +19,7 @@
 
 import { invoke } from '@tauri-apps/api/core';
 import { browserHost, downloadText, memoryStorage } from './browser';
+import type { ImportedSession } from '../transport/types';
 import type { Host, KeyValue } from './index';
 
 interface ShellInit {
@@ -100,6 +104,10 @@ export function tauriHost(): Host {
       const u = new URL(path, window.location.href);
       const saved = await invoke<boolean>('save_export', { path: u.pathname + u.search, filename });
       return saved ? 'saved' : 'cancelled';
+    },
+    async importFile() {
+      // The shell reads the file and posts it: its bytes never pass through the webview.
+      return (await invoke<ImportedSession | null>('import_file')) ?? null;
     },
     async saveDocument(text, filename, path) {
       if (path) {

@@ -157,11 +157,14 @@ export class MatchIndex {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private disposed = false;
 
+  /** `floor`: rows with seq ≤ it are not the view's (a pane's Clear) and are never
+   * matched, here or on the server. */
   constructor(
     readonly spec: FilterSpec,
     private log: ConnLog,
     private maxMatches = MAX_MATCHES,
     private server: ServerMatch | null = null,
+    readonly floor = 0,
   ) {
     this.predicate = compile(spec);
     const ring = log.ring;
@@ -170,7 +173,7 @@ export class MatchIndex {
     // directions are whole in a row, so those are tested here at once.
     const textSearch = searchText(spec) !== '';
     this.textSearch = textSearch;
-    this.scannedFrom = ring.length && !textSearch ? ring.firstSeq : log.lastSeq + 1;
+    this.scannedFrom = Math.max(floor + 1, ring.length && !textSearch ? ring.firstSeq : log.lastSeq + 1);
     this.processedTo = this.scannedFrom - 1;
     this.catchUp();
     this.unlisten = log.listen(() => this.catchUp());
@@ -344,9 +347,9 @@ export class MatchIndex {
     return lo;
   }
 
-  /** Rows older than anything searched so far. */
+  /** Rows older than anything searched so far (above the floor). */
   get unsearched(): number {
-    return Math.max(0, this.scannedFrom - 1);
+    return Math.max(0, this.scannedFrom - 1 - this.floor);
   }
 
   /** Takes a page of the server's search: `seqs` newest first, all below `scannedFrom`;
@@ -356,13 +359,14 @@ export class MatchIndex {
     let found = 0;
     let floor = this.scannedFrom;
     for (const seq of seqs) {
-      // Newest first and each below the last: anything else is a stale answer.
-      if (seq >= floor) continue;
+      // Newest first and each below the last: anything else is a stale answer. Rows
+      // below the view's floor were cleared from it.
+      if (seq >= floor || seq <= this.floor) continue;
       this.older.push(seq);
       floor = seq;
       found++;
     }
-    this.scannedFrom = Math.min(this.scannedFrom, next ?? 1);
+    this.scannedFrom = Math.max(this.floor + 1, Math.min(this.scannedFrom, next ?? 1));
     if (found) this.prepended += found;
     // No trim here: what a search of the server finds is bounded by the recording, and
     // trimming it would only make the search start over.

@@ -64,3 +64,60 @@ describe('FrameSource', () => {
     expect(src.seqAt(2)).toBe(3);
   });
 });
+
+describe('a cleared view', () => {
+  it('starts after the seq it was cleared at, while the recording keeps every row', async () => {
+    const store = new Store(1000, () => 1);
+    store.apply([chunk('c1', 1, 100)]);
+    const log = store.get('c1')!;
+    const asked: [number, number][] = [];
+    const src = new FrameSource(
+      log,
+      (from, limit) => {
+        asked.push([from, limit]);
+        return serverRows(from, limit, 100);
+      },
+      () => {},
+      undefined,
+      undefined,
+      100,
+    );
+    // Nothing shown until a frame arrives; the log still holds all 100.
+    expect(src.count).toBe(0);
+    expect(log.lastSeq).toBe(100);
+    store.apply([chunk('c1', 101, 105)]);
+    expect(src.count).toBe(5);
+    expect(src.seqAt(0)).toBe(101);
+    expect(src.rowAt(0)?.seq).toBe(101);
+    expect(src.indexOfSeq(103)).toBe(2);
+    // A filter sees only the rows after the floor: 101…105 hold no ping.
+    src.setFilter({ kinds: ['ping'], dirs: [], text: '' });
+    expect(src.count).toBe(0);
+    expect(src.filter?.unsearched).toBe(0);
+    store.apply([chunk('c1', 106, 110)]);
+    expect(src.count).toBe(1);
+    expect(src.seqAt(0)).toBe(110);
+    // Nothing before the floor was fetched for the view.
+    expect(asked).toEqual([]);
+  });
+
+  it('never takes the server’s matches from before the floor', () => {
+    const store = new Store(1000, () => 1);
+    store.apply([chunk('c1', 1, 100)]);
+    const src = new FrameSource(
+      store.get('c1')!,
+      () => Promise.resolve([]),
+      () => {},
+      async () => ({ matches: [], next: null }),
+      undefined,
+      40,
+    );
+    src.setFilter({ kinds: [], dirs: [], text: 'message' });
+    const idx = src.filter!;
+    // A text search goes to the server for rows received before it was set, down to the floor only.
+    expect(idx.unsearched).toBe(60);
+    idx.addOlderMatches([99, 55, 41, 40, 12], null);
+    expect([...Array(src.count).keys()].map((i) => src.seqAt(i))).toEqual([41, 55, 99]);
+    expect(idx.unsearched).toBe(0);
+  });
+});

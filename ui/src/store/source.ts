@@ -1,6 +1,8 @@
 // What a frame list shows for one connection: rows by index, from the ring when they are
 // in memory, from the server's pages otherwise, through the pane's filter when one is
-// set. A paused view stops at the seq it was paused on while records keep arriving.
+// set. A paused view stops at the seq it was paused on while records keep arriving; a
+// cleared view starts after the seq it was cleared at (`floor`), the rows before it
+// staying in the recording.
 
 import type { Row } from '../transport/decode';
 import { isActive, MatchIndex, MAX_MATCHES, type FilterSpec, type SearchRange } from './filter';
@@ -15,12 +17,14 @@ export class FrameSource {
 
   /** `search` lets a text filter have the server match arriving rows whose payload is
    * longer than their preview; without it they are matched on the preview. */
+  /** `floor`: the last seq before the pane's Clear; the view shows later rows only. */
   constructor(
     readonly log: ConnLog,
     fetchRows: FetchRows,
     private onLoad: () => void,
     private search?: SearchRange,
     private onSearchError?: (e: unknown) => void,
+    readonly floor = 0,
   ) {
     this.pages = new PageCache(fetchRows, onLoad);
   }
@@ -28,7 +32,7 @@ export class FrameSource {
   setFilter(spec: FilterSpec) {
     this.index?.dispose();
     const server = this.search ? { search: this.search, onChange: this.onLoad, onError: this.onSearchError } : null;
-    this.index = isActive(spec) ? new MatchIndex(spec, this.log, MAX_MATCHES, server) : null;
+    this.index = isActive(spec) ? new MatchIndex(spec, this.log, MAX_MATCHES, server, this.floor) : null;
   }
 
   get filter(): MatchIndex | null {
@@ -46,7 +50,7 @@ export class FrameSource {
 
   get count(): number {
     const limit = this.limitSeq;
-    if (!this.index) return limit;
+    if (!this.index) return Math.max(0, limit - this.floor);
     return this.pausedAt === null ? this.index.count : this.index.countUpTo(limit);
   }
 
@@ -58,12 +62,12 @@ export class FrameSource {
   }
 
   seqAt(i: number): number {
-    return this.index ? this.index.seqAt(i) : i + 1;
+    return this.index ? this.index.seqAt(i) : this.floor + i + 1;
   }
 
   /** The index of the row with `seq`, or of the next one shown after it. */
   indexOfSeq(seq: number): number {
-    return this.index ? this.index.indexOf(seq) : seq - 1;
+    return this.index ? this.index.indexOf(seq) : Math.max(0, seq - this.floor - 1);
   }
 
   rowAt(i: number): Row | undefined {

@@ -1,4 +1,4 @@
-// The control API (`/api/connections…`, `/api/labs…`, `/demo`) over fetch. Errors come back as
+// The control API (`/api/connections…`, `/api/sessions…`, `/api/labs…`, `/demo`) over fetch. Errors come back as
 // `ApiError` with the server's `code`; views branch on the code and show the message.
 
 import { parseRecord } from '../contract';
@@ -7,14 +7,18 @@ import type {
   ConnView,
   DemoListing,
   ErrorCode,
+  ImportedSession,
   LabCatalogue,
   LabRun,
+  OpenedSession,
   OpenRequest,
   RecordPage,
   RepeatRequest,
   SearchPage,
   SearchRequest,
   SendRequest,
+  SessionList,
+  SessionSummary,
 } from './types';
 
 export class ApiError extends Error {
@@ -37,18 +41,20 @@ export class Api {
   private async request(
     method: string,
     path: string,
-    init: { accept?: string; body?: unknown; signal?: AbortSignal } = {},
+    init: { accept?: string; body?: unknown; raw?: Blob; signal?: AbortSignal } = {},
   ): Promise<Response> {
     const headers: Record<string, string> = {};
     if (init.accept) headers.accept = init.accept;
     if (this.session.token) headers.authorization = `Bearer ${this.session.token}`;
     if (init.body !== undefined) headers['content-type'] = 'application/json';
+    else if (init.raw) headers['content-type'] = 'application/octet-stream';
     let res: Response;
     try {
       res = await fetch(this.session.base + path, {
         method,
         headers,
-        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+        // A file goes as it is (an import): the server reads its format from the name.
+        body: init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
         credentials: 'same-origin',
         signal: init.signal,
       });
@@ -154,6 +160,34 @@ export class Api {
   }
   demos(): Promise<DemoListing[]> {
     return this.call('GET', '/demo');
+  }
+  /** The session library, newest first, with the session recording now and the disk. */
+  sessions(): Promise<SessionList> {
+    return this.call('GET', '/api/sessions');
+  }
+  renameSession(id: number, name: string): Promise<SessionSummary> {
+    return this.call('PATCH', `/api/sessions/${id}`, { name });
+  }
+  /** Refused with `conflict` for the session recording now. */
+  deleteSession(id: number): Promise<void> {
+    return this.call('DELETE', `/api/sessions/${id}`);
+  }
+  /** Shows the session's connections in the server's session (closed, read-only). */
+  openSession(id: number): Promise<OpenedSession> {
+    return this.call('POST', `/api/sessions/${id}/open`);
+  }
+  /** The `/api` path of a session's export; HAR redacts secrets unless `keepSecrets`. */
+  sessionExportPath(id: number, format: 'ndjson' | 'har', keepSecrets = false): string {
+    return `/api/sessions/${id}/export?format=${format}${format === 'har' && keepSecrets ? '&keep_secrets=true' : ''}`;
+  }
+  /** Imports an NDJSON or HAR file (its name's extension says which) as a new session;
+   * a bad file is refused with `bad_request` and a message naming the line or entry. */
+  async importSession(name: string, file: Blob): Promise<ImportedSession> {
+    const res = await this.request('POST', `/api/sessions/import?name=${encodeURIComponent(name)}`, {
+      accept: 'application/json',
+      raw: file,
+    });
+    return (await res.json()) as ImportedSession;
   }
   /** The `/api` path of the connection's NDJSON export. */
   exportPath(id: string): string {

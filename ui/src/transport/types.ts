@@ -147,6 +147,7 @@ export type ErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'gone'
+  | 'conflict'
   | 'unreachable'
   | 'unexpected';
 
@@ -249,4 +250,61 @@ export interface LabRun {
   conns: LabConn[];
   result: LabResult | null;
   error: string | null;
+}
+
+// --- the session library (`/api/sessions…`, crates/server/src/sessions.rs) -------------
+
+/** One session of the library: a run of the server that recorded, or an imported file. */
+export interface SessionSummary {
+  /** A number: ids are the library's, never reused. */
+  id: number;
+  name: string;
+  /** RFC 3339 with microseconds. */
+  started: string;
+  /** `null` while it records (or a crash left it open). */
+  ended: string | null;
+  duration_ms: number | null;
+  conns: number;
+  records: number;
+  /** Size on disk. */
+  bytes: number;
+  origin: 'live' | 'import';
+  /** Recording now (this server run's session). */
+  live: boolean;
+}
+
+/** `GET /api/sessions`: newest first. `recording` and `disk` are null, and the list
+ * empty, when the server keeps recordings in memory only. */
+export interface SessionList {
+  sessions: SessionSummary[];
+  recording: number | null;
+  disk: { used: number; budget: number } | null;
+}
+
+/** What a connection was opened with (`POST /api/connections`'s body) minus its secrets;
+ * `secrets` names what was left out: `bearer`, `basic`, `header Authorization`, … */
+export type ConnSettings = Partial<OpenRequest> & { url: string; secrets?: string[] };
+
+/** One connection of a session opened from the library: an ordinary, closed connection
+ * of the server's session now. */
+export interface OpenedConn {
+  id: string;
+  proto: Proto;
+  url: string;
+  name: string;
+  /** `null` when the recording kept none (imported files). */
+  settings: ConnSettings | null;
+  /** The id it had while recording: panes that showed it then knew it by this. */
+  recorded_as: string;
+}
+
+/** `POST /api/sessions/{id}/open`. */
+export interface OpenedSession {
+  session: number;
+  conns: OpenedConn[];
+}
+
+/** `POST /api/sessions/import`: the new session, with what the importer assumed or skipped. */
+export interface ImportedSession extends SessionSummary {
+  notes: string[];
 }
