@@ -316,10 +316,9 @@ pub fn chart_of(session: &Session, q: &ChartQuery, now: i64) -> Result<Chart, Ap
                 .map(|&metric| series_from_stats(name, c, stats, metric, from, to))
                 .collect::<Vec<_>>()
         });
-        match read {
-            Ok(series) => per_conn.push(series.into_iter()),
-            // Forgotten since it was listed or asked for: the chart shows the others.
-            Err(_) => {}
+        // Forgotten since it was listed or asked for: the chart shows the others.
+        if let Ok(series) = read {
+            per_conn.push(series.into_iter());
         }
     }
     let panels = metrics
