@@ -82,8 +82,13 @@ pub fn read_recordings(
                     .iter()
                     .map(|(k, n)| format!("{n} {k}"))
                     .collect();
+                let (what, were) = if skipped == 1 {
+                    ("entry", "was")
+                } else {
+                    ("entries", "were")
+                };
                 notes.push(format!(
-                    "{skipped} other entries were counted, not imported: {}",
+                    "{skipped} other {what} {were} counted, not imported: {}",
                     kinds.join(", ")
                 ));
             }
