@@ -4,10 +4,8 @@
 // its pid when this process exits, whatever way it ends.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
