@@ -462,6 +462,25 @@ pub fn check_url(text: &str, proto: Option<Proto>) -> Result<(Url, Proto), SpecE
             )));
         }
     };
+    // A WHATWG parser reads `wss:/127.0.0.1`, `wss:127.0.0.1` and `wss:///h` as if
+    // written `wss://…`: a typo that then connects somewhere (port 443 here) and fails
+    // as "connection refused", far from its cause. Refused, with the likely meaning, so
+    // the CLI, the API and the UI all say why; a URL with a host is never written so.
+    // The scheme parsed, so the text has a colon and what follows the first one is the rest.
+    let rest = text.split_once(':').map_or("", |(_, r)| r);
+    let two_slashes = rest.starts_with("//") && !rest.starts_with("///");
+    if of_scheme.is_some() && !two_slashes {
+        let slashes = rest.chars().take_while(|&c| c == '/' || c == '\\').count();
+        let meant = format!("{scheme}://{}", &rest[slashes..]);
+        return Err(bad(format!(
+            "{text:?} has {} after {scheme:?}: a URL has exactly two (\"//\"); did you mean {meant:?}?",
+            match slashes {
+                0 => "no slash".to_owned(),
+                1 => "one slash".to_owned(),
+                n => format!("{n} slashes"),
+            }
+        )));
+    }
     // `ws:localhost` parses, with no host: refuse it rather than fail at connect time.
     if url.host_str().is_none_or(str::is_empty) {
         return Err(bad(format!(
@@ -498,6 +517,22 @@ mod tests {
         assert!(OpenSpec::new("ws://").plan().is_err());
         let e = OpenSpec::new("localhost/x").plan().unwrap_err();
         assert!(e.reason.contains("no scheme"), "{e}");
+    }
+
+    #[test]
+    fn a_url_without_two_slashes_is_refused_with_the_likely_meaning() {
+        for (typed, meant) in [
+            ("wss:/127.0.0.1", "wss://127.0.0.1"),
+            ("ws:localhost:9/x", "ws://localhost:9/x"),
+            ("https:///h/events", "https://h/events"),
+            ("WSS:/h", "wss://h"),
+        ] {
+            let e = ws(typed).plan().unwrap_err();
+            assert_eq!(e.field, Field::Url, "{typed}");
+            assert!(e.reason.contains(meant), "{typed}: {e}");
+        }
+        assert!(ws("wss://127.0.0.1").plan().is_ok());
+        assert!(ws("  ws://h/x  ").plan().is_ok());
     }
 
     #[test]
