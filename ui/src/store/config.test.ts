@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildOpen, defaultConfig, followDemoHost, persistable, protoOf, restoreConfig } from './config';
+import { buildOpen, defaultConfig, followDemoHost, persistable, protoOf, restoreConfig, urlTypo } from './config';
 
 describe('protoOf', () => {
   it('reads the protocol from the scheme', () => {
@@ -118,5 +118,16 @@ describe('followDemoHost', () => {
     expect(followDemoHost('wss://example.com/demo/x', now)).toBe('wss://example.com/demo/x');
     expect(followDemoHost('ws://127.0.0.1:8080/socket', now)).toBe('ws://127.0.0.1:8080/socket');
     expect(followDemoHost('not a url', now)).toBe('not a url');
+  });
+});
+
+describe('urlTypo', () => {
+  it('names the likely meaning of a URL without exactly two slashes', () => {
+    expect(urlTypo('wss:/127.0.0.1')).toEqual({ meant: 'wss://127.0.0.1', slashes: 1 });
+    expect(urlTypo('ws:localhost:9/x')?.meant).toBe('ws://localhost:9/x');
+    expect(urlTypo('https:///h/e')).toEqual({ meant: 'https://h/e', slashes: 3 });
+    expect(urlTypo('wss://127.0.0.1')).toBeNull();
+    expect(urlTypo('wss:')).toBeNull();
+    expect(urlTypo('ftp:/x')).toBeNull();
   });
 });

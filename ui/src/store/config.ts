@@ -62,6 +62,19 @@ export function protoOf(url: string): Proto | null {
   return null;
 }
 
+/** The likely meaning of a URL typed without exactly two slashes after its scheme
+ * (`wss:/127.0.0.1`), or `null` when it has them. A browser's URL parser, and the
+ * server's, would read such a URL as `wss://…` and connect somewhere unexpected; the
+ * server refuses it (engine `check_url`), and the pane says so while it is typed. */
+export function urlTypo(url: string): { meant: string; slashes: number } | null {
+  const m = /^\s*(wss?|https?):([/\\]*)(.*)$/is.exec(url);
+  if (!m) return null;
+  const slashes = m[2].length;
+  if (slashes === 2 && m[2] === '//') return null;
+  if (!m[3].trim()) return null; // still typing the scheme
+  return { meant: `${m[1].toLowerCase()}://${m[3].trim()}`, slashes };
+}
+
 export function isSecure(url: string): boolean {
   return /^\s*(wss|https):/i.test(url);
 }
