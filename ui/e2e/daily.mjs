@@ -1,0 +1,282 @@
+#!/usr/bin/env node
+// End-to-end: daily use. The rough edges of issue 15 (shortcut hints, the URL typo, the
+// open row, the sender's note, panes at 1024 px, the "newer" button, a stopped server),
+// the pane's options, the Δt column, curl import, the LLM view and the decoders, in
+// headless Chromium against a real `sscope serve`. Same setup as run.mjs (its
+// environment variables); screenshots go to e2e/artifacts/daily-*.png.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createServer as createHttpsServer } from 'node:https';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { serveUiFrom, startServe } from './serve.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const uiDir = join(here, '..');
+const artifacts = join(here, 'artifacts');
+const bin = process.env.SSCOPE_BIN || '/var/tmp/streamscope-target/debug/sscope';
+const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+mkdirSync(artifacts, { recursive: true });
+
+function fatal(msg) {
+  console.error(`e2e: ${msg}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+if (!existsSync(bin)) fatal(`no sscope binary at ${bin}; build it (cargo build -p sscope) or set SSCOPE_BIN`);
+if (!existsSync(chromiumPath))
+  fatal(`no Chromium at ${chromiumPath}; install it (apt install chromium) or set CHROMIUM`);
+
+if (!process.env.E2E_SKIP_BUILD) {
+  const b = spawnSync('npm', ['run', 'build', '--silent'], { cwd: uiDir, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (b.status !== 0) fatal('npm run build failed');
+}
+
+// --- the server -------------------------------------------------------------------------
+
+const { uiUrl, stop: stopServer } = await startServe(bin).catch((e) => fatal(e.message));
+const origin = new URL(uiUrl).origin;
+const host = new URL(uiUrl).host;
+process.on('SIGINT', () => process.exit(130));
+
+// --- the browser ------------------------------------------------------------------------
+
+const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox'] });
+const context = await browser.newContext({
+  viewport: { width: 1440, height: 900 },
+  colorScheme: 'light',
+  acceptDownloads: true,
+});
+await serveUiFrom(context, origin, process.env.E2E_UI_DIR);
+const page = await context.newPage();
+const pageErrors = [];
+page.on('pageerror', (e) => pageErrors.push(e.message));
+
+// Every answer of 400 or more from the page's own origin (the UI, /api, /demo; its live
+// worker's requests too) is an error unless the running test declared it with
+// `expectHttpError`: a 500 from the page's own API call fails the run.
+let currentTest = '';
+/** What the running test provokes on purpose: { method, path (RegExp), status, seen }. */
+let expectedHttp = [];
+const httpErrors = [];
+page.on('response', (r) => {
+  const url = new URL(r.url());
+  if (url.origin !== origin || r.status() < 400) return;
+  const method = r.request().method();
+  const e = expectedHttp.find((x) => x.method === method && x.status === r.status() && x.path.test(url.pathname));
+  if (e) e.seen++;
+  else httpErrors.push(`${currentTest}: ${method} ${url.pathname} answered ${r.status()}`);
+});
+/** Declares that the running test provokes this error answer. The test fails if it never came. */
+function expectHttpError(method, path, status) {
+  expectedHttp.push({ method, path, status, seen: 0 });
+}
+// Chromium logs every error answer a second time as a console error ("Failed to load
+// resource: the server responded with a status of N"), with the URL as its location. For
+// the page's own origin the response listener above judges those answers; every other
+// console error (other origins, network failures, the page's own logging) is one.
+page.on('console', (m) => {
+  if (m.type() !== 'error') return;
+  const own = (() => {
+    try {
+      return new URL(m.location().url).origin === origin;
+    } catch {
+      return false;
+    }
+  })();
+  if (own && /^Failed to load resource: the server responded with a status of \d+/.test(m.text())) return;
+  pageErrors.push(`${currentTest}: console: ${m.text()}`);
+});
+
+const results = [];
+async function test(name, fn, timeout = 30_000) {
+  const t0 = Date.now();
+  let timer;
+  currentTest = name;
+  expectedHttp = [];
+  try {
+    await Promise.race([
+      fn(),
+      new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`timed out after ${timeout} ms`)), timeout))),
+    ]);
+    const missing = expectedHttp.filter((e) => e.seen === 0);
+    assert(
+      missing.length === 0,
+      `declared error answers that never came: ${missing.map((e) => `${e.method} ${e.path} ${e.status}`)}`,
+    );
+    results.push({ name, ok: true });
+    console.log(`  ✓ ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    results.push({ name, ok: false });
+    console.log(`  ✗ ${name}\n      ${String(e.message).split('\n').join('\n      ')}`);
+    await page.screenshot({ path: join(artifacts, `failed-${slug(name)}.png`) }).catch(() => {});
+  } finally {
+    clearTimeout(timer);
+  }
+}
+const slug = (s) =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+async function until(what, fn, timeout = 10_000) {
+  const t0 = Date.now();
+  let last;
+  while (Date.now() - t0 < timeout) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await page.waitForTimeout(100);
+  }
+  throw new Error(
+    `waited ${timeout} ms for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`,
+  );
+}
+const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`) });
+
+const panes = () => page.locator('section.pane');
+const pane = (i) => panes().nth(i);
+/** The rows a pane shows: seq, dir, kind, note, preview. */
+function rowsOf(p) {
+  return p.locator('.viewport .row').evaluateAll((els) =>
+    els.map((el) => ({
+      seq: Number(el.getAttribute('data-seq')),
+      dir: /dir-(in|out|meta)/.exec(el.querySelector('.c-dir')?.className ?? '')?.[1] ?? '',
+      kind: el.querySelector('.kind')?.textContent ?? '',
+      note: el.querySelector('.note')?.textContent ?? '',
+      preview: el.querySelector('.pv')?.textContent ?? '',
+    })),
+  );
+}
+const stateOf = (p) => p.locator('.status .state').innerText();
+/** `GET path` of the server's API as the page calls it (with the token the page keeps;
+ * there is no cookie). An error answer throws, with its status. */
+const apiGet = (path) =>
+  page.evaluate(async (p) => {
+    const r = await fetch(p, { headers: { authorization: `Bearer ${sessionStorage.getItem('sscope.token')}` } });
+    if (!r.ok) throw new Error(`GET ${p}: ${r.status}`);
+    return r.json();
+  }, path);
+const connIdOf = (i) => page.evaluate((i) => globalThis.sscope.panes[i].connId, i);
+/** The newest seq the page holds for pane `i`'s connection. */
+const lastSeqOf = (i) =>
+  page.evaluate((i) => {
+    const app = globalThis.sscope;
+    return app.store.get(app.panes[i].connId)?.lastSeq ?? 0;
+  }, i);
+
+// --- the tests --------------------------------------------------------------------------
+
+console.log(`e2e daily: ${bin} serving ${origin}`);
+
+await test('the Send button names Ctrl on Linux, as the top bar does', async () => {
+  await page.goto(uiUrl);
+  await panes().first().waitFor();
+  const hint = await pane(0).getByTestId('send-hint').innerText();
+  const top = await page.locator('header.top').innerText();
+  assert(hint === 'Ctrl ↵', `send hint ${JSON.stringify(hint)}`);
+  assert(top.includes('Ctrl ↵'), 'the top bar does not say Ctrl ↵');
+});
+
+await test('a URL with one slash after the scheme is flagged while typed and refused by the server', async () => {
+  const p = pane(0);
+  const url = p.locator('input.url');
+  const good = await url.inputValue();
+  await url.fill('ws:/127.0.0.1:9/x');
+  const typo = p.getByTestId('url-typo');
+  await typo.waitFor({ timeout: 3000 });
+  assert((await typo.innerText()).includes('ws://127.0.0.1:9/x'), await typo.innerText());
+  await shot('daily-url-typo-light');
+  expectHttpError('POST', /^\/api\/connections$/, 400);
+  await url.press('Enter');
+  const err = p.locator('.error');
+  await err.waitFor({ timeout: 5000 });
+  assert(/did you mean/.test(await err.innerText()), await err.innerText());
+  await err.getByRole('button', { name: 'Dismiss' }).click();
+  await url.fill(good);
+  assert((await typo.count()) === 0, 'the warning stays for a good URL');
+});
+
+let echo;
+await test('an open row shows its status once', async () => {
+  await page
+    .locator('.top')
+    .getByRole('button', { name: /WS pane/ })
+    .click();
+  echo = pane(2);
+  await echo.locator('input.url').press('Enter');
+  await until('echo open', async () => (await stateOf(echo)) === 'Open');
+  const open = (await rowsOf(echo)).find((r) => r.kind === 'open');
+  assert(open && open.note === '101', `open row ${JSON.stringify(open)}`);
+  assert(!open.preview.includes('101'), `the status twice: ${open.note} ${open.preview}`);
+});
+
+await test('switching binary hex to base64 keeps the bytes and drops the "sent" note', async () => {
+  await echo.getByRole('tab', { name: 'Binary' }).click();
+  await echo.getByLabel('Binary message').fill('00 01 02 03 fe ff');
+  await echo.locator('button.send').click();
+  const status = echo.locator('.sender .status');
+  await until('sent', async () => (await status.innerText()).includes('sent'), 3000);
+  await echo.getByLabel('Binary encoding').selectOption('base64');
+  const after = await status.innerText();
+  assert(!after.includes('sent'), `still "${after}" after switching to base64`);
+  const draft = await echo.getByLabel('Binary message').inputValue();
+  assert(draft === 'AAECA/7/', `draft ${JSON.stringify(draft)}`);
+  await echo.getByLabel('Binary encoding').selectOption('hex');
+});
+
+await test('three panes at 1024 px: the row says more panes lie beyond its edge', async () => {
+  await page.setViewportSize({ width: 1024, height: 768 });
+  const more = page.locator('button.more.right');
+  await more.waitFor({ timeout: 3000 });
+  assert(/1 more/.test(await more.innerText()), await more.innerText());
+  await shot('daily-1024-light');
+  await more.click();
+  await page.locator('button.more.left').waitFor({ timeout: 3000 });
+  await until('the third pane in view', async () => {
+    const box = await pane(2).boundingBox();
+    return box && box.x + box.width <= 1024;
+  });
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await until('no more buttons', async () => (await page.locator('button.more').count()) === 0);
+});
+
+await test('no errors in the page so far, and no error answers no test provoked', async () => {
+  assert(pageErrors.length === 0, pageErrors.join('\n'));
+  assert(httpErrors.length === 0, httpErrors.join('\n'));
+});
+
+// Last: it stops the server.
+await test('a stopped server: one line above the charts, none in the status line', async () => {
+  await pane(0).locator('button.connect').click();
+  await until('ws open', async () => (await stateOf(pane(0))) === 'Open');
+  await page.locator('[data-testid="chart-events"] img').waitFor();
+  stopServer();
+  await until('the page knows', async () => !(await page.locator('.live').innerText()).includes('Live'));
+  await until('the charts say it', async () => (await page.locator('.chart-error').count()) === 1, 15_000);
+  assert((await page.locator('.charts .err').count()) === 0, 'a banner under a chart');
+  assert((await page.locator('.status .err').count()) === 0, 'error text in the status line');
+  const line = await page.locator('.chart-error').innerText();
+  assert(/not reachable/.test(line), line);
+  await shot('daily-server-stopped-light');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot('daily-server-stopped-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
+});
+
+// --- done -------------------------------------------------------------------------------
+
+await browser.close();
+stopServer();
+const failed = results.filter((r) => !r.ok).length;
+console.log(`${results.length - failed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
