@@ -63,7 +63,13 @@ pub struct OpenSpec {
     pub method: Option<String>,
     pub body: Option<String>,
     pub last_event_id: Option<String>,
+    /// Reconnect at all (after a failure, and after a clean end unless
+    /// `reconnect_on_end` says otherwise); by default yes.
     pub reconnect: Option<bool>,
+    /// Reconnect after the server ends the stream cleanly. By default yes for GET and
+    /// no for POST: a POST that ended was answered, and sending it again
+    /// is a new request (an LLM completion billed again), not a resumed stream.
+    pub reconnect_on_end: Option<bool>,
     pub retry_ms: Option<u64>,
     pub max_attempts: Option<u32>,
     pub backoff: bool,
@@ -366,6 +372,7 @@ impl OpenSpec {
         }
         o.last_event_id = self.last_event_id.clone();
         o.reconnect = self.reconnect.unwrap_or(true);
+        o.reconnect_on_end = self.reconnect_on_end.unwrap_or(o.method == Method::GET);
         if let Some(ms) = self.retry_ms {
             o.retry = Duration::from_millis(ms);
         }
@@ -550,7 +557,29 @@ mod tests {
         };
         assert_eq!(o.retry, crate::conn::sse::DEFAULT_RETRY);
         assert_eq!(o.method, Method::GET);
-        assert!(o.reconnect);
+        assert!(o.reconnect && o.reconnect_on_end);
+    }
+
+    /// The pane's option fields show the engine's defaults as placeholders; this keeps
+    /// the UI's copy of them (`ui/src/store/open-defaults.json`) equal to the constants.
+    #[test]
+    fn the_uis_defaults_are_the_engines() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../ui/src/store/open-defaults.json"
+        );
+        let text = std::fs::read_to_string(path).expect("the UI's defaults file");
+        let ui: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let want = serde_json::json!({
+            "connect_timeout_secs": crate::conn::DEFAULT_CONNECT_TIMEOUT.as_secs(),
+            "max_message": crate::conn::ws::DEFAULT_MAX_MESSAGE,
+            "max_frame": crate::conn::ws::DEFAULT_MAX_FRAME,
+            "retry_ms": crate::conn::sse::DEFAULT_RETRY.as_millis() as u64,
+            "max_backoff_secs": crate::conn::sse::MAX_BACKOFF.as_secs(),
+            "max_line": streamscope_model::sse::DEFAULT_MAX_LINE,
+            "max_event": streamscope_model::sse::DEFAULT_MAX_EVENT,
+        });
+        assert_eq!(ui, want, "update {path} to the engine's defaults");
     }
 
     #[test]
@@ -561,6 +590,13 @@ mod tests {
             panic!("an sse plan")
         };
         assert_eq!(o.method, Method::POST);
+        // A POST stream that ended is not sent again unless asked; a broken one is.
+        assert!(o.reconnect && !o.reconnect_on_end);
+        s.reconnect_on_end = Some(true);
+        let Ok(Plan::Sse(o)) = s.plan() else {
+            panic!("an sse plan")
+        };
+        assert!(o.reconnect_on_end);
         s.method = Some("get".into());
         assert_eq!(s.plan().unwrap_err().field, Field::Body);
         s.method = Some("PUT".into());
