@@ -12,7 +12,7 @@ import type { ConnState, ErrorCode, OpenRequest } from '../transport/types';
 export interface PaneError {
   code: ErrorCode | 'invalid_input';
   message: string;
-  field?: 'url' | 'headers' | 'auth' | 'ping';
+  field?: 'url' | 'headers' | 'auth' | 'ping' | 'options';
 }
 
 let nextPane = 1;
