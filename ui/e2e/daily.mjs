@@ -250,6 +250,114 @@ await test('three panes at 1024 px: the row says more panes lie beyond its edge'
   await until('no more buttons', async () => (await page.locator('button.more').count()) === 0);
 });
 
+/** The bodies of `POST /api/connections` the page sends, newest last. */
+const openBodies = [];
+page.on('request', (r) => {
+  if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/connections') openBodies.push(r.postDataJSON());
+});
+
+await test('every option reaches the server; a POST stream that ends is not sent again', async () => {
+  const p = pane(1);
+  await p.locator('input.url').fill(`${origin}/demo/sse/chat?rate=200`);
+  await p.getByLabel('HTTP method').selectOption('POST');
+  await p.locator('.opts .summary').click();
+  await p.getByRole('tab', { name: 'SSE' }).click();
+  await p.locator('.opts textarea').fill('{"prompt": "hi"}');
+  const onEnd = p.getByLabel('Reconnect after the server ends the stream');
+  assert(!(await onEnd.isChecked()), 'reconnect after end is on for POST');
+  assert(await p.getByLabel('Reconnect after a failure').isChecked(), 'reconnect after a failure is off');
+  await p.getByRole('tab', { name: 'Limits' }).click();
+  await p.getByLabel('Retry delay').fill('250');
+  await p.getByLabel('Max attempts').fill('3');
+  await p.getByLabel('Backoff').check();
+  await p.getByLabel('Idle timeout').fill('20');
+  await p.getByLabel('Max line size').fill('64 KiB');
+  await p.getByLabel('Max event size').fill('2 MiB');
+  await p.getByLabel('Connect timeout').fill('5');
+  await shot('daily-options-sse-light');
+  await p.locator('input.url').press('Enter');
+  await until('the stream ended', async () => (await stateOf(p)) === 'Closed', 20_000);
+  const body = openBodies.at(-1);
+  for (const [k, v] of Object.entries({
+    method: 'POST',
+    retry_ms: 250,
+    max_attempts: 3,
+    backoff: true,
+    idle_timeout_secs: 20,
+    max_line: 65536,
+    max_event: 2097152,
+    connect_timeout_secs: 5,
+  }))
+    assert(body[k] === v, `${k}: ${JSON.stringify(body[k])} in ${JSON.stringify(body)}`);
+  // Every record, not the rows in view.
+  const kinds = await page.evaluate(async (id) => {
+    const rows = await globalThis.sscope.records(id, 1, 10_000);
+    return rows.map((r) => r.kind);
+  }, await connIdOf(1));
+  assert(kinds.filter((k) => k === 'open').length === 1, `opened again: ${kinds.join(' ')}`);
+  assert(!kinds.includes('reconnect') && kinds.at(-1) === 'end', `kinds: ${kinds.join(' ')}`);
+  await p.locator('.opts .summary').click();
+});
+
+await test('WebSocket limits in the pane: pong timeout, message and frame size', async () => {
+  const p = pane(0);
+  await p.locator('.opts .summary').click();
+  await p.getByRole('tab', { name: 'WebSocket' }).click();
+  await p.getByLabel('Pong timeout').fill('2');
+  await p.locator('input.url').press('Enter');
+  // Checked before a round trip: the pane names the control, beside it.
+  await until('the pong refusal', async () => /Ping every/.test(await p.locator('.opts .err').innerText()));
+  assert((await p.locator('.error').count()) === 0, 'the refusal also as a banner');
+  await p.getByLabel('Ping interval').fill('3');
+  await p.getByRole('tab', { name: 'Limits' }).click();
+  await p.getByLabel('Max message size').fill('1 MiB');
+  await p.getByLabel('Max frame size').fill('lots');
+  await p.locator('input.url').press('Enter');
+  await until('the size refusal', async () => /max frame/.test(await p.locator('.opts .err').innerText()));
+  await p.getByLabel('Max frame size').fill('256k');
+  await p.locator('input.url').press('Enter');
+  await until('ws open', async () => (await stateOf(p)) === 'Open');
+  const body = openBodies.at(-1);
+  assert(
+    body.pong_timeout_secs === 2 &&
+      body.ping_interval_secs === 3 &&
+      body.max_message === 1 << 20 &&
+      body.max_frame === 262144,
+    JSON.stringify(body),
+  );
+  await p.locator('button.connect', { hasText: 'Disconnect' }).click();
+  await until('closed', async () => (await stateOf(p)) === 'Closed');
+  await p.getByRole('tab', { name: 'WebSocket' }).click();
+  await p.getByLabel('Ping interval').fill('');
+  await p.getByLabel('Pong timeout').fill('');
+  await p.locator('.opts .summary').click();
+});
+
+await test('an empty latency chart says nothing pings the peer, and one click pings every second', async () => {
+  const rates = page.locator('.rates');
+  await rates.getByRole('button', { name: 'Latency' }).click();
+  // The echo pane is open and has never been pinged.
+  const note = page.getByTestId('latency-note');
+  await until('the note', async () => /ws\/echo/.test(await note.innerText()));
+  await shot('daily-latency-unmeasured-light');
+  await note.getByRole('button', { name: 'Ping every 1 s' }).click();
+  await until('pings and pongs', async () => {
+    const kinds = (await rowsOf(echo)).map((r) => r.kind);
+    return kinds.includes('ping') && kinds.includes('pong');
+  });
+  await until(
+    'the note gone for the echo pane',
+    // allInnerTexts: the note may go between a count and a read.
+    async () => !/ws\/echo/.test((await note.allInnerTexts()).join(' ')),
+  );
+  assert(
+    (await echo.locator('.opts .summary').innerText()).includes('ping every 1 s'),
+    'the pane will not ping next time',
+  );
+  await page.evaluate((id) => globalThis.sscope.api.stopRepeat(id), await connIdOf(2));
+  await rates.getByRole('button', { name: 'Latency' }).click();
+});
+
 await test('no errors in the page so far, and no error answers no test provoked', async () => {
   assert(pageErrors.length === 0, pageErrors.join('\n'));
   assert(httpErrors.length === 0, httpErrors.join('\n'));
