@@ -4,6 +4,7 @@
 // across reloads to `workspace.ts`.
 
 import type { Proto } from '../contract';
+import type { DeltaMode } from '../lib/format';
 import { defaultConfig, protoOf, type PaneConfig } from '../store/config';
 import { NO_FILTER, type FilterSpec } from '../store/filter';
 import { ApiError } from '../transport/api';
@@ -32,6 +33,8 @@ export class PaneState {
   busy = $state(false);
   filter: FilterSpec = $state(NO_FILTER);
   paused = $state(false);
+  /** What the frame list's Δt column measures. */
+  delta: DeltaMode = $state('prev');
   /** What was asked for each connection (secrets removed), for the detail view. */
   readonly requests = new Map<string, OpenRequest>();
   /** The URL the server reported for each connection, to recognise it after a reload. */
