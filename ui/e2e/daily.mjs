@@ -234,6 +234,27 @@ await test('switching binary hex to base64 keeps the bytes and drops the "sent" 
   await echo.getByLabel('Binary encoding').selectOption('hex');
 });
 
+await test('the Δt column: since the frame above, or since the connection opened', async () => {
+  const deltas = () => echo.locator('.viewport .row .c-delta').allInnerTexts();
+  const header = echo.locator('button.c-delta');
+  assert((await header.innerText()) === 'Δt prev', await header.innerText());
+  let d = await deltas();
+  // The first frame has none above it; each later one has a duration.
+  assert(d[0] === '' && d.slice(1).every((x) => /^\d+(\.\d+)? (µs|ms|s)$/.test(x)), JSON.stringify(d));
+  await header.click();
+  assert((await header.innerText()) === 'Δt open', await header.innerText());
+  await until('since open', async () => (await deltas())[0] === '0 µs');
+  d = await deltas();
+  const us = (x) => Number(x.split(' ')[0]) * { µs: 1, ms: 1e3, s: 1e6 }[x.split(' ')[1]];
+  // Since the opening, the times only grow.
+  assert(
+    d.every((x, i) => i === 0 || us(x) >= us(d[i - 1])),
+    JSON.stringify(d),
+  );
+  await shot('daily-delta-open-light');
+  await header.click();
+});
+
 await test('three panes at 1024 px: the row says more panes lie beyond its edge', async () => {
   await page.setViewportSize({ width: 1024, height: 768 });
   const more = page.locator('button.more.right');
@@ -290,10 +311,13 @@ await test('every option reaches the server; a POST stream that ends is not sent
   }))
     assert(body[k] === v, `${k}: ${JSON.stringify(body[k])} in ${JSON.stringify(body)}`);
   // Every record, not the rows in view.
-  const kinds = await page.evaluate(async (id) => {
-    const rows = await globalThis.sscope.records(id, 1, 10_000);
-    return rows.map((r) => r.kind);
-  }, await connIdOf(1));
+  const kinds = await page.evaluate(
+    async (id) => {
+      const rows = await globalThis.sscope.records(id, 1, 10_000);
+      return rows.map((r) => r.kind);
+    },
+    await connIdOf(1),
+  );
   assert(kinds.filter((k) => k === 'open').length === 1, `opened again: ${kinds.join(' ')}`);
   assert(!kinds.includes('reconnect') && kinds.at(-1) === 'end', `kinds: ${kinds.join(' ')}`);
   await p.locator('.opts .summary').click();
