@@ -382,6 +382,48 @@ await test('an empty latency chart says nothing pings the peer, and one click pi
   await rates.getByRole('button', { name: 'Latency' }).click();
 });
 
+/** Pastes text into a pane's URL box as a user's Ctrl+V does. */
+const paste = (p, text) =>
+  p.locator('input.url').evaluate((el, text) => {
+    const dt = new DataTransfer();
+    dt.setData('text/plain', text);
+    el.focus();
+    el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+  }, text);
+
+await test('a pasted curl command fills in the pane, naming what it cannot carry', async () => {
+  const p = pane(1);
+  await p.locator('input.url').fill('');
+  await paste(
+    p,
+    `curl -N -m 30 '${origin}/demo/sse/chat?rate=400' \\\n  -H 'Content-Type: application/json' \\\n  --header "Authorization: Bearer sk-test" \\\n  --data '{"prompt": "What is SSE?"}'`,
+  );
+  const note = p.getByTestId('imported');
+  await note.waitFor({ timeout: 3000 });
+  const text = await note.innerText();
+  assert(/curl/.test(text) && /-m 30/.test(text) && /-N/.test(text), text);
+  assert((await p.locator('input.url').inputValue()) === `${origin}/demo/sse/chat?rate=400`, 'url');
+  assert((await p.getByLabel('HTTP method').inputValue()) === 'POST', 'method');
+  await shot('daily-curl-import-light');
+  const before = openBodies.length;
+  await p.locator('input.url').press('Enter');
+  await until('the stream ended', async () => (await stateOf(p)) === 'Closed', 20_000);
+  const body = openBodies[before];
+  assert(body.body === '{"prompt": "What is SSE?"}' && body.bearer === 'sk-test', JSON.stringify(body));
+  assert(JSON.stringify(body.headers) === '[["Content-Type","application/json"]]', JSON.stringify(body.headers));
+  await note.getByRole('button', { name: 'Dismiss' }).click();
+});
+
+await test('a wscat command typed into the URL box is read on Enter', async () => {
+  const p = pane(0);
+  await p.locator('input.url').fill(`wscat -c ${origin.replace('http', 'ws')}/demo/ws/echo -s chat.v1 -P`);
+  await p.locator('input.url').press('Enter');
+  await p.getByTestId('imported').waitFor({ timeout: 3000 });
+  assert((await p.locator('input.url').inputValue()).endsWith('/demo/ws/echo'), 'url');
+  assert((await p.locator('.opts .summary').innerText()).includes('subprotocol chat.v1'), 'subprotocol');
+  await p.getByTestId('imported').getByRole('button', { name: 'Dismiss' }).click();
+});
+
 await test('no errors in the page so far, and no error answers no test provoked', async () => {
   assert(pageErrors.length === 0, pageErrors.join('\n'));
   assert(httpErrors.length === 0, httpErrors.join('\n'));
