@@ -414,6 +414,33 @@ await test('a pasted curl command fills in the pane, naming what it cannot carry
   await note.getByRole('button', { name: 'Dismiss' }).click();
 });
 
+await test('an LLM token stream: the answer assembled, time to first token, tokens per second', async () => {
+  const p = pane(1);
+  const llm = p.getByTestId('llm');
+  await llm.waitFor({ timeout: 5000 });
+  await until('done', async () => (await llm.innerText()).includes('done'));
+  const text = await p.getByTestId('llm-text').innerText();
+  // The answer the demo streamed, token by token, in one piece.
+  const events = await page.evaluate(
+    async (id) => {
+      const rows = await globalThis.sscope.api.records(id, 1, 10_000);
+      return rows.records.filter((r) => r.kind === 'event' && r.data !== '[DONE]').map((r) => JSON.parse(r.data).token);
+    },
+    await connIdOf(1),
+  );
+  assert(text === events.join('').trim() || text === events.join(''), `text ${JSON.stringify(text.slice(0, 80))}…`);
+  const tokens = Number((await p.getByTestId('llm-tokens').innerText()).replace(/,/g, ''));
+  assert(tokens === events.length, `${tokens} tokens for ${events.length} token events`);
+  assert(/\d+ ms|\d\.\d+ s/.test(await p.getByTestId('llm-ttft').innerText()), 'no TTFT');
+  assert(Number(await p.getByTestId('llm-rate').innerText()) > 0, 'no tokens/s');
+  await shot('daily-llm-light');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot('daily-llm-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
+  // An ordinary ticker gets no answer panel.
+  assert((await pane(2).getByTestId('llm').count()) === 0, 'the echo pane shows an answer');
+});
+
 await test('a wscat command typed into the URL box is read on Enter', async () => {
   const p = pane(0);
   await p.locator('input.url').fill(`wscat -c ${origin.replace('http', 'ws')}/demo/ws/echo -s chat.v1 -P`);
