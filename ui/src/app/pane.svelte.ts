@@ -5,6 +5,7 @@
 
 import type { Proto } from '../contract';
 import type { DeltaMode } from '../lib/format';
+import type { DecoderChoice } from '../decoders/session';
 import { defaultConfig, protoOf, type PaneConfig } from '../store/config';
 import { NO_FILTER, type FilterSpec } from '../store/filter';
 import { ApiError } from '../transport/api';
@@ -35,6 +36,9 @@ export class PaneState {
   paused = $state(false);
   /** What the frame list's Δt column measures. */
   delta: DeltaMode = $state('prev');
+  /** How the frames are read: automatically (subprotocol, URL, first messages), not at
+   * all, with a decoder chosen by hand, or as an LLM token stream. */
+  decoder: DecoderChoice = $state('auto');
   /** What was asked for each connection (secrets removed), for the detail view. */
   readonly requests = new Map<string, OpenRequest>();
   /** The URL the server reported for each connection, to recognise it after a reload. */
