@@ -451,6 +451,88 @@ await test('a wscat command typed into the URL box is read on Enter', async () =
   await p.getByTestId('imported').getByRole('button', { name: 'Dismiss' }).click();
 });
 
+await test('decoders: GraphQL from the negotiated subprotocol; JSON-RPC, Socket.IO, STOMP, MessagePack by hand', async () => {
+  const p = echo;
+  await p.locator('button.connect', { hasText: 'Disconnect' }).click();
+  await until('echo closed', async () => (await stateOf(p)) === 'Closed');
+  await p.locator('.opts .summary').click();
+  await p.getByRole('tab', { name: 'WebSocket' }).click();
+  await p.getByLabel('Ping interval').fill('');
+  await p.locator('.opts input[placeholder^="e.g. graphql"]').fill('graphql-transport-ws');
+  await p.locator('.opts .summary').click();
+  await p.locator('input.url').press('Enter');
+  await until('echo open', async () => (await stateOf(p)) === 'Open');
+  const select = p.getByLabel('Decode frames as');
+  await until('auto picks GraphQL', async () =>
+    /Auto: GraphQL/.test(await select.locator('option[value="auto"]').innerText()),
+  );
+  const sendText = async (text) => {
+    await p.getByRole('tab', { name: 'Text' }).click();
+    await p.getByLabel('Text message').fill(text);
+    await p.locator('button.send').click();
+  };
+  const lastRows = async (n) => (await rowsOf(p)).slice(-n);
+  await sendText('{"id":"1","type":"subscribe","payload":{"query":"subscription { ticks }"}}');
+  await until('a decoded subscribe, both ways', async () => {
+    const r = await lastRows(2);
+    return r.length === 2 && r.every((x) => x.note === 'subscribe' && x.preview === '#1 subscription { ticks }');
+  });
+
+  await select.selectOption('jsonrpc');
+  await sendText('{"jsonrpc":"2.0","id":7,"method":"sum","params":[1,2]}');
+  await until('the request echoed', async () => (await lastRows(1))[0]?.preview === 'sum #7 [1,2]');
+  await sendText('{"jsonrpc":"2.0","id":7,"result":3}');
+  // Our result answers the echoed request; the echo of it answers ours: both with times.
+  await until('results matched with round trips', async () => {
+    const r = await lastRows(2);
+    return r.length === 2 && r.every((x) => /^result \d+(\.\d)? (µs|ms)$/.test(x.note) && x.preview === '#7 3');
+  });
+  await p.locator('.viewport .row', { hasText: '#7 3' }).last().click();
+  const decoded = p.getByTestId('decoded');
+  await decoded.waitFor({ timeout: 3000 });
+  assert(
+    /round trip/.test(await decoded.innerText()) && /answers sum/.test(await decoded.innerText()),
+    await decoded.innerText(),
+  );
+  await shot('daily-decoder-jsonrpc-light');
+  await p.getByRole('button', { name: 'Close detail' }).click();
+
+  await select.selectOption('socketio');
+  await sendText('42["chat",{"text":"hi"}]');
+  await until('a Socket.IO event', async () => {
+    const r = (await lastRows(1))[0];
+    return r?.note === 'EVENT' && r.preview === 'chat [{"text":"hi"}]';
+  });
+
+  await select.selectOption('stomp');
+  await sendText('SEND\ndestination:/queue/orders\ncontent-type:text/plain\n\nbuy 3');
+  await until('a STOMP frame', async () => {
+    const r = (await lastRows(1))[0];
+    return r?.note === 'SEND' && r.preview === '/queue/orders buy 3';
+  });
+
+  await select.selectOption('msgpack');
+  await p.getByRole('tab', { name: 'Binary' }).click();
+  await p.getByLabel('Binary encoding').selectOption('hex');
+  await p.getByLabel('Binary message').fill('83a26f70a57472616465a27078cb4059600000000000a371747903');
+  await p.locator('button.send').click();
+  await until('a MessagePack map', async () => {
+    const r = (await lastRows(1))[0];
+    return r?.note === 'map(3)' && r.preview === '{"op":"trade","px":101.5,"qty":3}';
+  });
+  await p.locator('.viewport .row', { hasText: '"op":"trade"' }).last().click();
+  await until('the decoded fields', async () => /qty/.test(await p.getByTestId('decoded').innerText()));
+  await shot('daily-decoder-msgpack-light');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot('daily-decoder-msgpack-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
+  await p.getByRole('button', { name: 'Close detail' }).click();
+  // No decoding: the rows as they came.
+  await select.selectOption('none');
+  await until('raw rows', async () => (await lastRows(1))[0]?.note === '');
+  await select.selectOption('auto');
+});
+
 await test('no errors in the page so far, and no error answers no test provoked', async () => {
   assert(pageErrors.length === 0, pageErrors.join('\n'));
   assert(httpErrors.length === 0, httpErrors.join('\n'));
