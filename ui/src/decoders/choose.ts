@@ -24,7 +24,9 @@ export function decoderFor(subprotocol: string | undefined, url: string): Decode
 
 const SNIFF: [DecoderId, RegExp][] = [
   ['jsonrpc', /^\s*\[?\s*\{.*"jsonrpc"\s*:\s*"2\.0"/],
-  ['socketio', /^0\{"sid"|^4[0-6]|^[23]probe$/],
+  // Engine.IO's open packet, a Socket.IO packet with a JSON payload, or the upgrade
+  // probe: plain numbers ("42") are not enough.
+  ['socketio', /^0\{"sid"|^4[0-6](\/[\w/.-]*,)?\d*[[{]|^40$|^[23]probe$/],
   ['graphql-ws', /^\s*\{.*"type"\s*:\s*"(ka|data|start|connection_error)"/],
   ['graphql-transport-ws', /^\s*\{.*"type"\s*:\s*"(connection_ack|next|subscribe|complete)"/],
   ['stomp', /^(CONNECT|STOMP|CONNECTED|SEND|SUBSCRIBE|MESSAGE|RECEIPT|ERROR)⏎/],

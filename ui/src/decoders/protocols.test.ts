@@ -155,5 +155,6 @@ describe('choosing a decoder', () => {
     expect(sniffDecoder(['0{"sid":"a"}', '40', '42["x"]'])).toBe('socketio');
     expect(sniffDecoder(['CONNECTED⏎version:1.2⏎⏎·', 'MESSAGE⏎destination:/a⏎⏎x·'])).toBe('stomp');
     expect(sniffDecoder(['{"n":1}', '{"n":2}'])).toBeNull();
+    expect(sniffDecoder(['42', '4512', '40.5', '41'])).toBeNull();
   });
 });
