@@ -45,6 +45,26 @@ async fn missing_url_is_a_usage_error() {
     output(&["sse"]).await.expect_usage_error();
 }
 
+/// `wss:/host` (one slash) would be read as `wss://host` and connect to port 443 of
+/// whatever host that is; it is refused, naming what was likely meant, before any socket.
+#[tokio::test]
+async fn a_url_with_one_slash_after_the_scheme_is_refused_with_its_likely_meaning() {
+    let server = RawServer::start(vec![Script::sse("data: a\n\n")]).await;
+    let typo = server.url("/x").replacen("http://", "http:/", 1);
+    let out = output(&["sse", &typo]).await;
+    out.expect_usage_error();
+    let meant = server.url("/x");
+    assert!(
+        out.stderr_text()
+            .contains(&format!("did you mean {meant:?}")),
+        "{out}"
+    );
+    assert_eq!(server.connections(), 0, "{out}");
+    let out = output(&["ws", "wss:/127.0.0.1"]).await;
+    out.expect_usage_error();
+    assert!(out.stderr_text().contains("\"wss://127.0.0.1\""), "{out}");
+}
+
 #[tokio::test]
 async fn malformed_url_is_a_usage_error() {
     for url in ["not a url", "ws://", "ws://[::1", "127.0.0.1:80/no-scheme"] {

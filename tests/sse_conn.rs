@@ -413,6 +413,90 @@ async fn sse_no_reconnect_ends_on_a_clean_end_with_exit_zero() {
     assert_eq!(server.connections(), 1);
 }
 
+/// A POST stream that the server ends cleanly was answered: sending it again would be a new
+/// request (an LLM completion billed again), so by default it is not re-sent.
+#[tokio::test]
+async fn sse_post_stream_is_not_sent_again_after_a_clean_end() {
+    let server = RawServer::start(vec![
+        Script::sse("retry: 50\ndata: answer\n\n"),
+        Script::sse("data: a second answer\n\n"),
+    ])
+    .await;
+    let run = sscope(["sse", &server.url("/chat"), "--body", r#"{"prompt":"hi"}"#]).await;
+    run.expect_success();
+    run.expect_kinds(&["meta open", "in retry", "in event", "meta end"]);
+    assert_eq!(server.connections(), 1, "the POST was sent again\n{run}");
+    assert_eq!(server.request().method, "POST");
+}
+
+/// Only the clean end is exempt: a POST stream whose transport breaks is resumed.
+#[tokio::test]
+async fn sse_post_stream_still_reconnects_after_a_break() {
+    let broken = Script::new()
+        .write(sse_chunked_head())
+        .write(chunk("retry: 50\nid: 1\ndata: a\n\n"))
+        .pause_ms(100)
+        .write("40\r\npartial");
+    let server = RawServer::start(vec![broken, Script::sse("data: b\n\n").hold()]).await;
+    let run = sscope(["sse", &server.url("/chat"), "--body", "x", "--count", "2"]).await;
+    run.expect_exit(0).expect_single_conn();
+    run.expect_kinds(&BROKEN_THEN_RESUMED);
+    let requests = server.requests();
+    assert_eq!(requests[1].method, "POST");
+    assert_eq!(requests[1].body, b"x");
+}
+
+#[tokio::test]
+async fn sse_reconnect_on_end_flag_sends_a_post_again() {
+    let server = RawServer::start(vec![
+        Script::sse("retry: 50\ndata: a\n\n"),
+        Script::sse("data: b\n\n").hold(),
+    ])
+    .await;
+    let run = sscope([
+        "sse",
+        &server.url("/chat"),
+        "--body",
+        "x",
+        "--reconnect-on-end",
+        "--count",
+        "2",
+    ])
+    .await;
+    run.expect_success().expect_kinds(&[
+        "meta open",
+        "in retry",
+        "in event",
+        "meta end",
+        "meta reconnect",
+        "meta open",
+        "in event",
+    ]);
+    assert_eq!(server.connections(), 2);
+}
+
+/// A GET stream still reconnects after a clean end, as EventSource does; the flag stops
+/// that alone.
+#[tokio::test]
+async fn sse_get_stream_reconnects_after_a_clean_end_unless_told_not_to() {
+    let scripts = || {
+        vec![
+            Script::sse("retry: 50\ndata: a\n\n"),
+            Script::sse("data: b\n\n").hold(),
+        ]
+    };
+    let server = RawServer::start(scripts()).await;
+    let run = sscope(["sse", &server.url("/events"), "--count", "2"]).await;
+    run.expect_success();
+    assert_eq!(server.connections(), 2, "{run}");
+
+    let server = RawServer::start(scripts()).await;
+    let run = sscope(["sse", &server.url("/events"), "--no-reconnect-on-end"]).await;
+    run.expect_success();
+    run.expect_kinds(&["meta open", "in retry", "in event", "meta end"]);
+    assert_eq!(server.connections(), 1, "{run}");
+}
+
 #[tokio::test]
 async fn sse_no_reconnect_ends_on_a_transport_error_with_exit_one() {
     let broken = Script::new()
@@ -751,6 +835,8 @@ async fn sse_post_is_repeated_with_its_body_on_reconnect() {
         &server.url("/stream"),
         "--body",
         "q=1",
+        // A POST is sent again after a clean end only when asked.
+        "--reconnect-on-end",
         "--count",
         "2",
     ])

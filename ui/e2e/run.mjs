@@ -251,6 +251,19 @@ await test('the list follows, stops when scrolled up, and resumes on request', a
   await until('three more records', async () => (await lastSeqOf(0)) >= seq + 3);
   const after = (await rowsOf(pane(0)))[0].seq;
   assert(before === after, `the list moved while scrolled up (${before} → ${after})`);
+  // The button sits below the rows: no visible row is under it (it once floated over the
+  // end of the last one).
+  const covered = await pane(0).evaluate((el) => {
+    const b = el.querySelector('button.follow').getBoundingClientRect();
+    const vp = el.querySelector('.viewport').getBoundingClientRect();
+    return [...el.querySelectorAll('.viewport .row')].filter((r) => {
+      const x = r.getBoundingClientRect();
+      const top = Math.max(x.top, vp.top);
+      const bottom = Math.min(x.bottom, vp.bottom);
+      return bottom - top > 1 && b.top < bottom && b.bottom > top && b.left < x.right && b.right > x.left;
+    }).length;
+  });
+  assert(covered === 0, `the "newer" button covers ${covered} visible row(s)`);
   await follow.click();
   await until('following again', async () => (await follow.count()) === 0);
 });

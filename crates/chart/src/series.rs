@@ -113,6 +113,8 @@ pub fn series_from_stats(
     to: i64,
 ) -> Series {
     let start = stats.first.map_or(i64::MAX, second_of).max(from);
+    // An ended connection's line stops where it ended, not at `to`.
+    let to = stats.ended.map_or(to, |t| second_of(t).min(to));
     let points = if start > to {
         Vec::new()
     } else {
@@ -271,6 +273,28 @@ mod tests {
         assert_eq!(step_for(601, 600), 2);
         assert_eq!(step_for(3600, 600), 10);
         assert_eq!(step_for(86_400 * 30, 600), 3600 * 2);
+    }
+
+    #[test]
+    fn an_ended_connection_draws_no_line_past_its_end() {
+        let t = 1_700_000_000_000_000;
+        let secs = t / 1_000_000;
+        let mut stats = ConnStats::default();
+        stats.observe(&Record::test_at(t, Dir::In, Body::Text("a".into())));
+        stats.observe(&Record::test_at(
+            t + 2_000_000,
+            Dir::In,
+            Body::Text("b".into()),
+        ));
+        let events = |stats: &ConnStats| {
+            series_from_stats("a", 0, stats, Metric::Events, secs, secs + 30).points
+        };
+        // Live: every second up to now, idle ones as zero.
+        assert_eq!(events(&stats).len(), 31);
+        stats.ended = stats.last;
+        let points = events(&stats);
+        assert_eq!(points.last().map(|p| p.0), Some(secs + 2));
+        assert_eq!(points.len(), 3);
     }
 
     #[test]

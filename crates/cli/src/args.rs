@@ -177,6 +177,14 @@ pub(crate) struct SseArgs {
     /// Do not reconnect when the stream ends or breaks.
     #[arg(long)]
     pub no_reconnect: bool,
+    /// Reconnect after the server ends the stream cleanly [default: yes for GET, no for
+    /// POST, whose request would be sent again].
+    #[arg(long, overrides_with = "no_reconnect_on_end")]
+    pub reconnect_on_end: bool,
+    /// Do not reconnect after the server ends the stream cleanly (still reconnect after
+    /// a failure).
+    #[arg(long, overrides_with = "reconnect_on_end")]
+    pub no_reconnect_on_end: bool,
     /// Reconnection delay in milliseconds until the server sends `retry:`.
     #[arg(long, value_name = "MS", default_value_t = DEFAULT_RETRY.as_millis() as u64)]
     pub retry: u64,
@@ -343,6 +351,11 @@ pub(crate) fn sse_options(a: &SseArgs) -> Result<SseOptions, BadArgs> {
         body: a.body.clone(),
         last_event_id: a.last_event_id.clone(),
         reconnect: Some(!a.no_reconnect),
+        reconnect_on_end: match (a.reconnect_on_end, a.no_reconnect_on_end) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        },
         retry_ms: Some(a.retry),
         max_attempts: a.max_attempts,
         backoff: a.backoff,

@@ -63,7 +63,13 @@ pub struct OpenSpec {
     pub method: Option<String>,
     pub body: Option<String>,
     pub last_event_id: Option<String>,
+    /// Reconnect at all (after a failure, and after a clean end unless
+    /// `reconnect_on_end` says otherwise); by default yes.
     pub reconnect: Option<bool>,
+    /// Reconnect after the server ends the stream cleanly. By default yes for GET and
+    /// no for POST: a POST that ended was answered, and sending it again
+    /// is a new request (an LLM completion billed again), not a resumed stream.
+    pub reconnect_on_end: Option<bool>,
     pub retry_ms: Option<u64>,
     pub max_attempts: Option<u32>,
     pub backoff: bool,
@@ -366,6 +372,7 @@ impl OpenSpec {
         }
         o.last_event_id = self.last_event_id.clone();
         o.reconnect = self.reconnect.unwrap_or(true);
+        o.reconnect_on_end = self.reconnect_on_end.unwrap_or(o.method == Method::GET);
         if let Some(ms) = self.retry_ms {
             o.retry = Duration::from_millis(ms);
         }
@@ -462,6 +469,25 @@ pub fn check_url(text: &str, proto: Option<Proto>) -> Result<(Url, Proto), SpecE
             )));
         }
     };
+    // A WHATWG parser reads `wss:/127.0.0.1`, `wss:127.0.0.1` and `wss:///h` as if
+    // written `wss://…`: a typo that then connects somewhere (port 443 here) and fails
+    // as "connection refused", far from its cause. Refused, with the likely meaning, so
+    // the CLI, the API and the UI all say why; a URL with a host is never written so.
+    // The scheme parsed, so the text has a colon and what follows the first one is the rest.
+    let rest = text.split_once(':').map_or("", |(_, r)| r);
+    let two_slashes = rest.starts_with("//") && !rest.starts_with("///");
+    if of_scheme.is_some() && !two_slashes {
+        let slashes = rest.chars().take_while(|&c| c == '/' || c == '\\').count();
+        let meant = format!("{scheme}://{}", &rest[slashes..]);
+        return Err(bad(format!(
+            "{text:?} has {} after {scheme:?}: a URL has exactly two (\"//\"); did you mean {meant:?}?",
+            match slashes {
+                0 => "no slash".to_owned(),
+                1 => "one slash".to_owned(),
+                n => format!("{n} slashes"),
+            }
+        )));
+    }
     // `ws:localhost` parses, with no host: refuse it rather than fail at connect time.
     if url.host_str().is_none_or(str::is_empty) {
         return Err(bad(format!(
@@ -501,6 +527,22 @@ mod tests {
     }
 
     #[test]
+    fn a_url_without_two_slashes_is_refused_with_the_likely_meaning() {
+        for (typed, meant) in [
+            ("wss:/127.0.0.1", "wss://127.0.0.1"),
+            ("ws:localhost:9/x", "ws://localhost:9/x"),
+            ("https:///h/events", "https://h/events"),
+            ("WSS:/h", "wss://h"),
+        ] {
+            let e = ws(typed).plan().unwrap_err();
+            assert_eq!(e.field, Field::Url, "{typed}");
+            assert!(e.reason.contains(meant), "{typed}: {e}");
+        }
+        assert!(ws("wss://127.0.0.1").plan().is_ok());
+        assert!(ws("  ws://h/x  ").plan().is_ok());
+    }
+
+    #[test]
     fn defaults_are_the_engines() {
         let Ok(Plan::Ws(o)) = ws("ws://h/x").plan() else {
             panic!("a ws plan")
@@ -515,7 +557,29 @@ mod tests {
         };
         assert_eq!(o.retry, crate::conn::sse::DEFAULT_RETRY);
         assert_eq!(o.method, Method::GET);
-        assert!(o.reconnect);
+        assert!(o.reconnect && o.reconnect_on_end);
+    }
+
+    /// The pane's option fields show the engine's defaults as placeholders; this keeps
+    /// the UI's copy of them (`ui/src/store/open-defaults.json`) equal to the constants.
+    #[test]
+    fn the_uis_defaults_are_the_engines() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../ui/src/store/open-defaults.json"
+        );
+        let text = std::fs::read_to_string(path).expect("the UI's defaults file");
+        let ui: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let want = serde_json::json!({
+            "connect_timeout_secs": crate::conn::DEFAULT_CONNECT_TIMEOUT.as_secs(),
+            "max_message": crate::conn::ws::DEFAULT_MAX_MESSAGE,
+            "max_frame": crate::conn::ws::DEFAULT_MAX_FRAME,
+            "retry_ms": crate::conn::sse::DEFAULT_RETRY.as_millis() as u64,
+            "max_backoff_secs": crate::conn::sse::MAX_BACKOFF.as_secs(),
+            "max_line": streamscope_model::sse::DEFAULT_MAX_LINE,
+            "max_event": streamscope_model::sse::DEFAULT_MAX_EVENT,
+        });
+        assert_eq!(ui, want, "update {path} to the engine's defaults");
     }
 
     #[test]
@@ -526,6 +590,13 @@ mod tests {
             panic!("an sse plan")
         };
         assert_eq!(o.method, Method::POST);
+        // A POST stream that ended is not sent again unless asked; a broken one is.
+        assert!(o.reconnect && !o.reconnect_on_end);
+        s.reconnect_on_end = Some(true);
+        let Ok(Plan::Sse(o)) = s.plan() else {
+            panic!("an sse plan")
+        };
+        assert!(o.reconnect_on_end);
         s.method = Some("get".into());
         assert_eq!(s.plan().unwrap_err().field, Field::Body);
         s.method = Some("PUT".into());

@@ -315,6 +315,10 @@ pub struct ConnStats {
     pub latency: LatencyWindow,
     pub first: Option<Timestamp>,
     pub last: Option<Timestamp>,
+    /// When the connection ended (its task finished), set by whoever runs it. A chart
+    /// draws its line up to here and no further: an ended connection has no rate of
+    /// zero "now", it has no rate at all (a failed one once drew a flat 0 up to now).
+    pub ended: Option<Timestamp>,
 }
 
 impl ConnStats {

@@ -107,6 +107,9 @@ pub struct ConnView {
     /// The repeat running on the connection; absent when none runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat: Option<RepeatView>,
+    /// Present (true) once a latency sample was measured; absent before.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub latency_seen: bool,
 }
 
 #[derive(Debug, Serialize, Default)]
@@ -137,6 +140,7 @@ impl From<&ConnBrief> for ConnView {
             totals: s.totals.into(),
             rate: s.rate.into(),
             repeat: s.repeat.as_ref().map(RepeatView::from),
+            latency_seen: s.latency_seen,
         }
     }
 }

@@ -987,6 +987,7 @@ mod tests {
                 bytes_out: 0,
             },
             repeat: None,
+            latency_seen: false,
         };
         let view = serde_json::to_value(ConnView::from(&brief)).expect("JSON");
         assert_eq!(view, fx["conns"][0]);

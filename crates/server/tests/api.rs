@@ -516,6 +516,7 @@ async fn an_sse_connection_opens_with_every_option_the_engine_has() {
                 "body": "{\"prompt\":\"hi\"}",
                 "last_event_id": "41",
                 "reconnect": true,
+                "reconnect_on_end": true,
                 "retry_ms": 50,
                 "max_attempts": 3,
                 "backoff": true,

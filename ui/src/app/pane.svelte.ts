@@ -5,6 +5,8 @@
 // across reloads to `workspace.ts`.
 
 import type { Proto } from '../contract';
+import type { DeltaMode } from '../lib/format';
+import type { DecoderChoice } from '../decoders/session';
 import { defaultConfig, protoOf, type PaneConfig } from '../store/config';
 import { NO_FILTER, type FilterSpec } from '../store/filter';
 import { ApiError } from '../transport/api';
@@ -39,7 +41,7 @@ export interface EarlierSession {
 export interface PaneError {
   code: ErrorCode | 'invalid_input';
   message: string;
-  field?: 'url' | 'headers' | 'auth' | 'ping';
+  field?: 'url' | 'headers' | 'auth' | 'ping' | 'options';
 }
 
 let nextPane = 1;
@@ -59,6 +61,11 @@ export class PaneState {
   busy = $state(false);
   filter: FilterSpec = $state(NO_FILTER);
   paused = $state(false);
+  /** What the frame list's Δt column measures. */
+  delta: DeltaMode = $state('prev');
+  /** How the frames are read: automatically (subprotocol, URL, first messages), not at
+   * all, with a decoder chosen by hand, or as an LLM token stream. */
+  decoder: DecoderChoice = $state('auto');
   /** What was asked for each connection (secrets removed), for the detail view. */
   readonly requests = new Map<string, OpenRequest>();
   /** The URL the server reported for each connection, to recognise it after a reload. */

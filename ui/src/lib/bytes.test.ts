@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { asReadableText, bytesToBase64, bytesToHex, hexDump, parseBase64, parseHex, utf8Length } from './bytes';
+import {
+  asReadableText,
+  bytesToBase64,
+  bytesToHex,
+  hexDump,
+  parseBase64,
+  parseHex,
+  reencode,
+  utf8Length,
+} from './bytes';
 
 const bytes = (...b: number[]) => Uint8Array.from(b);
 
@@ -79,5 +88,17 @@ describe('text', () => {
     expect(asReadableText(bytes(0x68, 0x69, 0x0a))).toBe('hi\n');
     expect(asReadableText(bytes(0xff, 0xfe))).toBeNull();
     expect(asReadableText(bytes(0x68, 0x00))).toBeNull();
+  });
+});
+
+describe('reencode', () => {
+  it('carries the same bytes across the hex/base64 switch and back', () => {
+    expect(reencode('00 01 02 03 fe ff', 'hex', 'base64')).toBe('AAECA/7/');
+    expect(reencode('AAECA/7/', 'base64', 'hex')).toBe('00 01 02 03 fe ff');
+    expect(reencode('', 'hex', 'base64')).toBe('');
+  });
+  it('leaves a draft that does not parse as typed', () => {
+    expect(reencode('zz', 'hex', 'base64')).toBe('zz');
+    expect(reencode('AAECA/7/', 'hex', 'hex')).toBe('AAECA/7/');
   });
 });

@@ -152,3 +152,13 @@ export function asReadableText(bytes: Uint8Array): string | null {
   // eslint-disable-next-line no-control-regex
   return /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text) ? null : text;
 }
+
+/** The same bytes written in the other encoding, for the sender's hex/base64 switch: a
+ * draft that parses is carried over (what will be sent stays the same bytes); one that
+ * does not is left as typed, so nothing the user wrote is thrown away. */
+export function reencode(text: string, from: 'hex' | 'base64', to: 'hex' | 'base64'): string {
+  if (from === to) return text;
+  const p = from === 'hex' ? parseHex(text) : parseBase64(text);
+  if (!p.ok) return text;
+  return to === 'hex' ? bytesToHex(p.value) : bytesToBase64(p.value);
+}

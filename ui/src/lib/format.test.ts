@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   closeCodeName,
+  deltaOf,
+  formatDelta,
   closeCodeSendable,
   formatBytes,
   formatClock,
@@ -78,5 +80,24 @@ describe('formatState', () => {
     expect(formatState('closed')).toBe('Closed');
     expect(formatState('failed')).toBe('Failed');
     expect(formatState('paused')).toBe('paused');
+  });
+});
+
+describe('the Δt column', () => {
+  it('formats durations at a readable width', () => {
+    expect(formatDelta(0)).toBe('0 µs');
+    expect(formatDelta(0.85)).toBe('850 µs');
+    expect(formatDelta(12.345)).toBe('12.3 ms');
+    expect(formatDelta(3.456)).toBe('3.46 ms');
+    expect(formatDelta(1204)).toBe('1.204 s');
+    expect(formatDelta(125_300)).toBe('2m 05.3s');
+    expect(formatDelta(3 * 3_600_000 + 7 * 60_000)).toBe('3h 07m');
+    expect(formatDelta(-1)).toBe('');
+  });
+  it('measures from the row above or from the first record', () => {
+    expect(deltaOf('prev', 1500.5, 1000, 10)).toBe(500.5);
+    expect(deltaOf('open', 1500.5, 1000, 500)).toBe(1000.5);
+    expect(deltaOf('prev', 1000, undefined, 0)).toBeNull();
+    expect(deltaOf('open', 1000, 900, undefined)).toBeNull();
   });
 });

@@ -124,3 +124,40 @@ const STATE_LABEL: Record<string, string> = {
 export function formatState(state: string): string {
   return STATE_LABEL[state] ?? state;
 }
+
+/** What the frame list's Δt column measures: the time since the row above it (the
+ * previous frame shown, so a filter compares the frames it shows), or since the
+ * connection's first record. */
+export type DeltaMode = 'prev' | 'open';
+
+/** A duration for the Δt column, in ms with microseconds in the fraction, at a width
+ * that stays readable: `0 µs`, `850 µs`, `12.35 ms`, `1.204 s`, `2m 05.3s`, `3h 07m`. */
+export function formatDelta(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '';
+  if (ms < 1) return `${Math.round(ms * 1000)} µs`;
+  if (ms < 10) return `${ms.toFixed(2)} ms`;
+  if (ms < 1000) return `${ms.toFixed(1)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(3)} s`;
+  if (ms < 3_600_000) {
+    const m = Math.floor(ms / 60_000);
+    const s = (ms - m * 60_000) / 1000;
+    return `${m}m ${s < 10 ? '0' : ''}${s.toFixed(1)}s`;
+  }
+  const h = Math.floor(ms / 3_600_000);
+  return `${h}h ${pad2(Math.floor((ms - h * 3_600_000) / 60_000))}m`;
+}
+
+/** The Δt of a row at time `t`: since `prev` (the row above; none for the first row) or
+ * since `origin` (the connection's first record); `null` while what it needs is not
+ * loaded. */
+export function deltaOf(
+  mode: DeltaMode,
+  t: number,
+  prev: number | undefined,
+  origin: number | undefined,
+): number | null {
+  const from = mode === 'prev' ? prev : origin;
+  if (from === undefined) return null;
+  // Clocks on one connection only move forward; a negative gap is rounding.
+  return Math.max(0, t - from);
+}

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { buildOpen, defaultConfig, followDemoHost, persistable, protoOf, restoreConfig } from './config';
+import {
+  buildOpen,
+  defaultConfig,
+  followDemoHost,
+  parseSize,
+  persistable,
+  protoOf,
+  reconnectsOnEnd,
+  restoreConfig,
+  urlTypo,
+} from './config';
 
 describe('protoOf', () => {
   it('reads the protocol from the scheme', () => {
@@ -118,5 +128,95 @@ describe('followDemoHost', () => {
     expect(followDemoHost('wss://example.com/demo/x', now)).toBe('wss://example.com/demo/x');
     expect(followDemoHost('ws://127.0.0.1:8080/socket', now)).toBe('ws://127.0.0.1:8080/socket');
     expect(followDemoHost('not a url', now)).toBe('not a url');
+  });
+});
+
+describe('urlTypo', () => {
+  it('names the likely meaning of a URL without exactly two slashes', () => {
+    expect(urlTypo('wss:/127.0.0.1')).toEqual({ meant: 'wss://127.0.0.1', slashes: 1 });
+    expect(urlTypo('ws:localhost:9/x')?.meant).toBe('ws://localhost:9/x');
+    expect(urlTypo('https:///h/e')).toEqual({ meant: 'https://h/e', slashes: 3 });
+    expect(urlTypo('wss://127.0.0.1')).toBeNull();
+    expect(urlTypo('wss:')).toBeNull();
+    expect(urlTypo('ftp:/x')).toBeNull();
+  });
+});
+
+describe('every option sscope can set', () => {
+  it('goes into the open request, empty fields leaving the engine defaults', () => {
+    const ws = {
+      ...defaultConfig('ws://h/x'),
+      pingInterval: '5',
+      pongTimeout: '2',
+      maxMessage: '1 MiB',
+      maxFrame: '4096',
+      connectTimeout: '3.5',
+      caFile: '/tmp/ca.pem',
+    };
+    const b = buildOpen(ws);
+    expect(b.ok && b.request).toMatchObject({
+      ping_interval_secs: 5,
+      pong_timeout_secs: 2,
+      max_message: 1 << 20,
+      max_frame: 4096,
+      connect_timeout_secs: 3.5,
+      ca_file: '/tmp/ca.pem',
+    });
+    const sse = {
+      ...defaultConfig('http://h/e'),
+      retryMs: '250',
+      maxAttempts: '4',
+      backoff: true,
+      idleTimeout: '30',
+      maxLine: '64k',
+      maxEvent: '2M',
+    };
+    const s = buildOpen(sse);
+    expect(s.ok && s.request).toMatchObject({
+      retry_ms: 250,
+      max_attempts: 4,
+      backoff: true,
+      idle_timeout_secs: 30,
+      max_line: 64 * 1024,
+      max_event: 2 << 20,
+    });
+    const plain = buildOpen(defaultConfig('http://h/e'));
+    expect(plain.ok && Object.keys(plain.request)).not.toContain('max_line');
+    expect(plain.ok && Object.keys(plain.request)).not.toContain('reconnect_on_end');
+  });
+
+  it('refuses what cannot be a value, naming the control', () => {
+    const bad = (c: Partial<ReturnType<typeof defaultConfig>>, url = 'ws://h/x') =>
+      buildOpen({ ...defaultConfig(url), ...c });
+    expect(bad({ maxMessage: 'lots' })).toMatchObject({ ok: false, field: 'options', message: /max message/ });
+    expect(bad({ pongTimeout: '2' })).toMatchObject({ ok: false, field: 'ping', message: /Ping every/ });
+    expect(bad({ connectTimeout: '-1' })).toMatchObject({ ok: false, field: 'options' });
+    expect(bad({ maxAttempts: '0' }, 'http://h/e')).toMatchObject({ ok: false, message: /max attempts/ });
+    expect(bad({ retryMs: '1.5' }, 'http://h/e')).toMatchObject({ ok: false, message: /retry/ });
+  });
+
+  it('reconnects after a clean end by default for GET, not for POST, unless set', () => {
+    const c = defaultConfig('http://h/e');
+    expect(reconnectsOnEnd(c)).toBe(true);
+    expect(reconnectsOnEnd({ ...c, method: 'POST' })).toBe(false);
+    expect(reconnectsOnEnd({ ...c, method: 'POST', reconnectOnEnd: 'on' })).toBe(true);
+    expect(reconnectsOnEnd({ ...c, reconnect: false, reconnectOnEnd: 'on' })).toBe(false);
+    const post = buildOpen({ ...c, method: 'POST', reconnectOnEnd: 'on' });
+    expect(post.ok && post.request.reconnect_on_end).toBe(true);
+  });
+
+  it('reads sizes as people write them', () => {
+    expect(parseSize('64 MiB')).toBe(64 << 20);
+    expect(parseSize('16M')).toBe(16 << 20);
+    expect(parseSize('1.5 kb')).toBe(1536);
+    expect(parseSize('100')).toBe(100);
+    expect(parseSize('0')).toBeNull();
+    expect(parseSize('12 parsecs')).toBeNull();
+  });
+
+  it('keeps the options across a reload', () => {
+    const c = { ...defaultConfig('http://h/e'), retryMs: '250', backoff: true, reconnectOnEnd: 'off' as const };
+    expect(restoreConfig(JSON.parse(JSON.stringify(persistable(c))), 'http://h/e')).toEqual(c);
+    expect(restoreConfig({ reconnectOnEnd: 'sometimes' }, 'http://h/e').reconnectOnEnd).toBe('auto');
   });
 });

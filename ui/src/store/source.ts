@@ -71,7 +71,12 @@ export class FrameSource {
   }
 
   rowAt(i: number): Row | undefined {
-    const seq = this.seqAt(i);
+    return this.rowOfSeq(this.seqAt(i));
+  }
+
+  /** The row with `seq`: from the ring, or from the server's pages (loading it, and
+   * `undefined` until it arrives). */
+  rowOfSeq(seq: number): Row | undefined {
     const ring = this.log.ring;
     const k = ring.find(seq);
     if (k >= 0) return ring.row(k);

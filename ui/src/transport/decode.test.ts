@@ -36,7 +36,12 @@ describe('previews of real records', () => {
   });
 
   it('describes the connection records', () => {
-    expect(describeRecord(find((r) => r.kind === 'open' && r.proto === 'sse')).preview).toBe('200 text/event-stream');
+    const sseOpen = describeRecord(find((r) => r.kind === 'open' && r.proto === 'sse'));
+    // The status once appeared twice in the row: as the note and again in the preview.
+    expect(sseOpen).toEqual({ preview: 'text/event-stream', note: '200' });
+    const wsOpen = describeRecord(find((r) => r.kind === 'open' && r.proto === 'ws'));
+    expect(wsOpen.note).toBe('101');
+    expect(wsOpen.preview).not.toMatch(/101/);
     expect(describeRecord(find((r) => r.kind === 'reconnect' && r.last_event_id === '2')).preview).toBe(
       'attempt 1 after 20 ms · Last-Event-ID: 2',
     );

@@ -137,7 +137,9 @@ export function describe(r: StreamRecord): { preview: string; note: string } {
             ? `subprotocol ${r.subprotocol}`
             : 'no subprotocol'
           : (h['content-type'] ?? '');
-      return { preview: `${r.status ?? ''} ${extra}`.trim(), note: String(r.status ?? '') };
+      // The status is the row's note; the preview says what else the handshake settled
+      // (it once repeated the status: "101 101 no subprotocol").
+      return { preview: extra, note: String(r.status ?? '') };
     }
     case 'error':
       return { preview: flat(r.message ?? ''), note: r.status !== undefined ? String(r.status) : '' };

@@ -33,6 +33,9 @@ export interface ConnView extends ConnListing {
   rate: Counts;
   /** The repeat the server runs on this connection; absent when none runs. */
   repeat?: RepeatView;
+  /** True once a latency sample was measured (a ping's round trip, or the sender's
+   * clock in a payload); absent before. */
+  latency_seen?: boolean;
 }
 
 /** A running repeat (crates/server/src/commands.rs). */
@@ -70,7 +73,16 @@ export interface OpenRequest {
   body?: string;
   last_event_id?: string;
   reconnect?: boolean;
+  reconnect_on_end?: boolean;
   retry_ms?: number;
+  ca_file?: string;
+  max_message?: number;
+  max_frame?: number;
+  max_attempts?: number;
+  backoff?: boolean;
+  idle_timeout_secs?: number;
+  max_line?: number;
+  max_event?: number;
 }
 
 /** `POST /api/connections/{id}/send`. */

@@ -40,8 +40,14 @@ pub struct SseOptions {
     pub body: Option<String>,
     /// The last event ID in force at start, as `--last-event-id` sets it.
     pub last_event_id: Option<String>,
-    /// Reconnect after the stream ends or breaks, as `EventSource` does.
+    /// Reconnect after the stream ends or breaks, as `EventSource` does; `false` turns
+    /// every reconnection off.
     pub reconnect: bool,
+    /// With `reconnect`, also reconnect after the server ends the stream cleanly, as
+    /// `EventSource` does. Kept apart because a POST stream (an LLM completion) that ends is
+    /// done: reconnecting re-sends the request, and each one may be a new paid request.
+    /// [`crate::open::OpenSpec`] turns it off for POST unless asked.
+    pub reconnect_on_end: bool,
     /// Reconnection delay until the server sends `retry:` ([`DEFAULT_RETRY`]).
     pub retry: Duration,
     /// Give up after this many consecutive reconnection attempts that fail to open.
@@ -69,6 +75,7 @@ impl SseOptions {
             body: None,
             last_event_id: None,
             reconnect: true,
+            reconnect_on_end: true,
             retry: DEFAULT_RETRY,
             max_attempts: None,
             backoff: false,
@@ -160,7 +167,9 @@ pub(crate) async fn run(
         let round = s.round(em, &mut inbox, cancel).await?;
         let opened = match round {
             Round::Done(outcome) => return Ok(outcome),
-            Round::Ended if !opts.reconnect => return Ok(Outcome::Completed),
+            Round::Ended if !(opts.reconnect && opts.reconnect_on_end) => {
+                return Ok(Outcome::Completed);
+            }
             Round::Broken { .. } if !opts.reconnect => return Ok(Outcome::Failed),
             // A first connection that never opened: EventSource would retry, but a
             // debugging tool reports it at once (the spec lets a client fail when

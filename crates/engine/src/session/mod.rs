@@ -218,6 +218,8 @@ impl Session {
                 failed = matches!(r.body, Body::Error { .. });
             }
         }
+        // A recording brought back has ended: its line stops at its last record.
+        stats.ended = stats.last;
         {
             let mut st = self.lock();
             st.recorded_bytes = st.recorded_bytes.saturating_add(store.bytes());
@@ -486,6 +488,8 @@ impl Session {
                     ConnState::Closed
                 };
                 e.since = Timestamp::now();
+                // The charts end its line at its last record (or now, if it had none).
+                e.stats.ended = Some(e.stats.last.unwrap_or(e.since));
                 e.commands = None;
                 if let Some(r) = e.repeat.take() {
                     r.stop();

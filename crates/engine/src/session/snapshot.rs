@@ -33,6 +33,10 @@ pub struct ConnBrief {
     pub rate: Counts,
     /// The repeat running on this connection, if any.
     pub repeat: Option<super::RepeatStatus>,
+    /// Whether any latency sample (a ping's round trip, or a sender's clock in a
+    /// payload) was ever measured: without one the latency chart is empty, and the UI
+    /// says why (no pings) instead of showing a blank panel.
+    pub latency_seen: bool,
 }
 
 /// That a connection exists and where it is in its life: what changes only when the
@@ -70,6 +74,7 @@ fn brief(id: ConnId, e: &Entry, now_sec: i64) -> ConnBrief {
         totals: e.stats.totals,
         rate,
         repeat: e.repeat.as_ref().map(super::repeat::ActiveRepeat::status),
+        latency_seen: e.stats.latency.newest().is_some(),
     }
 }
 
