@@ -48,9 +48,13 @@ fn main() {
     let appended = start.elapsed();
     lib.flush();
     let written = start.elapsed();
-    let size = std::fs::metadata(dir.join("sessions").join(session.to_string()).join("c1.seg"))
-        .map(|m| m.len())
-        .unwrap_or(0);
+    let size = std::fs::metadata(
+        dir.join("sessions")
+            .join(session.to_string())
+            .join("c1.seg"),
+    )
+    .map(|m| m.len())
+    .unwrap_or(0);
     println!(
         "append {n} × 64 B: {:.0} records/s into the store; {:.0} records/s written and indexed ({:.1} MiB on disk, {:.1} B a record)",
         n as f64 / appended.as_secs_f64(),
@@ -58,7 +62,10 @@ fn main() {
         size as f64 / (1 << 20) as f64,
         size as f64 / n as f64,
     );
-    println!("store memory after the run: {:.2} MiB", store.bytes() as f64 / (1 << 20) as f64);
+    println!(
+        "store memory after the run: {:.2} MiB",
+        store.bytes() as f64 / (1 << 20) as f64
+    );
 
     let start = Instant::now();
     let mut next = 1;

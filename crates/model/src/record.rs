@@ -75,6 +75,36 @@ impl Dir {
 /// header joined with `, ` into one entry.
 pub type Headers = Vec<(String, String)>;
 
+/// What one WebSocket message or control frame cost on the wire (a contract addition,
+/// README "Contract additions"): the frames that carried it as they went, not only the
+/// payload a library hands back.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Wire {
+    /// Bytes on the wire: every frame's header, mask key and payload.
+    pub bytes: u64,
+    /// Frames that carried it (1 for a control frame or an unfragmented message).
+    pub frames: u32,
+    /// The payload as it crossed the wire when permessage-deflate compressed it; absent
+    /// for an uncompressed message.
+    pub compressed_size: Option<u64>,
+    /// Each frame, for a message that went in more than one; empty otherwise (one frame
+    /// says nothing `frames`, the kind and `compressed_size` do not).
+    pub frame_list: Vec<WireFrame>,
+}
+
+/// One frame's header as it crossed the wire (RFC 6455 §5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WireFrame {
+    pub fin: bool,
+    pub opcode: u8,
+    /// Set on the first frame of a compressed message (RFC 7692 §6).
+    pub rsv1: bool,
+    /// Client frames are masked, server frames are not (RFC 6455 §5.1).
+    pub masked: bool,
+    /// Payload length as the header states it.
+    pub len: u64,
+}
+
 /// What happened, with the fields CONTRACT.md gives each kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {

@@ -79,7 +79,12 @@ async fn a_session_recorded_by_one_server_opens_in_the_next_with_every_record_an
             assert!(sent.status < 300, "{}", sent.text());
         }
         let recorded = api
-            .wait_records(&id, |r| r.iter().filter(|r| r["dir"] == "in" && r["kind"] == "text").count() == 3)
+            .wait_records(&id, |r| {
+                r.iter()
+                    .filter(|r| r["dir"] == "in" && r["kind"] == "text")
+                    .count()
+                    == 3
+            })
             .await;
         let first = sessions(&api).await;
         let live = first["recording"].as_i64().expect("a session recording");
@@ -139,9 +144,17 @@ async fn a_session_recorded_by_one_server_opens_in_the_next_with_every_record_an
             .iter()
             .map(|r| (&r["dir"], &r["kind"]))
             .collect();
-        assert_eq!(closes, [(&json!("out"), &json!("close")), (&json!("in"), &json!("close"))]);
+        assert_eq!(
+            closes,
+            [
+                (&json!("out"), &json!("close")),
+                (&json!("in"), &json!("close"))
+            ]
+        );
         // Read-only: it takes no commands.
-        let refused = api.send(shown, json!({ "kind": "text", "data": "again" })).await;
+        let refused = api
+            .send(shown, json!({ "kind": "text", "data": "again" }))
+            .await;
         assert!(refused.status >= 400, "{}", refused.text());
         stop(server).await;
     })
@@ -163,7 +176,10 @@ async fn sessions_are_renamed_exported_as_ndjson_and_har_and_deleted() {
         let sid = sessions(&api).await["recording"].as_i64().expect("live");
 
         let renamed = api
-            .patch(&format!("/api/sessions/{sid}"), &json!({ "name": "tickers" }))
+            .patch(
+                &format!("/api/sessions/{sid}"),
+                &json!({ "name": "tickers" }),
+            )
             .await;
         assert_eq!(renamed.status, 200, "{}", renamed.text());
         assert_eq!(renamed.json()["name"], "tickers");
@@ -216,7 +232,11 @@ async fn sessions_are_renamed_exported_as_ndjson_and_har_and_deleted() {
         assert!(!dir.0.join("sessions").join(sid.to_string()).exists());
         let left = sessions(&api).await;
         assert!(
-            left["sessions"].as_array().expect("list").iter().all(|s| s["id"] != sid),
+            left["sessions"]
+                .as_array()
+                .expect("list")
+                .iter()
+                .all(|s| s["id"] != sid),
             "{left}"
         );
         api.delete(&format!("/api/sessions/{sid}"))
@@ -323,14 +343,19 @@ async fn a_spent_disk_budget_ends_a_recording_with_an_error_and_keeps_what_came_
         assert_eq!(last["kind"], "error", "{last}");
         assert_eq!(last["cause"], "disk_budget", "{last}");
         assert!(
-            last["message"].as_str().is_some_and(|m| m.contains("budget")),
+            last["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("budget")),
             "{last}"
         );
         assert_eq!(view["last_seq"].as_u64(), Some(records.len() as u64));
         for (i, r) in records.iter().enumerate() {
             assert_eq!(r["seq"].as_u64(), Some(i as u64 + 1), "no gap");
         }
-        assert!(records.len() > 100, "the records before the budget are kept");
+        assert!(
+            records.len() > 100,
+            "the records before the budget are kept"
+        );
         stop(server).await;
     })
     .await;
@@ -342,7 +367,10 @@ async fn a_server_in_memory_only_has_an_empty_library_and_says_why_it_cannot_imp
         let server = start_with(ServerConfig::default()).await;
         let api = Api::of(&server);
         let list = sessions(&api).await;
-        assert_eq!(list, json!({ "sessions": [], "recording": null, "disk": null }));
+        assert_eq!(
+            list,
+            json!({ "sessions": [], "recording": null, "disk": null })
+        );
         let message = api
             .post_raw("/api/sessions/import?name=x.ndjson", "{}")
             .await

@@ -5,11 +5,12 @@
 //! [`ConnHandle`] through which commands reach a task, how a run ends ([`Outcome`]),
 //! and the options both protocols take. Protocol details live in `ws` and `sse`.
 
+mod deflate;
 pub(crate) mod handshake;
 pub mod inflate;
-mod peer_close;
 pub mod sse;
 pub mod ws;
+mod ws_wire;
 
 use std::time::Duration;
 
