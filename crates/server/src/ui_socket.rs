@@ -754,6 +754,7 @@ mod tests {
             seq,
             dir,
             body,
+            wire: None,
         }
     }
 

@@ -21,7 +21,7 @@ use super::deflate;
 use super::error_body;
 use crate::tls::{self, Alpn};
 use streamscope_model::Cause;
-use streamscope_model::record::{Body, Headers};
+use streamscope_model::record::{Body, Handshake, Headers};
 
 /// The largest response head accepted: real servers send a few hundred bytes; this
 /// stops a peer that streams headers forever.
@@ -40,6 +40,8 @@ pub(crate) struct Opened {
     pub open: Body,
     /// permessage-deflate as agreed, when we offered it and the server accepted.
     pub deflate: Option<deflate::Params>,
+    /// The handshake's sizes and agreed extensions, for the `open` record.
+    pub handshake: Handshake,
 }
 
 fn error(cause: Cause, message: String) -> Body {
@@ -315,6 +317,11 @@ pub(crate) async fn open(
             subprotocol,
         },
         deflate,
+        handshake: Handshake {
+            request_size: request.len() as u64,
+            response_size: head_len as u64,
+            extensions,
+        },
     })
 }
 

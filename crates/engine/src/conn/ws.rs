@@ -24,7 +24,7 @@ use super::{
     Command, CommonOptions, Emitter, Outcome, SinkClosed, count_not_reached, secs, sleep_until_opt,
 };
 use streamscope_model::Cause;
-use streamscope_model::record::{Body, Dir, Headers};
+use streamscope_model::record::{Body, Dir, Handshake, Headers, Wire};
 
 type Socket = WsStream<Transport>;
 
@@ -115,7 +115,7 @@ pub(crate) async fn run(
         }
         r = tokio::time::timeout(opts.common.connect_timeout, connect(opts)) => r,
     };
-    let (mut ws, open) = match connected {
+    let (mut ws, open, handshake) = match connected {
         Ok(Ok(pair)) => pair,
         Ok(Err(failure)) => {
             em.emit(Dir::Meta, failure).await?;
@@ -134,7 +134,15 @@ pub(crate) async fn run(
             return Ok(Outcome::Failed);
         }
     };
-    em.emit(Dir::Meta, open).await?;
+    em.emit_wire(
+        Dir::Meta,
+        open,
+        Wire {
+            handshake: Some(handshake),
+            ..Wire::default()
+        },
+    )
+    .await?;
 
     let mut conn = Conn {
         ws: &mut ws,
@@ -318,8 +326,8 @@ impl Conn<'_> {
             Command::Pong(b) => (self.ws.send_control(OP_PONG, &b).await, Body::Pong(b)),
         };
         match sent {
-            Ok(_wire) => {
-                self.em.emit(Dir::Out, body).await?;
+            Ok(wire) => {
+                self.em.emit_wire(Dir::Out, body, wire).await?;
                 Ok(None)
             }
             Err(e) => Ok(Some(self.read_failed(Failure::lost(&e)).await?)),
@@ -337,16 +345,17 @@ impl Conn<'_> {
         }
         let payload = close_payload(Some(code), reason);
         match self.ws.send_control(OP_CLOSE, &payload).await {
-            Ok(_wire) => {
+            Ok(wire) => {
                 self.state = State::ClosedByUs;
                 self.close_deadline = Some(Instant::now() + self.close_timeout);
                 self.em
-                    .emit(
+                    .emit_wire(
                         Dir::Out,
                         Body::Close {
                             code: Some(code),
                             reason: reason.to_owned(),
                         },
+                        wire,
                     )
                     .await?;
                 Ok(None)
@@ -357,34 +366,37 @@ impl Conn<'_> {
 
     /// Records a frame from the peer, and answers it where RFC 6455 says to.
     async fn received(&mut self, received: Received) -> Result<Option<Outcome>, SinkClosed> {
-        let Received { msg, wire: _wire } = received;
+        let Received { msg, wire } = received;
         match msg {
-            Incoming::Text(t) => self.em.emit(Dir::In, Body::Text(t)).await?,
-            Incoming::Binary(b) => self.em.emit(Dir::In, Body::Binary(b)).await?,
+            Incoming::Text(t) => self.em.emit_wire(Dir::In, Body::Text(t), wire).await?,
+            Incoming::Binary(b) => self.em.emit_wire(Dir::In, Body::Binary(b), wire).await?,
             Incoming::Ping(p) => {
-                self.em.emit(Dir::In, Body::Ping(p.clone())).await?;
+                self.em
+                    .emit_wire(Dir::In, Body::Ping(p.clone()), wire)
+                    .await?;
                 // RFC 6455 §5.5.2: answer with a pong "as soon as is practical"; once
                 // our close has gone, nothing more may follow it.
                 if self.state == State::Open {
                     match self.ws.send_control(OP_PONG, &p).await {
-                        Ok(_wire) => self.em.emit(Dir::Out, Body::Pong(p)).await?,
+                        Ok(wire) => self.em.emit_wire(Dir::Out, Body::Pong(p), wire).await?,
                         Err(e) => return Ok(Some(self.read_failed(Failure::lost(&e)).await?)),
                     }
                 }
             }
-            Incoming::Pong(p) => self.em.emit(Dir::In, Body::Pong(p)).await?,
+            Incoming::Pong(p) => self.em.emit_wire(Dir::In, Body::Pong(p), wire).await?,
             Incoming::Close(close) => {
                 let (code, reason) = match close {
                     Some((code, reason)) => (Some(code), reason),
                     None => (None, String::new()),
                 };
                 self.em
-                    .emit(
+                    .emit_wire(
                         Dir::In,
                         Body::Close {
                             code,
                             reason: reason.clone(),
                         },
+                        wire,
                     )
                     .await?;
                 // RFC 6455 §7.4.1/§7.4.2: 1005, 1006, 1015 and codes outside 1000–4999
@@ -400,20 +412,24 @@ impl Conn<'_> {
                             (None, _) => (None, String::new()),
                         };
                         let payload = close_payload(reply_code, &reply_reason);
-                        if let Err(e) = self.ws.send_control(OP_CLOSE, &payload).await {
-                            // The reply could not go out: the handshake did not complete.
-                            let failure = Failure::lost(&e);
-                            self.em.error(failure.cause, failure.message).await?;
-                            return Ok(Some(Outcome::Failed));
-                        }
+                        let sent = match self.ws.send_control(OP_CLOSE, &payload).await {
+                            Ok(sent) => sent,
+                            Err(e) => {
+                                // The reply could not go out: the handshake did not complete.
+                                let failure = Failure::lost(&e);
+                                self.em.error(failure.cause, failure.message).await?;
+                                return Ok(Some(Outcome::Failed));
+                            }
+                        };
                         self.state = State::Closed;
                         self.em
-                            .emit(
+                            .emit_wire(
                                 Dir::Out,
                                 Body::Close {
                                     code: reply_code,
                                     reason: reply_reason,
                                 },
+                                sent,
                             )
                             .await?;
                     }
@@ -477,14 +493,15 @@ impl Conn<'_> {
                 self.ws.send_control(OP_CLOSE, &payload),
             )
             .await;
-            if matches!(sent, Ok(Ok(_))) {
+            if let Ok(Ok(sent)) = sent {
                 self.em
-                    .emit(
+                    .emit_wire(
                         Dir::Out,
                         Body::Close {
                             code: Some(code),
                             reason: String::new(),
                         },
+                        sent,
                     )
                     .await?;
             }
@@ -523,7 +540,7 @@ pub fn validate(cmd: &Command) -> Result<(), String> {
 }
 
 /// Connects, and returns the socket with its `open` record body, or the `error` body.
-async fn connect(opts: &WsOptions) -> Result<(Socket, Body), Body> {
+async fn connect(opts: &WsOptions) -> Result<(Socket, Body, Handshake), Body> {
     let opened = handshake::open(
         &opts.url,
         &opts.common.headers,
@@ -539,7 +556,7 @@ async fn connect(opts: &WsOptions) -> Result<(Socket, Body), Body> {
         opts.max_message,
         opened.deflate.map(Deflate::new),
     );
-    Ok((ws, opened.open))
+    Ok((ws, opened.open, opened.handshake))
 }
 
 /// Response headers as records carry them: lower-case names, repeats joined by `, `,

@@ -325,12 +325,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
         };
         Ok(Received {
             msg,
-            wire: Wire {
-                bytes,
-                frames: 1,
-                compressed_size: None,
-                frame_list: Vec::new(),
-            },
+            wire: Wire::frame(bytes, None),
         })
     }
 
@@ -354,12 +349,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
             }
             // The common case, one uncompressed frame: no copy into a message buffer.
             (OP_TEXT | OP_BINARY, None) if frame.fin && !frame.rsv1 => {
-                let wire = Wire {
-                    bytes,
-                    frames: 1,
-                    compressed_size: None,
-                    frame_list: Vec::new(),
-                };
+                let wire = Wire::frame(bytes, None);
                 let msg = if frame.opcode == OP_TEXT {
                     let text = std::str::from_utf8(&payload)
                         .map_err(|_| Failure::bad_utf8("a text message"))?;
@@ -378,7 +368,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
                     bytes: 0,
                     frames: 0,
                     compressed_size: frame.rsv1.then_some(0),
-                    frame_list: Vec::new(),
+                    ..Wire::default()
                 },
             },
             (OP_CONTINUATION, Some(p)) => p,
@@ -457,12 +447,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
             None => (payload, false),
         };
         let bytes = self.write_frame(opcode, rsv1, body).await?;
-        Ok(Wire {
+        Ok(Wire::frame(
             bytes,
-            frames: 1,
-            compressed_size: compressed.as_ref().map(|c| c.len() as u64),
-            frame_list: Vec::new(),
-        })
+            compressed.as_ref().map(|c| c.len() as u64),
+        ))
     }
 
     /// Sends a control frame (ping, pong, close); the payload was checked to be at most
@@ -473,12 +461,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
         payload: &[u8],
     ) -> std::io::Result<Wire> {
         let bytes = self.write_frame(opcode, false, payload).await?;
-        Ok(Wire {
-            bytes,
-            frames: 1,
-            compressed_size: None,
-            frame_list: Vec::new(),
-        })
+        Ok(Wire::frame(bytes, None))
     }
 
     /// Writes one final frame, masked as RFC 6455 §5.3 asks of a client, and flushes it.
