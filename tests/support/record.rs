@@ -373,6 +373,15 @@ fn check_wire(r: &Record) -> Result<(), String> {
         }
         return Ok(());
     };
+    if r.proto == "sse" {
+        // An item's stream bytes run from the item before it through the line end that
+        // completed it: at least that line end. (Which lines go to which item is the
+        // model's unit test; lines before a comment go to the comment.)
+        if !["event", "comment", "retry"].contains(&r.kind.as_str()) || bytes == 0 {
+            return Err(format!("wire_bytes {bytes} on an SSE {:?} record", r.kind));
+        }
+        return Ok(());
+    }
     let frames = r
         .frames
         .ok_or("`wire_bytes` on a WebSocket record needs `frames`")?;

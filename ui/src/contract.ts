@@ -58,8 +58,9 @@ export interface StreamRecord {
   /** On `error` records: why, as a stable code (README, "Contract additions"). A code
    * this build does not know is kept as it came. */
   cause?: string;
-  // Wire figures (README, "Contract additions"): WebSocket records the engine saw.
-  /** Bytes on the wire: every frame's header, mask key and payload. */
+  // Wire figures (README, "Contract additions"), on records the engine saw.
+  /** WebSocket: every frame's header, mask key and payload. SSE (event, comment, retry):
+   * the event stream's bytes since the item before, line ends and field names included. */
   wire_bytes?: number;
   /** Frames that carried the message (1 for a control frame). */
   frames?: number;

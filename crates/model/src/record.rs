@@ -77,7 +77,8 @@ pub type Headers = Vec<(String, String)>;
 
 /// What one WebSocket message or control frame cost on the wire (a contract addition,
 /// README "Contract additions"): the frames that carried it as they went, not only the
-/// payload a library hands back.
+/// payload a library hands back. On an SSE item only `bytes` is set: its event-stream
+/// bytes since the item before it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Wire {
     /// Bytes on the wire: every frame's header, mask key and payload.
