@@ -265,3 +265,25 @@ async fn ws_open_record_carries_the_handshake_sizes() {
     assert!((90..200).contains(&response), "{run}");
     assert_eq!(open.extensions, None, "{run}");
 }
+
+#[tokio::test]
+async fn ws_message_in_more_frames_than_are_listed_counts_them_all() {
+    // 300 one-byte fragments: all counted, the first 256 listed.
+    let mut frames = vec![ws_frame(false, BINARY, b"x")];
+    frames.extend((0..298).map(|_| ws_frame(false, CONTINUATION, b"x")));
+    frames.push(ws_frame(true, CONTINUATION, b"x"));
+    let run = peer_writes(false, vec![frames.concat()], &[]).await;
+    run.expect_success();
+    let message = run.one("binary");
+    assert_eq!(
+        (message.size, message.frames),
+        (Some(300), Some(300)),
+        "{run}"
+    );
+    assert_eq!(message.wire_bytes, Some(300 * 3), "{run}");
+    assert_eq!(
+        message.frame_list.as_ref().map(Vec::len),
+        Some(256),
+        "{run}"
+    );
+}

@@ -86,6 +86,9 @@ export interface WireFrame {
   len: number;
 }
 
+/** Frames listed on one record at most (the engine's `MAX_FRAME_LIST`). */
+export const MAX_FRAME_LIST = 256;
+
 const WIRE_KINDS: ReadonlySet<string> = new Set(['text', 'binary', 'ping', 'pong', 'close']);
 
 /** The `cause` codes of `error` records (README, "Contract additions"). */
@@ -186,7 +189,12 @@ export function parseRecord(value: unknown): StreamRecord {
     need(r[f] === undefined || (r.proto === 'ws' && kind === 'open'), `only WebSocket open records carry ${f}`, r);
   if (r.frame_list !== undefined) {
     need(Array.isArray(r.frame_list), 'frame_list must be an array', r);
-    need((r.frame_list as unknown[]).length === r.frames, 'frame_list lists every frame', r);
+    // At most 256 frames are listed; `frames` counts them all.
+    need(
+      typeof r.frames === 'number' && (r.frame_list as unknown[]).length === Math.min(r.frames, MAX_FRAME_LIST),
+      'frame_list lists every frame (at most 256)',
+      r,
+    );
     for (const f of r.frame_list as unknown[]) {
       const fr = f as Record<string, unknown>;
       need(
