@@ -393,9 +393,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
             inflater
                 .inflate(&payload, frame.fin, &mut partial.data, self.max_message)
                 .map_err(|e| match e {
-                    InflateError::TooBig => {
-                        Failure::too_big("message", self.max_message as u64 + 1, self.max_message)
-                    }
+                    InflateError::TooBig => Failure {
+                        cause: Cause::TooBig,
+                        message: format!(
+                            "compressed message inflates past {} bytes: the peer sent more than the limit",
+                            self.max_message
+                        ),
+                        close: Some(1009),
+                    },
                     InflateError::Corrupt(why) => Failure::protocol(format!(
                         "the peer broke the WebSocket protocol: a compressed message that does not inflate ({why})"
                     )),
@@ -528,7 +533,7 @@ fn check_utf8(partial: &mut Partial, fin: bool) -> Result<(), Failure> {
     }
 }
 
-pub(crate) fn lower_first(s: &str) -> String {
+fn lower_first(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_lowercase().chain(c).collect(),
