@@ -12,7 +12,7 @@
 export CARGO_TARGET_DIR ?= /var/tmp/streamscope-target
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup test lint bench run ui ui-test desktop-smoke deb fuzz
+.PHONY: setup test lint bench run ui ui-test desktop-smoke deb fuzz interop-deps
 
 setup:
 	bash scripts/setup.sh
@@ -49,7 +49,14 @@ deb: setup ui
 	command -v cargo-tauri >/dev/null || env -u CARGO_TARGET_DIR cargo install tauri-cli --version '^2' --locked
 	cargo tauri build --bundles deb --config src-tauri/tauri.bundle.json
 
-test: setup ui
+# The interop tests' Node peer (tests/interop/ws_server.mjs) needs `ws`; npm ci when the
+# lock changes, as for the UI.
+interop-deps: tests/interop/node_modules/.package-lock.json
+
+tests/interop/node_modules/.package-lock.json: tests/interop/package.json tests/interop/package-lock.json
+	cd tests/interop && npm ci --no-audit --no-fund
+
+test: setup ui interop-deps
 	cargo build --workspace --bins
 	cargo test --workspace
 	$(MAKE) --no-print-directory ui-test

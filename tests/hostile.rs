@@ -344,8 +344,53 @@ async fn ws_101_without_connection_upgrade_is_refused() {
 
 #[tokio::test]
 async fn ws_101_with_an_extension_we_did_not_offer_is_refused() {
-    let run = broken_accept(&[], &[("Sec-WebSocket-Extensions", "permessage-deflate")]).await;
+    let run = broken_accept(
+        &[],
+        &[("Sec-WebSocket-Extensions", "x-webkit-deflate-frame")],
+    )
+    .await;
+    expect_refused_101(&run, "x-webkit-deflate-frame");
+}
+
+#[tokio::test]
+async fn ws_101_with_permessage_deflate_when_we_did_not_offer_it_is_refused() {
+    let server = RawServer::start(vec![
+        Script::new()
+            .ws_accept_edited(&[], &[("Sec-WebSocket-Extensions", "permessage-deflate")])
+            .hold(),
+    ])
+    .await;
+    let run = sscope(["ws", &server.ws_url("/"), "--no-deflate"]).await;
     expect_refused_101(&run, "permessage-deflate");
+    assert_eq!(
+        server.request().header("sec-websocket-extensions"),
+        None,
+        "--no-deflate offers nothing"
+    );
+}
+
+#[tokio::test]
+async fn ws_101_with_permessage_deflate_parameters_rfc_7692_forbids_is_refused() {
+    for (answer, names) in [
+        // We offered client_max_window_bits without a value; the answer must give one.
+        (
+            "permessage-deflate; client_max_window_bits",
+            "client_max_window_bits",
+        ),
+        (
+            "permessage-deflate; server_max_window_bits=16",
+            "server_max_window_bits",
+        ),
+        ("permessage-deflate; mystery=1", "mystery"),
+        (
+            "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+            "twice",
+        ),
+        ("permessage-deflate, permessage-deflate", "only one"),
+    ] {
+        let run = broken_accept(&[], &[("Sec-WebSocket-Extensions", answer)]).await;
+        expect_refused_101(&run, names);
+    }
 }
 
 #[tokio::test]

@@ -1,7 +1,9 @@
 //! `sscope` against third-party servers: Python `websockets` and `aiohttp` (WebSocket and
-//! SSE), started from tests/interop/servers.py. Our scripted peers could share our own
-//! misreading of an RFC; these cannot. Missing Python or modules fail these tests with
-//! what to install (`pip install websockets aiohttp`): they never pass silently.
+//! SSE), started from tests/interop/servers.py, and Node's `ws` with perMessageDeflate in
+//! three configurations, from tests/interop/ws_server.mjs. Our scripted peers could share
+//! our own misreading of an RFC; these cannot. Missing Python, Node or modules fail these
+//! tests with what to install (`pip install websockets aiohttp`; `npm ci` in
+//! tests/interop): they never pass silently.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -48,12 +50,66 @@ impl Peers {
 const INSTALL: &str =
     "interop tests need Python 3 with websockets and aiohttp: `pip install websockets aiohttp`";
 
+const INSTALL_NODE: &str =
+    "interop tests need Node with ws: `cd tests/interop && npm ci` (or `make interop-deps`)";
+
+/// Node `ws` servers, one per perMessageDeflate configuration; dropping this kills them.
+struct NodePeers {
+    child: Child,
+    ports: NodePorts,
+}
+
+#[derive(Deserialize)]
+struct NodePorts {
+    /// Context takeover both ways (ws's default).
+    takeover: u16,
+    /// server_no_context_takeover and client_no_context_takeover.
+    no_takeover: u16,
+    /// 512-byte windows both ways (window bits 9).
+    small_window: u16,
+}
+
+impl Drop for NodePeers {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+async fn node_peers() -> NodePeers {
+    let script = script_path("ws_server.mjs");
+    let (child, line) = start("node", &script, INSTALL_NODE).await;
+    let ports: NodePorts =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad ports line {line:?}: {e}"));
+    NodePeers { child, ports }
+}
+
+fn ws(port: u16, path: &str) -> String {
+    format!("ws://127.0.0.1:{port}{path}")
+}
+
 async fn peers() -> Peers {
-    // At run time: a binary built in another checkout must run this checkout's script.
-    let script = std::env::var("CARGO_MANIFEST_DIR")
-        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
-        + "/interop/servers.py";
-    let mut child = Command::new("python3")
+    let script = script_path("servers.py");
+    let (child, line) = start("python3", &script, INSTALL).await;
+    let ports: Ports =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad ports line {line:?}: {e}"));
+    Peers {
+        child,
+        websockets: ports.websockets,
+        aiohttp: ports.aiohttp,
+    }
+}
+
+/// A script of tests/interop/, found at run time: a binary built in another checkout must
+/// run this checkout's scripts.
+fn script_path(name: &str) -> String {
+    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
+        + "/interop/"
+        + name
+}
+
+/// Starts `program script` and returns it with the first line it printed (its ports).
+async fn start(program: &str, script: &str, install: &str) -> (Child, String) {
+    let mut child = Command::new(program)
         .arg(script)
         // Our end of stdin closes when this process dies, which ends the servers too.
         .stdin(Stdio::piped())
@@ -61,7 +117,7 @@ async fn peers() -> Peers {
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .unwrap_or_else(|e| panic!("{INSTALL}: starting python3 failed ({e})"));
+        .unwrap_or_else(|e| panic!("{install}: starting {program} failed ({e})"));
     let stdout = child.stdout.take().expect("stdout is piped");
     let mut lines = BufReader::new(stdout).lines();
     // Generous: every test starts its own pair of servers, and on a loaded machine a dozen
@@ -77,16 +133,10 @@ async fn peers() -> Peers {
                     tokio::time::timeout(Duration::from_secs(2), pipe.read_to_string(&mut stderr))
                         .await;
             }
-            panic!("{INSTALL}: tests/interop/servers.py printed no ports ({other:?})\n{stderr}");
+            panic!("{install}: {script} printed no ports ({other:?})\n{stderr}");
         }
     };
-    let ports: Ports =
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad ports line {line:?}: {e}"));
-    Peers {
-        child,
-        websockets: ports.websockets,
-        aiohttp: ports.aiohttp,
-    }
+    (child, line)
 }
 
 #[tokio::test]
@@ -302,4 +352,143 @@ async fn interop_aiohttp_sse_204_is_an_end() {
     let run = sscope(["sse", &peers.aiohttp("/sse-204")]).await;
     run.expect_success();
     run.expect_kinds(&["meta end"]);
+}
+
+// permessage-deflate (RFC 7692) against third-party peers
+
+/// A text that compresses well, and better still with the previous message's window.
+const REPETITIVE: &str = "streamscope streamscope streamscope streamscope streamscope";
+
+#[tokio::test]
+async fn interop_websockets_agrees_to_deflate_and_both_ways_are_compressed() {
+    let peers = peers().await;
+    let url = peers.websockets("/echo");
+    let run = sscope(["ws", &url, "--send", REPETITIVE, "--count", "1"]).await;
+    run.expect_success();
+    let open = run.one("open");
+    assert!(
+        open.extensions
+            .as_deref()
+            .is_some_and(|e| e.starts_with("permessage-deflate")),
+        "{run}"
+    );
+    assert!(
+        open.request_size.is_some() && open.response_size.is_some(),
+        "{run}"
+    );
+    for dir in ["out", "in"] {
+        let text = run.all_dir(dir, "text")[0];
+        assert_eq!(text.text(), REPETITIVE, "{run}");
+        let compressed = text.compressed_size.expect("compressed");
+        assert!(compressed < REPETITIVE.len() as u64 / 2, "{dir}: {run}");
+    }
+}
+
+#[tokio::test]
+async fn interop_websockets_without_deflate_sends_and_gets_plain_frames() {
+    let peers = peers().await;
+    let url = peers.websockets("/echo");
+    let run = sscope([
+        "ws",
+        &url,
+        "--no-deflate",
+        "--send",
+        REPETITIVE,
+        "--count",
+        "1",
+    ])
+    .await;
+    run.expect_success();
+    assert_eq!(run.one("open").extensions, None, "{run}");
+    assert!(
+        run.all("text").iter().all(|r| r.compressed_size.is_none()),
+        "{run}"
+    );
+}
+
+#[tokio::test]
+async fn interop_websockets_fragmented_compressed_message_lists_its_frames() {
+    let peers = peers().await;
+    let run = sscope(["ws", &peers.websockets("/fragments"), "--count", "1"]).await;
+    run.expect_success();
+    let text = run.all_dir("in", "text")[0];
+    assert_eq!(
+        text.text(),
+        "one two three one two three one two three",
+        "{run}"
+    );
+    // websockets ends a fragmented send with a final continuation of no text (one byte
+    // of DEFLATE): four frames.
+    assert_eq!(text.frames, Some(4), "{run}");
+    let list = text.frame_list.as_ref().expect("frame_list");
+    assert!(list[3].fin && list[3].len <= 1, "{run}");
+    assert!(list[0].rsv1 && text.compressed_size.is_some(), "{run}");
+}
+
+/// Sends REPETITIVE three times to a Node `ws` echo server and returns the run.
+async fn node_echo(port: u16) -> streamscope_e2e::Run {
+    let url = ws(port, "/");
+    let mut args = vec!["ws", url.as_str()];
+    for _ in 0..3 {
+        args.extend(["--send", REPETITIVE]);
+    }
+    args.extend(["--count", "3"]);
+    let run = sscope(args).await;
+    run.expect_success();
+    let echoed: Vec<&str> = run.all_dir("in", "text").iter().map(|r| r.text()).collect();
+    assert_eq!(echoed, [REPETITIVE; 3], "{run}");
+    run
+}
+
+fn compressed_sizes(run: &streamscope_e2e::Run, dir: &str) -> Vec<u64> {
+    run.all_dir(dir, "text")
+        .iter()
+        .map(|r| r.compressed_size.expect("every message compressed"))
+        .collect()
+}
+
+#[tokio::test]
+async fn interop_node_ws_with_context_takeover_compresses_repeats_smaller() {
+    let peers = node_peers().await;
+    let run = node_echo(peers.ports.takeover).await;
+    // The second copy refers back to the first through the kept window, both ways.
+    for dir in ["out", "in"] {
+        let sizes = compressed_sizes(&run, dir);
+        assert!(sizes[1] < sizes[0], "{dir} {sizes:?}\n{run}");
+    }
+}
+
+#[tokio::test]
+async fn interop_node_ws_without_context_takeover_compresses_each_message_afresh() {
+    let peers = node_peers().await;
+    let run = node_echo(peers.ports.no_takeover).await;
+    let ext = run.one("open").extensions.clone().unwrap_or_default();
+    assert!(ext.contains("client_no_context_takeover"), "{run}");
+    assert!(ext.contains("server_no_context_takeover"), "{run}");
+    // With no window kept, every copy costs the same: ours too, as the server asked.
+    for dir in ["out", "in"] {
+        let sizes = compressed_sizes(&run, dir);
+        assert!(
+            sizes.iter().all(|&s| s == sizes[0]),
+            "{dir} {sizes:?}\n{run}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn interop_node_ws_with_small_windows_round_trips_and_lists_fragments() {
+    let peers = node_peers().await;
+    let run = node_echo(peers.ports.small_window).await;
+    let ext = run.one("open").extensions.clone().unwrap_or_default();
+    assert!(ext.contains("client_max_window_bits=9"), "{run}");
+    let url = ws(peers.ports.small_window, "/fragments");
+    let run = sscope(["ws", &url, "--count", "1"]).await;
+    run.expect_success();
+    let text = run.all_dir("in", "text")[0];
+    assert_eq!(
+        text.text(),
+        "one two three one two three one two three",
+        "{run}"
+    );
+    assert_eq!(text.frames, Some(3), "{run}");
 }

@@ -991,3 +991,22 @@ async fn sse_pretty_format_prints_one_line_per_record_without_colour_off_a_tty()
     );
     assert!(stdout.contains("hello pretty"), "{output}");
 }
+
+#[tokio::test]
+async fn sse_items_carry_their_stream_bytes_field_names_and_line_ends_included() {
+    // A comment, then an event whose lines include an ignored field and CRLF ends, then
+    // a retry: each item counts the bytes since the one before it.
+    let stream = ": hi\nid: 1\r\nx-note: skip\r\ndata: x\r\n\r\nretry: 50\n";
+    let server = RawServer::start(vec![Script::sse(stream)]).await;
+    let run = sscope(["sse", &server.url("/events"), "--no-reconnect"]).await;
+    run.expect_success();
+    let figures: Vec<(String, Option<u64>)> = run
+        .records
+        .iter()
+        .filter(|r| r.dir == "in")
+        .map(|r| (r.kind.clone(), r.wire_bytes))
+        .collect();
+    let want = [("comment", 5), ("event", 7 + 14 + 9 + 2), ("retry", 10)]
+        .map(|(k, n)| (k.to_owned(), Some(n)));
+    assert_eq!(figures, want, "{run}");
+}

@@ -40,6 +40,11 @@ async def ws_handler(ws):
     elif path == "/subprotocol":
         await ws.send(ws.subprotocol or "")
         await ws.wait_closed()
+    elif path == "/fragments":
+        # One text message sent as three fragments, compressed (websockets agrees to
+        # permessage-deflate whenever the client offers it).
+        await ws.send(["one two three ", "one two three ", "one two three"])
+        await ws.wait_closed()
     elif path == "/headers":
         await ws.send(ws.request.headers.get("X-Api-Key", ""))
         await ws.wait_closed()

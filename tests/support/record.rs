@@ -36,6 +36,36 @@ pub struct Record {
     pub last_event_id: Option<String>,
     pub message: Option<String>,
     pub cause: Option<String>,
+    // Wire figures (README, "Contract additions").
+    pub wire_bytes: Option<u64>,
+    pub frames: Option<u64>,
+    pub compressed_size: Option<u64>,
+    pub frame_list: Option<Vec<Frame>>,
+    pub request_size: Option<u64>,
+    pub response_size: Option<u64>,
+    pub extensions: Option<String>,
+}
+
+/// One entry of `frame_list`: a frame's header as it crossed the wire.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Frame {
+    pub fin: bool,
+    pub opcode: u8,
+    pub rsv1: bool,
+    pub masked: bool,
+    pub len: u64,
+}
+
+/// RFC 6455 §5.2, written out again here: a frame header's size for a payload of
+/// `len` bytes, masked or not.
+pub fn frame_header_len(len: u64, masked: bool) -> u64 {
+    let ext = match len {
+        0..=125 => 0,
+        126..=65535 => 2,
+        _ => 8,
+    };
+    2 + ext + if masked { 4 } else { 0 }
 }
 
 /// The `cause` codes of an `error` record (README, "Contract additions").
@@ -307,6 +337,7 @@ fn check_record(r: &Record) -> Result<(), String> {
     if r.subprotocol.is_some() && r.proto != "ws" {
         return Err("`subprotocol` is a WebSocket field".into());
     }
+    check_wire(r)?;
 
     if let Some(name) = r
         .headers
@@ -315,6 +346,107 @@ fn check_record(r: &Record) -> Result<(), String> {
         .find(|k| k.chars().any(|c| c.is_ascii_uppercase()))
     {
         return Err(format!("header name {name:?} is not lower-case"));
+    }
+    Ok(())
+}
+
+/// The wire figures, where present, agree with the payload and with each other: the
+/// bytes on the wire are exactly the frames' headers (mask keys on what we sent) and
+/// payloads, a listed message's frames are a proper fragment sequence, and RSV1 marks
+/// a compressed message.
+fn check_wire(r: &Record) -> Result<(), String> {
+    only_on(r, r.request_size.is_some(), "request_size", &["open"])?;
+    only_on(r, r.response_size.is_some(), "response_size", &["open"])?;
+    only_on(r, r.extensions.is_some(), "extensions", &["open"])?;
+    let ws_frames = ["text", "binary", "ping", "pong", "close"];
+    only_on(r, r.frames.is_some(), "frames", &ws_frames)?;
+    only_on(
+        r,
+        r.compressed_size.is_some(),
+        "compressed_size",
+        &["text", "binary"],
+    )?;
+    only_on(r, r.frame_list.is_some(), "frame_list", &["text", "binary"])?;
+    let Some(bytes) = r.wire_bytes else {
+        if r.frames.is_some() || r.frame_list.is_some() || r.compressed_size.is_some() {
+            return Err("wire figures without `wire_bytes`".into());
+        }
+        return Ok(());
+    };
+    if r.proto == "sse" {
+        // An item's stream bytes run from the item before it through the line end that
+        // completed it: at least that line end. (Which lines go to which item is the
+        // model's unit test; lines before a comment go to the comment.)
+        if !["event", "comment", "retry"].contains(&r.kind.as_str()) || bytes == 0 {
+            return Err(format!("wire_bytes {bytes} on an SSE {:?} record", r.kind));
+        }
+        return Ok(());
+    }
+    let frames = r
+        .frames
+        .ok_or("`wire_bytes` on a WebSocket record needs `frames`")?;
+    let masked = r.dir == "out";
+    let payload = match r.kind.as_str() {
+        "close" => r
+            .code
+            .map_or(0, |_| 2 + r.reason.as_deref().unwrap_or("").len() as u64),
+        _ => r.compressed_size.or(r.size).ok_or("no payload size")?,
+    };
+    match &r.frame_list {
+        None if frames == 1 => {
+            let want = frame_header_len(payload, masked) + payload;
+            if bytes != want {
+                return Err(format!(
+                    "wire_bytes {bytes} where one frame of {payload} bytes takes {want}"
+                ));
+            }
+        }
+        None => return Err(format!("{frames} frames without a `frame_list`")),
+        Some(list) => {
+            // At most 256 frames are listed; `frames` counts them all.
+            let listed = frames.min(256);
+            if list.len() as u64 != listed || frames < 2 {
+                return Err(format!("frame_list of {} for {frames} frames", list.len()));
+            }
+            let want_op = if r.kind == "text" { 1 } else { 2 };
+            for (i, f) in list.iter().enumerate() {
+                let first = i == 0;
+                let last = i as u64 + 1 == frames;
+                let op_ok = if first {
+                    f.opcode == want_op
+                } else {
+                    f.opcode == 0
+                };
+                if !op_ok || f.fin != last || f.masked != masked || (f.rsv1 && !first) {
+                    return Err(format!(
+                        "frame {i} of the message is not in sequence: {f:?}"
+                    ));
+                }
+            }
+            if list[0].rsv1 != r.compressed_size.is_some() {
+                return Err("RSV1 on the first frame if and only if compressed".into());
+            }
+            let sum: u64 = list.iter().map(|f| f.len).sum();
+            let on_wire: u64 = list
+                .iter()
+                .map(|f| frame_header_len(f.len, f.masked) + f.len)
+                .sum();
+            if frames == listed && (sum != payload || on_wire != bytes) {
+                return Err(format!(
+                    "frame_list adds up to {sum} payload and {on_wire} wire bytes; the record says {payload} and {bytes}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn only_on(r: &Record, present: bool, field: &str, kinds: &[&str]) -> Result<(), String> {
+    if present && (r.proto != "ws" || !kinds.contains(&r.kind.as_str())) {
+        return Err(format!(
+            "`{field}` belongs on WebSocket {kinds:?} records, not {} {:?}",
+            r.proto, r.kind
+        ));
     }
     Ok(())
 }

@@ -94,6 +94,57 @@ describe('parseRecord', () => {
   });
 });
 
+describe('wire figures', () => {
+  // As `sscope ws` printed them against Python websockets with permessage-deflate.
+  const open = {
+    t: '2026-12-07T01:13:02.937029Z',
+    conn: 'c1',
+    proto: 'ws',
+    seq: 1,
+    dir: 'meta',
+    kind: 'open',
+    status: 101,
+    headers: { upgrade: 'websocket' },
+    request_size: 224,
+    response_size: 312,
+    extensions: 'permessage-deflate; server_max_window_bits=12; client_max_window_bits=12',
+  };
+  const fragmented = {
+    t: '2026-12-07T01:13:02.939082Z',
+    conn: 'c1',
+    proto: 'ws',
+    seq: 2,
+    dir: 'in',
+    kind: 'text',
+    size: 5,
+    data: 'hello',
+    wire_bytes: 11,
+    frames: 2,
+    compressed_size: 7,
+    frame_list: [
+      { fin: false, opcode: 1, rsv1: true, masked: false, len: 3 },
+      { fin: true, opcode: 0, rsv1: false, masked: false, len: 4 },
+    ],
+  };
+
+  it('are read on the open record and on a fragmented, compressed message', () => {
+    expect(parseRecord(open).extensions).toMatch(/^permessage-deflate/);
+    const r = parseRecord(fragmented);
+    expect(r.frame_list?.map((f) => f.len)).toEqual([3, 4]);
+    expect(r.compressed_size).toBe(7);
+  });
+
+  it.each([
+    [{ ...fragmented, frames: 3 }, /lists every frame/],
+    [{ ...fragmented, frame_list: [{ fin: true }, { fin: true }] }, /frame_list entry/],
+    [{ ...fragmented, wire_bytes: '11' }, /wire_bytes must be a number/],
+    [{ ...fragmented, request_size: 10 }, /only WebSocket open records carry request_size/],
+    [{ ...open, frames: 1 }, /only WebSocket frames carry frames/],
+  ])('refuses %o', (rec, why) => {
+    expect(() => parseRecord(rec)).toThrow(why);
+  });
+});
+
 describe('parseTime', () => {
   it('keeps microseconds in the fraction of a millisecond', () => {
     const ms = parseTime('2026-01-02T03:04:05.123456Z');

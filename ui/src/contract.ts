@@ -58,7 +58,38 @@ export interface StreamRecord {
   /** On `error` records: why, as a stable code (README, "Contract additions"). A code
    * this build does not know is kept as it came. */
   cause?: string;
+  // Wire figures (README, "Contract additions"), on records the engine saw.
+  /** WebSocket: every frame's header, mask key and payload. SSE (event, comment, retry):
+   * the event stream's bytes since the item before, line ends and field names included. */
+  wire_bytes?: number;
+  /** Frames that carried the message (1 for a control frame). */
+  frames?: number;
+  /** The payload as it crossed the wire, when permessage-deflate compressed it. */
+  compressed_size?: number;
+  /** Each frame of a message that went in more than one. */
+  frame_list?: WireFrame[];
+  /** On WebSocket `open`: the handshake request's and response head's bytes. */
+  request_size?: number;
+  response_size?: number;
+  /** On WebSocket `open`: the extensions the server agreed to, as it said them. */
+  extensions?: string;
 }
+
+/** One frame's header as it crossed the wire (RFC 6455 5.2). */
+export interface WireFrame {
+  fin: boolean;
+  opcode: number;
+  /** Set on the first frame of a compressed message. */
+  rsv1: boolean;
+  /** What we send is masked; what a server sends is not. */
+  masked: boolean;
+  len: number;
+}
+
+/** Frames listed on one record at most (the engine's `MAX_FRAME_LIST`). */
+export const MAX_FRAME_LIST = 256;
+
+const WIRE_KINDS: ReadonlySet<string> = new Set(['text', 'binary', 'ping', 'pong', 'close']);
 
 /** The `cause` codes of `error` records (README, "Contract additions"). */
 export const CAUSES = [
@@ -150,8 +181,35 @@ export function parseRecord(value: unknown): StreamRecord {
   need((r.proto === 'ws' ? WS_SET : SSE_SET).has(kind), `kind ${kind} does not belong to ${String(r.proto)}`, r);
   const fixed = FIXED_DIR[kind];
   need(!fixed || r.dir === fixed, `${kind} records have dir ${fixed}`, r);
-  for (const f of ['data', 'data_b64', 'event', 'id', 'reason', 'subprotocol', 'last_event_id', 'message', 'cause'])
+  for (const f of ['data', 'data_b64', 'event', 'id', 'reason', 'subprotocol', 'last_event_id', 'message', 'cause', 'extensions'])
     optional(r, f, 'string');
+  for (const f of ['wire_bytes', 'frames', 'compressed_size', 'request_size', 'response_size']) optional(r, f, 'number');
+  need(r.frames === undefined || (r.proto === 'ws' && WIRE_KINDS.has(kind)), 'only WebSocket frames carry frames', r);
+  for (const f of ['request_size', 'response_size', 'extensions'])
+    need(r[f] === undefined || (r.proto === 'ws' && kind === 'open'), `only WebSocket open records carry ${f}`, r);
+  if (r.frame_list !== undefined) {
+    need(Array.isArray(r.frame_list), 'frame_list must be an array', r);
+    // At most 256 frames are listed; `frames` counts them all.
+    need(
+      typeof r.frames === 'number' && (r.frame_list as unknown[]).length === Math.min(r.frames, MAX_FRAME_LIST),
+      'frame_list lists every frame (at most 256)',
+      r,
+    );
+    for (const f of r.frame_list as unknown[]) {
+      const fr = f as Record<string, unknown>;
+      need(
+        typeof f === 'object' &&
+          f !== null &&
+          typeof fr.fin === 'boolean' &&
+          typeof fr.rsv1 === 'boolean' &&
+          typeof fr.masked === 'boolean' &&
+          Number.isInteger(fr.opcode) &&
+          Number.isInteger(fr.len),
+        'a frame_list entry has fin, opcode, rsv1, masked and len',
+        r,
+      );
+    }
+  }
   need(r.cause === undefined || kind === 'error', 'only error records carry a cause', r);
   for (const f of ['size', 'retry_ms', 'code', 'status', 'attempt']) optional(r, f, 'number');
   need(

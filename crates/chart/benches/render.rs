@@ -114,6 +114,7 @@ fn bench(c: &mut Criterion) {
             seq: n as u64 + 1,
             dir: Dir::In,
             body: Body::Text(format!(r#"{{"n":{n},"sent_at_us":{}}}"#, t - 300)),
+            wire: None,
         });
     }
     c.bench_function("series_from_stats_600s", |b| {

@@ -47,6 +47,7 @@ fn record(t: i64, conn: u32, dir: Dir, kind: u8, len: usize) -> Record {
         seq: 0,
         dir,
         body,
+        wire: None,
     }
 }
 

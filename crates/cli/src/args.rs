@@ -151,6 +151,9 @@ pub(crate) struct WsArgs {
     /// Largest frame accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_FRAME)]
     pub max_frame: usize,
+    /// Do not offer permessage-deflate (offered by default, as browsers do).
+    #[arg(long)]
+    pub no_deflate: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -328,6 +331,7 @@ pub(crate) fn ws_options(a: &WsArgs, m: &ArgMatches) -> Result<WsOptions, BadArg
         pong_timeout_secs: secs(a.pong_timeout),
         max_message: Some(a.max_message),
         max_frame: Some(a.max_frame),
+        deflate: Some(!a.no_deflate),
         ..common_spec(&a.url, Proto::Ws, &a.common)
     };
     let mut plan = spec.plan().map_err(|e| refused(e, &a.url, Proto::Ws))?;

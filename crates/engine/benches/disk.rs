@@ -38,6 +38,7 @@ fn main() {
             seq,
             dir: Dir::In,
             body: Body::Text(payload.clone()),
+            wire: None,
         };
         store.append(&r).expect("append");
         if seq % BATCH == 0 {

@@ -26,6 +26,7 @@ fn records(size: usize, n: u64) -> Vec<Record> {
                 seq,
                 dir: Dir::In,
                 body: Body::Text(data),
+                wire: None,
             }
         })
         .collect()

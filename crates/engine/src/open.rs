@@ -18,6 +18,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::conn::sse::Method;
+use crate::conn::ws::DEFAULT_DEFLATE;
 use crate::conn::{CommonOptions, SseOptions, WsOptions};
 use crate::tls::TlsOptions;
 use streamscope_model::Proto;
@@ -58,6 +59,8 @@ pub struct OpenSpec {
     pub pong_timeout_secs: Option<f64>,
     pub max_message: Option<usize>,
     pub max_frame: Option<usize>,
+    /// Offer permessage-deflate (RFC 7692) as browsers do; absent means yes.
+    pub deflate: Option<bool>,
     // SSE
     /// `GET` or `POST` in any case; by default `POST` when there is a body, else `GET`.
     pub method: Option<String>,
@@ -327,6 +330,7 @@ impl OpenSpec {
         if let Some(m) = bytes(self.max_frame, Field::MaxFrame)? {
             o.max_frame = m;
         }
+        o.deflate = self.deflate.unwrap_or(DEFAULT_DEFLATE);
         Ok(o)
     }
 
@@ -654,7 +658,7 @@ mod tests {
                 Ok(Plan::Ws(o)) => {
                     prop_assert!(!has_break(&name) && !has_break(&value) && !has_break(&line) && !has_break(&sub));
                     prop_assert!(!bearer.as_deref().is_some_and(has_break));
-                    let req = request_bytes(&o.url, "KEY", &o.common.headers, &o.subprotocols);
+                    let req = request_bytes(&o.url, "KEY", &o.common.headers, &o.subprotocols, o.deflate);
                     let mut parsed = [httparse::EMPTY_HEADER; 32];
                     let mut r = httparse::Request::new(&mut parsed);
                     let status = r.parse(&req);

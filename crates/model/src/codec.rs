@@ -7,7 +7,7 @@
 use bytes::Bytes;
 
 use crate::cause::Cause;
-use crate::record::{Body, Dir, Headers};
+use crate::record::{Body, Dir, Handshake, Headers, Wire, WireFrame};
 
 // Record layout. Kinds and dirs are numbered here only; the numbers are not part of any
 // contract, but a disk store that reuses this encoding must keep them.
@@ -32,6 +32,13 @@ const DEFAULT_EVENT: &str = "message";
 /// In place of a body in a segment: the body was spilled; the index of its allocation
 /// follows. Bit 7 is in no body tag, so the two cannot be confused.
 pub const TAG_SPILLED: u8 = 0x80;
+/// Before a body: the record's wire figures ([`Wire`]) follow, then the body's own tag.
+/// Kind 12 is in no body tag, so records encoded before wire figures existed (no
+/// prefix) read as they always did; this tag is the codec's second version.
+pub const TAG_WIRE: u8 = 0x0c;
+const WIRE_COMPRESSED: u64 = 1;
+const WIRE_HANDSHAKE: u64 = 2;
+const WIRE_EXTENSIONS: u64 = 4;
 
 /// Where encoded bytes go: a buffer, or a counter that sizes a record before it is
 /// placed. One encoder serves both, so the size and the bytes cannot disagree.
@@ -106,6 +113,113 @@ fn put_header_pairs(out: &mut impl Sink, headers: &Headers) {
         put_bytes(out, name.as_bytes());
         put_bytes(out, value.as_bytes());
     }
+}
+
+/// A record's direction, body and wire figures: the wire prefix only when there are
+/// figures, so records without them cost what they always did.
+pub fn encode_record(dir: Dir, body: &Body, wire: Option<&Wire>, out: &mut impl Sink) {
+    if let Some(w) = wire {
+        encode_wire(w, out);
+    }
+    encode_body(dir, body, out);
+}
+
+fn encode_wire(w: &Wire, out: &mut impl Sink) {
+    out.put(&[TAG_WIRE]);
+    let mut flags = 0;
+    if w.compressed_size.is_some() {
+        flags |= WIRE_COMPRESSED;
+    }
+    if let Some(h) = &w.handshake {
+        flags |= WIRE_HANDSHAKE;
+        if h.extensions.is_some() {
+            flags |= WIRE_EXTENSIONS;
+        }
+    }
+    put_varint(out, flags);
+    put_varint(out, w.bytes);
+    put_varint(out, u64::from(w.frames));
+    if let Some(c) = w.compressed_size {
+        put_varint(out, c);
+    }
+    put_varint(out, w.frame_list.len() as u64);
+    for f in &w.frame_list {
+        let head = u8::from(f.fin) << 7
+            | u8::from(f.rsv1) << 6
+            | u8::from(f.masked) << 5
+            | (f.opcode & 0x0f);
+        out.put(&[head]);
+        put_varint(out, f.len);
+    }
+    if let Some(h) = &w.handshake {
+        put_varint(out, h.request_size);
+        put_varint(out, h.response_size);
+        if let Some(e) = &h.extensions {
+            put_bytes(out, e.as_bytes());
+        }
+    }
+}
+
+/// Reads what [`encode_record`] wrote, or a body from before wire figures existed.
+pub fn decode_record(rd: &mut Reader<'_>) -> Option<(Dir, Body, Option<Box<Wire>>)> {
+    let wire = if rd.buf.first() == Some(&TAG_WIRE) {
+        rd.byte()?;
+        Some(Box::new(decode_wire(rd)?))
+    } else {
+        None
+    };
+    let (dir, body) = decode_body(rd)?;
+    Some((dir, body, wire))
+}
+
+fn decode_wire(rd: &mut Reader<'_>) -> Option<Wire> {
+    let flags = rd.varint()?;
+    if flags & !(WIRE_COMPRESSED | WIRE_HANDSHAKE | WIRE_EXTENSIONS) != 0 {
+        return None;
+    }
+    let bytes = rd.varint()?;
+    let frames = u32::try_from(rd.varint()?).ok()?;
+    let compressed_size = if flags & WIRE_COMPRESSED != 0 {
+        Some(rd.varint()?)
+    } else {
+        None
+    };
+    let count = rd.length()?;
+    // Each listed frame takes at least two bytes: a count past that is corrupt.
+    if count > rd.buf.len() / 2 {
+        return None;
+    }
+    let mut frame_list = Vec::with_capacity(count);
+    for _ in 0..count {
+        let head = rd.byte()?;
+        frame_list.push(WireFrame {
+            fin: head & 0x80 != 0,
+            rsv1: head & 0x40 != 0,
+            masked: head & 0x20 != 0,
+            opcode: head & 0x0f,
+            len: rd.varint()?,
+        });
+    }
+    let handshake = if flags & WIRE_HANDSHAKE != 0 {
+        Some(Handshake {
+            request_size: rd.varint()?,
+            response_size: rd.varint()?,
+            extensions: if flags & WIRE_EXTENSIONS != 0 {
+                Some(rd.string()?)
+            } else {
+                None
+            },
+        })
+    } else {
+        None
+    };
+    Some(Wire {
+        bytes,
+        frames,
+        compressed_size,
+        frame_list,
+        handshake,
+    })
 }
 
 pub fn encode_body(dir: Dir, body: &Body, out: &mut impl Sink) {
@@ -366,4 +480,86 @@ pub fn decode_body(rd: &mut Reader<'_>) -> Option<(Dir, Body)> {
         _ => return None,
     };
     rd.buf.is_empty().then_some((dir, body))
+}
+
+#[cfg(test)]
+mod wire_tests {
+    use super::*;
+
+    fn wire() -> Wire {
+        Wire {
+            bytes: 1_234,
+            frames: 3,
+            compressed_size: Some(1_200),
+            frame_list: vec![
+                WireFrame {
+                    fin: false,
+                    opcode: 1,
+                    rsv1: true,
+                    masked: false,
+                    len: 1_000,
+                },
+                WireFrame {
+                    fin: false,
+                    opcode: 0,
+                    rsv1: false,
+                    masked: false,
+                    len: 100,
+                },
+                WireFrame {
+                    fin: true,
+                    opcode: 0,
+                    rsv1: false,
+                    masked: true,
+                    len: 100,
+                },
+            ],
+            handshake: None,
+        }
+    }
+
+    #[test]
+    fn wire_figures_round_trip_and_records_without_them_read_as_before() {
+        let open = Wire {
+            handshake: Some(Handshake {
+                request_size: 230,
+                response_size: 180,
+                extensions: Some("permessage-deflate; client_max_window_bits=12".into()),
+            }),
+            ..Wire::default()
+        };
+        let body = Body::Text("hello".into());
+        for w in [Some(wire()), Some(open), Some(Wire::frame(7, None)), None] {
+            let mut buf = Vec::new();
+            encode_record(Dir::In, &body, w.as_ref(), &mut buf);
+            let mut count = Counter(0);
+            encode_record(Dir::In, &body, w.as_ref(), &mut count);
+            assert_eq!(count.0, buf.len());
+            let got = decode_record(&mut Reader { buf: &buf }).expect("decodes");
+            assert_eq!(got, (Dir::In, body.clone(), w.map(Box::new)));
+        }
+        // What a store wrote before wire figures existed: the body alone.
+        let mut old = Vec::new();
+        encode_body(Dir::Out, &body, &mut old);
+        assert_eq!(
+            decode_record(&mut Reader { buf: &old }),
+            Some((Dir::Out, body, None))
+        );
+    }
+
+    #[test]
+    fn cut_or_corrupt_wire_figures_read_as_missing() {
+        let mut buf = Vec::new();
+        encode_record(Dir::In, &Body::End, Some(&wire()), &mut buf);
+        for cut in 0..buf.len() {
+            assert_eq!(
+                decode_record(&mut Reader { buf: &buf[..cut] }),
+                None,
+                "cut at {cut}"
+            );
+        }
+        let mut bad_flags = buf.clone();
+        bad_flags[1] = 0x40;
+        assert_eq!(decode_record(&mut Reader { buf: &bad_flags }), None);
+    }
 }

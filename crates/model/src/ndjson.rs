@@ -270,6 +270,7 @@ mod tests {
             seq,
             dir,
             body,
+            wire: None,
         }
     }
 

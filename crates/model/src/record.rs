@@ -75,6 +75,62 @@ impl Dir {
 /// header joined with `, ` into one entry.
 pub type Headers = Vec<(String, String)>;
 
+/// What one WebSocket message or control frame cost on the wire (a contract addition,
+/// README "Contract additions"): the frames that carried it as they went, not only the
+/// payload a library hands back. On an SSE item only `bytes` is set: its event-stream
+/// bytes since the item before it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Wire {
+    /// Bytes on the wire: every frame's header, mask key and payload.
+    pub bytes: u64,
+    /// Frames that carried it (1 for a control frame or an unfragmented message).
+    pub frames: u32,
+    /// The payload as it crossed the wire when permessage-deflate compressed it; absent
+    /// for an uncompressed message.
+    pub compressed_size: Option<u64>,
+    /// Each frame, for a message that went in more than one; empty otherwise (one frame
+    /// says nothing `frames`, the kind and `compressed_size` do not).
+    pub frame_list: Vec<WireFrame>,
+    /// On an `open` record: the opening handshake.
+    pub handshake: Option<Handshake>,
+}
+
+/// The opening handshake as it went (a contract addition).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Handshake {
+    /// Bytes of our request head.
+    pub request_size: u64,
+    /// Bytes of the server's response head.
+    pub response_size: u64,
+    /// The extensions the server agreed to, as its `Sec-WebSocket-Extensions` said them.
+    pub extensions: Option<String>,
+}
+
+impl Wire {
+    /// One frame's worth: a control frame or an unfragmented message.
+    pub fn frame(bytes: u64, compressed_size: Option<u64>) -> Wire {
+        Wire {
+            bytes,
+            frames: 1,
+            compressed_size,
+            ..Wire::default()
+        }
+    }
+}
+
+/// One frame's header as it crossed the wire (RFC 6455 §5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireFrame {
+    pub fin: bool,
+    pub opcode: u8,
+    /// Set on the first frame of a compressed message (RFC 7692 §6).
+    pub rsv1: bool,
+    /// Client frames are masked, server frames are not (RFC 6455 §5.1).
+    pub masked: bool,
+    /// Payload length as the header states it.
+    pub len: u64,
+}
+
 /// What happened, with the fields CONTRACT.md gives each kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {
@@ -184,6 +240,9 @@ pub struct Record {
     pub seq: u64,
     pub dir: Dir,
     pub body: Body,
+    /// What it cost on the wire, where the engine saw it (WebSocket frames, the opening
+    /// handshake); absent in records from other tools and older versions.
+    pub wire: Option<Box<Wire>>,
 }
 
 impl Record {
@@ -202,6 +261,7 @@ impl Record {
             seq: 0,
             dir,
             body,
+            wire: None,
         }
     }
 
@@ -328,6 +388,27 @@ impl Serialize for Record {
                 }
             }
         }
+        if let Some(w) = &self.wire {
+            if w.bytes > 0 || w.frames > 0 {
+                m.serialize_entry("wire_bytes", &w.bytes)?;
+            }
+            if w.frames > 0 {
+                m.serialize_entry("frames", &w.frames)?;
+            }
+            if let Some(c) = w.compressed_size {
+                m.serialize_entry("compressed_size", &c)?;
+            }
+            if !w.frame_list.is_empty() {
+                m.serialize_entry("frame_list", &w.frame_list)?;
+            }
+            if let Some(h) = &w.handshake {
+                m.serialize_entry("request_size", &h.request_size)?;
+                m.serialize_entry("response_size", &h.response_size)?;
+                if let Some(e) = &h.extensions {
+                    m.serialize_entry("extensions", e)?;
+                }
+            }
+        }
         m.end()
     }
 }
@@ -414,6 +495,13 @@ pub(crate) struct Flat {
     pub(crate) last_event_id: Option<String>,
     pub(crate) message: Option<String>,
     pub(crate) cause: Option<Cause>,
+    pub(crate) wire_bytes: Option<u64>,
+    pub(crate) frames: Option<u32>,
+    pub(crate) compressed_size: Option<u64>,
+    pub(crate) frame_list: Option<Vec<WireFrame>>,
+    pub(crate) request_size: Option<u64>,
+    pub(crate) response_size: Option<u64>,
+    pub(crate) extensions: Option<String>,
 }
 
 impl Flat {
@@ -487,6 +575,28 @@ impl Flat {
             },
             other => return Err(format!("unknown kind {other:?}")),
         };
+        let handshake = (f.request_size.is_some()
+            || f.response_size.is_some()
+            || f.extensions.is_some())
+        .then(|| Handshake {
+            request_size: f.request_size.unwrap_or(0),
+            response_size: f.response_size.unwrap_or(0),
+            extensions: f.extensions,
+        });
+        let wire = (f.wire_bytes.is_some()
+            || f.frames.is_some()
+            || f.compressed_size.is_some()
+            || f.frame_list.is_some()
+            || handshake.is_some())
+        .then(|| {
+            Box::new(Wire {
+                bytes: f.wire_bytes.unwrap_or(0),
+                frames: f.frames.unwrap_or(0),
+                compressed_size: f.compressed_size,
+                frame_list: f.frame_list.unwrap_or_default(),
+                handshake,
+            })
+        });
         Ok(Record {
             t,
             conn,
@@ -494,6 +604,7 @@ impl Flat {
             seq: f.seq,
             dir,
             body,
+            wire,
         })
     }
 }
@@ -635,6 +746,7 @@ mod tests {
                 seq: i as u64 + 1,
                 dir: Dir::In,
                 body,
+                wire: None,
             };
             let json = r.to_json();
             assert_eq!(Record::from_json(&json).expect(&json), r, "{json}");
@@ -675,6 +787,7 @@ mod tests {
                 ],
                 subprotocol: None,
             },
+            wire: None,
         };
         assert_eq!(Record::from_json(&r.to_json()).expect("parses"), r);
     }
@@ -693,11 +806,73 @@ mod tests {
                 status: None,
                 headers: None,
             },
+            wire: None,
         };
         assert_eq!(
             r.to_json(),
             r#"{"t":"1970-01-01T00:00:00.000000Z","conn":"c1","proto":"ws","seq":1,"dir":"meta","kind":"error","message":"could not connect","cause":"refused"}"#
         );
+    }
+
+    #[test]
+    fn wire_figures_are_optional_fields_that_round_trip() {
+        let mut r = Record::test_at(0, Dir::In, Body::Text("hello".into()));
+        r.wire = Some(Box::new(Wire {
+            bytes: 13,
+            frames: 2,
+            compressed_size: Some(5),
+            frame_list: vec![
+                WireFrame {
+                    fin: false,
+                    opcode: 1,
+                    rsv1: true,
+                    masked: false,
+                    len: 3,
+                },
+                WireFrame {
+                    fin: true,
+                    opcode: 0,
+                    rsv1: false,
+                    masked: false,
+                    len: 2,
+                },
+            ],
+            handshake: None,
+        }));
+        let json = r.to_json();
+        assert!(
+            json.ends_with(
+                r#""wire_bytes":13,"frames":2,"compressed_size":5,"frame_list":[{"fin":false,"opcode":1,"rsv1":true,"masked":false,"len":3},{"fin":true,"opcode":0,"rsv1":false,"masked":false,"len":2}]}"#
+            ),
+            "{json}"
+        );
+        assert_eq!(Record::from_json(&json).expect("reads back"), r);
+
+        let mut open = Record::test_at(
+            0,
+            Dir::Meta,
+            Body::Open {
+                status: 101,
+                headers: Vec::new(),
+                subprotocol: None,
+            },
+        );
+        open.wire = Some(Box::new(Wire {
+            handshake: Some(Handshake {
+                request_size: 200,
+                response_size: 150,
+                extensions: Some("permessage-deflate".into()),
+            }),
+            ..Wire::default()
+        }));
+        let json = open.to_json();
+        assert!(
+            json.ends_with(
+                r#""request_size":200,"response_size":150,"extensions":"permessage-deflate"}"#
+            ),
+            "{json}"
+        );
+        assert_eq!(Record::from_json(&json).expect("reads back"), open);
     }
 
     #[test]
@@ -709,6 +884,7 @@ mod tests {
             seq: 1,
             dir: Dir::In,
             body: Body::Text("hi".into()),
+            wire: None,
         };
         assert_eq!(
             r.to_json(),

@@ -39,7 +39,10 @@
 //! the first record's, the others follow one by one; `t` is the first record's time in
 //! microseconds since the Unix epoch, then each record's difference from the one before;
 //! `dir` has one letter per record (`i`n, `o`ut). `&preview=N` keeps the first N characters
-//! of each `data` (`size` still counts the whole payload). A run costs a browser about
+//! of each `data` (`size` still counts the whole payload). When a run's records carry
+//! wire figures, a `"wire_bytes":[…|null]` column gives each one's `wire_bytes` (a
+//! WebSocket record in a run went in one frame, uncompressed: its `frames` is 1; a record
+//! with more to say, fragments or compression, goes whole). A run costs a browser about
 //! half the bytes of the same records as objects, and the bytes are what a browser pays
 //! for most: every one crosses from the network process into the page's worker.
 
@@ -367,6 +370,16 @@ enum RunKind {
 
 impl RunKind {
     fn of(r: &Record) -> Option<Self> {
+        // A run's wire column says `wire_bytes` only; a record with fragments,
+        // compression or a handshake goes as itself.
+        if let Some(w) = r.wire.as_deref()
+            && (w.frames > 1
+                || w.compressed_size.is_some()
+                || !w.frame_list.is_empty()
+                || w.handshake.is_some())
+        {
+            return None;
+        }
         match (&r.body, r.dir) {
             (Body::Text(_), Dir::In | Dir::Out) => Some(RunKind::Text),
             (Body::Event { .. }, Dir::In) => Some(RunKind::Event),
@@ -389,6 +402,9 @@ struct Run {
     data: Vec<u8>,
     event: Vec<u8>,
     id: Vec<u8>,
+    /// Each record's `wire_bytes`, `null` where it has none.
+    wire: Vec<u8>,
+    any_wire: bool,
 }
 
 impl Run {
@@ -406,6 +422,8 @@ impl Run {
             data: Vec::new(),
             event: Vec::new(),
             id: Vec::new(),
+            wire: Vec::new(),
+            any_wire: false,
         }
     }
 
@@ -416,6 +434,7 @@ impl Run {
             + self.data.len()
             + self.event.len()
             + self.id.len()
+            + self.wire.len()
     }
 
     /// Whether `r` continues this run: same connection and kind, the next seq.
@@ -429,6 +448,7 @@ impl Run {
             self.t.push(b',');
             self.size.push(b',');
             self.data.push(b',');
+            self.wire.push(b',');
             if self.kind == RunKind::Event {
                 self.event.push(b',');
                 self.id.push(b',');
@@ -442,6 +462,13 @@ impl Run {
         self.dir.push(if r.dir == Dir::Out { b'o' } else { b'i' });
         let size = r.body.size().unwrap_or(0);
         put_int(&mut self.size, i64::try_from(size).unwrap_or(i64::MAX));
+        match r.wire.as_deref() {
+            Some(w) => {
+                self.any_wire = true;
+                put_int(&mut self.wire, i64::try_from(w.bytes).unwrap_or(i64::MAX));
+            }
+            None => self.wire.extend_from_slice(b"null"),
+        }
         let (data, event, id) = match &r.body {
             Body::Text(text) => (text.as_str(), "", None),
             Body::Event { event, data, id } => (data.as_str(), event.as_str(), id.as_deref()),
@@ -479,6 +506,10 @@ impl Run {
             out.extend_from_slice(&self.event);
             out.extend_from_slice(br#"],"id":["#);
             out.extend_from_slice(&self.id);
+        }
+        if self.any_wire {
+            out.extend_from_slice(br#"],"wire_bytes":["#);
+            out.extend_from_slice(&self.wire);
         }
         out.extend_from_slice(b"]}}");
     }
@@ -754,6 +785,7 @@ mod tests {
             seq,
             dir,
             body,
+            wire: None,
         }
     }
 

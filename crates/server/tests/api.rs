@@ -1234,6 +1234,30 @@ async fn line_breaks_in_what_goes_on_the_wire_are_refused_naming_the_field() {
 }
 
 #[tokio::test]
+async fn deflate_false_offers_no_extension() {
+    with_api(|api| async move {
+        let peer = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("ws://{}/x", peer.local_addr().expect("addr"));
+        api.open(json!({"url": url, "deflate": false})).await;
+        let (mut tcp, _) = peer.accept().await.expect("the engine connects");
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            assert_eq!(tcp.read(&mut byte).await.expect("read"), 1, "{head:?}");
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8(head).expect("ASCII head");
+        assert!(
+            !head
+                .to_ascii_lowercase()
+                .contains("sec-websocket-extensions"),
+            "{head}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_subprotocol_reaches_the_peer_as_one_header_and_nothing_else() {
     with_api(|api| async move {
         let peer = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -1266,6 +1290,8 @@ async fn a_subprotocol_reaches_the_peer_as_one_header_and_nothing_else() {
             [
                 "connection",
                 "host",
+                // permessage-deflate, offered by default as browsers do.
+                "sec-websocket-extensions",
                 "sec-websocket-key",
                 "sec-websocket-protocol",
                 "sec-websocket-version",

@@ -56,6 +56,17 @@ fn expand(batch: &Value) -> Vec<Value> {
                     r["id"] = run["id"][i].clone();
                 }
             }
+            // A WebSocket record in a run went in one uncompressed frame.
+            if let Some(bytes) = run
+                .get("wire_bytes")
+                .map(|w| &w[i])
+                .filter(|w| !w.is_null())
+            {
+                r["wire_bytes"] = bytes.clone();
+                if run["proto"] == "ws" {
+                    r["frames"] = json!(1);
+                }
+            }
             out.push(r);
         }
     }

@@ -173,6 +173,8 @@ export interface Run {
   data: string[];
   event?: string[];
   id?: (string | null)[];
+  /** Each record's `wire_bytes` (null where none), when any record of the run has it. */
+  wire_bytes?: (number | null)[];
 }
 
 /** Rows of one connection in seq order, gathered before they become a chunk. */

@@ -178,6 +178,7 @@ mod tests {
             seq: 1,
             dir,
             body,
+            wire: None,
         };
         let mut out = Vec::new();
         Pretty::plain(width).write(&r, &mut out);

@@ -4,7 +4,8 @@
 //! server may accept none of the offered subprotocols.
 //!
 //! It owns TCP and TLS setup, the request bytes, reading and checking the response
-//! head. Framing after the handshake is tungstenite's.
+//! head, including the extensions the server agreed to (only what we offered). Framing
+//! after the handshake is [`super::ws_wire`]'s.
 
 use std::time::Duration;
 
@@ -16,10 +17,11 @@ use tokio_tungstenite::MaybeTlsStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use url::Url;
 
+use super::deflate;
 use super::error_body;
 use crate::tls::{self, Alpn};
 use streamscope_model::Cause;
-use streamscope_model::record::{Body, Headers};
+use streamscope_model::record::{Body, Handshake, Headers};
 
 /// The largest response head accepted: real servers send a few hundred bytes; this
 /// stops a peer that streams headers forever.
@@ -36,6 +38,10 @@ pub(crate) struct Opened {
     pub stream: Transport,
     pub leftover: Vec<u8>,
     pub open: Body,
+    /// permessage-deflate as agreed, when we offered it and the server accepted.
+    pub deflate: Option<deflate::Params>,
+    /// The handshake's sizes and agreed extensions, for the `open` record.
+    pub handshake: Handshake,
 }
 
 fn error(cause: Cause, message: String) -> Body {
@@ -99,6 +105,7 @@ pub(crate) async fn open(
     url: &Url,
     headers: &[(String, String)],
     subprotocols: &[String],
+    offer_deflate: bool,
     tls_opts: &tls::TlsOptions,
 ) -> Result<Opened, Body> {
     let host = url
@@ -152,7 +159,7 @@ pub(crate) async fn open(
     };
 
     let key = base64::engine::general_purpose::STANDARD.encode(rand_key());
-    let request = request_bytes(url, &key, headers, subprotocols);
+    let request = request_bytes(url, &key, headers, subprotocols, offer_deflate);
     let send_failed = |e: std::io::Error| {
         error(
             Cause::TransportLost,
@@ -283,12 +290,24 @@ pub(crate) async fn open(
             return fail(format!("chose subprotocol {p:?}; {offered}"));
         }
     }
-    // RFC 6455 4.1: an extension the client did not ask for fails the connection.
-    if let Some(ext) = get("sec-websocket-extensions").filter(|e| !e.trim().is_empty()) {
-        return fail(format!(
-            "enabled extension {ext:?}, which was not requested"
-        ));
-    }
+    // RFC 6455 4.1: an extension the client did not ask for fails the connection; so
+    // does an answer to our offer that RFC 7692 does not allow.
+    let extensions = get("sec-websocket-extensions")
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(str::to_owned);
+    let deflate = match &extensions {
+        None => None,
+        Some(ext) if !offer_deflate => {
+            return fail(format!(
+                "enabled extension {ext:?}, which was not requested"
+            ));
+        }
+        Some(ext) => match deflate::accept(ext) {
+            Ok(params) => Some(params),
+            Err(why) => return fail(why),
+        },
+    };
     Ok(Opened {
         stream,
         leftover,
@@ -296,6 +315,12 @@ pub(crate) async fn open(
             status,
             headers,
             subprotocol,
+        },
+        deflate,
+        handshake: Handshake {
+            request_size: request.len() as u64,
+            response_size: head_len as u64,
+            extensions,
         },
     })
 }
@@ -311,6 +336,7 @@ pub(crate) fn request_bytes(
     key: &str,
     extra: &[(String, String)],
     subprotocols: &[String],
+    offer_deflate: bool,
 ) -> Vec<u8> {
     let mut target = url.path().to_owned();
     if target.is_empty() {
@@ -334,6 +360,9 @@ pub(crate) fn request_bytes(
     ];
     if !subprotocols.is_empty() {
         ours.push(("Sec-WebSocket-Protocol".into(), subprotocols.join(", ")));
+    }
+    if offer_deflate {
+        ours.push(("Sec-WebSocket-Extensions".into(), deflate::OFFER.into()));
     }
     if !url.username().is_empty() {
         let user = percent_decode(url.username());
@@ -503,6 +532,7 @@ mod tests {
                 ("host".into(), "other".into()),
             ],
             &["chat".into(), "v2".into()],
+            true,
         );
         let text = String::from_utf8(req).expect("ascii");
         assert!(
@@ -510,6 +540,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("Sec-WebSocket-Protocol: chat, v2\r\n"));
+        assert!(
+            text.contains(
+                "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+            )
+        );
         assert!(text.contains("host: other\r\n"));
         assert!(!text.contains("Host: example.com"));
         assert!(text.ends_with("\r\n\r\n"));

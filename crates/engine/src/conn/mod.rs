@@ -5,11 +5,12 @@
 //! [`ConnHandle`] through which commands reach a task, how a run ends ([`Outcome`]),
 //! and the options both protocols take. Protocol details live in `ws` and `sse`.
 
+mod deflate;
 pub(crate) mod handshake;
 pub mod inflate;
-mod peer_close;
 pub mod sse;
 pub mod ws;
+mod ws_wire;
 
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::tls::TlsOptions;
 use streamscope_model::Cause;
-use streamscope_model::record::{Body, ConnId, Dir, Proto, Record, Timestamp};
+use streamscope_model::record::{Body, ConnId, Dir, Proto, Record, Timestamp, Wire};
 
 pub use sse::SseOptions;
 pub use ws::WsOptions;
@@ -229,6 +230,20 @@ impl Emitter {
 
     /// Records `body`. Waits while the channel is full (backpressure).
     pub async fn emit(&mut self, dir: Dir, body: Body) -> Result<(), SinkClosed> {
+        self.emit_with(dir, body, None).await
+    }
+
+    /// Records `body` with what it cost on the wire.
+    pub async fn emit_wire(&mut self, dir: Dir, body: Body, wire: Wire) -> Result<(), SinkClosed> {
+        self.emit_with(dir, body, Some(Box::new(wire))).await
+    }
+
+    async fn emit_with(
+        &mut self,
+        dir: Dir,
+        body: Body,
+        wire: Option<Box<Wire>>,
+    ) -> Result<(), SinkClosed> {
         if dir == Dir::In && body.is_data() {
             self.data_in += 1;
         }
@@ -240,6 +255,7 @@ impl Emitter {
             seq: self.seq,
             dir,
             body,
+            wire,
         };
         self.sink.send(record).await.map_err(|_| SinkClosed)
     }

@@ -26,7 +26,7 @@ use super::{
 };
 use crate::tls::{self, Alpn, TlsOptions};
 use streamscope_model::Cause;
-use streamscope_model::record::{Body, Dir};
+use streamscope_model::record::{Body, Dir, Wire};
 use streamscope_model::sse::{Item, Limits, Parser};
 
 /// Everything an SSE connection is opened with.
@@ -249,7 +249,7 @@ struct Stream<'a> {
     retry: Duration,
     ever_opened: bool,
     /// Items of the chunk being handled; reused to avoid an allocation per chunk.
-    items: Vec<Item>,
+    items: Vec<(Item, u64)>,
 }
 
 impl Stream<'_> {
@@ -435,10 +435,12 @@ impl Stream<'_> {
         em: &mut Emitter,
     ) -> Result<Option<Outcome>, SinkClosed> {
         let mut items = std::mem::take(&mut self.items);
-        let parsed = self.parser.feed(bytes, &mut |item| items.push(item));
+        let parsed = self
+            .parser
+            .feed_counted(bytes, &mut |item, n| items.push((item, n)));
         let count = self.opts.common.count;
         let mut outcome = None;
-        for item in items.drain(..) {
+        for (item, stream_bytes) in items.drain(..) {
             let body = match item {
                 Item::Event { event, data, id } => Body::Event { event, data, id },
                 Item::Comment(text) => Body::Comment(text),
@@ -447,7 +449,12 @@ impl Stream<'_> {
                     Body::Retry { retry_ms: ms }
                 }
             };
-            em.emit(Dir::In, body).await?;
+            // The event stream's own bytes for this item (after any content coding).
+            let wire = Wire {
+                bytes: stream_bytes,
+                ..Wire::default()
+            };
+            em.emit_wire(Dir::In, body, wire).await?;
             if count.is_some_and(|n| em.data_in >= n) {
                 outcome = Some(Outcome::Completed);
                 break;

@@ -1,35 +1,32 @@
-//! A WebSocket connection task on tokio-tungstenite.
+//! A WebSocket connection task.
 //!
-//! It owns the socket: the handshake, one `select!` loop over the next frame, the
+//! It owns the socket's life: the handshake, one `select!` loop over the next frame, the
 //! command channel, the ping timer and the deadlines, and the close handshake. Every
 //! frame that crosses the wire becomes a record in the order it went, including the
-//! pongs and close replies tungstenite sends by itself. What tungstenite rewrites on
-//! the way in (a close code that may not be sent) is read from the wire by
-//! [`super::peer_close`].
+//! pongs and close replies we send by ourselves. Frames, their checks and their byte
+//! counts are [`super::ws_wire`]'s; compression is [`super::deflate`]'s.
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::FutureExt;
+use http::HeaderMap;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
-use tokio_tungstenite::tungstenite::http::HeaderMap;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Message, Role, WebSocketConfig};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use super::deflate::Deflate;
 use super::handshake::{self, Transport};
-use super::peer_close::Watched;
+use super::ws_wire::{Failure, Incoming, OP_CLOSE, OP_PING, OP_PONG, Received, WsStream};
 use super::{
     Command, CommonOptions, Emitter, Outcome, SinkClosed, count_not_reached, secs, sleep_until_opt,
 };
 use streamscope_model::Cause;
-use streamscope_model::record::{Body, Dir, Headers};
+use streamscope_model::record::{Body, Dir, Handshake, Headers, Wire};
 
-type Socket = WebSocketStream<Watched<Transport>>;
+type Socket = WsStream<Transport>;
 
 /// Frames handled in a row while more are already buffered, before the timers, the
 /// commands and cancellation get a look: large enough to amortise `select!`, small
@@ -57,7 +54,14 @@ pub struct WsOptions {
     /// How long to wait for the peer's answer to our close frame
     /// ([`DEFAULT_CLOSE_TIMEOUT`]).
     pub close_timeout: Duration,
+    /// Offer permessage-deflate ([`DEFAULT_DEFLATE`]).
+    pub deflate: bool,
 }
+
+/// Offered by default because every browser offers it, and servers such as Python's
+/// `websockets` compress whenever it is agreed: without it Streamscope would see
+/// another connection than the user's browser does.
+pub const DEFAULT_DEFLATE: bool = true;
 
 /// Above real feeds, below what hurts a desktop.
 pub const DEFAULT_MAX_MESSAGE: usize = 64 << 20;
@@ -86,6 +90,7 @@ impl WsOptions {
             max_message: DEFAULT_MAX_MESSAGE,
             max_frame: DEFAULT_MAX_FRAME,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            deflate: DEFAULT_DEFLATE,
         }
     }
 }
@@ -110,7 +115,7 @@ pub(crate) async fn run(
         }
         r = tokio::time::timeout(opts.common.connect_timeout, connect(opts)) => r,
     };
-    let (mut ws, open) = match connected {
+    let (mut ws, open, handshake) = match connected {
         Ok(Ok(pair)) => pair,
         Ok(Err(failure)) => {
             em.emit(Dir::Meta, failure).await?;
@@ -129,7 +134,15 @@ pub(crate) async fn run(
             return Ok(Outcome::Failed);
         }
     };
-    em.emit(Dir::Meta, open).await?;
+    em.emit_wire(
+        Dir::Meta,
+        open,
+        Wire {
+            handshake: Some(handshake),
+            ..Wire::default()
+        },
+    )
+    .await?;
 
     let mut conn = Conn {
         ws: &mut ws,
@@ -138,7 +151,6 @@ pub(crate) async fn run(
         close_deadline: None,
         close_timeout: opts.close_timeout,
         drop_deadline: None,
-        messages: 0,
     };
     for cmd in &opts.send {
         if let Some(outcome) = conn.command(cmd.clone()).await? {
@@ -217,14 +229,14 @@ pub(crate) async fn run(
                 let mut handled = 0;
                 while let Some(msg) = next.take() {
                     let step = match msg {
-                        Some(Ok(msg)) => {
-                            if matches!(msg, Message::Pong(_)) {
+                        Ok(Some(received)) => {
+                            if matches!(received.msg, Incoming::Pong(_)) {
                                 pong_deadline = None;
                             }
-                            conn.received(msg).await?
+                            conn.received(received).await?
                         }
-                        Some(Err(e)) => Some(conn.read_failed(e).await?),
-                        None => Some(conn.ended().await?),
+                        Err(failure) => Some(conn.read_failed(failure).await?),
+                        Ok(None) => Some(conn.ended().await?),
                     };
                     if let Some(outcome) = step {
                         break 'run outcome;
@@ -272,7 +284,7 @@ enum State {
     Open,
     /// We sent a close frame and wait for the peer's.
     ClosedByUs,
-    /// Both close frames have crossed (ours may be the reply tungstenite queued): the
+    /// Both close frames have crossed (ours may be our reply to the peer's): the
     /// handshake is complete, and we wait for the peer to close TCP.
     Closed,
 }
@@ -286,8 +298,16 @@ struct Conn<'a> {
     close_timeout: Duration,
     /// Once the handshake is complete: when to stop waiting for the peer's TCP close.
     drop_deadline: Option<Instant>,
-    /// Messages tungstenite has handed over, to match them with what the wire watch saw.
-    messages: u64,
+}
+
+/// A close frame's payload: none, or the code and the reason (RFC 6455 §5.5.1).
+fn close_payload(code: Option<u16>, reason: &str) -> Vec<u8> {
+    let mut payload = Vec::new();
+    if let Some(code) = code {
+        payload.extend_from_slice(&code.to_be_bytes());
+        payload.extend_from_slice(reason.as_bytes());
+    }
+    payload
 }
 
 impl Conn<'_> {
@@ -298,19 +318,19 @@ impl Conn<'_> {
             self.em.error(Cause::BadRequest, problem).await?;
             return Ok(None);
         }
-        let (msg, body) = match cmd {
+        let (sent, body) = match cmd {
             Command::Close { code, reason } => return self.start_close(code, &reason).await,
-            Command::Text(s) => (Message::text(s.clone()), Body::Text(s)),
-            Command::Binary(b) => (Message::Binary(b.clone()), Body::Binary(b)),
-            Command::Ping(b) => (Message::Ping(b.clone()), Body::Ping(b)),
-            Command::Pong(b) => (Message::Pong(b.clone()), Body::Pong(b)),
+            Command::Text(s) => (self.ws.send_data(true, s.as_bytes()).await, Body::Text(s)),
+            Command::Binary(b) => (self.ws.send_data(false, &b).await, Body::Binary(b)),
+            Command::Ping(b) => (self.ws.send_control(OP_PING, &b).await, Body::Ping(b)),
+            Command::Pong(b) => (self.ws.send_control(OP_PONG, &b).await, Body::Pong(b)),
         };
-        match self.ws.send(msg).await {
-            Ok(()) => {
-                self.em.emit(Dir::Out, body).await?;
+        match sent {
+            Ok(wire) => {
+                self.em.emit_wire(Dir::Out, body, wire).await?;
                 Ok(None)
             }
-            Err(e) => Ok(Some(self.read_failed(e).await?)),
+            Err(e) => Ok(Some(self.read_failed(Failure::lost(&e)).await?)),
         }
     }
 
@@ -323,92 +343,95 @@ impl Conn<'_> {
         if self.state != State::Open {
             return Ok(None);
         }
-        let frame = CloseFrame {
-            code: CloseCode::from(code),
-            reason: reason.to_owned().into(),
-        };
-        match self.ws.send(Message::Close(Some(frame))).await {
-            Ok(()) => {
+        let payload = close_payload(Some(code), reason);
+        match self.ws.send_control(OP_CLOSE, &payload).await {
+            Ok(wire) => {
                 self.state = State::ClosedByUs;
                 self.close_deadline = Some(Instant::now() + self.close_timeout);
                 self.em
-                    .emit(
+                    .emit_wire(
                         Dir::Out,
                         Body::Close {
                             code: Some(code),
                             reason: reason.to_owned(),
                         },
+                        wire,
                     )
                     .await?;
                 Ok(None)
             }
-            Err(e) => Ok(Some(self.read_failed(e).await?)),
+            Err(e) => Ok(Some(self.read_failed(Failure::lost(&e)).await?)),
         }
     }
 
-    /// Records a frame from the peer, and the reply tungstenite queued for it.
-    async fn received(&mut self, msg: Message) -> Result<Option<Outcome>, SinkClosed> {
-        // Each message tungstenite hands over is one message-completing frame on the wire.
-        let index = self.messages;
-        self.messages += 1;
+    /// Records a frame from the peer, and answers it where RFC 6455 says to.
+    async fn received(&mut self, received: Received) -> Result<Option<Outcome>, SinkClosed> {
+        let Received { msg, wire } = received;
         match msg {
-            Message::Text(t) => {
+            Incoming::Text(t) => self.em.emit_wire(Dir::In, Body::Text(t), wire).await?,
+            Incoming::Binary(b) => self.em.emit_wire(Dir::In, Body::Binary(b), wire).await?,
+            Incoming::Ping(p) => {
                 self.em
-                    .emit(Dir::In, Body::Text(t.as_str().to_owned()))
-                    .await?
-            }
-            Message::Binary(b) => self.em.emit(Dir::In, Body::Binary(b)).await?,
-            Message::Ping(p) => {
-                self.em.emit(Dir::In, Body::Ping(p.clone())).await?;
-                // tungstenite answers a ping by itself while the connection is active,
-                // and sends the pong before it reads the next frame.
+                    .emit_wire(Dir::In, Body::Ping(p.clone()), wire)
+                    .await?;
+                // RFC 6455 §5.5.2: answer with a pong "as soon as is practical"; once
+                // our close has gone, nothing more may follow it.
                 if self.state == State::Open {
-                    self.em.emit(Dir::Out, Body::Pong(p)).await?;
+                    match self.ws.send_control(OP_PONG, &p).await {
+                        Ok(wire) => self.em.emit_wire(Dir::Out, Body::Pong(p), wire).await?,
+                        Err(e) => return Ok(Some(self.read_failed(Failure::lost(&e)).await?)),
+                    }
                 }
             }
-            Message::Pong(p) => self.em.emit(Dir::In, Body::Pong(p)).await?,
-            Message::Close(frame) => {
-                // tungstenite replaces a code that may not be sent with 1002; the record
-                // carries what the peer sent.
-                let wire = self
-                    .ws
-                    .get_ref()
-                    .peer_close()
-                    .filter(|c| c.after_messages == index);
-                let (code, reason) = match (wire, &frame) {
-                    (Some(w), _) => (w.code(), String::from_utf8_lossy(w.reason()).into_owned()),
-                    (None, Some(f)) => (Some(u16::from(f.code)), f.reason.as_str().to_owned()),
-                    (None, None) => (None, String::new()),
+            Incoming::Pong(p) => self.em.emit_wire(Dir::In, Body::Pong(p), wire).await?,
+            Incoming::Close(close) => {
+                let (code, reason) = match close {
+                    Some((code, reason)) => (Some(code), reason),
+                    None => (None, String::new()),
                 };
-                self.em.emit(Dir::In, Body::Close { code, reason }).await?;
+                self.em
+                    .emit_wire(
+                        Dir::In,
+                        Body::Close {
+                            code,
+                            reason: reason.clone(),
+                        },
+                        wire,
+                    )
+                    .await?;
                 // RFC 6455 §7.4.1/§7.4.2: 1005, 1006, 1015 and codes outside 1000–4999
                 // or in the unassigned 1016–2999 must not appear on the wire.
                 let bad_code = code.filter(|&c| !CloseCode::from(c).is_allowed());
                 match self.state {
                     State::Open => {
-                        self.state = State::Closed;
-                        // tungstenite queued the reply: the peer's close echoed, or 1002
-                        // for a code that may not appear on the wire.
-                        let reply = match frame {
-                            Some(f) => Body::Close {
-                                code: Some(u16::from(f.code)),
-                                reason: f.reason.as_str().to_owned(),
-                            },
-                            None => Body::Close {
-                                code: None,
-                                reason: String::new(),
-                            },
+                        // RFC 6455 §5.5.1: answer with a close frame, as a rule echoing
+                        // the peer's code; a code that may not be sent gets 1002.
+                        let (reply_code, reply_reason) = match (code, bad_code) {
+                            (_, Some(_)) => (Some(1002), "Protocol violation".to_owned()),
+                            (Some(c), None) => (Some(c), reason),
+                            (None, _) => (None, String::new()),
                         };
-                        self.em.emit(Dir::Out, reply).await?;
-                        // Push the reply out now; the stream then ends. If it cannot go
-                        // out, the handshake did not complete.
-                        if let Err(e) = self.ws.flush().await {
-                            if !is_closed(&e) {
-                                let (cause, message, _) = describe_read_error(&e, Failing::Message);
-                                self.em.error(cause, message).await?;
+                        let payload = close_payload(reply_code, &reply_reason);
+                        let sent = match self.ws.send_control(OP_CLOSE, &payload).await {
+                            Ok(sent) => sent,
+                            Err(e) => {
+                                // The reply could not go out: the handshake did not complete.
+                                let failure = Failure::lost(&e);
+                                self.em.error(failure.cause, failure.message).await?;
                                 return Ok(Some(Outcome::Failed));
                             }
-                        }
+                        };
+                        self.state = State::Closed;
+                        self.em
+                            .emit_wire(
+                                Dir::Out,
+                                Body::Close {
+                                    code: reply_code,
+                                    reason: reply_reason,
+                                },
+                                sent,
+                            )
+                            .await?;
                     }
                     State::ClosedByUs => {
                         // The handshake is complete.
@@ -430,7 +453,6 @@ impl Conn<'_> {
                 }
                 self.drop_deadline = Some(Instant::now() + TCP_CLOSE_GRACE);
             }
-            Message::Frame(_) => {}
         }
         Ok(None)
     }
@@ -451,127 +473,40 @@ impl Conn<'_> {
 
     /// A read or write failed: record why and, where the protocol asks for it, tell
     /// the peer with a close frame.
-    async fn read_failed(&mut self, e: WsError) -> Result<Outcome, SinkClosed> {
+    async fn read_failed(&mut self, failure: Failure) -> Result<Outcome, SinkClosed> {
         // Once the close handshake is complete, how TCP ends is no longer the run's
         // concern: a reset, or a TLS peer that skips close_notify, is as good as a FIN.
-        if self.state == State::Closed && (is_closed(&e) || matches!(e, WsError::Io(_))) {
+        if self.state == State::Closed && failure.is_transport() {
             return Ok(Outcome::Completed);
         }
-        // A UTF-8 failure on the message after the last one handed over is the close
-        // frame's reason when that message is the peer's close.
-        let failing = match &e {
-            WsError::Utf8(_)
-                if self
-                    .ws
-                    .get_ref()
-                    .peer_close()
-                    .is_some_and(|c| c.after_messages == self.messages) =>
-            {
-                Failing::CloseFrame
-            }
-            _ => Failing::Message,
-        };
-        let (cause, message, close_code) = describe_read_error(&e, failing);
+        let Failure {
+            cause,
+            message,
+            close,
+        } = failure;
         self.em.error(cause, message).await?;
-        if let (Some(code), State::Open) = (close_code, self.state) {
+        if let (Some(code), State::Open) = (close, self.state) {
             // Best effort: the peer may already be gone.
-            let frame = CloseFrame {
-                code: CloseCode::from(code),
-                reason: "".into(),
-            };
+            let payload = close_payload(Some(code), "");
             let sent = tokio::time::timeout(
                 Duration::from_secs(1),
-                self.ws.send(Message::Close(Some(frame))),
+                self.ws.send_control(OP_CLOSE, &payload),
             )
             .await;
-            if matches!(sent, Ok(Ok(()))) {
+            if let Ok(Ok(sent)) = sent {
                 self.em
-                    .emit(
+                    .emit_wire(
                         Dir::Out,
                         Body::Close {
                             code: Some(code),
                             reason: String::new(),
                         },
+                        sent,
                     )
                     .await?;
             }
         }
         Ok(Outcome::Failed)
-    }
-}
-
-/// Which frame a read error came from, where tungstenite's error does not say.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Failing {
-    Message,
-    CloseFrame,
-}
-
-fn is_closed(e: &WsError) -> bool {
-    matches!(e, WsError::ConnectionClosed | WsError::AlreadyClosed)
-}
-
-/// The cause and message for a failure after `open`, and the close code RFC 6455 says
-/// to send.
-fn describe_read_error(e: &WsError, failing: Failing) -> (Cause, String, Option<u16>) {
-    match e {
-        WsError::ConnectionClosed
-        | WsError::AlreadyClosed
-        | WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => (
-            Cause::TransportLost,
-            "connection lost without a close frame (1006)".into(),
-            None,
-        ),
-        WsError::Io(io) => (
-            Cause::TransportLost,
-            format!("connection lost without a close frame (1006): {io}"),
-            None,
-        ),
-        WsError::Capacity(c) => (
-            Cause::TooBig,
-            format!(
-                "{}: the peer sent more than the limit",
-                lower_first(&c.to_string())
-            ),
-            Some(1009),
-        ),
-        WsError::Utf8(_) if failing == Failing::CloseFrame => (
-            Cause::ProtocolViolation,
-            "the peer sent a close reason that is not valid UTF-8".into(),
-            Some(1007),
-        ),
-        WsError::Utf8(_) => (
-            Cause::ProtocolViolation,
-            "the peer sent a text message that is not valid UTF-8".into(),
-            Some(1007),
-        ),
-        // RFC 6455 §5.5.1: nothing may follow a close frame.
-        WsError::Protocol(ProtocolError::ReceivedAfterClosing) => (
-            Cause::ProtocolViolation,
-            "the peer sent a frame after its close frame".into(),
-            Some(1002),
-        ),
-        WsError::Protocol(p) => (
-            Cause::ProtocolViolation,
-            format!(
-                "the peer broke the WebSocket protocol: {}",
-                lower_first(&p.to_string())
-            ),
-            Some(1002),
-        ),
-        other => (
-            Cause::TransportLost,
-            format!("WebSocket failure: {other}"),
-            None,
-        ),
-    }
-}
-
-fn lower_first(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_lowercase().chain(c).collect(),
-        None => String::new(),
     }
 }
 
@@ -605,22 +540,23 @@ pub fn validate(cmd: &Command) -> Result<(), String> {
 }
 
 /// Connects, and returns the socket with its `open` record body, or the `error` body.
-async fn connect(opts: &WsOptions) -> Result<(Socket, Body), Body> {
+async fn connect(opts: &WsOptions) -> Result<(Socket, Body, Handshake), Body> {
     let opened = handshake::open(
         &opts.url,
         &opts.common.headers,
         &opts.subprotocols,
+        opts.deflate,
         &opts.common.tls,
     )
     .await?;
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(opts.max_message))
-        .max_frame_size(Some(opts.max_frame.min(opts.max_message)));
-    let watched = Watched::new(opened.stream, &opened.leftover);
-    let ws =
-        WebSocketStream::from_partially_read(watched, opened.leftover, Role::Client, Some(config))
-            .await;
-    Ok((ws, opened.open))
+    let ws = WsStream::new(
+        opened.stream,
+        &opened.leftover,
+        opts.max_frame,
+        opts.max_message,
+        opened.deflate.map(Deflate::new),
+    );
+    Ok((ws, opened.open, opened.handshake))
 }
 
 /// Response headers as records carry them: lower-case names, repeats joined by `, `,

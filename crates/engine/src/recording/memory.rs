@@ -5,7 +5,7 @@
 //! Used by `sscope ws|sse` and, until recordings go to disk, by the server.
 
 use streamscope_model::codec::{
-    Counter, Reader, TAG_SPILLED, decode_body, encode_body, put_varint, unzigzag, varint_len,
+    Counter, Reader, TAG_SPILLED, decode_record, encode_record, put_varint, unzigzag, varint_len,
     zigzag,
 };
 use streamscope_model::{ConnId, Proto, Record, Timestamp};
@@ -176,7 +176,7 @@ impl MemoryStore {
         } else {
             rd
         };
-        let (dir, body) = decode_body(&mut body)?;
+        let (dir, body, wire) = decode_record(&mut body)?;
         Some(Record {
             t: Timestamp(seg.base_t.wrapping_add(delta)),
             conn: self.conn,
@@ -184,6 +184,7 @@ impl MemoryStore {
             seq: seg.first_seq.checked_add(u64::try_from(i).ok()?)?,
             dir,
             body,
+            wire,
         })
     }
 
@@ -252,10 +253,10 @@ impl RecordStore for MemoryStore {
         // Everything that can fail is done before a byte is written, so a refused record
         // leaves the recorded ones as they were (at most an empty segment is added).
         let mut count = Counter(0);
-        encode_body(r.dir, &r.body, &mut count);
+        encode_record(r.dir, &r.body, r.wire.as_deref(), &mut count);
         let spill = if count.0 > self.spill_over {
             let mut body = self.alloc(count.0)?;
-            encode_body(r.dir, &r.body, &mut body);
+            encode_record(r.dir, &r.body, r.wire.as_deref(), &mut body);
             self.spilled
                 .try_reserve(1)
                 .map_err(|_| self.out_of_memory(size_of::<Box<[u8]>>()))?;
@@ -301,7 +302,7 @@ impl RecordStore for MemoryStore {
                 self.settled_bytes += body.len();
                 self.spilled.push(body);
             }
-            None => encode_body(r.dir, &r.body, &mut seg.buf),
+            None => encode_record(r.dir, &r.body, r.wire.as_deref(), &mut seg.buf),
         }
         debug_assert_eq!(capacity, seg.buf.capacity(), "a segment buffer grew");
         seg.starts.push(start);
@@ -384,6 +385,7 @@ pub(crate) mod tests {
             seq,
             dir: Dir::In,
             body: Body::Text(s.to_owned()),
+            wire: None,
         }
     }
 
@@ -522,6 +524,7 @@ pub(crate) mod tests {
                     seq: i as u64 + 1,
                     dir,
                     body,
+                    wire: None,
                 })
                 .collect();
             let mut store = MemoryStore::with_segment_size(conn, proto, segment_size);
@@ -760,6 +763,7 @@ pub(crate) mod tests {
                     headers: vec![("content-type".into(), "text/event-stream".into())],
                     subprotocol: None,
                 },
+                wire: None,
             },
             Record {
                 t: Timestamp(1_764_095_198_123_500),
@@ -772,6 +776,7 @@ pub(crate) mod tests {
                     data: "a\nb \"q\"".into(),
                     id: Some("7".into()),
                 },
+                wire: None,
             },
             Record {
                 t: Timestamp(1_764_095_198_124_000),
@@ -780,6 +785,7 @@ pub(crate) mod tests {
                 seq: 3,
                 dir: Dir::Meta,
                 body: Body::End,
+                wire: None,
             },
         ];
         let mut store = MemoryStore::with_segment_size(ConnId(4), Proto::Sse, 32);
@@ -798,6 +804,7 @@ pub(crate) mod tests {
                 seq,
                 dir: Dir::In,
                 body: Body::Comment(format!(" keep-alive {seq}")),
+                wire: None,
             };
             store.append(&r).expect("append");
             expected.push_str(&r.to_json());

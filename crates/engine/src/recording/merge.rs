@@ -90,6 +90,7 @@ mod tests {
             seq,
             dir: Dir::In,
             body: Body::Text(format!("{conn}/{seq}")),
+            wire: None,
         }
     }
 

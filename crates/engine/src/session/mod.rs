@@ -638,6 +638,7 @@ fn end_recording(id: ConnId, e: &mut Entry, cause: Cause, message: String) {
         seq,
         dir: Dir::Meta,
         body: conn::error_body(cause, message),
+        wire: None,
     };
     e.stats.observe(&r);
     if let Err(err) = e.store.append(&r) {

@@ -259,6 +259,7 @@ mod tests {
             seq: 1,
             dir,
             body,
+            wire: None,
         }
     }
 

@@ -228,6 +228,7 @@ pub fn read(input: &[u8], limits: &Limits) -> Result<Import, HarError> {
                     seq: i as u64 + 1,
                     dir,
                     body,
+                    wire: None,
                 }),
         );
     }

@@ -491,6 +491,7 @@ fn rec(conn: u32, proto: Proto, seq: u64, t: i64, dir: Dir, body: Body) -> Recor
         seq,
         dir,
         body,
+        wire: None,
     }
 }
 
@@ -653,6 +654,46 @@ fn export_writes_the_entries_chrome_devtools_imports() {
     );
 }
 
+#[test]
+fn export_carries_wire_figures_as_custom_message_fields_and_import_skips_them() {
+    let mut records = ws_conn();
+    let listed = [(false, 1, true, 3), (true, 0, false, 4)].map(|(fin, opcode, rsv1, len)| {
+        crate::record::WireFrame {
+            fin,
+            opcode,
+            rsv1,
+            masked: false,
+            len,
+        }
+    });
+    records[1].wire = Some(Box::new(crate::record::Wire {
+        bytes: 11,
+        frames: 2,
+        compressed_size: Some(7),
+        frame_list: listed.to_vec(),
+        handshake: None,
+    }));
+    let text = export(&[records], &[ConnInfo::default()], &WriteOptions::default());
+    let har: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    let messages = har["log"]["entries"][0]["_webSocketMessages"]
+        .as_array()
+        .expect("messages");
+    let first_with_wire = messages
+        .iter()
+        .find(|m| !m["_wireBytes"].is_null())
+        .expect("a message with wire figures");
+    assert_eq!(first_with_wire["_wireBytes"], 11);
+    assert_eq!(first_with_wire["_frames"], 2);
+    assert_eq!(first_with_wire["_compressedSize"], 7);
+    assert_eq!(first_with_wire["_frameList"][0]["rsv1"], true);
+    assert_eq!(
+        messages.iter().filter(|m| !m["_frames"].is_null()).count(),
+        1
+    );
+    // Readers skip custom fields: the file imports as before.
+    assert!(!import(&text).records.is_empty());
+}
+
 /// base64 of [0x0f, 0xa0] ++ "done ✓".
 const BASE64_CLOSE_4000_DONE: &str = "D6Bkb25lIOKckw==";
 
@@ -781,6 +822,7 @@ fn carried(conns: &[Vec<Record>]) -> Vec<Record> {
                 seq: 0,
                 dir: Dir::Meta,
                 body: error(&message),
+                wire: None,
             });
         }
         for (n, r) in mine.iter_mut().enumerate() {

@@ -16,7 +16,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Serialize, Serializer};
 
 use super::{ConnExport, REDACTED, WriteOptions, is_secret_header};
-use crate::record::{Body, Dir, Proto, Record, Timestamp};
+use crate::record::{Body, Dir, Proto, Record, Timestamp, WireFrame};
 
 /// Writes `conns` as a HAR 1.2 file, one entry each, in the order given. A connection
 /// without records is left out.
@@ -332,6 +332,16 @@ struct WsMessageOut<'r> {
     time: f64,
     opcode: i32,
     data: Cow<'r, str>,
+    // Wire figures (README, "Contract additions"), as custom fields: HAR has none for
+    // them, and readers skip what starts with `_`.
+    #[serde(rename = "_wireBytes", skip_serializing_if = "Option::is_none")]
+    wire_bytes: Option<u64>,
+    #[serde(rename = "_frames", skip_serializing_if = "Option::is_none")]
+    frames: Option<u32>,
+    #[serde(rename = "_compressedSize", skip_serializing_if = "Option::is_none")]
+    compressed_size: Option<u64>,
+    #[serde(rename = "_frameList", skip_serializing_if = "Option::is_none")]
+    frame_list: Option<&'r [WireFrame]>,
 }
 
 impl Serialize for WsMessages<'_> {
@@ -365,11 +375,18 @@ fn ws_message(r: &Record) -> Option<WsMessageOut<'_>> {
         Body::Error { message, .. } => ("error", -1, Cow::Borrowed(message.as_str())),
         _ => return None,
     };
+    let wire = r.wire.as_deref().filter(|w| w.frames > 0);
     Some(WsMessageOut {
         kind,
         time: seconds(r.t),
         opcode,
         data,
+        wire_bytes: wire.map(|w| w.bytes),
+        frames: wire.map(|w| w.frames),
+        compressed_size: wire.and_then(|w| w.compressed_size),
+        frame_list: wire
+            .map(|w| w.frame_list.as_slice())
+            .filter(|l| !l.is_empty()),
     })
 }
 

@@ -78,6 +78,11 @@ pub struct Parser {
     id_buffer: Option<String>,
     /// The event source's "last event ID string", the `id` of dispatched events.
     last_event_id: Option<String>,
+    /// Stream bytes fed so far, and where the last item ended: an item's bytes are
+    /// everything since the one before it (field names, line ends, blank lines, ignored
+    /// fields and a BOM included), so the items of a stream add up to the stream.
+    consumed: u64,
+    mark: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +103,8 @@ impl Parser {
             event_type: String::new(),
             id_buffer: None,
             last_event_id: None,
+            consumed: 0,
+            mark: 0,
         }
     }
 
@@ -122,6 +129,8 @@ impl Parser {
         self.data.clear();
         self.event_type.clear();
         self.id_buffer = self.last_event_id.clone();
+        // What the last stream left unfinished belongs to no item.
+        self.mark = self.consumed;
     }
 
     /// True when bytes of an unfinished line or event are buffered: what a stream that
@@ -133,10 +142,17 @@ impl Parser {
     /// Parses `chunk`, calling `emit` for every item it completes.
     ///
     /// After an error the parser must not be fed again: the stream is unusable.
-    pub fn feed(
+    pub fn feed(&mut self, chunk: &[u8], emit: &mut impl FnMut(Item)) -> Result<(), ParseError> {
+        self.feed_counted(chunk, &mut |item, _| emit(item))
+    }
+
+    /// As [`Parser::feed`], also passing each item's stream bytes: everything since the
+    /// previous item, through the line end that completed this one. (The LF of a CRLF
+    /// split across chunks counts to the next item.)
+    pub fn feed_counted(
         &mut self,
         mut chunk: &[u8],
-        emit: &mut impl FnMut(Item),
+        emit: &mut impl FnMut(Item, u64),
     ) -> Result<(), ParseError> {
         if let BomState::Pending(seen) = self.bom_state {
             // WHATWG: UTF-8 decode drops one leading BOM. It may arrive split over chunks.
@@ -150,10 +166,13 @@ impl Parser {
                     Some(&b) if b == BOM[seen] => {
                         seen += 1;
                         chunk = &chunk[1..];
+                        self.consumed += 1;
                     }
                     Some(_) => {
-                        // Not a BOM: the held-back prefix is ordinary content.
+                        // Not a BOM: the held-back prefix is ordinary content (and is
+                        // counted again as it is fed).
                         self.bom_state = BomState::Done;
+                        self.consumed -= seen as u64;
                         self.feed_lines(&BOM[..seen], emit)?;
                         return self.feed_lines(chunk, emit);
                     }
@@ -167,13 +186,14 @@ impl Parser {
     fn feed_lines(
         &mut self,
         mut chunk: &[u8],
-        emit: &mut impl FnMut(Item),
+        emit: &mut impl FnMut(Item, u64),
     ) -> Result<(), ParseError> {
         if self.after_cr && !chunk.is_empty() {
             self.after_cr = false;
             if chunk[0] == b'\n' {
                 // WHATWG: CRLF is one line end, even split across reads.
                 chunk = &chunk[1..];
+                self.consumed += 1;
             }
         }
         while let Some(pos) = memchr2(b'\r', b'\n', chunk) {
@@ -187,6 +207,9 @@ impl Parser {
                     None => self.after_cr = true,
                 }
             }
+            // The line's bytes in this chunk and its line end: consumed before the line
+            // is processed, so the item it completes counts them.
+            self.consumed += next as u64;
             if self.line.is_empty() {
                 if end > self.limits.max_line {
                     return Err(ParseError::LineTooLong {
@@ -216,11 +239,22 @@ impl Parser {
                 });
             }
             self.line.extend_from_slice(chunk);
+            self.consumed += chunk.len() as u64;
         }
         Ok(())
     }
 
-    fn process_line(&mut self, line: &[u8], emit: &mut impl FnMut(Item)) -> Result<(), ParseError> {
+    fn emit(&mut self, emit: &mut impl FnMut(Item, u64), item: Item) {
+        let bytes = self.consumed - self.mark;
+        self.mark = self.consumed;
+        emit(item, bytes);
+    }
+
+    fn process_line(
+        &mut self,
+        line: &[u8],
+        emit: &mut impl FnMut(Item, u64),
+    ) -> Result<(), ParseError> {
         // WHATWG: an empty line dispatches the event.
         if line.is_empty() {
             self.dispatch(emit);
@@ -228,7 +262,7 @@ impl Parser {
         }
         // WHATWG: a line starting with a colon is a comment. We report it; browsers ignore it.
         if line[0] == b':' {
-            emit(Item::Comment(decode(&line[1..]).into_owned()));
+            self.emit(emit, Item::Comment(decode(&line[1..]).into_owned()));
             return Ok(());
         }
         let (name, value) = match line.iter().position(|&b| b == b':') {
@@ -271,7 +305,7 @@ impl Parser {
                     .ok()
                     .and_then(|s| s.parse::<u64>().ok())
                     .unwrap_or(u64::MAX);
-                emit(Item::Retry(ms));
+                self.emit(emit, Item::Retry(ms));
             }
             // WHATWG: any other field is ignored.
             _ => {}
@@ -279,7 +313,7 @@ impl Parser {
         Ok(())
     }
 
-    fn dispatch(&mut self, emit: &mut impl FnMut(Item)) {
+    fn dispatch(&mut self, emit: &mut impl FnMut(Item, u64)) {
         // WHATWG: the last event ID string takes the buffer's value even when no event
         // is dispatched.
         if self.last_event_id != self.id_buffer {
@@ -298,11 +332,8 @@ impl Parser {
         } else {
             std::mem::take(&mut self.event_type)
         };
-        emit(Item::Event {
-            event,
-            data,
-            id: self.last_event_id.clone(),
-        });
+        let id = self.last_event_id.clone();
+        self.emit(emit, Item::Event { event, data, id });
     }
 }
 
@@ -332,6 +363,31 @@ mod tests {
             p.feed(c, &mut |i| out.push(i)).expect("within limits");
         }
         out
+    }
+
+    /// Each item's stream bytes for `stream` cut into pieces of `size`.
+    fn counted(stream: &[u8], size: usize) -> Vec<u64> {
+        let mut p = Parser::new(Limits::default());
+        let mut out = Vec::new();
+        for c in stream.chunks(size) {
+            p.feed_counted(c, &mut |_, n| out.push(n))
+                .expect("within limits");
+        }
+        out
+    }
+
+    #[test]
+    fn each_item_counts_the_stream_bytes_since_the_one_before_whatever_the_chunking() {
+        let stream = "\u{feff}: hi\nretry: 10\n\nid: 7\nevent: tick\ndata: a\ndata: bc\nx-ignored: 1\n\n\n\ndata: last\n\ndata: cut";
+        let bytes = stream.as_bytes();
+        // ": hi\n" after the 3-byte BOM; "retry: 10\n"; the rest through the blank line;
+        // then the two blank lines before "data: last" and its own blank line.
+        let want = [3 + 5, 10, 1 + 6 + 12 + 8 + 9 + 13 + 1, 2 + 11 + 1];
+        for size in 1..=bytes.len() {
+            assert_eq!(counted(bytes, size), want, "chunks of {size}");
+        }
+        // CRLF line ends count two bytes each.
+        assert_eq!(counted(b"data: a\r\n\r\n", 64), [11]);
     }
 
     fn parse_chunks(chunks: &[&[u8]]) -> Vec<Item> {

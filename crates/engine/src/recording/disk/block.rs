@@ -17,7 +17,9 @@
 //! A block cut short by a crash fails its length or checksum and is ignored, with
 //! everything after it: the file is append-only, so what precedes it is whole.
 
-use streamscope_model::codec::{Reader, decode_body, encode_body, put_varint, unzigzag, zigzag};
+use streamscope_model::codec::{
+    Reader, decode_record, encode_record, put_varint, unzigzag, zigzag,
+};
 use streamscope_model::{ConnId, Proto, Record, Timestamp};
 
 pub(crate) const MAGIC: &[u8; 4] = b"SSB1";
@@ -72,7 +74,7 @@ impl Builder {
         self.last_t = r.t.0;
         self.scratch.clear();
         put_varint(&mut self.scratch, zigzag(r.t.0.wrapping_sub(self.first_t)));
-        encode_body(r.dir, &r.body, &mut self.scratch);
+        encode_record(r.dir, &r.body, r.wire.as_deref(), &mut self.scratch);
         put_varint(&mut self.payload, self.scratch.len() as u64);
         let start = self.payload.len();
         self.payload.extend_from_slice(&self.scratch);
@@ -170,7 +172,7 @@ pub(crate) fn decode_records(
         }
         let mut one = Reader { buf: rec };
         let Some(delta) = one.varint() else { return };
-        let Some((dir, body)) = decode_body(&mut one) else {
+        let Some((dir, body, wire)) = decode_record(&mut one) else {
             return;
         };
         out.push(Record {
@@ -180,6 +182,7 @@ pub(crate) fn decode_records(
             seq: b.first_seq + i as u64,
             dir,
             body,
+            wire,
         });
         taken += 1;
     }
@@ -198,6 +201,7 @@ mod tests {
             seq,
             dir: Dir::In,
             body: Body::Text(text.into()),
+            wire: None,
         }
     }
 

@@ -854,6 +854,7 @@ mod tests {
             seq,
             dir: if seq % 3 == 0 { Dir::Out } else { Dir::In },
             body: Body::Text(format!("{seq:08}{}", "x".repeat(size))),
+            wire: None,
         }
     }
 
@@ -1074,7 +1075,7 @@ mod tests {
                 let mut store = lib.create_store(session, conn, proto, "ws://x/", "x", None).expect("store");
                 let mut records = Vec::new();
                 for (i, (t, d, b, seal)) in items.into_iter().enumerate() {
-                    let r = Record { t: Timestamp(t), conn, proto, seq: i as u64 + 1, dir: d, body: b };
+                    let r = Record { t: Timestamp(t), conn, proto, seq: i as u64 + 1, dir: d, body: b, wire: None };
                     store.append(&r).expect("append");
                     if seal {
                         store.flush();
