@@ -726,6 +726,20 @@ await test('the demo picker fills the URL; the scripted peer pings, closes with 
     /4000[\s\S]*application-defined[\s\S]*script finished/.test(await echo.locator('.detail').innerText()),
   );
   assert((await echo.locator('select.runs option').count()) === 2, 'the pane does not list its two connections');
+  // The fragmented message: the inspector says what it cost on the wire and lists its
+  // three frames (FIN only on the last, continuations after the first).
+  await echo.locator('.viewport .row', { hasText: 'left the server in fragments' }).first().click();
+  const wire = echo.locator('.detail [data-testid=wire]');
+  await until('the wire figures', async () => (await wire.count()) === 1);
+  const said = await wire.innerText();
+  assert(/in 3 frames/.test(said), `wire: ${said}`);
+  const frames = await echo.locator('.detail [data-testid=frame-list] tbody tr').allInnerTexts();
+  const cells = frames.map((t) => t.split(/\s+/).slice(1, 3).join(' '));
+  assert(
+    JSON.stringify(cells) === JSON.stringify(['0 text', '0 continuation', '1 continuation']),
+    `frames: ${JSON.stringify(frames)}`,
+  );
+  await shot('08b-frame-list');
 });
 
 await test('Ctrl+K focuses the URL of the active pane', async () => {
