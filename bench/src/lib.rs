@@ -32,6 +32,12 @@ pub struct Record<'a> {
     pub event: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<&'a str>,
+    /// The wire figures `sscope` writes (README, "Contract additions"), so the ceilings
+    /// print what it prints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wire_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frames: Option<u64>,
 }
 
 /// Length of `YYYY-MM-DDTHH:MM:SS.ffffffZ`.

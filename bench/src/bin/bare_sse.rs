@@ -80,6 +80,8 @@ struct Parser {
     data: Vec<u8>,
     event: String,
     last_id: Option<String>,
+    /// The stream's bytes since the last event written, line ends included.
+    wire: u64,
     seq: u64,
     ts: [u8; TIMESTAMP_LEN],
 }
@@ -95,6 +97,7 @@ impl Parser {
                 line = rest;
             }
             start += pos + 1;
+            self.wire += pos as u64 + 1;
             self.line(line, out)?;
         }
         self.pending = buf;
@@ -154,7 +157,10 @@ impl Parser {
                 &self.event
             }),
             id: self.last_id.as_deref(),
+            wire_bytes: Some(self.wire),
+            frames: None,
         };
+        self.wire = 0;
         serde_json::to_writer(&mut *out, &record)?;
         out.write_all(b"\n")?;
         self.data.clear();

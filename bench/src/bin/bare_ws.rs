@@ -32,6 +32,16 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Bytes on the wire of one unmasked frame carrying `len` payload bytes.
+fn frame_bytes(len: usize) -> u64 {
+    let ext = match len {
+        0..=125 => 0,
+        126..=65535 => 2,
+        _ => 8,
+    };
+    (2 + ext + len) as u64
+}
+
 async fn run(url: &str) -> Result<(), Box<dyn std::error::Error>> {
     let (mut ws, _response) = tokio_tungstenite::connect_async(url).await?;
     let mut out = BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
@@ -75,6 +85,9 @@ async fn run(url: &str) -> Result<(), Box<dyn std::error::Error>> {
             data_b64,
             event: None,
             id: None,
+            // One unmasked frame from the server: its header and payload (RFC 6455 5.2).
+            wire_bytes: Some(frame_bytes(size)),
+            frames: Some(1),
         };
         serde_json::to_writer(&mut out, &record)?;
         out.write_all(b"\n")?;
