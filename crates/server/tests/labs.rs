@@ -220,6 +220,22 @@ async fn overhead_counts_a_frame_header_against_sse_field_names_and_chunks() {
         assert_eq!(number(ws, "ws overhead 4 KiB"), 4.0, "{run:#}");
         // `data: ` and the blank line alone are 8 bytes; the chunk's size line adds more.
         assert!(number(sse, "sse overhead 4 KiB") > 8.0, "{run:#}");
+        // The client's own count (each record's `wire_bytes`) agrees with the socket for
+        // a WebSocket frame; for SSE the socket also sees the chunked encoding's framing.
+        let (ws_rec, sse_rec) = figure(
+            &run,
+            "the same, as the client's records count it, 4 KiB asked",
+        );
+        assert_eq!(number(ws_rec, "ws records 4 KiB"), 4100.0, "{run:#}");
+        let (_, sse_sock) = figure(&run, "bytes on the wire per message, 4 KiB asked");
+        let (sse_rec, sse_sock) = (
+            number(sse_rec, "sse records"),
+            number(sse_sock, "sse socket"),
+        );
+        assert!(
+            sse_rec > 4096.0 && sse_rec < sse_sock,
+            "records {sse_rec}, socket {sse_sock}"
+        );
         let (ws, _) = figure(&run, "overhead per message, 64 B asked");
         assert_eq!(number(ws, "ws overhead small"), 2.0, "{run:#}");
         let (ws_payload, sse_payload) = figure(&run, "payload per message, 4 KiB asked");

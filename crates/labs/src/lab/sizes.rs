@@ -28,6 +28,10 @@ struct Runs {
 /// One stream measured: bytes per message and, from the long run, each message's latency.
 struct Measured {
     per_message: f64,
+    /// The same, as the client counted it on each record (`wire_bytes`): frame headers
+    /// for WebSocket, field names and line ends for SSE (not HTTP chunk framing, which
+    /// only the socket sees).
+    client_per_message: Option<f64>,
     /// Payload bytes per message over the same difference of runs.
     payload: f64,
     latency_ms: Vec<f64>,
@@ -69,6 +73,15 @@ pub(crate) async fn binary(ctx: &Context) -> Result<LabResult, LabError> {
             format!("bytes on the wire per {} payload", size_name(size)),
             num(Some(ws.per_message), 1),
             num(Some(sse.per_message), 1),
+            "B",
+        ));
+        figures.push(Figure::new(
+            format!(
+                "the same, as the client's records count it, {}",
+                size_name(size)
+            ),
+            num(ws.client_per_message, 1),
+            num(sse.client_per_message, 1),
             "B",
         ));
         figures.push(Figure::new(
@@ -144,6 +157,12 @@ pub(crate) async fn overhead(ctx: &Context) -> Result<LabResult, LabError> {
             "B",
         ));
         figures.push(Figure::new(
+            format!("the same, as the client's records count it, {name} asked"),
+            num(ws.client_per_message, 1),
+            num(sse.client_per_message, 1),
+            "B",
+        ));
+        figures.push(Figure::new(
             format!("overhead per message, {name} asked"),
             num(Some(ws.per_message - ws.payload), 1),
             num(Some(sse.per_message - sse.payload), 1),
@@ -211,6 +230,11 @@ pub(crate) async fn overhead(ctx: &Context) -> Result<LabResult, LabError> {
              larger than 64 B; the payload row says what was sent. SSE's overhead includes the \
              demo's `event:` and `id:` lines."
                 .into(),
+            "Two counts of the same bytes: the server's socket (everything, HTTP chunk \
+             framing included) and the client's records (`wire_bytes`: the frame, or the \
+             event's lines). For WebSocket they agree; for SSE the difference is the chunked \
+             encoding's size line and line end per write."
+                .into(),
         ],
     })
 }
@@ -228,6 +252,7 @@ async fn measure(
     let n = (runs.long - runs.short) as f64;
     Ok(Measured {
         per_message: long.written.saturating_sub(short.written) as f64 / n,
+        client_per_message: long.record_wire,
         payload: long.payload.saturating_sub(short.payload) as f64 / n,
         latency_ms: long.latency_ms,
     })
@@ -239,6 +264,8 @@ struct Streamed {
     written: u64,
     /// The messages' payload bytes as received (decoded text or binary).
     payload: u64,
+    /// The mean `wire_bytes` of the messages' records, when they carry it.
+    record_wire: Option<f64>,
     latency_ms: Vec<f64>,
 }
 
@@ -294,9 +321,17 @@ async fn stream(
         .filter(|r| is_message(r))
         .map(payload_len)
         .sum();
+    let counted: Vec<u64> = records
+        .iter()
+        .filter(|r| is_message(r))
+        .filter_map(|r| r.wire.as_ref().map(|w| w.bytes))
+        .collect();
+    let record_wire = (!counted.is_empty() && counted.len() as u64 == count)
+        .then(|| counted.iter().sum::<u64>() as f64 / count as f64);
     Ok(Streamed {
         written: wire(ctx, &tag).await?.written,
         payload,
+        record_wire,
         latency_ms: records.iter().filter_map(latency_ms).collect(),
     })
 }
