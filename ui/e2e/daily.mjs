@@ -252,7 +252,12 @@ await test('the Δt column: since the frame above, or since the connection opene
     JSON.stringify(d),
   );
   await shot('daily-delta-open-light');
-  await header.click();
+  // The choice is the pane's and outlives a reload.
+  await page.reload();
+  await until('the pane after a reload', async () => (await echo.locator('button.c-delta').count()) === 1);
+  assert((await echo.locator('button.c-delta').innerText()) === 'Δt open', 'the Δt mode was not kept');
+  await echo.locator('button.c-delta').click();
+  assert((await echo.locator('button.c-delta').innerText()) === 'Δt prev', 'Δt back to prev');
 });
 
 await test('three panes at 1024 px: the row says more panes lie beyond its edge', async () => {

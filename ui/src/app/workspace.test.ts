@@ -41,6 +41,24 @@ describe('the workspace', () => {
     expect(w.panes[0].connId).toBeNull();
   });
 
+  it('keeps each pane’s Δt mode and decoder, and reads an unknown decoder as auto', () => {
+    const kv = memoryStorage();
+    const a = pane('pa', 'ws://example.test/feed');
+    a.delta = 'open';
+    a.decoder = 'stomp';
+    const b = pane('pb', 'ws://example.test/other');
+    saveWorkspace(kv, { panes: [a, b], active: 'pa' });
+    const w = restoreWorkspace(kv, demoUrl);
+    expect([w.panes[0].delta, w.panes[0].decoder]).toEqual(['open', 'stomp']);
+    expect([w.panes[1].delta, w.panes[1].decoder]).toEqual(['prev', 'auto']);
+    const raw = JSON.parse(kv.get(WORKSPACE_KEY) ?? '{}');
+    raw.panes[0].decoder = 'carrier-pigeon';
+    raw.panes[0].delta = 'sideways';
+    kv.set(WORKSPACE_KEY, JSON.stringify(raw));
+    const odd = restoreWorkspace(kv, demoUrl);
+    expect([odd.panes[0].delta, odd.panes[0].decoder]).toEqual(['prev', 'auto']);
+  });
+
   it('keeps the recording session, the panes’ recorded connections, where they went and where Clear started', () => {
     const kv = memoryStorage();
     const a = pane('pa', 'ws://example.test/feed', [['c2', 'ws://example.test/feed']]);

@@ -1,6 +1,7 @@
 // The workspace kept in the host's storage between windows: the panes (settings without
 // secrets, the connections each opened and their URLs, those shown from the session
-// library, where Clear started each view) with the active one, the library session that
+// library, where Clear started each view, the Δt mode and the decoder chosen) with the
+// active one, the library session that
 // was recording (so a restarted server's panes can say where their frames went), and the
 // theme. Only this module knows the keys and the saved shape. When to save, and what
 // the panes do, belong to `panes.svelte.ts`; whether a saved connection still exists on
@@ -10,6 +11,14 @@ import type { Proto } from '../contract';
 import type { KeyValue } from '../host';
 import { defaultConfig, persistable, restoreConfig, type PaneConfig } from '../store/config';
 import { newPaneId, PaneState, type EarlierSession, type RecordedConn } from './pane.svelte';
+import type { DeltaMode } from '../lib/format';
+import { DECODERS } from '../decoders/protocols';
+import type { DecoderChoice } from '../decoders/session';
+
+/** A decoder choice this build knows; anything else reads as `auto`. */
+function isDecoderChoice(v: unknown): v is DecoderChoice {
+  return v === 'auto' || v === 'none' || v === 'llm' || DECODERS.some((d) => d.id === v);
+}
 
 export const WORKSPACE_KEY = 'sscope.workspace';
 export const THEME_KEY = 'sscope.theme';
@@ -35,6 +44,9 @@ interface SavedPane {
   recorded?: Record<string, RecordedConn>;
   earlier?: EarlierSession | null;
   cleared?: Record<string, number>;
+  /** How the frame list's Δt column counts, and what the frames are read with. */
+  delta?: DeltaMode;
+  decoder?: DecoderChoice;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
@@ -86,6 +98,8 @@ export function restoreWorkspace(kv: KeyValue, demoUrl: DemoUrl): Workspace {
       pane.cleared = Object.fromEntries(
         entries(p.cleared, (v): v is number => typeof v === 'number').filter(([id]) => pane.conns.includes(id)),
       );
+      if (p.delta === 'prev' || p.delta === 'open') pane.delta = p.delta;
+      if (isDecoderChoice(p.decoder)) pane.decoder = p.decoder;
       return pane;
     });
   if (!panes.length) {
@@ -110,6 +124,8 @@ export function saveWorkspace(kv: KeyValue, w: Workspace) {
       recorded: p.recorded,
       earlier: p.earlier,
       cleared: p.cleared,
+      delta: p.delta,
+      decoder: p.decoder,
     })),
     active: w.active,
     recording: w.recording,
