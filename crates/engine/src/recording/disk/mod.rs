@@ -858,6 +858,23 @@ mod tests {
         }
     }
 
+    /// A fresh library with a live session and an empty recording of `id` in it. The
+    /// directory goes last, after the library has stopped writing to it.
+    fn recording(
+        name: &str,
+        budget: u64,
+        id: ConnId,
+        proto: Proto,
+    ) -> (TempDir, Arc<Library>, i64, DiskStore) {
+        let dir = TempDir::new(name);
+        let lib = Library::open(&dir.0, budget).expect("library");
+        let session = lib.begin_session("s", "live").expect("session");
+        let store = lib
+            .create_store(session, id, proto, "ws://x/", "x", None)
+            .expect("store");
+        (dir, lib, session, store)
+    }
+
     fn all(store: &dyn RecordStore) -> Vec<Record> {
         let mut out = Vec::new();
         store.range(1, usize::MAX, &mut out);
@@ -866,13 +883,9 @@ mod tests {
 
     #[test]
     fn records_read_back_from_memory_and_from_the_file_alike_and_memory_stays_bounded() {
-        let dir = TempDir::new("readback");
-        let lib = Library::open(&dir.0, DEFAULT_DISK_BUDGET).expect("library");
-        let session = lib.begin_session("s", "live").expect("session");
         let id = ConnId(7);
-        let mut store = lib
-            .create_store(session, id, Proto::Ws, "ws://x/", "x", None)
-            .expect("store");
+        let (_dir, lib, session, mut store) =
+            recording("readback", DEFAULT_DISK_BUDGET, id, Proto::Ws);
         // About 20 MiB: far more than the tail kept in memory.
         let n = 80_000;
         for seq in 1..=n {
@@ -916,13 +929,9 @@ mod tests {
 
     #[test]
     fn a_store_refuses_gaps_other_connections_and_appends_when_opened_to_read() {
-        let dir = TempDir::new("refuse");
-        let lib = Library::open(&dir.0, DEFAULT_DISK_BUDGET).expect("library");
-        let session = lib.begin_session("s", "live").expect("session");
         let id = ConnId(1);
-        let mut store = lib
-            .create_store(session, id, Proto::Ws, "ws://x/", "x", None)
-            .expect("store");
+        let (_dir, lib, session, mut store) =
+            recording("refuse", DEFAULT_DISK_BUDGET, id, Proto::Ws);
         assert!(matches!(
             store.append(&rec(id, 2, 1)),
             Err(StoreError::SeqGap {
@@ -948,13 +957,9 @@ mod tests {
 
     #[test]
     fn blocks_written_but_not_indexed_are_found_and_a_cut_block_is_left_out() {
-        let dir = TempDir::new("recover");
-        let lib = Library::open(&dir.0, DEFAULT_DISK_BUDGET).expect("library");
-        let session = lib.begin_session("s", "live").expect("session");
         let id = ConnId(3);
-        let mut store = lib
-            .create_store(session, id, Proto::Ws, "ws://x/", "x", None)
-            .expect("store");
+        let (_dir, lib, session, mut store) =
+            recording("recover", DEFAULT_DISK_BUDGET, id, Proto::Ws);
         for seq in 1..=10 {
             store.append(&rec(id, seq, 10)).expect("append");
             store.flush();
@@ -1032,14 +1037,9 @@ mod tests {
 
     #[test]
     fn a_spent_disk_budget_is_a_reason_to_stop() {
-        let dir = TempDir::new("budget");
-        let lib = Library::open(&dir.0, 1000).expect("library");
-        assert_eq!(lib.stop_reason(), None);
-        let session = lib.begin_session("s", "live").expect("session");
         let id = ConnId(1);
-        let mut store = lib
-            .create_store(session, id, Proto::Ws, "ws://x/", "x", None)
-            .expect("store");
+        let (_dir, lib, _, mut store) = recording("budget", 1000, id, Proto::Ws);
+        assert_eq!(lib.stop_reason(), None);
         for seq in 1..=20 {
             store.append(&rec(id, seq, 100)).expect("append");
         }
@@ -1068,11 +1068,8 @@ mod tests {
                 proto in prop_oneof![Just(Proto::Ws), Just(Proto::Sse)],
                 page in 1usize..9,
             ) {
-                let dir = TempDir::new("prop");
-                let lib = Library::open(&dir.0, DEFAULT_DISK_BUDGET).expect("library");
-                let session = lib.begin_session("s", "live").expect("session");
                 let conn = ConnId(5);
-                let mut store = lib.create_store(session, conn, proto, "ws://x/", "x", None).expect("store");
+                let (_dir, lib, session, mut store) = recording("prop", DEFAULT_DISK_BUDGET, conn, proto);
                 let mut records = Vec::new();
                 for (i, (t, d, b, seal)) in items.into_iter().enumerate() {
                     let r = Record { t: Timestamp(t), conn, proto, seq: i as u64 + 1, dir: d, body: b, wire: None };
