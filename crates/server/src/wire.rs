@@ -222,13 +222,14 @@ impl Tags {
     }
 }
 
-/// Whether `tag` is one a client may use: short, plain characters.
-fn valid_tag(tag: &str) -> bool {
-    !tag.is_empty()
-        && tag.len() <= MAX_TAG_LEN
-        && tag
+/// Whether a name a client chooses (a wire tag; a lab room or feed, demo/lab.rs) is one it
+/// may use: 1 to [`MAX_TAG_LEN`] letters, digits, '-', '_' or '.'.
+pub(crate) fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_TAG_LEN
+        && name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Middleware for the demo routes: files the connection under the query's `wire=TAG` and
@@ -249,7 +250,7 @@ pub async fn file_tagged(State(tags): State<Tags>, mut req: Request, next: Next)
     let Some(tag) = tag else {
         return next.run(req).await;
     };
-    if !valid_tag(&tag) {
+    if !is_plain_name(&tag) {
         return crate::demo::DemoError::new(
             axum::http::StatusCode::BAD_REQUEST,
             "bad_param",
@@ -317,9 +318,9 @@ mod tests {
 
     #[test]
     fn tags_are_short_plain_words() {
-        assert!(valid_tag("lab-1.ws_64"));
-        assert!(!valid_tag(""));
-        assert!(!valid_tag("a b"));
-        assert!(!valid_tag(&"x".repeat(MAX_TAG_LEN + 1)));
+        assert!(is_plain_name("lab-1.ws_64"));
+        assert!(!is_plain_name(""));
+        assert!(!is_plain_name("a b"));
+        assert!(!is_plain_name(&"x".repeat(MAX_TAG_LEN + 1)));
     }
 }

@@ -247,12 +247,7 @@ fn name_param(params: &Params, field: &str) -> Result<String, DemoError> {
 }
 
 fn checked_name(field: &str, name: &str) -> Result<String, DemoError> {
-    if name.is_empty()
-        || name.len() > 64
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-    {
+    if !crate::wire::is_plain_name(name) {
         return Err(DemoError::bad_param(format!(
             "`{field}` may hold letters, digits, '-', '_' and '.' only"
         )));
