@@ -39,7 +39,7 @@ use streamscope_chart::spec::{
     MIN_WINDOW_SECS, SPARK_DEFAULT_HEIGHT, SPARK_DEFAULT_WIDTH,
 };
 use streamscope_chart::{Chart, Metric, Panel, Theme, TimeAxis, series_from_stats, spec};
-use streamscope_engine::session::Session;
+use streamscope_engine::session::{Session, SessionError};
 use streamscope_engine::{ConnId, Timestamp};
 
 use crate::error::ApiError;
@@ -288,8 +288,8 @@ pub fn chart_of(session: &Session, q: &ChartQuery, now: i64) -> Result<Chart, Ap
                     // drawn. One it gave and has forgotten since is left out of the
                     // picture (below): a page's request may cross its own close of a
                     // pane, and the others still have their chart.
-                    if session.brief(id).is_err() && !session.was_issued(id) {
-                        session.brief(id)?;
+                    if !session.was_issued(id) {
+                        return Err(SessionError::UnknownConn(id).into());
                     }
                     out.push(id);
                 }
