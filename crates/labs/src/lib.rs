@@ -228,6 +228,8 @@ pub struct Context {
     pub quick: bool,
     /// Names this run's rooms, feeds and wire tags, apart from every other run's.
     pub tag: String,
+    /// The HTTP client that reads the server's byte counters, made on first use.
+    counters: Arc<tokio::sync::OnceCell<reqwest::Client>>,
 }
 
 impl Context {
@@ -239,6 +241,7 @@ impl Context {
             progress,
             quick: false,
             tag: format!("lab{:08x}", rand::random::<u32>()),
+            counters: Arc::default(),
         }
     }
 

@@ -173,13 +173,16 @@ pub(crate) async fn http() -> Result<reqwest::Client, LabError> {
 /// `GET /demo/wire/TAG`.
 pub(crate) async fn wire(ctx: &Context, tag: &str) -> Result<Wire, LabError> {
     let url = format!("{}/demo/wire/{tag}", ctx.base);
+    // Made once per run: a lab reads the counters a dozen times. Its connections carry no
+    // `wire=` tag, so they are never counted themselves. (The direction lab's POSTs get a
+    // client of their own: their connection is what it counts.)
+    let client = ctx.counters.get_or_try_init(http).await?;
     let failed = |e: reqwest::Error| {
         LabError::Failed(format!(
             "could not read the server's byte counts ({url}): {e}"
         ))
     };
-    let body = http()
-        .await?
+    let body = client
         .get(&url)
         .send()
         .await
