@@ -19,12 +19,10 @@
 // the page measured, never on how fast); an engine lab (reconnect, short) run from the
 // panel opens panes for its connections and ends with a result card that can be saved.
 
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { serveUiFrom, startServe } from './serve.mjs';
+import { openUi } from './ui.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const uiDir = join(here, '..');
@@ -34,110 +32,21 @@ const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 mkdirSync(artifacts, { recursive: true });
 for (const f of readdirSync(artifacts)) if (/^labs-.*\.(png|json)$/.test(f)) rmSync(join(artifacts, f));
 
-function fatal(msg) {
-  console.error(`e2e labs: ${msg}`);
-  console.log('0 passed, 1 failed');
-  process.exit(1);
-}
-if (!existsSync(bin)) fatal(`no sscope binary at ${bin}; build it (cargo build -p sscope) or set SSCOPE_BIN`);
-if (!existsSync(chromiumPath)) fatal(`no Chromium at ${chromiumPath}; install it (apt install chromium)`);
-if (!process.env.E2E_SKIP_BUILD) {
-  const b = spawnSync('npm', ['run', 'build', '--silent'], { cwd: uiDir, stdio: ['ignore', 'ignore', 'inherit'] });
-  if (b.status !== 0) fatal('npm run build failed');
-}
-
-const { uiUrl, stop: stopServer } = await startServe(bin).catch((e) => fatal(e.message));
-const origin = new URL(uiUrl).origin;
-process.on('SIGINT', () => process.exit(130));
-
-const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox'] });
-const context = await browser.newContext({
-  viewport: { width: 1440, height: 900 },
-  colorScheme: 'light',
-  acceptDownloads: true,
-});
-await serveUiFrom(context, origin, process.env.E2E_UI_DIR);
-const page = await context.newPage();
-const pageErrors = [];
-const httpErrors = [];
-let currentTest = '';
-page.on('pageerror', (e) => pageErrors.push(`${currentTest}: ${e.message}`));
-// Chromium logs every error answer again as a console error with the URL as its
-// location; the response listener below judges those. Every other console error fails.
-page.on('console', (m) => {
-  if (m.type() !== 'error') return;
-  const port = (() => {
-    try {
-      return new URL(m.location().url).port;
-    } catch {
-      return '';
-    }
-  })();
-  if (
-    port === new URL(origin).port &&
-    /^Failed to load resource: the server responded with a status of \d+/.test(m.text())
-  )
-    return;
-  pageErrors.push(`${currentTest}: console: ${m.text()} at ${m.location().url}`);
-});
-/** Error answers a test may meet by a race it cannot order, with why. */
-let tolerated = [];
-// Both host names are the server's: an error answer from either fails the run.
-page.on('response', (r) => {
-  const url = new URL(r.url());
-  if (r.status() < 400 || url.port !== new URL(origin).port) return;
-  const method = r.request().method();
-  if (tolerated.some((t) => t.method === method && t.status === r.status() && t.path.test(url.pathname))) return;
-  httpErrors.push(`${currentTest}: ${method} ${url.pathname} answered ${r.status()}`);
-});
-
-const results = [];
-async function test(name, fn, timeout = 60_000) {
-  const t0 = Date.now();
-  let timer;
-  currentTest = name;
-  tolerated = [];
-  try {
-    await Promise.race([
-      fn(),
-      new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`timed out after ${timeout} ms`)), timeout))),
-    ]);
-    results.push({ name, ok: true });
-    console.log(`  ✓ ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    results.push({ name, ok: false });
-    console.log(`  ✗ ${name}\n      ${String(e.message).split('\n').join('\n      ')}`);
-    await page.screenshot({ path: join(artifacts, `labs-failed-${slug(name)}.png`) }).catch(() => {});
-  } finally {
-    clearTimeout(timer);
-  }
-}
-const slug = (s) =>
-  s
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '')
-    .slice(0, 60);
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-async function until(what, fn, timeout = 10_000) {
-  const t0 = Date.now();
-  let last;
-  while (Date.now() - t0 < timeout) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await page.waitForTimeout(100);
-  }
-  throw new Error(
-    `waited ${timeout} ms for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`,
-  );
-}
-const shot = (name) => page.screenshot({ path: join(artifacts, `labs-${name}.png`) });
+const {
+  origin,
+  uiUrl,
+  stopServer,
+  browser,
+  page,
+  pageErrors,
+  httpErrors,
+  results,
+  test,
+  assert,
+  until,
+  shot,
+  tolerateHttpError,
+} = await openUi({ bin, chromiumPath, uiDir, artifacts, label: 'labs', prefix: 'labs-', timeout: 60_000 });
 
 const panel = page.locator('aside#labs-panel');
 const labItem = (name) => panel.locator(`li.lab[data-lab="${name}"]`);
@@ -323,7 +232,7 @@ await test('every other engine lab runs from the panel (short) and ends with its
   // Each run replaces the panes of the one before, whose connections the server then
   // forgets; a chart picture on its way at that moment names one and is answered 404.
   // The chart asks again without them and shows no error (chart/poll.test.ts).
-  tolerated.push({ method: 'GET', path: /^\/api\/(chart|sparkline)\.svg$/, status: 404 });
+  tolerateHttpError('GET', /^\/api\/(chart|sparkline)\.svg$/, 404);
   for (const name of ['direction', 'dead-peer', 'binary', 'overhead']) {
     await panel.getByRole('button', { name: 'All labs' }).click();
     await labItem(name).getByRole('button', { name: /Run/ }).click();

@@ -18,12 +18,11 @@
 // e2e/artifacts/library-*.png (docs/library.png for the README with E2E_DOCS_SHOTS=1); exit 1
 // on failure.
 
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { privateDataDir, serveUiFrom, startServe } from './serve.mjs';
+import { privateDataDir, startServe } from './serve.mjs';
+import { openUi } from './ui.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const uiDir = join(here, '..');
@@ -33,109 +32,21 @@ const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 mkdirSync(artifacts, { recursive: true });
 for (const f of readdirSync(artifacts)) if (/^library-.*\.(png|json|ndjson|har)$/.test(f)) rmSync(join(artifacts, f));
 
-function fatal(msg) {
-  console.error(`e2e library: ${msg}`);
-  console.log('0 passed, 1 failed');
-  process.exit(1);
-}
-if (!existsSync(bin)) fatal(`no sscope binary at ${bin}; build it (cargo build -p sscope) or set SSCOPE_BIN`);
-if (!existsSync(chromiumPath)) fatal(`no Chromium at ${chromiumPath}; install it (apt install chromium)`);
-if (!process.env.E2E_SKIP_BUILD) {
-  const b = spawnSync('npm', ['run', 'build', '--silent'], { cwd: uiDir, stdio: ['ignore', 'ignore', 'inherit'] });
-  if (b.status !== 0) fatal('npm run build failed');
-}
-
 const dataDir = privateDataDir();
-let server = await startServe(bin, { dataDir }).catch((e) => fatal(e.message));
-const origin = new URL(server.uiUrl).origin;
-const port = Number(new URL(origin).port);
-process.on('SIGINT', () => process.exit(130));
-
-const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox'] });
-const context = await browser.newContext({
-  viewport: { width: 1440, height: 900 },
-  colorScheme: 'light',
-  acceptDownloads: true,
+const ui = await openUi({
+  bin,
+  chromiumPath,
+  uiDir,
+  artifacts,
+  label: 'library',
+  prefix: 'library-',
+  timeout: 60_000,
+  serve: { dataDir },
 });
-await serveUiFrom(context, origin, process.env.E2E_UI_DIR);
-const page = await context.newPage();
-const pageErrors = [];
-const httpErrors = [];
-let currentTest = '';
-page.on('pageerror', (e) => pageErrors.push(`${currentTest}: ${e.message}`));
-page.on('console', (m) => {
-  if (m.type() !== 'error') return;
-  // Error answers are judged by the response listener below; the live socket's failed
-  // reconnections while the server restarts are expected.
-  if (/^Failed to load resource: the server responded with a status of \d+/.test(m.text())) return;
-  // A request in flight when the server stops ends in a reset or an empty answer.
-  if (restarting && /WebSocket connection to .* failed|net::ERR_[A-Z_]+/.test(m.text())) return;
-  pageErrors.push(`${currentTest}: console: ${m.text()} at ${m.location().url}`);
-});
-let restarting = false;
-/** Error answers a test provokes on purpose, with why. */
-let tolerated = [];
-page.on('response', (r) => {
-  const url = new URL(r.url());
-  if (r.status() < 400 || url.port !== String(port)) return;
-  // While the server restarts on the same port, the old page's polls meet the new server,
-  // which refuses the old token, until the page loads with the new one.
-  if (restarting && r.status() === 401) return;
-  const method = r.request().method();
-  if (tolerated.some((t) => t.method === method && t.status === r.status() && t.path.test(url.pathname))) return;
-  httpErrors.push(`${currentTest}: ${method} ${url.pathname} answered ${r.status()}`);
-});
+const { origin, port, browser, page, pageErrors, httpErrors, results, test, assert, until, shot } = ui;
+const { tolerateHttpError, restarting, panes, pane } = ui;
+let server = ui.server;
 
-const results = [];
-async function test(name, fn, timeout = 60_000) {
-  const t0 = Date.now();
-  let timer;
-  currentTest = name;
-  tolerated = [];
-  try {
-    await Promise.race([
-      fn(),
-      new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`timed out after ${timeout} ms`)), timeout))),
-    ]);
-    results.push({ name, ok: true });
-    console.log(`  ✓ ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    results.push({ name, ok: false });
-    console.log(`  ✗ ${name}\n      ${String(e.message).split('\n').join('\n      ')}`);
-    await page.screenshot({ path: join(artifacts, `library-failed-${slug(name)}.png`) }).catch(() => {});
-  } finally {
-    clearTimeout(timer);
-  }
-}
-const slug = (s) =>
-  s
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '')
-    .slice(0, 60);
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-async function until(what, fn, timeout = 10_000) {
-  const t0 = Date.now();
-  let last;
-  while (Date.now() - t0 < timeout) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await page.waitForTimeout(100);
-  }
-  throw new Error(
-    `waited ${timeout} ms for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`,
-  );
-}
-const shot = (name) => page.screenshot({ path: join(artifacts, `library-${name}.png`) });
-
-const panes = () => page.locator('section.pane');
-const pane = (i) => panes().nth(i);
 const rowCount = (p) => p.locator('.viewport .row').count();
 /** The server's API as the page calls it, with the page's token. */
 const api = (method, path, body) =>
@@ -236,7 +147,7 @@ await test('Clear starts the pane’s view afresh, and the recording keeps every
 });
 
 await test('after a restart on the same data, the panes say their connections belonged to an earlier session', async () => {
-  restarting = true;
+  restarting(true);
   await server.stop();
   server = await startServe(bin, { dataDir, port });
   // A new token in the fragment alone would be a same-document navigation: load afresh.
@@ -244,7 +155,7 @@ await test('after a restart on the same data, the panes say their connections be
   await page.goto(server.uiUrl);
   await pane(0).waitFor();
   await until('the live link', async () => (await page.locator('.live').innerText()).includes('Live'));
-  restarting = false;
+  restarting(false);
   const banner = pane(0).locator('.earlier');
   await banner.waitFor();
   const text = await banner.innerText();
@@ -472,7 +383,7 @@ await test('a HAR export redacts cookies unless Keep secrets is checked', async 
 });
 
 await test('a bad file is refused with its line, and nothing is imported', async () => {
-  tolerated = [{ method: 'POST', status: 400, path: /^\/api\/sessions\/import$/ }];
+  tolerateHttpError('POST', /^\/api\/sessions\/import$/, 400);
   const n = (await api('GET', '/api/sessions')).sessions.length;
   const path = join(artifacts, 'library-bad.ndjson');
   writeFileSync(path, ndjson.split('\n')[0] + '\n{"t": "not a record"}\n');
@@ -510,7 +421,7 @@ await test('the README’s picture: the library beside live and recorded panes',
   // The panes the NDJSON import opened go; the ticker, the SSE pane and the echo stay.
   // The server forgets their connections, and a chart picture on its way at that moment
   // names one and is answered 404; the chart asks again without them (as in labs.mjs).
-  tolerated.push({ method: 'GET', path: /^\/api\/(chart|sparkline)\.svg$/, status: 404 });
+  tolerateHttpError('GET', /^\/api\/(chart|sparkline)\.svg$/, 404);
   while ((await panes().count()) > 3) await pane(3).getByRole('button', { name: 'Close pane' }).click();
   await pane(0).locator('.viewport .row').nth(3).click();
   await openLibrary();
@@ -528,14 +439,14 @@ await test('the README’s picture: the library beside live and recorded panes',
 await test('a spent disk budget stops recording with a notice in the pane', async () => {
   // Restarted with a budget the sessions above already exceed: the next connection's
   // first record finds it spent.
-  restarting = true;
+  restarting(true);
   await server.stop();
   server = await startServe(bin, { dataDir, port, args: ['--disk-budget', '1'] });
   await page.goto('about:blank');
   await page.goto(server.uiUrl);
   await pane(0).waitFor();
   await until('the live link', async () => (await page.locator('.live').innerText()).includes('Live'));
-  restarting = false;
+  restarting(false);
   await page.locator('header.top button[title="Add a WebSocket pane"]').click();
   const p = panes().last();
   await p.locator('button.connect').click();
