@@ -596,9 +596,15 @@ await test('the demo picker fills the URL; the scripted peer pings, closes with 
   assert((await echo.locator('select.runs option').count()) === 2, 'the pane does not list its two connections');
   // The fragmented message: the inspector says what it cost on the wire and lists its
   // three frames (FIN only on the last, continuations after the first).
-  await echo.locator('.viewport .row', { hasText: 'left the server in fragments' }).first().click();
+  const fragmented = echo.locator('.viewport .row', { hasText: 'left the server in fragments' }).first();
   const wire = echo.locator('.detail [data-testid=wire]');
-  await until('the wire figures', async () => (await wire.count()) === 1);
+  // A click can land while the list redraws after the close; select the row until the
+  // inspector shows it.
+  await until('the wire figures', async () => {
+    if ((await wire.count()) === 1) return true;
+    await fragmented.click();
+    return false;
+  });
   const said = await wire.innerText();
   assert(/in 3 frames/.test(said), `wire: ${said}`);
   const frames = await echo.locator('.detail [data-testid=frame-list] tbody tr').allInnerTexts();
