@@ -568,10 +568,11 @@ mod tests {
     /// the UI's copy of them (`ui/src/store/open-defaults.json`) equal to the constants.
     #[test]
     fn the_uis_defaults_are_the_engines() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../ui/src/store/open-defaults.json"
-        );
+        // Where cargo runs the test from, at run time: a binary built in another checkout
+        // sharing the target directory must read this checkout's file.
+        let path = std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
+            + "/../../ui/src/store/open-defaults.json";
         let text = std::fs::read_to_string(path).expect("the UI's defaults file");
         let ui: serde_json::Value = serde_json::from_str(&text).expect("JSON");
         let want = serde_json::json!({
