@@ -573,7 +573,7 @@ mod tests {
         let path = std::env::var("CARGO_MANIFEST_DIR")
             .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
             + "/../../ui/src/store/open-defaults.json";
-        let text = std::fs::read_to_string(path).expect("the UI's defaults file");
+        let text = std::fs::read_to_string(&path).expect("the UI's defaults file");
         let ui: serde_json::Value = serde_json::from_str(&text).expect("JSON");
         let want = serde_json::json!({
             "connect_timeout_secs": crate::conn::DEFAULT_CONNECT_TIMEOUT.as_secs(),
