@@ -88,6 +88,7 @@ fn main() {
             let points = match p.metric {
                 Metric::Events => ev.clone(),
                 Metric::Bytes => bytes(&ev, 300.0),
+                Metric::Wire => bytes(&ev, 306.0),
                 Metric::Latency => lat(&ev, 0.8),
             };
             p.series.push(Series {

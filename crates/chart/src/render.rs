@@ -385,6 +385,7 @@ fn caption(metric: Metric) -> &'static str {
     match metric {
         Metric::Events => "Events per second, in + out",
         Metric::Bytes => "Payload bytes per second, in + out",
+        Metric::Wire => "Bytes on the wire per second, in + out (headers, masks, handshakes)",
         Metric::Latency => "Latency, mean per second (one-way, or ping round trip)",
     }
 }
@@ -394,6 +395,7 @@ fn short_caption(metric: Metric) -> &'static str {
     match metric {
         Metric::Events => "Events/s, in + out",
         Metric::Bytes => "Payload bytes/s, in + out",
+        Metric::Wire => "Wire bytes/s, in + out",
         Metric::Latency => "Latency, mean per second",
     }
 }

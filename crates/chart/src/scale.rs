@@ -13,7 +13,7 @@ pub fn value_axis(max: f64, metric: Metric, max_ticks: u32) -> (f64, f64) {
         // An empty or flat-zero panel still gets a readable axis.
         match metric {
             Metric::Events => 4.0,
-            Metric::Bytes => 1000.0,
+            Metric::Bytes | Metric::Wire => 1000.0,
             Metric::Latency => 1.0,
         }
     };
@@ -78,7 +78,7 @@ fn short(v: f64) -> String {
 pub fn value_label(v: f64, metric: Metric) -> String {
     match metric {
         Metric::Events => si(v),
-        Metric::Bytes => bytes(v),
+        Metric::Bytes | Metric::Wire => bytes(v),
         Metric::Latency => millis(v),
     }
 }
@@ -87,7 +87,7 @@ pub fn value_label(v: f64, metric: Metric) -> String {
 pub fn legend_figure(v: f64, metric: Metric) -> String {
     match metric {
         Metric::Events => format!("{}/s", si(v)),
-        Metric::Bytes => format!("{}/s", bytes(v)),
+        Metric::Bytes | Metric::Wire => format!("{}/s", bytes(v)),
         Metric::Latency => millis(v),
     }
 }

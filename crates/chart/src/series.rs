@@ -16,6 +16,9 @@ pub enum Metric {
     Events,
     /// Payload bytes per second, both directions.
     Bytes,
+    /// Bytes on the wire per second, both directions: frame headers, masks, SSE field
+    /// names and line ends, and handshakes, beside the payload [`Metric::Bytes`] counts.
+    Wire,
     /// Mean latency in each second, in milliseconds: one-way where the feed carries its
     /// send time (`sent_at_us`), else the WebSocket ping round trip.
     Latency,
@@ -26,15 +29,17 @@ impl Metric {
         match self {
             Metric::Events => "events",
             Metric::Bytes => "bytes",
+            Metric::Wire => "wire",
             Metric::Latency => "latency",
         }
     }
 
-    /// `events`, `bytes` or `latency`.
+    /// `events`, `bytes`, `wire` or `latency`.
     pub fn parse(s: &str) -> Option<Metric> {
         match s {
             "events" => Some(Metric::Events),
             "bytes" => Some(Metric::Bytes),
+            "wire" => Some(Metric::Wire),
             "latency" => Some(Metric::Latency),
             _ => None,
         }
@@ -46,6 +51,7 @@ impl Metric {
         match self {
             Metric::Events => Some(per_sec(b.counts.events_in + b.counts.events_out)),
             Metric::Bytes => Some(per_sec(b.counts.bytes_in + b.counts.bytes_out)),
+            Metric::Wire => Some(per_sec(b.counts.wire_in + b.counts.wire_out)),
             Metric::Latency => b.latency_ms(),
         }
     }
@@ -77,6 +83,8 @@ impl Bucket {
         self.counts.events_out += o.counts.events_out;
         self.counts.bytes_in += o.counts.bytes_in;
         self.counts.bytes_out += o.counts.bytes_out;
+        self.counts.wire_in += o.counts.wire_in;
+        self.counts.wire_out += o.counts.wire_out;
         for (mine, theirs) in [
             (&mut self.latency.one_way, &o.latency.one_way),
             (&mut self.latency.rtt, &o.latency.rtt),
@@ -119,7 +127,7 @@ pub fn series_from_stats(
         Vec::new()
     } else {
         match metric {
-            Metric::Events | Metric::Bytes => stats
+            Metric::Events | Metric::Bytes | Metric::Wire => stats
                 .window
                 .series(start, to)
                 .into_iter()

@@ -12,12 +12,15 @@ use serde_json::json;
 use crate::{Metric, PALETTE_LEN};
 
 /// The metrics, in the order panels stack.
-pub const METRICS: [Metric; 3] = [Metric::Events, Metric::Bytes, Metric::Latency];
+pub const METRICS: [Metric; 4] = [Metric::Events, Metric::Bytes, Metric::Wire, Metric::Latency];
 
 /// Named sets of metrics a `metric=` (API) or `--metric` (CLI) may name besides one metric.
 pub const METRIC_SETS: [(&str, &[Metric]); 2] = [
     ("both", &[Metric::Events, Metric::Bytes]),
-    ("all", &[Metric::Events, Metric::Bytes, Metric::Latency]),
+    (
+        "all",
+        &[Metric::Events, Metric::Bytes, Metric::Wire, Metric::Latency],
+    ),
 ];
 
 /// The set a chart shows when none is asked: events and bytes, the two every connection has.
@@ -58,7 +61,7 @@ pub const SPARK_MIN_HEIGHT: u32 = 8;
 pub const SPARK_DEFAULT_WIDTH: u32 = 120;
 pub const SPARK_DEFAULT_HEIGHT: u32 = 24;
 
-/// Most panels one image holds (events, bytes, latency).
+/// Most panels one image holds (events, bytes, wire, latency).
 pub const MAX_PANELS: usize = METRICS.len();
 
 /// The default height of a chart of `panels` panels.
@@ -67,7 +70,7 @@ pub fn default_height(panels: usize) -> u32 {
     HEIGHT_BASE + HEIGHT_PER_PANEL * panels
 }
 
-/// The panels a metric word list asks for, top to bottom: `events`, `bytes`, `latency`,
+/// The panels a metric word list asks for, top to bottom: `events`, `bytes`, `wire`, `latency`,
 /// a set's name (`both`, `all`) or a comma-separated list of them (`events,latency`), each
 /// metric once. `Err` names the first word that is none of them.
 pub fn parse_metrics(text: &str) -> Result<Vec<Metric>, String> {
@@ -94,9 +97,15 @@ pub fn title(metrics: &[Metric]) -> &'static str {
     match metrics {
         [Metric::Events] => "Event rates",
         [Metric::Bytes] => "Byte rates",
+        [Metric::Wire] => "Bytes on the wire",
+        [Metric::Bytes, Metric::Wire] | [Metric::Wire, Metric::Bytes] => "Payload and wire bytes",
         [Metric::Latency] => "Latency",
         m if !m.contains(&Metric::Latency) => "Event and byte rates",
-        m if m.len() == METRICS.len() => "Event and byte rates, latency",
+        m if m.contains(&Metric::Events)
+            && (m.contains(&Metric::Bytes) || m.contains(&Metric::Wire)) =>
+        {
+            "Event and byte rates, latency"
+        }
         _ => "Rates and latency",
     }
 }

@@ -31,7 +31,16 @@ fn metric_words_name_metrics_sets_and_lists_each_metric_once() {
     );
     assert_eq!(
         parse_metrics("latency, all"),
-        Ok(vec![Metric::Latency, Metric::Events, Metric::Bytes])
+        Ok(vec![
+            Metric::Latency,
+            Metric::Events,
+            Metric::Bytes,
+            Metric::Wire
+        ])
+    );
+    assert_eq!(
+        parse_metrics("wire,bytes"),
+        Ok(vec![Metric::Wire, Metric::Bytes])
     );
     assert_eq!(parse_metrics("events,sparkles"), Err("sparkles".into()));
 }
@@ -48,8 +57,17 @@ fn every_metric_set_has_its_own_title() {
         "Event and byte rates, latency"
     );
     assert_eq!(
+        title(&[Metric::Events, Metric::Bytes, Metric::Wire, Metric::Latency]),
+        "Event and byte rates, latency"
+    );
+    assert_eq!(
         title(&[Metric::Events, Metric::Latency]),
         "Rates and latency"
+    );
+    assert_eq!(title(&[Metric::Wire]), "Bytes on the wire");
+    assert_eq!(
+        title(&[Metric::Bytes, Metric::Wire]),
+        "Payload and wire bytes"
     );
 }
 

@@ -33,10 +33,10 @@ pub(crate) struct ChartArgs {
     /// Width in px.
     #[arg(long, value_name = "W", default_value_t = spec::DEFAULT_WIDTH)]
     pub width: u32,
-    /// Height in px [default: 360 for one metric, 520 for two, 680 for three].
+    /// Height in px [default: 360 for one metric, 520 for two, 680 for three, 840 for four].
     #[arg(long, value_name = "H")]
     pub height: Option<u32>,
-    /// What to plot; `all` adds latency (ms) to events and bytes.
+    /// What to plot; `all` adds bytes on the wire and latency (ms) to events and bytes.
     #[arg(long, value_enum, default_value_t = ChartMetric::Both)]
     pub metric: ChartMetric,
     /// Heading of the chart [default: from the metric].
@@ -53,11 +53,14 @@ pub(crate) enum ChartMetric {
     Events,
     /// Payload bytes per second, in + out.
     Bytes,
+    /// Bytes on the wire per second, in + out: frame headers, masks, SSE field names and
+    /// line ends, handshakes (records that carry wire figures).
+    Wire,
     /// Latency in ms: one-way from the feed's `sent_at_us`, else ping round trip.
     Latency,
     /// Events and bytes, stacked.
     Both,
-    /// Events, bytes and latency, stacked.
+    /// Events, bytes, wire bytes and latency, stacked.
     All,
 }
 
@@ -67,6 +70,7 @@ impl ChartMetric {
         let word = match self {
             ChartMetric::Events => "events",
             ChartMetric::Bytes => "bytes",
+            ChartMetric::Wire => "wire",
             ChartMetric::Latency => "latency",
             ChartMetric::Both => "both",
             ChartMetric::All => "all",

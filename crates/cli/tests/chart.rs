@@ -164,3 +164,30 @@ fn chart_refuses_bad_input_naming_the_line() {
     assert!(stderr(&o).contains("cannot write"), "{}", stderr(&o));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn wire_bytes_are_charted_beside_the_payload_with_the_handshake_counted() {
+    let dir = scratch("wire");
+    let rec = dir.join("wire.ndjson");
+    let mut lines = vec![
+        r#"{"t":"2026-01-01T00:00:00.100000Z","conn":"c1","proto":"ws","seq":1,"dir":"meta","kind":"open","status":101,"headers":{},"request_size":200,"response_size":100}"#.to_owned(),
+    ];
+    for seq in 2..=4 {
+        lines.push(format!(
+            r#"{{"t":"2026-01-01T00:00:00.{seq}00000Z","conn":"c1","proto":"ws","seq":{seq},"dir":"in","kind":"text","size":10,"data":"0123456789","wire_bytes":12,"frames":1}}"#
+        ));
+    }
+    std::fs::write(&rec, lines.join("\n") + "\n").expect("write the recording");
+    let out = dir.join("wire.svg");
+    let o = chart(&[&rec], &out, &["--metric", "wire"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let svg = std::fs::read_to_string(&out).expect("svg written");
+    assert!(svg.contains("Bytes on the wire"), "the wire panel");
+    // One second: the handshake both ways (300 B) and three 12-byte frames.
+    assert!(svg.contains("336 B/s"), "wire figure in the legend: {svg}");
+    let o = chart(&[&rec], &out, &["--metric", "bytes"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let svg = std::fs::read_to_string(&out).expect("svg written");
+    assert!(svg.contains("30 B/s"), "payload figure in the legend");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -25,6 +25,11 @@ pub struct Counts {
     /// Payload bytes of every inbound record that carries a size (data, pings, comments).
     pub bytes_in: u64,
     pub bytes_out: u64,
+    /// Bytes on the wire of every record that tells them (a contract addition): frames with
+    /// their headers and masks, SSE fields and line ends, and the opening handshake (the
+    /// request out, the response in). Records made before the wire figures count nothing.
+    pub wire_in: u64,
+    pub wire_out: u64,
 }
 
 impl Counts {
@@ -43,6 +48,18 @@ impl Counts {
                 self.bytes_out += size;
             }
             Dir::Meta => {}
+        }
+        if let Some(w) = &r.wire {
+            match (r.dir, &w.handshake) {
+                // `open` is `meta`, but its handshake went both ways.
+                (_, Some(h)) => {
+                    self.wire_out += h.request_size;
+                    self.wire_in += h.response_size;
+                }
+                (Dir::In, None) => self.wire_in += w.bytes,
+                (Dir::Out, None) => self.wire_out += w.bytes,
+                (Dir::Meta, None) => {}
+            }
         }
     }
 }
@@ -477,5 +494,37 @@ mod tests {
         let last = w.series(WINDOW_SECS as i64, WINDOW_SECS as i64)[0].1;
         assert_eq!(last.events_in, 1);
         assert_eq!(last.bytes_in, 4);
+    }
+
+    #[test]
+    fn wire_bytes_count_frames_by_direction_and_the_handshake_both_ways() {
+        use crate::record::{Handshake, Headers, Wire};
+        let t = 1_700_000_000_000_000;
+        let open = Body::Open {
+            status: 101,
+            headers: Headers::default(),
+            subprotocol: None,
+        };
+        let mut o = Record::test_at(t, Dir::Meta, open);
+        o.wire = Some(Box::new(Wire {
+            handshake: Some(Handshake {
+                request_size: 250,
+                response_size: 130,
+                extensions: None,
+            }),
+            ..Wire::frame(0, None)
+        }));
+        let mut out = rec(t + 1, Dir::Out, 5);
+        out.wire = Some(Box::new(Wire::frame(11, None)));
+        let mut inn = rec(t + 2, Dir::In, 300);
+        inn.wire = Some(Box::new(Wire::frame(304, Some(40))));
+        // A record from before the wire figures counts its payload, and nothing on the wire.
+        let old = rec(t + 3, Dir::In, 7);
+        let mut c = Counts::default();
+        for r in [&o, &out, &inn, &old] {
+            c.add(r);
+        }
+        assert_eq!((c.wire_out, c.wire_in), (250 + 11, 130 + 304));
+        assert_eq!((c.bytes_out, c.bytes_in), (5, 307));
     }
 }

@@ -118,6 +118,9 @@ pub struct CountsView {
     pub events_out: u64,
     pub bytes_in: u64,
     pub bytes_out: u64,
+    /// Bytes on the wire (a contract addition; 0 where records carry no wire figures).
+    pub wire_in: u64,
+    pub wire_out: u64,
 }
 
 impl From<streamscope_model::stats::Counts> for CountsView {
@@ -127,6 +130,8 @@ impl From<streamscope_model::stats::Counts> for CountsView {
             events_out: c.events_out,
             bytes_in: c.bytes_in,
             bytes_out: c.bytes_out,
+            wire_in: c.wire_in,
+            wire_out: c.wire_out,
         }
     }
 }

@@ -59,7 +59,9 @@ async fn opening_a_connection_answers_201_and_the_list_shows_its_state_and_stati
                 .status,
             202
         );
-        api.wait_records(&id, |r| has(r, "in", "text")).await;
+        let records = api.wait_records(&id, |r| has(r, "in", "text")).await;
+        let open = records.iter().find(|r| r["kind"] == "open").expect("open");
+        let handshake = |field: &str| open[field].as_u64().expect("handshake size");
 
         let list = api.get("/api/connections").await;
         assert_eq!(list.status, 200);
@@ -79,7 +81,26 @@ async fn opening_a_connection_answers_201_and_the_list_shows_its_state_and_stati
         assert_eq!(view["totals"]["events_in"], 1, "{view}");
         assert_eq!(view["totals"]["bytes_out"], 5, "{view}");
         assert_eq!(view["totals"]["bytes_in"], 5, "{view}");
-        for field in ["events_in", "events_out", "bytes_in", "bytes_out"] {
+        // On the wire: the handshake both ways, then "hello" masked out (2 + 4 + 5) and
+        // unmasked back (2 + 5); the echo server takes no compression.
+        assert_eq!(
+            view["totals"]["wire_out"],
+            handshake("request_size") + 11,
+            "{view}"
+        );
+        assert_eq!(
+            view["totals"]["wire_in"],
+            handshake("response_size") + 7,
+            "{view}"
+        );
+        for field in [
+            "events_in",
+            "events_out",
+            "bytes_in",
+            "bytes_out",
+            "wire_in",
+            "wire_out",
+        ] {
             assert!(view["rate"][field].is_u64(), "{view}");
         }
 

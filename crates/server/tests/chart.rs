@@ -189,6 +189,16 @@ async fn chart_keeps_given_colours_and_follows_renames() {
         assert!(events.is_some() && latency.is_some(), "{listed}");
         assert!(events < latency, "events above latency");
         assert!(!listed.contains("<title>Payload bytes"));
+        // Bytes on the wire beside the payload's, as asked.
+        let both = api
+            .get(&format!("/api/chart.svg?conns={ws}&metric=wire,bytes"))
+            .await;
+        assert_eq!(both.status, 200, "{}", both.text());
+        let both = both.text();
+        let wire = both.find("<title>Bytes on the wire per second");
+        let payload = both.find("<title>Payload bytes per second");
+        assert!(wire.is_some() && payload.is_some(), "{both}");
+        assert!(wire < payload, "wire above payload, as listed");
 
         // A pane renamed while connected: the connection's name, and the legend, follow.
         let reply = api

@@ -7,7 +7,7 @@ import type { ConnView } from '../transport/types';
 export const demoUrl = (path: string, proto: Proto) => `${proto === 'ws' ? 'ws' : 'http'}://127.0.0.1:4000${path}`;
 
 export function connView(id: string, over: Partial<ConnView> = {}): ConnView {
-  const zero = { events_in: 0, events_out: 0, bytes_in: 0, bytes_out: 0 };
+  const zero = { events_in: 0, events_out: 0, bytes_in: 0, bytes_out: 0, wire_in: 0, wire_out: 0 };
   return {
     id,
     proto: 'ws',

@@ -2,8 +2,8 @@
 // (crates/chart, plotters), the one the exports and `sscope chart` use, so the live view
 // only builds the request: which connections, in which colours, which panels, how wide.
 
-export type ChartMetric = 'events' | 'bytes' | 'latency';
-export const CHART_METRICS: readonly ChartMetric[] = ['events', 'bytes', 'latency'];
+export type ChartMetric = 'events' | 'bytes' | 'wire' | 'latency';
+export const CHART_METRICS: readonly ChartMetric[] = ['events', 'bytes', 'wire', 'latency'];
 
 /** One line: a connection and its palette index. */
 export interface ChartLine {
@@ -40,6 +40,7 @@ export const WINDOWS = [60, 300, 600] as const;
 export const METRIC_LABEL: Record<ChartMetric, string> = {
   events: 'Events/s',
   bytes: 'Bytes/s',
+  wire: 'Wire bytes/s',
   latency: 'Latency',
 };
 
@@ -127,7 +128,12 @@ export function liveChartHeight(innerHeight: number): number {
 /** The title drawn in a chart of `metrics` over `window` seconds. */
 export function chartTitle(metrics: readonly ChartMetric[]): string {
   if (metrics.length === 1)
-    return { events: 'Events per second', bytes: 'Bytes per second', latency: 'Latency' }[metrics[0]];
+    return {
+      events: 'Events per second',
+      bytes: 'Bytes per second',
+      wire: 'Bytes on the wire per second',
+      latency: 'Latency',
+    }[metrics[0]];
   return metrics.map((m) => METRIC_LABEL[m]).join(' · ');
 }
 

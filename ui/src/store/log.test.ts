@@ -4,7 +4,7 @@ import { Store } from './log';
 import { chunk } from './testing';
 
 function view(id: string, events: number): ConnView {
-  const zero = { events_in: 0, events_out: 0, bytes_in: 0, bytes_out: 0 };
+  const zero = { events_in: 0, events_out: 0, bytes_in: 0, bytes_out: 0, wire_in: 0, wire_out: 0 };
   return {
     id,
     proto: 'ws',

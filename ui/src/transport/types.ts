@@ -8,6 +8,9 @@ export interface Counts {
   events_out: number;
   bytes_in: number;
   bytes_out: number;
+  /** Bytes on the wire: frame headers, masks, SSE field names and line ends, handshakes. */
+  wire_in: number;
+  wire_out: number;
 }
 
 export type ConnState = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'failed';
