@@ -18,7 +18,9 @@ use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
 use super::{HarError, Import, ImportedConn, Limits};
-use crate::record::{Body, ConnId, Dir, Headers, Proto, Record, Timestamp};
+use crate::record::{
+    Body, ConnId, Dir, Handshake, Headers, Proto, Record, Timestamp, Wire, WireFrame,
+};
 use crate::sse::{Item, Parser};
 
 /// Times at or above this are epoch milliseconds, below it epoch seconds. 1e11 seconds is
@@ -95,11 +97,18 @@ struct Entry<'a> {
 struct Request<'a> {
     #[serde(borrow)]
     url: Cow<'a, str>,
+    /// Bytes of the request head, -1 when unknown (HAR 1.2): a WebSocket handshake's
+    /// `request_size`.
+    #[serde(rename = "headersSize", default)]
+    headers_size: Option<i64>,
 }
 
 #[derive(Deserialize)]
 struct Response<'a> {
     status: i64,
+    /// Bytes of the response head, -1 when unknown: a handshake's `response_size`.
+    #[serde(rename = "headersSize", default)]
+    headers_size: Option<i64>,
     #[serde(rename = "statusText", default, borrow)]
     status_text: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
@@ -139,6 +148,29 @@ struct WsMessage<'a> {
     opcode: Option<i64>,
     #[serde(borrow)]
     data: Cow<'a, str>,
+    // The wire figures Streamscope's export adds (README, "Contract additions").
+    #[serde(rename = "_wireBytes", default)]
+    wire_bytes: Option<u64>,
+    #[serde(rename = "_frames", default)]
+    frames: Option<u32>,
+    #[serde(rename = "_compressedSize", default)]
+    compressed_size: Option<u64>,
+    #[serde(rename = "_frameList", default)]
+    frame_list: Option<Vec<WireFrame>>,
+}
+
+impl WsMessage<'_> {
+    /// What the message cost on the wire, when the file says (our own exports do).
+    fn wire(&self) -> Option<Box<Wire>> {
+        let frames = self.frames.filter(|f| *f > 0)?;
+        Some(Box::new(Wire {
+            bytes: self.wire_bytes.unwrap_or(0),
+            frames,
+            compressed_size: self.compressed_size,
+            frame_list: self.frame_list.clone().unwrap_or_default(),
+            handshake: None,
+        }))
+    }
 }
 
 #[derive(Deserialize)]
@@ -206,9 +238,12 @@ pub fn read(input: &[u8], limits: &Limits) -> Result<Import, HarError> {
         };
         let entry: Entry<'_> = at.parse(json)?;
         let conn = ConnId(import.conns.len() as u32 + 1);
-        let events = match proto {
+        let (events, mut wires) = match proto {
             Proto::Ws => ws_records(&entry, &at, &mut import.notes)?,
-            Proto::Sse => sse_records(&entry, &at, limits, &mut import.notes)?,
+            Proto::Sse => (
+                sse_records(&entry, &at, limits, &mut import.notes)?,
+                Wires::new(),
+            ),
         };
         import.conns.push(ImportedConn {
             conn,
@@ -217,6 +252,8 @@ pub fn read(input: &[u8], limits: &Limits) -> Result<Import, HarError> {
             url: entry.request.url.into_owned(),
             records: events.len(),
         });
+        // In index order, so each is taken off the end as its record comes.
+        wires.reverse();
         import.records.extend(
             events
                 .into_iter()
@@ -228,7 +265,10 @@ pub fn read(input: &[u8], limits: &Limits) -> Result<Import, HarError> {
                     seq: i as u64 + 1,
                     dir,
                     body,
-                    wire: None,
+                    wire: match wires.last() {
+                        Some((at, _)) if *at == i => wires.pop().map(|(_, w)| w),
+                        _ => None,
+                    },
                 }),
         );
     }
@@ -237,6 +277,9 @@ pub fn read(input: &[u8], limits: &Limits) -> Result<Import, HarError> {
 
 /// A connection's records before they are numbered.
 type Events = Vec<(Timestamp, Dir, Body)>;
+
+/// The wire figures of some of a connection's [`Events`], by index.
+type Wires = Vec<(usize, Box<Wire>)>;
 
 /// Which connection an entry is, or the label it is counted under when it is none.
 fn classify(p: &Probe<'_>) -> Result<Proto, String> {
@@ -605,7 +648,11 @@ fn started(e: &Entry<'_>, at: &EntryAt) -> Result<Timestamp, HarError> {
 }
 
 /// A WebSocket entry's records: `open` from the handshake, then its messages.
-fn ws_records(e: &Entry<'_>, at: &EntryAt, notes: &mut Vec<String>) -> Result<Events, HarError> {
+fn ws_records(
+    e: &Entry<'_>,
+    at: &EntryAt,
+    notes: &mut Vec<String>,
+) -> Result<(Events, Wires), HarError> {
     let t0 = started(e, at)?;
     let messages = e.ws_messages.as_deref().unwrap_or(&[]);
     let exchanged = messages
@@ -623,7 +670,10 @@ fn ws_records(e: &Entry<'_>, at: &EntryAt, notes: &mut Vec<String>) -> Result<Ev
             ),
             None => (t0, failure(&e.response).map(str::to_owned)),
         };
-        return Ok(refused(e, t, message, "the WebSocket handshake"));
+        return Ok((
+            refused(e, t, message, "the WebSocket handshake"),
+            Wires::new(),
+        ));
     }
     let hdrs = headers(&e.response.headers);
     let subprotocol = hdrs
@@ -641,6 +691,33 @@ fn ws_records(e: &Entry<'_>, at: &EntryAt, notes: &mut Vec<String>) -> Result<Ev
         }
     };
     let mut out: Events = Vec::with_capacity(messages.len() + 2);
+    let mut wires = Wires::new();
+    // The handshake's sizes, where the file knows them (HAR's `headersSize`, -1 if not).
+    let known = |size: Option<i64>| size.and_then(|s| u64::try_from(s).ok());
+    let (request_size, response_size) = (
+        known(e.request.headers_size),
+        known(e.response.headers_size),
+    );
+    if request_size.is_some() || response_size.is_some() {
+        let extensions = hdrs
+            .iter()
+            .find(|(n, _)| n == "sec-websocket-extensions")
+            .map(|(_, v)| v.clone());
+        wires.push((
+            0,
+            Box::new(Wire {
+                bytes: 0,
+                frames: 0,
+                compressed_size: None,
+                frame_list: Vec::new(),
+                handshake: Some(Handshake {
+                    request_size: request_size.unwrap_or(0),
+                    response_size: response_size.unwrap_or(0),
+                    extensions,
+                }),
+            }),
+        ));
+    }
     out.push((
         t0,
         Dir::Meta,
@@ -708,6 +785,9 @@ fn ws_records(e: &Entry<'_>, at: &EntryAt, notes: &mut Vec<String>) -> Result<Ev
                 ));
             }
         };
+        if let Some(w) = m.wire() {
+            wires.push((out.len(), w));
+        }
         out.push((t, dir, body));
     }
     if let (false, Some(why)) = (had_error, failure(&e.response)) {
@@ -722,7 +802,7 @@ fn ws_records(e: &Entry<'_>, at: &EntryAt, notes: &mut Vec<String>) -> Result<Ev
             },
         ));
     }
-    Ok(out)
+    Ok((out, wires))
 }
 
 /// A close frame's payload (RFC 6455 §5.5.1): empty, or a 2-byte code and a UTF-8 reason.

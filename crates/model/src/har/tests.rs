@@ -108,6 +108,13 @@ fn chrome_websocket_and_eventsource_entries_become_connections_and_the_rest_is_c
             subprotocol: Some("chat.v2".into()),
         }
     );
+    // Chrome's `headersSize` of the handshake are the `open` record's sizes.
+    let handshake = ws[0].wire.as_ref().and_then(|w| w.handshake.as_ref());
+    assert_eq!(
+        handshake.map(|h| (h.request_size, h.response_size)),
+        Some((389, 211))
+    );
+    assert!(ws[1..].iter().all(|r| r.wire.is_none()));
     // Epoch seconds to the microsecond, exactly.
     assert_eq!(ws[1].t, Timestamp(1_764_095_198_123_456));
     assert_eq!(ws[2].t, Timestamp(1_764_095_198_130_001));
@@ -655,7 +662,7 @@ fn export_writes_the_entries_chrome_devtools_imports() {
 }
 
 #[test]
-fn export_carries_wire_figures_as_custom_message_fields_and_import_skips_them() {
+fn export_carries_wire_figures_as_custom_fields_and_import_reads_them_back() {
     let mut records = ws_conn();
     let listed = [(false, 1, true, 3), (true, 0, false, 4)].map(|(fin, opcode, rsv1, len)| {
         crate::record::WireFrame {
@@ -673,7 +680,20 @@ fn export_carries_wire_figures_as_custom_message_fields_and_import_skips_them() 
         frame_list: listed.to_vec(),
         handshake: None,
     }));
-    let text = export(&[records], &[ConnInfo::default()], &WriteOptions::default());
+    records[0].wire = Some(Box::new(crate::record::Wire {
+        handshake: Some(crate::record::Handshake {
+            request_size: 240,
+            response_size: 129,
+            extensions: None,
+        }),
+        ..crate::record::Wire::frame(0, None)
+    }));
+    records[0].wire.as_mut().expect("set").frames = 0;
+    let text = export(
+        &[records.clone()],
+        &[ConnInfo::default()],
+        &WriteOptions::default(),
+    );
     let har: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
     let messages = har["log"]["entries"][0]["_webSocketMessages"]
         .as_array()
@@ -690,8 +710,13 @@ fn export_carries_wire_figures_as_custom_message_fields_and_import_skips_them() 
         messages.iter().filter(|m| !m["_frames"].is_null()).count(),
         1
     );
-    // Readers skip custom fields: the file imports as before.
-    assert!(!import(&text).records.is_empty());
+    let entry = &har["log"]["entries"][0];
+    assert_eq!(entry["request"]["headersSize"], 240);
+    assert_eq!(entry["response"]["headersSize"], 129);
+    // Our reader takes them back; other readers skip what starts with `_`.
+    let back = import(&text).records;
+    let wires = |rs: &[Record]| rs.iter().map(|r| r.wire.clone()).collect::<Vec<_>>();
+    assert_eq!(wires(&back), wires(&records));
 }
 
 /// base64 of [0x0f, 0xa0] ++ "done ✓".

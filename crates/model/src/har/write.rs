@@ -238,6 +238,12 @@ fn entry<'r>(c: &ConnExport<'r>, opts: &WriteOptions) -> EntryOut<'r> {
         };
         format!("{scheme}://unknown.invalid/{conn}")
     });
+    // HAR's `headersSize`: the WebSocket handshake's heads, -1 where unknown.
+    let handshake = records.iter().find_map(|r| match &r.body {
+        Body::Open { .. } => r.wire.as_deref().and_then(|w| w.handshake.as_ref()),
+        _ => None,
+    });
+    let head_size = |size: Option<u64>| size.and_then(|s| i64::try_from(s).ok()).unwrap_or(-1);
     let request = RequestOut {
         method: c.info.method.clone().unwrap_or_else(|| "GET".to_owned()),
         url,
@@ -245,7 +251,7 @@ fn entry<'r>(c: &ConnExport<'r>, opts: &WriteOptions) -> EntryOut<'r> {
         headers: header_list(&c.info.request_headers, opts),
         query_string: [],
         cookies: [],
-        headers_size: -1,
+        headers_size: head_size(handshake.map(|h| h.request_size)),
         body_size: 0,
     };
     // The response: the first `open`; for a connection that never opened, the status and
@@ -311,7 +317,7 @@ fn entry<'r>(c: &ConnExport<'r>, opts: &WriteOptions) -> EntryOut<'r> {
             cookies: [],
             content,
             redirect_url: "",
-            headers_size: -1,
+            headers_size: head_size(handshake.map(|h| h.response_size)),
             body_size: -1,
             error,
         },
