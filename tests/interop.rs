@@ -321,6 +321,34 @@ async fn interop_aiohttp_gzip_sse_is_decoded() {
 }
 
 #[tokio::test]
+async fn interop_gzip_sse_gives_each_event_the_compressed_bytes_of_its_flush() {
+    let peers = peers().await;
+    let run = sscope(["sse", &peers.aiohttp("/sse-gzip-flushed"), "--no-reconnect"]).await;
+    run.expect_success();
+    let events: Vec<_> = run.records.iter().filter(|r| r.kind == "event").collect();
+    assert_eq!(events.len(), 4, "{run}");
+    let told = events[3]
+        .data
+        .as_deref()
+        .and_then(|d| d.strip_prefix("sizes="))
+        .expect("the last event lists the sizes");
+    let sizes: Vec<u64> = told.split(',').filter_map(|s| s.parse().ok()).collect();
+    let shares: Vec<u64> = events[..3]
+        .iter()
+        .map(|e| e.compressed_size.expect("compressed_size on a gzip event"))
+        .collect();
+    assert_eq!(shares, sizes, "{run}");
+    for e in &events[..3] {
+        // The event stream's own bytes: `data: ` + 200 + 1 + the blank line.
+        assert_eq!(e.wire_bytes, Some(6 + 201 + 2), "{run}");
+        assert!(
+            e.compressed_size < e.wire_bytes,
+            "a repetitive event compresses"
+        );
+    }
+}
+
+#[tokio::test]
 async fn interop_aiohttp_sse_post_carries_the_body() {
     let peers = peers().await;
     let run = sscope([

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import threading
+import zlib
 
 import aiohttp
 from aiohttp import web
@@ -86,6 +87,26 @@ async def aiohttp_sse(request):
     return resp
 
 
+async def aiohttp_sse_gzip_flushed(request):
+    """A gzip stream flushed after each event, as a live compressed stream must be, written
+    by hand so each event's compressed bytes are known: the last event lists them."""
+    resp = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Content-Encoding": "gzip"}
+    )
+    await resp.prepare(request)
+    z = zlib.compressobj(6, zlib.DEFLATED, 31)
+    sizes = []
+    for n in (1, 2, 3):
+        block = z.compress(f"data: {'tick ' * 40}{n}\n\n".encode()) + z.flush(zlib.Z_SYNC_FLUSH)
+        sizes.append(len(block))
+        await resp.write(block)
+        await asyncio.sleep(0.2)
+    last = "data: sizes=" + ",".join(map(str, sizes)) + "\n\n"
+    await resp.write(z.compress(last.encode()) + z.flush(zlib.Z_FINISH))
+    await resp.write_eof()
+    return resp
+
+
 async def aiohttp_sse_post(request):
     body = await request.text()
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
@@ -116,6 +137,7 @@ async def main():
     app = web.Application()
     app.router.add_get("/ws", aiohttp_ws_echo)
     app.router.add_get("/sse", aiohttp_sse)
+    app.router.add_get("/sse-gzip-flushed", aiohttp_sse_gzip_flushed)
     app.router.add_post("/sse-post", aiohttp_sse_post)
     app.router.add_get("/sse-forbidden", aiohttp_sse_forbidden)
     app.router.add_get("/sse-204", aiohttp_no_content)

@@ -360,12 +360,20 @@ fn check_wire(r: &Record) -> Result<(), String> {
     only_on(r, r.extensions.is_some(), "extensions", &["open"])?;
     let ws_frames = ["text", "binary", "ping", "pong", "close"];
     only_on(r, r.frames.is_some(), "frames", &ws_frames)?;
-    only_on(
-        r,
-        r.compressed_size.is_some(),
-        "compressed_size",
-        &["text", "binary"],
-    )?;
+    if r.proto == "sse" {
+        // An item's share of a gzip stream's bytes.
+        let items = ["event", "comment", "retry"];
+        if r.compressed_size.is_some() && !items.contains(&r.kind.as_str()) {
+            return Err(format!("`compressed_size` on an SSE {:?} record", r.kind));
+        }
+    } else {
+        only_on(
+            r,
+            r.compressed_size.is_some(),
+            "compressed_size",
+            &["text", "binary"],
+        )?;
+    }
     only_on(r, r.frame_list.is_some(), "frame_list", &["text", "binary"])?;
     let Some(bytes) = r.wire_bytes else {
         if r.frames.is_some() || r.frame_list.is_some() || r.compressed_size.is_some() {

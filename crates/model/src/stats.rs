@@ -56,11 +56,21 @@ impl Counts {
                     self.wire_out += h.request_size;
                     self.wire_in += h.response_size;
                 }
-                (Dir::In, None) => self.wire_in += w.bytes,
-                (Dir::Out, None) => self.wire_out += w.bytes,
+                (Dir::In, None) => self.wire_in += on_wire(r, w),
+                (Dir::Out, None) => self.wire_out += on_wire(r, w),
                 (Dir::Meta, None) => {}
             }
         }
+    }
+}
+
+/// What a record's item cost on the wire. For SSE, `wire_bytes` counts the event stream's
+/// own bytes; a content-coded (gzip) stream carried them in `compressed_size` bytes. For
+/// WebSocket, `wire_bytes` already counts frames as they went, compressed or not.
+fn on_wire(r: &Record, w: &crate::record::Wire) -> u64 {
+    match r.proto {
+        crate::record::Proto::Sse => w.compressed_size.unwrap_or(w.bytes),
+        crate::record::Proto::Ws => w.bytes,
     }
 }
 

@@ -50,6 +50,8 @@ pub(crate) struct Gunzip {
     pending: Bytes,
     wire: u64,
     decoded: u64,
+    /// Wire bytes decoded since [`Inflate::take_wire`] last asked.
+    untaken: u64,
 }
 
 impl Inflate {
@@ -66,6 +68,7 @@ impl Inflate {
                 pending: Bytes::new(),
                 wire: 0,
                 decoded: 0,
+                untaken: 0,
             }))
         } else {
             Inflate::Identity { pending: None }
@@ -77,6 +80,16 @@ impl Inflate {
         match self {
             Inflate::Identity { pending } => *pending = Some(wire),
             Inflate::Gzip(g) => g.pending = wire,
+        }
+    }
+
+    /// The wire bytes that went into the pieces pulled since the last call: `Some` for a
+    /// coded body (what a piece cost before decoding), `None` for bytes that pass as they
+    /// came.
+    pub(crate) fn take_wire(&mut self) -> Option<u64> {
+        match self {
+            Inflate::Identity { .. } => None,
+            Inflate::Gzip(g) => Some(std::mem::take(&mut g.untaken)),
         }
     }
 
@@ -94,6 +107,7 @@ impl Gunzip {
         while !self.pending.is_empty() {
             let step = self.pending.split_to(STEP.min(self.pending.len()));
             self.wire += step.len() as u64;
+            self.untaken += step.len() as u64;
             // The flush hands on everything decoded so far: a stream that sync-flushes
             // each event shows it at once, not when the next one comes.
             self.decoder
@@ -152,6 +166,25 @@ mod tests {
             let mut inf = Inflate::for_encoding(Some("gzip"));
             assert_eq!(inflate_all(&mut inf, &wire, chunk).expect("decodes"), text);
         }
+    }
+
+    #[test]
+    fn each_piece_tells_the_wire_bytes_it_came_from() {
+        let wire = gzip(&b"data: x\n\n".repeat(5000));
+        let mut inf = Inflate::for_encoding(Some("gzip"));
+        let mut taken = 0;
+        for c in wire.chunks(300) {
+            inf.push(Bytes::copy_from_slice(c));
+            while inf.pull().expect("decodes").is_some() {
+                taken += inf.take_wire().expect("gzip is coded");
+            }
+        }
+        taken += inf.take_wire().expect("gzip is coded");
+        assert_eq!(taken, wire.len() as u64, "every wire byte is told once");
+        let mut plain = Inflate::for_encoding(None);
+        plain.push(Bytes::from_static(b"data: a\n\n"));
+        assert!(plain.pull().expect("ok").is_some());
+        assert_eq!(plain.take_wire(), None);
     }
 
     #[test]

@@ -154,6 +154,7 @@ pub(crate) async fn run(
         retry: opts.retry,
         ever_opened: false,
         items: Vec::new(),
+        coded: CodedShare::default(),
     };
     s.parser.set_last_event_id(opts.last_event_id.clone());
     if opts.common.count == Some(0) {
@@ -250,6 +251,43 @@ struct Stream<'a> {
     ever_opened: bool,
     /// Items of the chunk being handled; reused to avoid an allocation per chunk.
     items: Vec<(Item, u64)>,
+    /// The content-coded bytes not yet shared out among items (gzip streams).
+    coded: CodedShare,
+}
+
+/// Shares a content-coded stream's wire bytes out among the items decoded from them,
+/// each by its part of the decoded bytes that came with those wire bytes. A server that
+/// flushes each event (as a live gzip stream must) gives each event exactly the bytes of
+/// its own flush. Nothing is shared twice or lost: what is not yet shared waits for the
+/// item still being read.
+#[derive(Debug, Default)]
+struct CodedShare {
+    wire: u64,
+    decoded: u64,
+}
+
+impl CodedShare {
+    fn add(&mut self, wire: u64, decoded: u64) {
+        self.wire += wire;
+        self.decoded += decoded;
+    }
+
+    /// The share of an item of `decoded` stream bytes.
+    fn take(&mut self, decoded: u64) -> u64 {
+        let decoded = decoded.min(self.decoded);
+        if decoded == 0 {
+            return 0;
+        }
+        let share = if decoded == self.decoded {
+            self.wire
+        } else {
+            // In u128, so the product cannot overflow.
+            (u128::from(self.wire) * u128::from(decoded) / u128::from(self.decoded)) as u64
+        };
+        self.wire -= share;
+        self.decoded -= decoded;
+        share
+    }
 }
 
 impl Stream<'_> {
@@ -262,6 +300,7 @@ impl Stream<'_> {
     ) -> Result<Round, SinkClosed> {
         let opts = self.opts;
         self.parser.start_stream();
+        self.coded = CodedShare::default();
         let request = self.request();
         let response = tokio::select! {
             biased;
@@ -396,7 +435,8 @@ impl Stream<'_> {
                         loop {
                             match inflate.pull() {
                                 Ok(Some(piece)) => {
-                                    if let Some(outcome) = self.chunk(&piece, em).await? {
+                                    let coded = inflate.take_wire();
+                                    if let Some(outcome) = self.chunk(&piece, coded, em).await? {
                                         return Ok(Round::Done(outcome));
                                     }
                                 }
@@ -428,12 +468,17 @@ impl Stream<'_> {
         }
     }
 
-    /// Parses one chunk and records its items. `Some` ends the run.
+    /// Parses one chunk and records its items. `coded`: the content-coded bytes it was
+    /// decoded from, if it was. `Some` ends the run.
     async fn chunk(
         &mut self,
         bytes: &[u8],
+        coded: Option<u64>,
         em: &mut Emitter,
     ) -> Result<Option<Outcome>, SinkClosed> {
+        if let Some(wire) = coded {
+            self.coded.add(wire, bytes.len() as u64);
+        }
         let mut items = std::mem::take(&mut self.items);
         let parsed = self
             .parser
@@ -449,9 +494,11 @@ impl Stream<'_> {
                     Body::Retry { retry_ms: ms }
                 }
             };
-            // The event stream's own bytes for this item (after any content coding).
+            // The event stream's own bytes for this item (after any content coding), and
+            // its share of the coded bytes that carried it.
             let wire = Wire {
                 bytes: stream_bytes,
+                compressed_size: coded.map(|_| self.coded.take(stream_bytes)),
                 ..Wire::default()
             };
             em.emit_wire(Dir::In, body, wire).await?;
@@ -683,5 +730,23 @@ mod tests {
         assert!(is_event_stream("Text/Event-Stream; charset=utf-8"));
         assert!(!is_event_stream("text/plain"));
         assert!(!is_event_stream(""));
+    }
+
+    #[test]
+    fn coded_bytes_are_shared_by_decoded_size_and_none_is_lost() {
+        let mut c = CodedShare::default();
+        // One flush carried two items of 30 and 10 decoded bytes and the start of a third.
+        c.add(50, 50);
+        assert_eq!(c.take(30), 30);
+        assert_eq!(c.take(10), 10);
+        // The third item ends in the next flush: its share is what is left of the first
+        // and all of the second.
+        c.add(9, 20);
+        assert_eq!(c.take(30), 19);
+        assert_eq!((c.wire, c.decoded), (0, 0));
+        // More asked than decoded (never, but): what there is.
+        c.add(5, 4);
+        assert_eq!(c.take(10), 5);
+        assert_eq!(c.take(1), 0);
     }
 }
