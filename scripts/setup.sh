@@ -39,11 +39,12 @@ if ! command -v cargo >/dev/null 2>&1; then
   fi
 fi
 
-# The interop tests run sscope against third-party servers: Python websockets and aiohttp.
-if ! python3 -c 'import websockets, aiohttp' >/dev/null 2>&1; then
-  echo "setup: installing Python packages websockets and aiohttp"
-  python3 -m pip install --quiet websockets aiohttp 2>/dev/null \
-    || python3 -m pip install --quiet --break-system-packages websockets aiohttp
+# The interop tests run sscope against third-party servers: Python websockets and aiohttp
+# (brotli for its br-encoded streams).
+if ! python3 -c 'import websockets, aiohttp, brotli' >/dev/null 2>&1; then
+  echo "setup: installing Python packages websockets, aiohttp and brotli"
+  python3 -m pip install --quiet websockets aiohttp brotli 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages websockets aiohttp brotli
 fi
 
 # Node 18 or newer for Vite.

@@ -2,7 +2,7 @@
 //! SSE), started from tests/interop/servers.py, and Node's `ws` with perMessageDeflate in
 //! three configurations, from tests/interop/ws_server.mjs. Our scripted peers could share
 //! our own misreading of an RFC; these cannot. Missing Python, Node or modules fail these
-//! tests with what to install (`pip install websockets aiohttp`; `npm ci` in
+//! tests with what to install (`pip install websockets aiohttp brotli`; `npm ci` in
 //! tests/interop): they never pass silently.
 
 use std::process::Stdio;
@@ -47,8 +47,8 @@ impl Peers {
     }
 }
 
-const INSTALL: &str =
-    "interop tests need Python 3 with websockets and aiohttp: `pip install websockets aiohttp`";
+const INSTALL: &str = "interop tests need Python 3 with websockets, aiohttp and brotli: \
+     `pip install websockets aiohttp brotli`";
 
 const INSTALL_NODE: &str =
     "interop tests need Node with ws: `cd tests/interop && npm ci` (or `make interop-deps`)";
@@ -322,8 +322,20 @@ async fn interop_aiohttp_gzip_sse_is_decoded() {
 
 #[tokio::test]
 async fn interop_gzip_sse_gives_each_event_the_compressed_bytes_of_its_flush() {
+    coded_sse_shares("gzip").await;
+}
+
+#[tokio::test]
+async fn interop_brotli_sse_is_decoded_with_each_event_given_its_flush() {
+    coded_sse_shares("br").await;
+}
+
+/// A stream in `coding` that flushes each event: every event's `compressed_size` is the
+/// size of its flush, as the server counted it.
+async fn coded_sse_shares(coding: &str) {
     let peers = peers().await;
-    let run = sscope(["sse", &peers.aiohttp("/sse-gzip-flushed"), "--no-reconnect"]).await;
+    let url = peers.aiohttp(&format!("/sse-coded-flushed?coding={coding}"));
+    let run = sscope(["sse", &url, "--no-reconnect"]).await;
     run.expect_success();
     let events: Vec<_> = run.records.iter().filter(|r| r.kind == "event").collect();
     assert_eq!(events.len(), 4, "{run}");

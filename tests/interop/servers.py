@@ -16,6 +16,7 @@ import threading
 import zlib
 
 import aiohttp
+import brotli
 from aiohttp import web
 import websockets
 from websockets.asyncio.server import serve
@@ -87,22 +88,31 @@ async def aiohttp_sse(request):
     return resp
 
 
-async def aiohttp_sse_gzip_flushed(request):
-    """A gzip stream flushed after each event, as a live compressed stream must be, written
-    by hand so each event's compressed bytes are known: the last event lists them."""
+async def aiohttp_sse_coded_flushed(request):
+    """A gzip or brotli stream (`?coding=gzip|br`) flushed after each event, as a live
+    compressed stream must be, written by hand so each event's compressed bytes are known:
+    the last event lists them."""
+    coding = request.query.get("coding", "gzip")
+    if coding == "br":
+        z = brotli.Compressor()
+        flushed = lambda data: z.process(data) + z.flush()
+        finished = lambda data: z.process(data) + z.finish()
+    else:
+        z = zlib.compressobj(6, zlib.DEFLATED, 31)
+        flushed = lambda data: z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH)
+        finished = lambda data: z.compress(data) + z.flush(zlib.Z_FINISH)
     resp = web.StreamResponse(
-        headers={"Content-Type": "text/event-stream", "Content-Encoding": "gzip"}
+        headers={"Content-Type": "text/event-stream", "Content-Encoding": coding}
     )
     await resp.prepare(request)
-    z = zlib.compressobj(6, zlib.DEFLATED, 31)
     sizes = []
     for n in (1, 2, 3):
-        block = z.compress(f"data: {'tick ' * 40}{n}\n\n".encode()) + z.flush(zlib.Z_SYNC_FLUSH)
+        block = flushed(f"data: {'tick ' * 40}{n}\n\n".encode())
         sizes.append(len(block))
         await resp.write(block)
         await asyncio.sleep(0.2)
     last = "data: sizes=" + ",".join(map(str, sizes)) + "\n\n"
-    await resp.write(z.compress(last.encode()) + z.flush(zlib.Z_FINISH))
+    await resp.write(finished(last.encode()))
     await resp.write_eof()
     return resp
 
@@ -137,7 +147,7 @@ async def main():
     app = web.Application()
     app.router.add_get("/ws", aiohttp_ws_echo)
     app.router.add_get("/sse", aiohttp_sse)
-    app.router.add_get("/sse-gzip-flushed", aiohttp_sse_gzip_flushed)
+    app.router.add_get("/sse-coded-flushed", aiohttp_sse_coded_flushed)
     app.router.add_post("/sse-post", aiohttp_sse_post)
     app.router.add_get("/sse-forbidden", aiohttp_sse_forbidden)
     app.router.add_get("/sse-204", aiohttp_no_content)

@@ -1,20 +1,19 @@
-//! The content coding of an SSE response body: gzip is decoded here, counting the bytes
-//! that came over the wire and the bytes they became, so that a stream inflating past
-//! [`MAX_RATIO`] (a gzip bomb: megabytes on the wire, gigabytes of events) is refused.
+//! The content coding of an SSE response body: gzip and brotli are decoded here, counting
+//! the bytes that came over the wire and the bytes they became, so that a stream inflating
+//! past [`MAX_RATIO`] (a bomb: megabytes on the wire, gigabytes of events) is refused.
 //!
 //! reqwest would decode gzip by itself, but it hides the wire bytes, so the SSE client turns
 //! that off and comes here. The event-stream parsing of the decoded bytes is `sse`'s;
-//! decoding itself is flate2's.
+//! decoding itself is flate2's (gzip) and brotli-decompressor's (br).
 
-use std::io::Write as _;
-
+use brotli_decompressor::DecompressorWriter;
 use bytes::Bytes;
 use flate2::write::GzDecoder;
 
 /// The most a stream may inflate, decoded bytes to wire bytes, once past
 /// [`RATIO_GRACE`]. Text event streams compress 5–20:1; 100:1 leaves room for very
-/// repetitive feeds while a bomb (deflate reaches about 1000:1) is stopped within a few
-/// MiB of output.
+/// repetitive feeds while a bomb (deflate reaches about 1000:1, brotli more) is stopped
+/// within a few MiB of output.
 pub const MAX_RATIO: u64 = 100;
 
 /// Decoded bytes before the ratio is checked: a gzip header and a short, repetitive
@@ -22,18 +21,27 @@ pub const MAX_RATIO: u64 = 100;
 pub const RATIO_GRACE: u64 = 1 << 20;
 
 /// Wire bytes decoded per step. Deflate inflates at most about 1032:1, so one step's
-/// output stays near 1 MiB, however the peer chunks its bytes.
+/// output stays near 1 MiB, however the peer chunks its bytes. Brotli can inflate further
+/// in a step, which the ratio check then stops at the end of that step.
 const STEP: usize = 1024;
+
+/// The brotli decoder's output buffer.
+const BROTLI_BUFFER: usize = 4096;
 
 /// Why a body cannot be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InflateError {
     #[error(
-        "the gzip-encoded stream inflates {ratio}:1 ({decoded} bytes from {wire} on the wire), over the bound of {MAX_RATIO}:1"
+        "the {coding}-encoded stream inflates more than {ratio}:1 (past {decoded} bytes from {wire} on the wire), over the bound of {MAX_RATIO}:1"
     )]
-    Ratio { ratio: u64, decoded: u64, wire: u64 },
-    #[error("the gzip-encoded stream is corrupt: {0}")]
-    Corrupt(String),
+    Ratio {
+        coding: &'static str,
+        ratio: u64,
+        decoded: u64,
+        wire: u64,
+    },
+    #[error("the {coding}-encoded stream is corrupt: {what}")]
+    Corrupt { coding: &'static str, what: String },
 }
 
 /// Decodes one response body, chunk by chunk, as it arrives.
@@ -42,11 +50,75 @@ pub(crate) enum Inflate {
     Identity {
         pending: Option<Bytes>,
     },
-    Gzip(Box<Gunzip>),
+    Coded(Box<Decoding>),
 }
 
-pub(crate) struct Gunzip {
-    decoder: GzDecoder<Vec<u8>>,
+/// Where a decoder writes: a buffer each step empties, refusing to grow past the room
+/// the ratio bound leaves, so that no step, however explosive, holds more than that.
+#[derive(Default)]
+struct Capped {
+    out: Vec<u8>,
+    room: u64,
+    over: bool,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if (self.out.len() + buf.len()) as u64 > self.room {
+            self.over = true;
+            return Err(std::io::Error::other("decoded past the ratio bound"));
+        }
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A content decoder writing into a buffer that each step empties.
+enum Decoder {
+    Gzip(Box<GzDecoder<Capped>>),
+    Brotli(Box<DecompressorWriter<Capped>>),
+}
+
+impl Decoder {
+    fn name(&self) -> &'static str {
+        match self {
+            Decoder::Gzip(_) => "gzip",
+            Decoder::Brotli(_) => "br",
+        }
+    }
+
+    /// Decodes `step` into at most `room` bytes and hands on everything decoded so far: a
+    /// stream that flushes each event shows it at once, not when the next one comes.
+    /// `Err(None)`: the step would decode past `room`.
+    fn decode(&mut self, step: &[u8], room: u64) -> Result<Vec<u8>, Option<std::io::Error>> {
+        fn run<W: std::io::Write>(
+            d: &mut W,
+            out: fn(&mut W) -> &mut Capped,
+            step: &[u8],
+            room: u64,
+        ) -> Result<Vec<u8>, Option<std::io::Error>> {
+            out(d).room = room;
+            let done = d.write_all(step).and_then(|()| d.flush());
+            let capped = out(d);
+            if capped.over {
+                return Err(None);
+            }
+            done.map_err(Some)?;
+            Ok(std::mem::take(&mut capped.out))
+        }
+        match self {
+            Decoder::Gzip(d) => run(&mut **d, GzDecoder::get_mut, step, room),
+            Decoder::Brotli(d) => run(&mut **d, DecompressorWriter::get_mut, step, room),
+        }
+    }
+}
+
+pub(crate) struct Decoding {
+    decoder: Decoder,
     pending: Bytes,
     wire: u64,
     decoded: u64,
@@ -54,32 +126,39 @@ pub(crate) struct Gunzip {
     untaken: u64,
 }
 
+/// The `Accept-Encoding` the SSE client sends: the codings [`Inflate`] decodes.
+pub(crate) const ACCEPT_ENCODING: &str = "gzip, br";
+
 impl Inflate {
-    /// The decoder for a response's `Content-Encoding` (absent: none). Only gzip is
-    /// decoded, the one coding the client asks for; any other passes through as it came.
+    /// The decoder for a response's `Content-Encoding` (absent: none). gzip and br are
+    /// decoded, the codings the client asks for; any other passes through as it came.
     pub(crate) fn for_encoding(content_encoding: Option<&str>) -> Inflate {
-        let gzip = content_encoding.is_some_and(|c| {
-            let c = c.trim();
-            c.eq_ignore_ascii_case("gzip") || c.eq_ignore_ascii_case("x-gzip")
-        });
-        if gzip {
-            Inflate::Gzip(Box::new(Gunzip {
-                decoder: GzDecoder::new(Vec::new()),
-                pending: Bytes::new(),
-                wire: 0,
-                decoded: 0,
-                untaken: 0,
-            }))
-        } else {
-            Inflate::Identity { pending: None }
-        }
+        let coding = content_encoding.map(str::trim).unwrap_or("");
+        let decoder =
+            if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+                Decoder::Gzip(Box::new(GzDecoder::new(Capped::default())))
+            } else if coding.eq_ignore_ascii_case("br") {
+                Decoder::Brotli(Box::new(DecompressorWriter::new(
+                    Capped::default(),
+                    BROTLI_BUFFER,
+                )))
+            } else {
+                return Inflate::Identity { pending: None };
+            };
+        Inflate::Coded(Box::new(Decoding {
+            decoder,
+            pending: Bytes::new(),
+            wire: 0,
+            decoded: 0,
+            untaken: 0,
+        }))
     }
 
     /// Takes the next chunk from the wire; [`Inflate::pull`] then gives what it decodes to.
     pub(crate) fn push(&mut self, wire: Bytes) {
         match self {
             Inflate::Identity { pending } => *pending = Some(wire),
-            Inflate::Gzip(g) => g.pending = wire,
+            Inflate::Coded(d) => d.pending = wire,
         }
     }
 
@@ -89,7 +168,7 @@ impl Inflate {
     pub(crate) fn take_wire(&mut self) -> Option<u64> {
         match self {
             Inflate::Identity { .. } => None,
-            Inflate::Gzip(g) => Some(std::mem::take(&mut g.untaken)),
+            Inflate::Coded(d) => Some(std::mem::take(&mut d.untaken)),
         }
     }
 
@@ -97,35 +176,42 @@ impl Inflate {
     pub(crate) fn pull(&mut self) -> Result<Option<Bytes>, InflateError> {
         match self {
             Inflate::Identity { pending } => Ok(pending.take().filter(|b| !b.is_empty())),
-            Inflate::Gzip(g) => g.pull(),
+            Inflate::Coded(d) => d.pull(),
         }
     }
 }
 
-impl Gunzip {
+impl Decoding {
     fn pull(&mut self) -> Result<Option<Bytes>, InflateError> {
+        let coding = self.decoder.name();
         while !self.pending.is_empty() {
             let step = self.pending.split_to(STEP.min(self.pending.len()));
             self.wire += step.len() as u64;
             self.untaken += step.len() as u64;
-            // The flush hands on everything decoded so far: a stream that sync-flushes
-            // each event shows it at once, not when the next one comes.
-            self.decoder
-                .write_all(&step)
-                .and_then(|()| self.decoder.flush())
-                .map_err(|e| InflateError::Corrupt(e.to_string()))?;
-            let out = std::mem::take(self.decoder.get_mut());
+            // Past the grace, a stream may hold MAX_RATIO decoded bytes per wire byte.
+            let allowed = RATIO_GRACE.max(MAX_RATIO.saturating_mul(self.wire));
+            let room = allowed.saturating_sub(self.decoded);
+            let out = match self.decoder.decode(&step, room) {
+                Ok(out) => out,
+                Err(None) => {
+                    return Err(InflateError::Ratio {
+                        coding,
+                        ratio: allowed / self.wire.max(1),
+                        decoded: allowed,
+                        wire: self.wire,
+                    });
+                }
+                Err(Some(e)) => {
+                    return Err(InflateError::Corrupt {
+                        coding,
+                        what: e.to_string(),
+                    });
+                }
+            };
             if out.is_empty() {
                 continue;
             }
             self.decoded += out.len() as u64;
-            if self.decoded > RATIO_GRACE && self.decoded > MAX_RATIO.saturating_mul(self.wire) {
-                return Err(InflateError::Ratio {
-                    ratio: self.decoded / self.wire.max(1),
-                    decoded: self.decoded,
-                    wire: self.wire,
-                });
-            }
             return Ok(Some(Bytes::from(out)));
         }
         Ok(None)
@@ -137,6 +223,7 @@ mod tests {
     use super::*;
     use flate2::Compression;
     use flate2::write::GzEncoder;
+    use std::io::Write as _;
 
     fn gzip(data: &[u8]) -> Vec<u8> {
         let mut gz = GzEncoder::new(Vec::new(), Compression::default());
@@ -187,6 +274,45 @@ mod tests {
         assert_eq!(plain.take_wire(), None);
     }
 
+    /// `data: 0\n\n` … `data: 19999\n\n`, brotli-encoded (Python's `brotli.compress`).
+    const EVENTS_BR: &[u8] = include_bytes!("testdata/events.br");
+    /// 64 MiB of zeros in 106 bytes of brotli.
+    const BOMB_BR: &[u8] = include_bytes!("testdata/bomb.br");
+
+    #[test]
+    fn brotli_decodes_whatever_the_chunking() {
+        let text: Vec<u8> = (0..20_000)
+            .flat_map(|i| format!("data: {i}\n\n").into_bytes())
+            .collect();
+        for chunk in [1, 7, 1024, 5000, EVENTS_BR.len()] {
+            let mut inf = Inflate::for_encoding(Some(" BR "));
+            assert_eq!(
+                inflate_all(&mut inf, EVENTS_BR, chunk).expect("decodes"),
+                text
+            );
+        }
+    }
+
+    #[test]
+    fn a_brotli_bomb_is_refused_holding_no_more_than_the_bound() {
+        let mut inf = Inflate::for_encoding(Some("br"));
+        inf.push(Bytes::from_static(BOMB_BR));
+        let mut decoded = 0;
+        let err = loop {
+            match inf.pull() {
+                Ok(Some(p)) => decoded += p.len() as u64,
+                Ok(None) => panic!("the whole bomb decoded: {decoded} bytes"),
+                Err(e) => break e,
+            }
+        };
+        assert!(
+            matches!(err, InflateError::Ratio { coding: "br", .. }),
+            "{err}"
+        );
+        // 106 wire bytes allow the grace only: 1 MiB, never the 64 MiB.
+        assert!(decoded <= RATIO_GRACE, "{decoded} bytes handed on");
+    }
+
     #[test]
     fn identity_passes_bytes_as_they_came() {
         let mut inf = Inflate::for_encoding(None);
@@ -194,8 +320,8 @@ mod tests {
             inflate_all(&mut inf, b"data: a\n\n", 4).expect("ok"),
             b"data: a\n\n"
         );
-        let mut br = Inflate::for_encoding(Some("br"));
-        assert_eq!(inflate_all(&mut br, b"xyz", 2).expect("ok"), b"xyz");
+        let mut zstd = Inflate::for_encoding(Some("zstd"));
+        assert_eq!(inflate_all(&mut zstd, b"xyz", 2).expect("ok"), b"xyz");
     }
 
     #[test]
@@ -225,6 +351,9 @@ mod tests {
     fn corrupt_gzip_is_an_error() {
         let mut inf = Inflate::for_encoding(Some("gzip"));
         let err = inflate_all(&mut inf, b"\x1f\x8b\x08\x00 not deflate at all, no", 64);
-        assert!(matches!(err, Err(InflateError::Corrupt(_))), "{err:?}");
+        assert!(
+            matches!(err, Err(InflateError::Corrupt { coding: "gzip", .. })),
+            "{err:?}"
+        );
     }
 }

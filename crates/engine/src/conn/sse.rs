@@ -446,7 +446,7 @@ impl Stream<'_> {
                                     // a reconnection: fail for good.
                                     let cause = match e {
                                         InflateError::Ratio { .. } => Cause::TooBig,
-                                        InflateError::Corrupt(_) => Cause::ProtocolViolation,
+                                        InflateError::Corrupt { .. } => Cause::ProtocolViolation,
                                     };
                                     em.error(cause, e.to_string()).await?;
                                     return Ok(Round::Done(Outcome::Failed));
@@ -535,7 +535,7 @@ impl Stream<'_> {
         // it can bound how far a body inflates.
         headers.insert(
             reqwest::header::ACCEPT_ENCODING,
-            HeaderValue::from_static("gzip"),
+            HeaderValue::from_static(super::inflate::ACCEPT_ENCODING),
         );
         if let Some(id) = self.parser.last_event_id().filter(|id| !id.is_empty()) {
             // An id that cannot be a header value (a control character) is not sent,
