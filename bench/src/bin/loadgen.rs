@@ -5,7 +5,10 @@
 //!
 //! - `ws`: completes the WebSocket handshake, sends N text messages of exactly
 //!   SIZE printable ASCII bytes, then a close frame with code 1000, and waits
-//!   for the client's close reply.
+//!   for the client's close reply. With `--deflate`, and a client that offers
+//!   permessage-deflate, it agrees to it without context takeover either way
+//!   and sends each message compressed (RSV1), the same compressed bytes every
+//!   time, so a client's inflate cost can be measured against plain frames.
 //! - `sse`: answers `200 text/event-stream` (chunked) and writes N events
 //!   `data: <SIZE bytes>\n\n`, then ends the body and closes the connection.
 //!
@@ -53,6 +56,10 @@ struct Args {
     /// Port to listen on (0: any free port).
     #[arg(long, default_value_t = 0)]
     port: u16,
+    /// WebSocket: compress each message with permessage-deflate (RFC 7692), if the
+    /// client offers it.
+    #[arg(long)]
+    deflate: bool,
 }
 
 fn main() -> ExitCode {
@@ -69,8 +76,12 @@ fn main() -> ExitCode {
 fn run(args: &Args) -> Result<()> {
     let payload = payload(args.size);
     // Build everything before listening, so the client never waits for it.
+    let plain = Plan::new(&ws_frame(&payload), args.count, |body| body.to_vec());
     let plan = match args.proto {
-        Proto::Ws => Plan::new(&ws_frame(&payload), args.count, |body| body.to_vec()),
+        Proto::Ws if args.deflate => {
+            Plan::new(&deflated_frame(&payload)?, args.count, |body| body.to_vec())
+        }
+        Proto::Ws => plain.clone(),
         Proto::Sse => Plan::new(&sse_event(&payload), args.count, http_chunk),
     };
 
@@ -90,7 +101,18 @@ fn run(args: &Args) -> Result<()> {
 
     let started = Instant::now();
     match args.proto {
-        Proto::Ws => serve_ws(&mut stream, &head, &plan)?,
+        Proto::Ws => {
+            // Compressed only when the client offered it; plain frames otherwise.
+            let offered = header(&head, "sec-websocket-extensions")
+                .is_some_and(|e| e.contains("permessage-deflate"));
+            let deflate = args.deflate && offered;
+            serve_ws(
+                &mut stream,
+                &head,
+                if deflate { &plan } else { &plain },
+                deflate,
+            )?
+        }
         Proto::Sse => serve_sse(&mut stream, &plan)?,
     }
     let secs = started.elapsed().as_secs_f64();
@@ -131,6 +153,27 @@ fn ws_frame(payload: &[u8]) -> Vec<u8> {
     f
 }
 
+/// One compressed text frame (FIN, RSV1, opcode 1): the payload deflated on its own
+/// (no context takeover), without the 00 00 FF FF tail (RFC 7692 §7.2.1).
+fn deflated_frame(payload: &[u8]) -> Result<Vec<u8>> {
+    let mut z = flate2::Compress::new(flate2::Compression::default(), false);
+    let mut out = Vec::with_capacity(payload.len() + 64);
+    z.compress_vec(payload, &mut out, flate2::FlushCompress::Sync)
+        .context("deflate")?;
+    while out.len() == out.capacity() {
+        out.reserve(out.len());
+        z.compress_vec(&[], &mut out, flate2::FlushCompress::Sync)
+            .context("deflate")?;
+    }
+    if !out.ends_with(&[0, 0, 0xff, 0xff]) {
+        bail!("a sync flush ends with 00 00 ff ff");
+    }
+    out.truncate(out.len() - 4);
+    let mut frame = ws_frame(&out);
+    frame[0] |= 0x40;
+    Ok(frame)
+}
+
 /// One SSE event carrying `payload` as a single data line.
 fn sse_event(payload: &[u8]) -> Vec<u8> {
     let mut e = Vec::with_capacity(payload.len() + 8);
@@ -149,6 +192,7 @@ fn http_chunk(body: &[u8]) -> Vec<u8> {
 }
 
 /// The whole message stream as `full` written `repeats` times, then `tail`.
+#[derive(Clone)]
 struct Plan {
     full: Vec<u8>,
     repeats: u64,
@@ -223,14 +267,20 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
-fn serve_ws(stream: &mut TcpStream, head: &str, plan: &Plan) -> Result<()> {
+fn serve_ws(stream: &mut TcpStream, head: &str, plan: &Plan, deflate: bool) -> Result<()> {
     let Some(key) = header(head, "sec-websocket-key") else {
         stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")?;
         bail!("request without Sec-WebSocket-Key");
     };
+    let extension = if deflate {
+        "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; \
+         client_no_context_takeover\r\n"
+    } else {
+        ""
+    };
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Accept: {}\r\n\r\n",
+         Sec-WebSocket-Accept: {}\r\n{extension}\r\n",
         derive_accept_key(key.as_bytes())
     );
     stream.write_all(response.as_bytes())?;

@@ -32,7 +32,7 @@ use args::{BadArgs, Cli, Cmd, Format};
 
 /// Records buffered between the connection and the printer. Enough to keep both busy
 /// in a firehose; when full, the connection stops reading and TCP slows the peer.
-const RECORD_CAPACITY: usize = 256;
+const RECORD_CAPACITY: usize = 32;
 
 /// Builds the async runtime `builder` describes, or says why it cannot (exit status 1).
 fn runtime(mut builder: tokio::runtime::Builder) -> Result<tokio::runtime::Runtime, ExitCode> {

@@ -16,7 +16,7 @@ use crate::args::Format;
 
 /// Records taken from the channel per wake-up: large enough to amortise the wake-up,
 /// small enough to start writing early.
-const BATCH: usize = 256;
+const BATCH: usize = 32;
 
 /// Bytes buffered before a write even while more records are ready.
 const WRITE_AT: usize = 128 << 10;

@@ -17,9 +17,12 @@ pub(crate) const OFFER: &str = "permessage-deflate; client_max_window_bits";
 /// which the sender removes and the receiver puts back.
 const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
-/// First room given to an inflating message beyond what it already holds; it then
-/// doubles, up to the limit.
-const INFLATE_STEP: usize = 16 << 10;
+/// First room given to an inflating message: this many times its first compressed
+/// bytes, at least [`INFLATE_MIN`]; it then doubles, up to the limit. Text compresses
+/// 3–10:1, so most messages fit the first guess, and a small message never holds a big
+/// buffer (a record keeps its payload's allocation while it waits in the channel).
+const INFLATE_GUESS: usize = 4;
+const INFLATE_MIN: usize = 256;
 
 /// The parameters the server agreed to (RFC 7692 §7.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -164,7 +167,12 @@ impl Deflate {
                 if out.len() >= cap {
                     return Err(InflateError::TooBig);
                 }
-                let want = out.capacity().saturating_mul(2).max(INFLATE_STEP).min(cap);
+                let want = if out.capacity() == 0 {
+                    input.len().saturating_mul(INFLATE_GUESS).max(INFLATE_MIN)
+                } else {
+                    out.capacity().saturating_mul(2)
+                }
+                .min(cap);
                 out.reserve_exact(want - out.len());
             }
             let (in_before, out_before) = (self.inflate.total_in(), out.len());

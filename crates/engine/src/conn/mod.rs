@@ -257,7 +257,16 @@ impl Emitter {
             body,
             wire,
         };
-        self.sink.send(record).await.map_err(|_| SinkClosed)
+        // A channel with room takes the record at once, without the semaphore future
+        // `send` builds (a firehose's common case, measured in BENCHMARKS.md); a full one
+        // is waited on, which is the backpressure.
+        match self.sink.try_send(record) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(record)) => {
+                self.sink.send(record).await.map_err(|_| SinkClosed)
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(SinkClosed),
+        }
     }
 
     /// Records an `error` with its cause, a message and no response.

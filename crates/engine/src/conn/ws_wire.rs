@@ -32,6 +32,11 @@ const MAX_CONTROL_PAYLOAD: u64 = 125;
 /// not listed, so a record stays small whatever the peer does.
 pub(crate) const MAX_FRAME_LIST: usize = 256;
 
+/// Room an inflated message may leave unused before it is given back: small enough that
+/// a channel full of records holds little waste, large enough that small messages are
+/// never copied for it.
+const SHRINK_OVER: usize = 4 << 10;
+
 pub(crate) const OP_CONTINUATION: u8 = 0x0;
 pub(crate) const OP_TEXT: u8 = 0x1;
 pub(crate) const OP_BINARY: u8 = 0x2;
@@ -426,7 +431,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
             ..
         } = partial;
         if wire.frames == 1 {
-            wire.frame_list.clear();
+            wire.frame_list = Vec::new();
+        }
+        // Inflating doubles the buffer: give back what the message did not fill, so a
+        // record waiting in the channel holds its payload's size, not twice that.
+        let mut data = data;
+        if data.capacity() - data.len() > SHRINK_OVER {
+            data.shrink_to_fit();
         }
         let msg = if text {
             // Checked fragment by fragment above; this cannot fail, and says so if it did.
