@@ -28,6 +28,7 @@ use tokio_util::task::TaskTracker;
 pub mod api;
 pub mod assets;
 pub mod chart;
+pub mod collections;
 pub mod commands;
 pub mod demo;
 pub mod downloads;
@@ -59,6 +60,7 @@ fn full_app(
     live_sockets: TaskTracker,
     tags: wire::Tags,
     labs: labs::LabState,
+    collections: collections::Collections,
 ) -> Router {
     let live = ui_socket::LiveState {
         session: session.clone(),
@@ -67,6 +69,7 @@ fn full_app(
     let routes = api::router(session)
         .merge(chart::router(live.session.clone()))
         .merge(labs::router(labs))
+        .merge(collections::router(collections))
         .merge(sessions::router(sessions::SessionsState::new(
             live.session.clone(),
         )));
@@ -171,6 +174,11 @@ impl Server {
             session = session.with_library(Arc::clone(&lib), id);
             library = Some((lib, id));
         }
+        // Saved connections live beside the library, or in memory with it.
+        let collections = match &config.data_dir {
+            Some(dir) => collections::Collections::open(dir),
+            None => collections::Collections::in_memory(),
+        };
         let demo = demo::Demo::with_shutdown(stop.child_token());
         let ui = assets::UiFiles::new(Some(config.ui_dir.unwrap_or_else(assets::default_ui_dir)));
         let ui_built = ui.is_built();
@@ -187,6 +195,7 @@ impl Server {
                 format!("http://{addr}"),
                 stop.child_token(),
             ),
+            collections,
         );
         let graceful = stop.clone();
         let task = tokio::spawn(async move {
