@@ -50,6 +50,12 @@ pub fn demo_app(demo: &demo::Demo) -> Router {
     Router::new().nest(demo::PREFIX, demo.router())
 }
 
+/// The API's own state beyond the session: lab runs and saved connections.
+struct Stores {
+    labs: labs::LabState,
+    collections: collections::Collections,
+}
+
 /// The whole server: demos, the guarded API and live stream (its sockets register with
 /// `live_sockets`), and the UI.
 fn full_app(
@@ -59,9 +65,9 @@ fn full_app(
     ui: assets::UiFiles,
     live_sockets: TaskTracker,
     tags: wire::Tags,
-    labs: labs::LabState,
-    collections: collections::Collections,
+    stores: Stores,
 ) -> Router {
+    let Stores { labs, collections } = stores;
     let live = ui_socket::LiveState {
         session: session.clone(),
         sockets: live_sockets,
@@ -190,12 +196,14 @@ impl Server {
             ui,
             live_sockets.clone(),
             wire::Tags::default(),
-            labs::LabState::new(
-                session.clone(),
-                format!("http://{addr}"),
-                stop.child_token(),
-            ),
-            collections,
+            Stores {
+                labs: labs::LabState::new(
+                    session.clone(),
+                    format!("http://{addr}"),
+                    stop.child_token(),
+                ),
+                collections,
+            },
         );
         let graceful = stop.clone();
         let task = tokio::spawn(async move {
