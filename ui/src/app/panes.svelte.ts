@@ -218,7 +218,9 @@ export class Panes {
       pane.error = { code: 'invalid_input', message: built.message, field: built.field };
       return;
     }
-    await this.openIn(pane, built.request);
+    // The inspector shows what was asked, a secret header's value masked like the token.
+    const secret = new Set(resolved.config.headers.filter((h) => h.secret).map((h) => h.name.trim().toLowerCase()));
+    await this.openIn(pane, built.request, secret);
   }
 
   /** Opens a new live connection with a recorded connection's settings, the secrets the
@@ -228,7 +230,7 @@ export class Panes {
     await this.openIn(pane, request);
   }
 
-  private async openIn(pane: PaneState, request: OpenRequest) {
+  private async openIn(pane: PaneState, request: OpenRequest, secretHeaders: ReadonlySet<string> = new Set()) {
     pane.busy = true;
     pane.error = null;
     try {
@@ -239,7 +241,7 @@ export class Panes {
       pane.requests.set(view.id, {
         ...shown,
         headers: [
-          ...shown.headers,
+          ...shown.headers.map(([n, v]): [string, string] => [n, secretHeaders.has(n.toLowerCase()) ? '••••••' : v]),
           ...(request.bearer ? ([['Authorization', 'Bearer ••••••']] as [string, string][]) : []),
           ...(request.basic ? ([['Authorization', 'Basic ••••••']] as [string, string][]) : []),
         ],
