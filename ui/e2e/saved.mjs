@@ -12,7 +12,8 @@
 // connection opened with one click against the embedded demo server at the resolved URL,
 // the browser asking again for the secret it does not keep; renamed, duplicated,
 // deleted; the collection exported (the secret not in the file, named as to be filled)
-// and imported again, and a bad file refused naming what is wrong; the server's stored
+// and imported again, and a bad file refused naming what is wrong; a Postman collection's
+// WebSocket request imported without its key; the server's stored
 // file checked for the secret. One line per test, screenshots in e2e/artifacts/saved-*.png;
 // exit 1 on failure.
 
@@ -230,7 +231,7 @@ await test('an exported collection has no secret, names it to fill, and imports 
   file.collections[0].name = 'From a teammate';
   const path = join(artifacts, 'saved-teammate.json');
   writeFileSync(path, JSON.stringify(file));
-  await page.locator('.saved input.picker').setInputFiles(path);
+  await page.locator('.saved input.file-picker').setInputFiles(path);
   await menu().locator('.note.imported').waitFor();
   const note = await menu().locator('.note.imported').innerText();
   assert(/Imported 1 collection/.test(note) && /Kept the existing local, staging/.test(note), `note: ${note}`);
@@ -248,13 +249,40 @@ await test('a bad collections file is refused naming what is wrong, nothing adde
   const path = join(artifacts, 'saved-bad.json');
   writeFileSync(path, JSON.stringify(bad));
   await openSaved();
-  await page.locator('.saved input.picker').setInputFiles(path);
+  await page.locator('.saved input.file-picker').setInputFiles(path);
   const err = menu().locator('.note.error');
   await err.waitFor();
   const text = await err.innerText();
   assert(text.includes('collections[0].items[0].config.bearer'), `error: ${text}`);
   assert((await apiGet('/api/collections')).collections.length === 2, 'a refused file added collections');
   await err.getByRole('button', { name: 'Dismiss' }).click();
+});
+
+await test("a Postman collection's WebSocket request imports, its key left out and said so", async () => {
+  const postman = {
+    info: { name: 'From Postman', schema: 'https://schema.getpostman.com/json/collection/v2.1.0/collection.json' },
+    item: [
+      {
+        name: 'Echo',
+        request: {
+          method: 'GET',
+          url: { raw: 'ws://{{host}}/demo/ws/echo' },
+          header: [{ key: 'X-Api-Key', value: 'pm-SECRET' }],
+        },
+      },
+      { name: 'Users', request: { method: 'GET', url: 'https://{{host}}/users' } },
+    ],
+  };
+  const path = join(artifacts, 'saved-postman.json');
+  writeFileSync(path, JSON.stringify(postman));
+  await openSaved();
+  await page.locator('.saved input.file-picker').setInputFiles(path);
+  await collection('From Postman').waitFor();
+  const note = await menu().locator('.note.imported').innerText();
+  assert(/X-Api-Key header's value was left out/.test(note) && /1 request\(s\)/.test(note), `note: ${note}`);
+  assert(!stored().includes('pm-SECRET'), 'a Postman secret reached collections.json');
+  await shot('07-postman');
+  await page.keyboard.press('Escape');
 });
 
 await test('opening again after a reload asks for the secret again, and the pane resolves with the chosen env', async () => {

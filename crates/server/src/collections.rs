@@ -12,7 +12,8 @@
 //!
 //! Export and import speak one file format (`streamscope.collections`, version 1); an
 //! import is checked whole before anything is added, and an error names the JSON path
-//! of what is wrong.
+//! of what is wrong. An import also reads a Postman collection v2.1's WebSocket and SSE
+//! requests (`postman.rs`).
 
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
@@ -276,6 +277,18 @@ fn check_config(at: &str, config: &Map<String, Value>) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A variable name as `{{name}}` reads it: a letter or `_`, then letters, digits, `_`,
+/// `-` and `.`.
+pub(crate) fn var_name_ok(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && name.len() <= MAX_VAR_NAME
+}
+
 fn check_vars(at: &str, vars: &[Var]) -> Result<(), ApiError> {
     if vars.len() > MAX_VARS {
         return Err(ApiError::TooLarge(format!(
@@ -284,16 +297,7 @@ fn check_vars(at: &str, vars: &[Var]) -> Result<(), ApiError> {
         )));
     }
     for (i, v) in vars.iter().enumerate() {
-        let ok_start = v
-            .name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-        let ok_rest = v
-            .name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-        if !ok_start || !ok_rest || v.name.len() > MAX_VAR_NAME {
+        if !var_name_ok(&v.name) {
             return Err(ApiError::BadRequest(format!(
                 "{at}[{i}].name {:?}: a variable name starts with a letter or _ and holds only \
                  letters, digits, _, - and . (at most {MAX_VAR_NAME})",
@@ -710,6 +714,63 @@ struct Imported {
     /// Environments added; one whose name exists already is skipped (named here).
     environments: Vec<Environment>,
     skipped_environments: Vec<String>,
+    /// What a Postman import left out or changed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<String>,
+}
+
+/// A Postman collection as the pieces of a Streamscope file, with its notes.
+fn from_postman(doc: &Value) -> Result<(ExportFile, Vec<String>), ApiError> {
+    let read = crate::postman::read(doc).map_err(|e| {
+        ApiError::BadRequest(format!("a Postman collection, but not one this reads: {e}"))
+    })?;
+    let mut notes = read.notes;
+    if read.items.is_empty() {
+        return Err(ApiError::BadRequest(format!(
+            "the Postman collection {:?} has no WebSocket (ws://, wss://) or SSE (Accept: text/event-stream) request",
+            read.name
+        )));
+    }
+    let mut vars = Vec::new();
+    for (name, value, secret) in read.vars {
+        if var_name_ok(&name) {
+            vars.push(Var {
+                name,
+                value,
+                secret,
+            });
+        } else {
+            notes.push(format!(
+                "the variable {name:?} was left out: a name here starts with a letter or _ and holds only letters, digits, _, - and ."
+            ));
+        }
+    }
+    let environments = if vars.is_empty() {
+        Vec::new()
+    } else {
+        vec![ExportEnv {
+            name: read.name.clone(),
+            vars,
+        }]
+    };
+    let file = ExportFile {
+        format: FORMAT.to_owned(),
+        version: VERSION,
+        collections: vec![ExportCollection {
+            name: read.name,
+            items: read
+                .items
+                .into_iter()
+                .map(|(name, config)| ExportItem {
+                    name: name.chars().take(MAX_NAME).collect(),
+                    config,
+                    to_fill: Vec::new(),
+                })
+                .collect(),
+        }],
+        environments,
+    };
+    Ok((file, notes))
 }
 
 /// Adds the file's collections (new ids) and the environments whose names are new.
@@ -718,8 +779,18 @@ async fn import(
     State(s): State<Collections>,
     bytes: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(&bytes);
-    let file: ExportFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    // A Postman collection (v2.1) is read by its own reader; anything else must be ours.
+    let mut notes = Vec::new();
+    let postman = serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .filter(crate::postman::is_postman);
+    let file: ExportFile = if let Some(doc) = postman {
+        let (file, n) = from_postman(&doc)?;
+        notes = n;
+        file
+    } else {
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -731,7 +802,8 @@ async fn import(
                 "not a Streamscope collections file: at {path}: {inner}"
             ))
         }
-    })?;
+        })?
+    };
     if file.format != FORMAT {
         return Err(ApiError::BadRequest(format!(
             "format is {:?}; a Streamscope collections file says {FORMAT:?}",
@@ -805,6 +877,7 @@ async fn import(
                 collections,
                 environments: added,
                 skipped_environments: skipped,
+                notes,
             })
         })
         .await?;

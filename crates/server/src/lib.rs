@@ -35,6 +35,7 @@ pub mod downloads;
 pub mod error;
 pub mod heap;
 pub mod labs;
+mod postman;
 pub mod security;
 pub mod sessions;
 pub mod signals;

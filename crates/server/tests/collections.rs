@@ -463,3 +463,61 @@ async fn an_unreadable_store_is_kept_aside_and_the_server_starts() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_postman_collections_streams_import_without_their_secrets() {
+    with_api(|api| async move {
+        let postman = json!({
+            "info": {"name": "Realtime API", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"},
+            "item": [
+                {"name": "Chat socket", "request": {"method": "GET", "url": {"raw": "wss://{{host}}/chat"},
+                    "header": [{"key": "X-Api-Key", "value": "pm-SECRET-1"}]}},
+                {"name": "Feeds", "item": [
+                    {"name": "Completions", "request": {"method": "POST", "url": "https://{{host}}/v1/stream",
+                        "header": [{"key": "Accept", "value": "text/event-stream"}],
+                        "body": {"mode": "raw", "raw": "{\"stream\": true}"},
+                        "auth": {"type": "bearer", "bearer": [{"key": "token", "value": "pm-SECRET-2"}]}}}
+                ]},
+                {"name": "List users", "request": {"method": "GET", "url": "https://{{host}}/users"}}
+            ],
+            "variable": [{"key": "host", "value": "api.example"}, {"key": "token", "value": "pm-SECRET-3"}]
+        });
+        let r = api
+            .post_raw("/api/collections/import", serde_json::to_vec(&postman).expect("json"))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let text = r.text();
+        assert!(!text.contains("SECRET"), "{text}");
+        let body = r.json();
+        let items = &body["collections"][0]["items"];
+        assert_eq!(body["collections"][0]["name"], "Realtime API");
+        assert_eq!(items[0]["name"], "Chat socket");
+        assert_eq!(items[0]["config"]["headers"][0]["secret"], true);
+        assert_eq!(items[1]["name"], "Feeds / Completions");
+        assert_eq!(items[1]["config"]["method"], "POST");
+        assert_eq!(items[1]["config"]["auth"], "bearer");
+        assert_eq!(items.as_array().map(Vec::len), Some(2));
+        assert_eq!(body["environments"][0]["name"], "Realtime API");
+        assert_eq!(body["environments"][0]["vars"][1]["secret"], true);
+        let notes = body["notes"].to_string();
+        assert!(notes.contains("1 request(s)") && notes.contains("bearer token was left out"), "{notes}");
+        // What it became exports as a Streamscope file naming the secrets to fill.
+        let file = api.get("/api/collections/export").await.json();
+        assert_eq!(
+            file["collections"][0]["items"][1]["to_fill"],
+            json!(["bearer"])
+        );
+
+        // A Postman collection with no stream in it says so.
+        let plain = json!({
+            "info": {"name": "REST", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"},
+            "item": [{"name": "x", "request": {"method": "GET", "url": "https://a/b"}}]
+        });
+        let m = api
+            .post_raw("/api/collections/import", serde_json::to_vec(&plain).expect("json"))
+            .await
+            .assert_error(400, "bad_request");
+        assert!(m.contains("no WebSocket"), "{m}");
+    })
+    .await;
+}

@@ -356,4 +356,6 @@ export interface ImportedCollections {
   collections: Collection[];
   environments: EnvironmentView[];
   skipped_environments: string[];
+  /** What a Postman import left out or changed. */
+  notes?: string[];
 }
