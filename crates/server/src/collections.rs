@@ -48,6 +48,8 @@ pub const MAX_ENVIRONMENTS: usize = 100;
 pub const MAX_VARS: usize = 500;
 /// Largest pane settings object, serialized: a long POST body fits, a recording does not.
 pub const MAX_CONFIG_BYTES: usize = 256 * 1024;
+/// Largest file an import reads: a Postman export with many requests fits.
+pub const MAX_IMPORT: usize = 16 << 20;
 /// Largest variable value.
 pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 
@@ -191,7 +193,10 @@ pub fn router(state: Collections) -> Router {
     Router::new()
         .route("/collections", get(list).post(create))
         .route("/collections/export", get(export))
-        .route("/collections/import", post(import))
+        .route(
+            "/collections/import",
+            post(import).layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT)),
+        )
         .route(
             "/collections/{cid}",
             axum::routing::patch(rename).delete(remove),
@@ -777,8 +782,19 @@ fn from_postman(doc: &Value) -> Result<(ExportFile, Vec<String>), ApiError> {
 /// The whole file is checked first: one bad field refuses it all, named by its path.
 async fn import(
     State(s): State<Collections>,
-    bytes: axum::body::Bytes,
+    bytes: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
+    // axum's own rejection is plain text; the UI needs `code`.
+    let bytes = bytes.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(format!(
+                "the file is larger than {} MiB, more than a collections file holds",
+                MAX_IMPORT >> 20
+            ))
+        } else {
+            ApiError::BadRequest(format!("reading the file: {}", r.body_text()))
+        }
+    })?;
     // A Postman collection (v2.1) is read by its own reader; anything else must be ours.
     let mut notes = Vec::new();
     let postman = serde_json::from_slice::<Value>(&bytes)

@@ -400,6 +400,12 @@ async fn a_bad_import_is_refused_whole_naming_what_is_wrong() {
                 .assert_error(400, "bad_request");
             assert!(m.contains(says), "{says}: {m}");
         }
+        let huge = vec![b' '; (16 << 20) + 1];
+        let m = api
+            .post_raw("/api/collections/import", huge)
+            .await
+            .assert_error(413, "payload_too_large");
+        assert!(m.contains("16 MiB"), "{m}");
         // Nothing of a refused file was added.
         assert_eq!(api.get("/api/collections").await.json()["collections"], json!([]));
     })
