@@ -14,8 +14,8 @@
 // deleted; the collection exported (the secret not in the file, named as to be filled)
 // and imported again, and a bad file refused naming what is wrong; a Postman collection's
 // WebSocket request imported without its key; the server's stored
-// file checked for the secret. One line per test, screenshots in e2e/artifacts/saved-*.png;
-// exit 1 on failure.
+// file checked for the secret. One line per test, screenshots in e2e/artifacts/saved-*.png
+// (docs/saved.png for the README with E2E_DOCS_SHOTS=1); exit 1 on failure.
 
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -173,11 +173,19 @@ await test('the saved connection opens with one click at the resolved URL, the s
   const mine = conns.find((c) => c.url === `ws://${host}/demo/ws/echo`);
   assert(mine, `no connection at the resolved URL: ${conns.map((c) => c.url)}`);
   assert((await p.getByLabel('URL').inputValue()) === 'ws://{{host}}/demo/ws/echo', 'the pane keeps the template');
+  const shown = await p.locator('.resolved').innerText();
+  assert(shown.includes(`ws://${host}/demo/ws/echo`), `the pane shows the resolved URL: ${shown}`);
   assert(
     await p.getByRole('button', { name: 'Save to echo' }).isVisible(),
     'the pane offers Save to its saved connection',
   );
   await shot('05-opened');
+  // The README's picture: the menu open over the pane it opened, the environment chosen.
+  await openSaved();
+  await page.screenshot({
+    path: process.env.E2E_DOCS_SHOTS ? join(uiDir, '..', 'docs', 'saved.png') : join(artifacts, 'saved-readme.png'),
+  });
+  await page.keyboard.press('Escape');
 });
 
 await test('saved connections are renamed, saved back, duplicated and deleted', async () => {
