@@ -14,6 +14,7 @@
 mod error;
 mod export;
 mod import;
+mod secrets;
 mod settings;
 mod timing;
 
@@ -129,7 +130,10 @@ fn build_app(
         .invoke_handler(tauri::generate_handler![
             export::save_export,
             import::import_file,
-            settings::save_settings
+            settings::save_settings,
+            secrets::secret_get,
+            secrets::secret_set,
+            secrets::secret_delete
         ])
         .setup(move |app| {
             if let Err(e) = open_main_window(app, ui_url, started, timing) {

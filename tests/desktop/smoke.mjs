@@ -1,5 +1,6 @@
 // Desktop smoke test: the built `streamscope` starts, its window shows the UI on the
-// embedded server, the page can call the shell's commands (and nothing else), an export
+// embedded server, the page can call the shell's commands (and nothing else), a saved
+// connection's secret goes to the system keychain and into no file, an export
 // goes through the native save dialog, settings and the window's size outlive a restart,
 // and closing the window quits the app and stops the server.
 //
@@ -87,6 +88,17 @@ function stopDriver(child) {
     try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
   }
   try { process.kill(-child.pid, 'SIGKILL'); } catch { /* group already empty */ }
+}
+
+/** Every regular file under `dir`. */
+function findFiles(dir) {
+  const out = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...findFiles(p));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
 }
 
 function removeHome(home) {
@@ -367,6 +379,42 @@ async function smoke() {
 
     const badExport = await driver.execAsync(invokeScript, ['save_export', { path: 'http://example.com/x', filename: 'x.ndjson' }]);
     check('save_export refuses a path off the embedded server', !badExport.ok && badExport.e?.code === 'bad_path', JSON.stringify(badExport));
+
+    // The keychain (src-tauri/secrets.rs): kept, read back, removed; only the UI's keys.
+    const key = `saved/smoke${process.pid}/bearer`;
+    const set = await driver.execAsync(invokeScript, ['secret_set', { key, value: 'smoke-secret-1' }]);
+    const got = await driver.execAsync(invokeScript, ['secret_get', { key }]);
+    check('the page keeps a secret in the system keychain and reads it back', set.ok && got.ok && got.v === 'smoke-secret-1', JSON.stringify([set, got]));
+    const del = await driver.execAsync(invokeScript, ['secret_delete', { key }]);
+    const gone = await driver.execAsync(invokeScript, ['secret_get', { key }]);
+    check('a removed secret is gone from the keychain', del.ok && gone.ok && gone.v === null, JSON.stringify([del, gone]));
+    const foreign = await driver.execAsync(invokeScript, ['secret_get', { key: 'login/other-app' }]);
+    check('the keychain refuses keys outside saved/ and env/', !foreign.ok && foreign.e?.code === 'bad_key', JSON.stringify(foreign));
+
+    // A saved connection's token goes to the keychain through the UI, and nowhere else.
+    const token = `smoke-token-${process.pid}`;
+    const viaSaved = await driver.execAsync(`const done = arguments[arguments.length - 1];
+      (async () => {
+        const app = window.sscope;
+        const c = await app.saved.createCollection('smoke');
+        const pane = app.panes[0];
+        const before = { auth: pane.config.auth, bearer: pane.config.bearer };
+        pane.config.auth = 'bearer';
+        pane.config.bearer = arguments[0];
+        const it = await app.saved.saveCurrent(pane, c.id, 'smoke');
+        const server = JSON.stringify(await app.api.collections());
+        const kept = await app.host.secrets.get('saved/' + it.id + '/bearer');
+        Object.assign(pane.config, before);
+        await app.saved.deleteItem(c.id, it.id);
+        const after = await app.host.secrets.get('saved/' + it.id + '/bearer');
+        await app.saved.deleteCollection(c.id);
+        done({ ok: true, onServer: server.includes(arguments[0]), kept, after });
+      })().catch((e) => done({ ok: false, e: String(e) }));`, [token]);
+    check('a saved connection keeps its token in the keychain, not on the server, and deleting it removes it',
+      viaSaved.ok && !viaSaved.onServer && viaSaved.kept === token && viaSaved.after === null, JSON.stringify(viaSaved));
+    await settled(file, 1000, 8000);
+    const leaked = findFiles(home).filter((f) => statSync(f).size < 16 << 20 && readFileSync(f, 'utf8').includes(token));
+    check('the token is in no file the app wrote', leaked.length === 0, leaked.join(', '));
 
     // ...and nothing it does not use.
     for (const cmd of ['plugin:dialog|save', 'plugin:fs|write_text_file', 'plugin:window-state|save_window_state', 'plugin:window|close']) {

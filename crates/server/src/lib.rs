@@ -28,12 +28,14 @@ use tokio_util::task::TaskTracker;
 pub mod api;
 pub mod assets;
 pub mod chart;
+pub mod collections;
 pub mod commands;
 pub mod demo;
 pub mod downloads;
 pub mod error;
 pub mod heap;
 pub mod labs;
+mod postman;
 pub mod security;
 pub mod sessions;
 pub mod signals;
@@ -49,6 +51,12 @@ pub fn demo_app(demo: &demo::Demo) -> Router {
     Router::new().nest(demo::PREFIX, demo.router())
 }
 
+/// The API's own state beyond the session: lab runs and saved connections.
+struct Stores {
+    labs: labs::LabState,
+    collections: collections::Collections,
+}
+
 /// The whole server: demos, the guarded API and live stream (its sockets register with
 /// `live_sockets`), and the UI.
 fn full_app(
@@ -58,8 +66,9 @@ fn full_app(
     ui: assets::UiFiles,
     live_sockets: TaskTracker,
     tags: wire::Tags,
-    labs: labs::LabState,
+    stores: Stores,
 ) -> Router {
+    let Stores { labs, collections } = stores;
     let live = ui_socket::LiveState {
         session: session.clone(),
         sockets: live_sockets,
@@ -67,6 +76,7 @@ fn full_app(
     let routes = api::router(session)
         .merge(chart::router(live.session.clone()))
         .merge(labs::router(labs))
+        .merge(collections::router(collections))
         .merge(sessions::router(sessions::SessionsState::new(
             live.session.clone(),
         )));
@@ -171,6 +181,11 @@ impl Server {
             session = session.with_library(Arc::clone(&lib), id);
             library = Some((lib, id));
         }
+        // Saved connections live beside the library, or in memory with it.
+        let collections = match &config.data_dir {
+            Some(dir) => collections::Collections::open(dir),
+            None => collections::Collections::in_memory(),
+        };
         let demo = demo::Demo::with_shutdown(stop.child_token());
         let ui = assets::UiFiles::new(Some(config.ui_dir.unwrap_or_else(assets::default_ui_dir)));
         let ui_built = ui.is_built();
@@ -182,11 +197,14 @@ impl Server {
             ui,
             live_sockets.clone(),
             wire::Tags::default(),
-            labs::LabState::new(
-                session.clone(),
-                format!("http://{addr}"),
-                stop.child_token(),
-            ),
+            Stores {
+                labs: labs::LabState::new(
+                    session.clone(),
+                    format!("http://{addr}"),
+                    stop.child_token(),
+                ),
+                collections,
+            },
         );
         let graceful = stop.clone();
         let task = tokio::spawn(async move {

@@ -26,6 +26,8 @@ import type {
 } from '../transport/types';
 import { Labs } from '../labs/session.svelte';
 import { Library, requestFrom } from './library.svelte';
+import { Collections } from './collections.svelte';
+import { resolveConfig } from '../store/vars';
 import { Live } from './live.svelte';
 import type { PaneState } from './pane.svelte';
 import { Panes } from './panes.svelte';
@@ -45,6 +47,8 @@ export class App {
   readonly labs: Labs;
   /** The session library: recorded and imported sessions. */
   readonly library: Library;
+  /** Saved connections, collections and environments. */
+  readonly saved: Collections;
 
   /** Moves once per animation frame in which the store changed. */
   tick = $state(0);
@@ -54,6 +58,9 @@ export class App {
   labsOpen = $state(false);
   /** The library menu under the top bar. */
   libraryOpen = $state(false);
+  /** The saved-connections menu and the environments editor. */
+  savedOpen = $state(false);
+  envEditorOpen = $state(false);
   /** A pane to scroll into view (the newest a lab run opened); the view clears it. */
   reveal: string | null = $state(null);
 
@@ -71,8 +78,10 @@ export class App {
       storage: host.storage,
       live: this.live,
       demoUrl: (path, proto) => this.demoUrl(path, proto),
+      resolve: (c) => resolveConfig(c, this.saved.lookup()),
     });
     this.library = new Library(this.api, host, this.lifecycle);
+    this.saved = new Collections(this.api, host, this.lifecycle, () => this.demoUrl('/demo/ws/ticker', 'ws'));
     this.theme = restoreTheme(host.storage);
     const page = new URL(session.base);
     this.labs = new Labs({
@@ -126,6 +135,8 @@ export class App {
     if (lib) this.lifecycle.recording = now;
     this.library.describeEarlier(this.lifecycle.list);
     this.lifecycle.persist();
+    // The environment switcher needs the environments at once.
+    void this.saved.refresh();
     this.api.demos().then(
       (d) => (this.demos = d),
       () => {},
@@ -220,9 +231,20 @@ export class App {
   }
 
   // The session library (library.svelte.ts).
+  toggleSaved(open = !this.savedOpen) {
+    this.savedOpen = open;
+    if (open) {
+      this.libraryOpen = false;
+      void this.saved.refresh();
+    }
+  }
+
   toggleLibrary(open = !this.libraryOpen) {
     this.libraryOpen = open;
-    if (open) void this.library.refresh();
+    if (open) {
+      this.savedOpen = false;
+      void this.library.refresh();
+    }
   }
   /** Opens a library session in panes and brings the last of them into view. */
   async openSession(id: number): Promise<void> {

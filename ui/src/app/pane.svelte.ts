@@ -77,6 +77,9 @@ export class PaneState {
   /** Per connection, the last seq before the pane's Clear: the view shows only later
    * frames, while the recording (export, search of the server) keeps every one. */
   cleared: Record<string, number> = $state({});
+  /** The saved connection these settings came from or were saved as: what "Save"
+   * writes back to. */
+  savedAs: { collection: string; item: string } | null = $state(null);
 
   constructor(id: string, config: PaneConfig) {
     this.id = id;

@@ -11,7 +11,8 @@
 
 import type { Proto } from '../contract';
 import type { KeyValue } from '../host';
-import { buildOpen, defaultConfig } from '../store/config';
+import { buildOpen, defaultConfig, type PaneConfig } from '../store/config';
+import type { Resolved } from '../store/vars';
 import { RING_ROWS, type Store } from '../store/log';
 import { deleteSaved, forgetPane, loadSaved } from '../store/saved';
 import { ApiError, type Api } from '../transport/api';
@@ -29,6 +30,9 @@ export interface PanesDeps {
   storage: KeyValue;
   live: Pick<Live, 'watch' | 'note'>;
   demoUrl: DemoUrl;
+  /** Puts the environment's `{{name}}` variables into settings before they are sent;
+   * settings are sent as they are without it. */
+  resolve?: (c: PaneConfig) => Resolved;
 }
 
 export class Panes {
@@ -68,6 +72,17 @@ export class Panes {
     this.list = [...this.list, pane];
     this.active = pane.id;
     this.persist();
+    return pane;
+  }
+
+  /** A new pane with a saved connection's settings, connected at once. */
+  async openWith(config: PaneConfig, saved: { collection: string; item: string }): Promise<PaneState> {
+    const pane = new PaneState(newPaneId(), config);
+    pane.savedAs = saved;
+    this.list = [...this.list, pane];
+    this.active = pane.id;
+    this.persist();
+    await this.connect(pane);
     return pane;
   }
 
@@ -193,12 +208,19 @@ export class Panes {
   /** Opens a new connection from the pane's settings and shows it; invalid settings or a
    * refusal become the pane's error. */
   async connect(pane: PaneState) {
-    const built = buildOpen(pane.config);
+    const resolved = this.deps.resolve ? this.deps.resolve(pane.config) : { ok: true as const, config: pane.config };
+    if (!resolved.ok) {
+      pane.error = { code: 'invalid_input', message: resolved.message, field: resolved.field };
+      return;
+    }
+    const built = buildOpen(resolved.config);
     if (!built.ok) {
       pane.error = { code: 'invalid_input', message: built.message, field: built.field };
       return;
     }
-    await this.openIn(pane, built.request);
+    // The inspector shows what was asked, a secret header's value masked like the token.
+    const secret = new Set(resolved.config.headers.filter((h) => h.secret).map((h) => h.name.trim().toLowerCase()));
+    await this.openIn(pane, built.request, secret);
   }
 
   /** Opens a new live connection with a recorded connection's settings, the secrets the
@@ -208,7 +230,7 @@ export class Panes {
     await this.openIn(pane, request);
   }
 
-  private async openIn(pane: PaneState, request: OpenRequest) {
+  private async openIn(pane: PaneState, request: OpenRequest, secretHeaders: ReadonlySet<string> = new Set()) {
     pane.busy = true;
     pane.error = null;
     try {
@@ -219,7 +241,7 @@ export class Panes {
       pane.requests.set(view.id, {
         ...shown,
         headers: [
-          ...shown.headers,
+          ...shown.headers.map(([n, v]): [string, string] => [n, secretHeaders.has(n.toLowerCase()) ? '••••••' : v]),
           ...(request.bearer ? ([['Authorization', 'Bearer ••••••']] as [string, string][]) : []),
           ...(request.basic ? ([['Authorization', 'Basic ••••••']] as [string, string][]) : []),
         ],

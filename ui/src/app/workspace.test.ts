@@ -119,6 +119,24 @@ describe('the workspace', () => {
     expect([back.auth, back.basicUser, back.bearer, back.basicPass]).toEqual(['bearer', 'me', '', '']);
   });
 
+  it('keeps a header marked secret without its value, and the saved connection a pane belongs to', () => {
+    const kv = memoryStorage();
+    const p = pane('pa', 'wss://example.test/');
+    p.config.headers = [
+      { name: 'X-Api-Key', value: 'key-sekrit', on: true, secret: true },
+      { name: 'X-Team', value: 'core', on: true },
+    ];
+    p.savedAs = { collection: 'k1', item: 'i1' };
+    saveWorkspace(kv, { panes: [p], active: 'pa' });
+    expect(kv.get(WORKSPACE_KEY)).not.toContain('key-sekrit');
+    const back = restoreWorkspace(kv, demoUrl).panes[0];
+    expect(back.config.headers).toEqual([
+      { name: 'X-Api-Key', value: '', on: true, secret: true },
+      { name: 'X-Team', value: 'core', on: true },
+    ]);
+    expect(back.savedAs).toEqual({ collection: 'k1', item: 'i1' });
+  });
+
   it('starts with a WebSocket and an SSE demo pane when nothing usable is saved', () => {
     for (const raw of [null, '{not json', '{"panes":[]}', '{"panes":[{"config":{}}, null, 3]}']) {
       const kv = memoryStorage();

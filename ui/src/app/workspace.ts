@@ -47,6 +47,8 @@ interface SavedPane {
   /** How the frame list's Δt column counts, and what the frames are read with. */
   delta?: DeltaMode;
   decoder?: DecoderChoice;
+  /** The saved connection the pane's settings belong to. */
+  savedAs?: { collection: string; item: string } | null;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
@@ -100,6 +102,9 @@ export function restoreWorkspace(kv: KeyValue, demoUrl: DemoUrl): Workspace {
       );
       if (p.delta === 'prev' || p.delta === 'open') pane.delta = p.delta;
       if (isDecoderChoice(p.decoder)) pane.decoder = p.decoder;
+      const sa = p.savedAs;
+      if (isObject(sa) && typeof sa.collection === 'string' && typeof sa.item === 'string')
+        pane.savedAs = { collection: sa.collection, item: sa.item };
       return pane;
     });
   if (!panes.length) {
@@ -126,6 +131,7 @@ export function saveWorkspace(kv: KeyValue, w: Workspace) {
       cleared: p.cleared,
       delta: p.delta,
       decoder: p.decoder,
+      savedAs: p.savedAs,
     })),
     active: w.active,
     recording: w.recording,

@@ -11,6 +11,15 @@ export interface KeyValue {
   remove(key: string): void;
 }
 
+/** Secrets that outlive the window without being written in plain text: the desktop's
+ * system keychain. A browser has none (it asks again). Keys are the app's own
+ * (`saved/<id>/bearer`, `env/<id>/<name>`); a missing entry reads as `null`. */
+export interface SecretStore {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string): Promise<void>;
+  remove(key: string): Promise<void>;
+}
+
 export interface Host {
   readonly kind: 'browser' | 'tauri';
   /** Saves what the server serves at the `/api` `path` (an export, a chart) under a
@@ -27,6 +36,8 @@ export interface Host {
    * `/api/sessions/import` itself. Resolves to the server's answer, or `null` when the
    * user cancelled; rejects with `{code, message}`. Without it, a file input picks. */
   importFile?(): Promise<ImportedSession | null>;
+  /** Desktop only: the system keychain. Without it, secrets are asked for again. */
+  readonly secrets?: SecretStore;
 }
 
 /** True inside the Tauri shell (its runtime defines this global before our code runs). */

@@ -6,6 +6,7 @@ vi.mock('@tauri-apps/api/core', () => ({
   invoke: (cmd: string, args: unknown) => {
     calls.push([cmd, args]);
     if (cmd === 'import_file') return Promise.resolve(importAnswer);
+    if (cmd === 'secret_get') return Promise.resolve(null);
     return Promise.resolve(cmd === 'save_export' ? true : undefined);
   },
 }));
@@ -77,6 +78,20 @@ describe('the desktop host', () => {
     expect(calls).toEqual([
       ['import_file', undefined],
       ['import_file', undefined],
+    ]);
+  });
+
+  it('reaches the keychain through the shell’s three commands, a missing secret as null', async () => {
+    fakeWindow({ launch: 'L1', settings: {} });
+    const keys = tauriHost().secrets;
+    expect(keys).toBeDefined();
+    await keys?.set('saved/i1/bearer', 'tok');
+    expect(await keys?.get('saved/i1/bearer')).toBeNull();
+    await keys?.remove('saved/i1/bearer');
+    expect(calls).toEqual([
+      ['secret_set', { key: 'saved/i1/bearer', value: 'tok' }],
+      ['secret_get', { key: 'saved/i1/bearer' }],
+      ['secret_delete', { key: 'saved/i1/bearer' }],
     ]);
   });
 });

@@ -12,6 +12,9 @@
 // - `window.__STREAMSCOPE_SHELL__ = { launch, settings }`, set before our scripts run:
 //   the stored settings map. localStorage cannot keep them, because it belongs to the
 //   origin `http://127.0.0.1:PORT` and the port changes every launch.
+// - `secret_get({ key }) → string | null`, `secret_set({ key, value })`,
+//   `secret_delete({ key })`: the system keychain (src-tauri/secrets.rs), for the secrets
+//   of saved connections and environments, which are never written in plain text.
 // - `save_settings({ entries })`: stores the whole map; we send it after changes.
 //   A reload within the same launch gets the map the shell loaded at launch, which may be
 //   older than ours, so the newest map of this launch is also kept in sessionStorage
@@ -20,7 +23,16 @@
 import { invoke } from '@tauri-apps/api/core';
 import { browserHost, downloadText, memoryStorage } from './browser';
 import type { ImportedSession } from '../transport/types';
-import type { Host, KeyValue } from './index';
+import type { Host, KeyValue, SecretStore } from './index';
+
+/** The keychain through the shell's commands. */
+export function keychain(call: typeof invoke = invoke): SecretStore {
+  return {
+    get: async (key) => (await call<string | null>('secret_get', { key })) ?? null,
+    set: async (key, value) => void (await call('secret_set', { key, value })),
+    remove: async (key) => void (await call('secret_delete', { key })),
+  };
+}
 
 interface ShellInit {
   launch: string;
@@ -99,6 +111,7 @@ export function tauriHost(): Host {
   return {
     kind: 'tauri',
     storage,
+    secrets: keychain(),
     async saveExport(path, filename) {
       // The shell fetches with the launch token itself: hand it the path only.
       const u = new URL(path, window.location.href);

@@ -13,6 +13,9 @@ export interface HeaderRow {
   name: string;
   value: string;
   on: boolean;
+  /** A secret's value (an API key): never written to storage, a saved connection or an
+   * export; the desktop keeps it in the system keychain. */
+  secret?: boolean;
 }
 
 export type AuthKind = 'none' | 'bearer' | 'basic';
@@ -171,6 +174,12 @@ export function buildOpen(c: PaneConfig): Built {
     if (!h.on || (!h.name.trim() && !h.value.trim())) continue;
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h.name.trim()))
       return { ok: false, field: 'headers', message: `header name ${JSON.stringify(h.name)} is not a valid token` };
+    if (h.secret && !h.value)
+      return {
+        ok: false,
+        field: 'headers',
+        message: `header ${h.name.trim()} is secret and has no value (secrets are not saved): enter it, or untick the header`,
+      };
     if (/[\r\n\0]/.test(h.value))
       return { ok: false, field: 'headers', message: `header ${h.name}: the value holds a line break` };
     headers.push([h.name.trim(), h.value]);
@@ -256,9 +265,15 @@ export function buildOpen(c: PaneConfig): Built {
   return { ok: true, proto, request };
 }
 
-/** What storage keeps of a config: everything but the secrets. */
+/** What storage keeps of a config: everything but the secrets (the bearer token, the
+ * basic-auth password, the values of headers marked secret). */
 export function persistable(c: PaneConfig): PaneConfig {
-  return { ...c, bearer: '', basicPass: '', headers: c.headers.map((h) => ({ ...h })) };
+  return {
+    ...c,
+    bearer: '',
+    basicPass: '',
+    headers: c.headers.map((h) => ({ ...h, value: h.secret ? '' : h.value })),
+  };
 }
 
 export function restoreConfig(raw: unknown, fallbackUrl: string): PaneConfig {
@@ -273,7 +288,12 @@ export function restoreConfig(raw: unknown, fallbackUrl: string): PaneConfig {
   out.headers = Array.isArray(r.headers)
     ? r.headers
         .filter((h) => h && typeof h.name === 'string' && typeof h.value === 'string')
-        .map((h) => ({ name: h.name, value: h.value, on: h.on !== false }))
+        .map((h) => ({
+          name: h.name,
+          value: h.value,
+          on: h.on !== false,
+          ...(h.secret === true ? { secret: true } : {}),
+        }))
     : [];
   if (out.method !== 'GET' && out.method !== 'POST') out.method = 'GET';
   if (!['none', 'bearer', 'basic'].includes(out.auth)) out.auth = 'none';

@@ -4,7 +4,12 @@
 import { parseRecord } from '../contract';
 import type { Session } from './session';
 import type {
+  Collection,
+  CollectionsListing,
   ConnView,
+  EnvironmentView,
+  ImportedCollections,
+  SavedItem,
   DemoListing,
   ErrorCode,
   ImportedSession,
@@ -198,5 +203,57 @@ export class Api {
   async downloadLink(path: string): Promise<string> {
     const link = await this.call<{ url: string }>('POST', '/api/downloads', { path });
     return this.session.base + link.url;
+  }
+
+  // Saved connections and environments (`/api/collections`, `/api/environments`).
+  collections(): Promise<CollectionsListing> {
+    return this.call('GET', '/api/collections');
+  }
+  createCollection(name: string): Promise<Collection> {
+    return this.call('POST', '/api/collections', { name });
+  }
+  renameCollection(id: string, name: string): Promise<Collection> {
+    return this.call('PATCH', `/api/collections/${encodeURIComponent(id)}`, { name });
+  }
+  deleteCollection(id: string): Promise<void> {
+    return this.call('DELETE', `/api/collections/${encodeURIComponent(id)}`);
+  }
+  addSaved(collection: string, name: string, config: object): Promise<SavedItem> {
+    return this.call('POST', `/api/collections/${encodeURIComponent(collection)}/items`, { name, config });
+  }
+  editSaved(collection: string, id: string, patch: { name?: string; config?: object }): Promise<SavedItem> {
+    return this.call(
+      'PATCH',
+      `/api/collections/${encodeURIComponent(collection)}/items/${encodeURIComponent(id)}`,
+      patch,
+    );
+  }
+  deleteSaved(collection: string, id: string): Promise<void> {
+    return this.call('DELETE', `/api/collections/${encodeURIComponent(collection)}/items/${encodeURIComponent(id)}`);
+  }
+  duplicateSaved(collection: string, id: string): Promise<SavedItem> {
+    return this.call(
+      'POST',
+      `/api/collections/${encodeURIComponent(collection)}/items/${encodeURIComponent(id)}/duplicate`,
+    );
+  }
+  setEnvironments(
+    environments: { id?: string; name: string; vars: EnvironmentView['vars'] }[],
+  ): Promise<EnvironmentView[]> {
+    return this.call('PUT', '/api/environments', { environments });
+  }
+  /** The `/api` path of a collections file: one collection, or all with `undefined`. */
+  collectionsExportPath(collection?: string): string {
+    return `/api/collections/export${collection ? `?collection=${encodeURIComponent(collection)}` : ''}`;
+  }
+  /** The collections file's text, as a teammate gets it (no secrets). */
+  async collectionsExport(collection?: string): Promise<string> {
+    return (await this.request('GET', this.collectionsExportPath(collection), { accept: 'application/json' })).text();
+  }
+  /** Imports a collections file; a bad one is refused whole (`bad_request`, naming the
+   * JSON path of what is wrong). */
+  async importCollections(file: Blob): Promise<ImportedCollections> {
+    const res = await this.request('POST', '/api/collections/import', { accept: 'application/json', raw: file });
+    return (await res.json()) as ImportedCollections;
   }
 }

@@ -323,3 +323,42 @@ export interface OpenedSession {
 export interface ImportedSession extends SessionSummary {
   notes: string[];
 }
+
+/** A saved connection setup (`/api/collections`): the pane's settings, secrets empty. */
+export interface SavedItem {
+  id: string;
+  name: string;
+  /** A pane's settings as `store/config.ts` keeps them; read with `restoreConfig`. */
+  config: Record<string, unknown>;
+}
+
+export interface Collection {
+  id: string;
+  name: string;
+  items: SavedItem[];
+}
+
+export interface EnvironmentView {
+  id: string;
+  name: string;
+  vars: { name: string; value: string; secret?: boolean }[];
+}
+
+/** `GET /api/collections`. */
+export interface CollectionsListing {
+  /** False with `--memory-only`: gone when the server stops. */
+  persisted: boolean;
+  /** Set when the store's file could not be read at start (kept aside). */
+  notice?: string;
+  collections: Collection[];
+  environments: EnvironmentView[];
+}
+
+/** `POST /api/collections/import`. */
+export interface ImportedCollections {
+  collections: Collection[];
+  environments: EnvironmentView[];
+  skipped_environments: string[];
+  /** What a Postman import left out or changed. */
+  notes?: string[];
+}
