@@ -181,9 +181,21 @@ export function parseRecord(value: unknown): StreamRecord {
   need((r.proto === 'ws' ? WS_SET : SSE_SET).has(kind), `kind ${kind} does not belong to ${String(r.proto)}`, r);
   const fixed = FIXED_DIR[kind];
   need(!fixed || r.dir === fixed, `${kind} records have dir ${fixed}`, r);
-  for (const f of ['data', 'data_b64', 'event', 'id', 'reason', 'subprotocol', 'last_event_id', 'message', 'cause', 'extensions'])
+  for (const f of [
+    'data',
+    'data_b64',
+    'event',
+    'id',
+    'reason',
+    'subprotocol',
+    'last_event_id',
+    'message',
+    'cause',
+    'extensions',
+  ])
     optional(r, f, 'string');
-  for (const f of ['wire_bytes', 'frames', 'compressed_size', 'request_size', 'response_size']) optional(r, f, 'number');
+  for (const f of ['wire_bytes', 'frames', 'compressed_size', 'request_size', 'response_size'])
+    optional(r, f, 'number');
   need(r.frames === undefined || (r.proto === 'ws' && WIRE_KINDS.has(kind)), 'only WebSocket frames carry frames', r);
   for (const f of ['request_size', 'response_size', 'extensions'])
     need(r[f] === undefined || (r.proto === 'ws' && kind === 'open'), `only WebSocket open records carry ${f}`, r);
