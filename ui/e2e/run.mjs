@@ -248,6 +248,21 @@ await test('charts: leave a pane out, rename one, show latency, fold, export PNG
   await page.locator('.rates').getByRole('button', { name: 'Latency' }).click();
   await until('no latency chart', async () => (await chartImg('latency').count()) === 0);
 
+  // Bytes on the wire beside the payload's: both panes' lines, under their own title.
+  await page.locator('.rates').getByRole('button', { name: 'Wire bytes/s' }).click();
+  const wire = await until(
+    'both lines in the wire chart',
+    async () => {
+      const svg = await shownSvg(chartImg('wire'));
+      return linesIn(svg).length === 2 && svg;
+    },
+    15_000,
+  );
+  assert(/<title>(Bytes on the wire per second|Wire bytes\/s)/.test(wire), 'not the wire panel');
+  await page.locator('.rates').screenshot({ path: join(artifacts, 'rates-wire.png') });
+  await page.locator('.rates').getByRole('button', { name: 'Wire bytes/s' }).click();
+  await until('no wire chart', async () => (await chartImg('wire').count()) === 0);
+
   const save = async (format) => {
     const [dl] = await Promise.all([
       page.waitForEvent('download'),
