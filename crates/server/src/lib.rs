@@ -37,6 +37,7 @@ pub mod labs;
 pub mod security;
 pub mod sessions;
 pub mod signals;
+pub mod taps;
 pub mod ui_socket;
 pub mod wire;
 
@@ -51,6 +52,9 @@ pub fn demo_app(demo: &demo::Demo) -> Router {
 
 /// The whole server: demos, the guarded API and live stream (its sockets register with
 /// `live_sockets`), and the UI.
+// One call site, each argument a different part of the server; a struct would only
+// rename them.
+#[allow(clippy::too_many_arguments)]
 fn full_app(
     demo: &demo::Demo,
     session: Session,
@@ -59,6 +63,7 @@ fn full_app(
     live_sockets: TaskTracker,
     tags: wire::Tags,
     labs: labs::LabState,
+    taps: taps::TapsState,
 ) -> Router {
     let live = ui_socket::LiveState {
         session: session.clone(),
@@ -67,6 +72,7 @@ fn full_app(
     let routes = api::router(session)
         .merge(chart::router(live.session.clone()))
         .merge(labs::router(labs))
+        .merge(taps::router(taps))
         .merge(sessions::router(sessions::SessionsState::new(
             live.session.clone(),
         )));
@@ -187,6 +193,7 @@ impl Server {
                 format!("http://{addr}"),
                 stop.child_token(),
             ),
+            taps::TapsState::new(session.clone(), stop.child_token()),
         );
         let graceful = stop.clone();
         let task = tokio::spawn(async move {

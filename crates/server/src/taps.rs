@@ -1,0 +1,173 @@
+//! `/api/taps`: reverse taps started from the UI. `POST /api/taps {listen, upstream,
+//! insecure}` starts one on a loopback port (port 0 picks a free one, returned in
+//! `listen`), `GET /api/taps` lists the running ones with their counts, `DELETE
+//! /api/taps/{id}` stops one. Each stream a tap relays is an ordinary connection of the
+//! session (named `tap …`), so the connection list, panes, charts and recordings show
+//! it like any other.
+//!
+//! Relaying and recording are the tap crate's; this module checks requests and keeps
+//! the running taps.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use serde::{Deserialize, Serialize};
+use streamscope_engine::TlsOptions;
+use streamscope_engine::session::Session;
+use streamscope_tap::{Tap, TapError, TapSpec, parse_upstream};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::ApiError;
+
+/// Taps running at once: each holds a port and a listener; more than a handful is a
+/// runaway script, not a person debugging apps.
+pub const MAX_TAPS: usize = 16;
+
+#[derive(Clone)]
+pub struct TapsState {
+    session: Session,
+    taps: Arc<Mutex<BTreeMap<u32, Arc<Tap>>>>,
+    next: Arc<AtomicU32>,
+    /// Fires when the server stops: every tap stops with it.
+    cancel: CancellationToken,
+}
+
+impl TapsState {
+    pub fn new(session: Session, cancel: CancellationToken) -> Self {
+        TapsState {
+            session,
+            taps: Arc::default(),
+            next: Arc::new(AtomicU32::new(1)),
+            cancel,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u32, Arc<Tap>>> {
+        // A panic elsewhere while holding it leaves a map that is still whole.
+        self.taps
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+pub fn router(state: TapsState) -> Router {
+    Router::new()
+        .route("/taps", get(list).post(start))
+        .route("/taps/{id}", delete(stop))
+        .with_state(state)
+}
+
+/// `POST /api/taps`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartTap {
+    /// `127.0.0.1:PORT` (port 0: a free one) [default: `127.0.0.1:0`].
+    #[serde(default)]
+    pub listen: Option<String>,
+    /// `ws://`, `wss://`, `http://` or `https://`.
+    pub upstream: String,
+    /// Skip verifying the upstream's certificate.
+    #[serde(default)]
+    pub insecure: bool,
+}
+
+/// A running tap as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct TapView {
+    pub id: String,
+    /// Where the app should connect.
+    pub listen: String,
+    pub upstream: String,
+    /// TCP connections the app opened to the tap.
+    pub clients: u64,
+    /// WebSockets and event streams recorded as connections.
+    pub recorded: u64,
+    /// Other requests passed through, counted, not recorded.
+    pub passed: u64,
+    /// Requests the upstream could not answer (the app got a 502).
+    pub failed: u64,
+}
+
+fn view(id: u32, tap: &Tap) -> TapView {
+    let c = tap.counts();
+    TapView {
+        id: format!("t{id}"),
+        listen: tap.addr().to_string(),
+        upstream: tap.upstream().to_string(),
+        clients: c.clients,
+        recorded: c.recorded,
+        passed: c.passed,
+        failed: c.failed,
+    }
+}
+
+async fn list(State(state): State<TapsState>) -> Json<Vec<TapView>> {
+    let taps = state.lock();
+    Json(taps.iter().map(|(&id, t)| view(id, t)).collect())
+}
+
+async fn start(
+    State(state): State<TapsState>,
+    body: Result<Json<StartTap>, JsonRejection>,
+) -> Result<(StatusCode, Json<TapView>), ApiError> {
+    let Json(req) = body?;
+    let listen_text = req.listen.as_deref().unwrap_or("127.0.0.1:0");
+    let listen: SocketAddr = listen_text.trim().parse().map_err(|_| {
+        ApiError::BadRequest(format!(
+            "listen {listen_text:?} is not an address and port; use 127.0.0.1:PORT (0 picks a free port)"
+        ))
+    })?;
+    let upstream =
+        parse_upstream(&req.upstream).map_err(|e| ApiError::InvalidUrl(e.to_string()))?;
+    if state.lock().len() >= MAX_TAPS {
+        return Err(ApiError::Busy(format!(
+            "{MAX_TAPS} taps are running already; stop one first"
+        )));
+    }
+    let spec = TapSpec {
+        listen,
+        upstream,
+        tls: TlsOptions {
+            insecure: req.insecure,
+            ca_file: None,
+        },
+    };
+    let tap = streamscope_tap::start(
+        spec,
+        Arc::new(state.session.clone()),
+        state.cancel.child_token(),
+    )
+    .await
+    .map_err(|e| match e {
+        TapError::NotLoopback(_) | TapError::BadUpstream(_) => ApiError::BadRequest(e.to_string()),
+        TapError::Bind { .. } => ApiError::Conflict(e.to_string()),
+        TapError::Tls(_) => ApiError::Refused(e.to_string()),
+    })?;
+    let id = state.next.fetch_add(1, Ordering::Relaxed);
+    let tap = Arc::new(tap);
+    let shown = view(id, &tap);
+    state.lock().insert(id, tap);
+    Ok((StatusCode::CREATED, Json(shown)))
+}
+
+async fn stop(
+    State(state): State<TapsState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let unknown = || ApiError::NotFound(format!("no tap {id}"));
+    let n: u32 = id
+        .strip_prefix('t')
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(unknown)?;
+    let tap = state.lock().remove(&n).ok_or_else(unknown)?;
+    tap.stop().await;
+    Ok(StatusCode::NO_CONTENT)
+}
