@@ -29,6 +29,7 @@ import { Library, requestFrom } from './library.svelte';
 import { Live } from './live.svelte';
 import type { PaneState } from './pane.svelte';
 import { Panes } from './panes.svelte';
+import { Taps } from './taps.svelte';
 import { restoreTheme, saveTheme, type Theme } from './workspace';
 
 export class App {
@@ -45,6 +46,8 @@ export class App {
   readonly labs: Labs;
   /** The session library: recorded and imported sessions. */
   readonly library: Library;
+  /** Reverse taps: another app's traffic, relayed and recorded. */
+  readonly taps: Taps;
 
   /** Moves once per animation frame in which the store changed. */
   tick = $state(0);
@@ -54,6 +57,8 @@ export class App {
   labsOpen = $state(false);
   /** The library menu under the top bar. */
   libraryOpen = $state(false);
+  /** The Tap panel beside the panes. */
+  tapOpen = $state(false);
   /** A pane to scroll into view (the newest a lab run opened); the view clears it. */
   reveal: string | null = $state(null);
 
@@ -73,6 +78,7 @@ export class App {
       demoUrl: (path, proto) => this.demoUrl(path, proto),
     });
     this.library = new Library(this.api, host, this.lifecycle);
+    this.taps = new Taps({ api: this.api, attach: (view) => void this.lifecycle.attach(view) });
     this.theme = restoreTheme(host.storage);
     const page = new URL(session.base);
     this.labs = new Labs({
@@ -107,6 +113,12 @@ export class App {
     return ids;
   }
 
+  /** Opens or closes the Tap panel. */
+  toggleTap(open = !this.tapOpen) {
+    this.tapOpen = open;
+    if (open) void this.taps.refresh();
+  }
+
   /** Opens or closes the labs panel; the list is fetched the first time it opens. */
   toggleLabs(open = !this.labsOpen) {
     this.labsOpen = open;
@@ -125,6 +137,8 @@ export class App {
     await this.live.start(this.lifecycle.list, { saved: this.lifecycle.recording, now });
     if (lib) this.lifecycle.recording = now;
     this.library.describeEarlier(this.lifecycle.list);
+    // Taps started before a reload keep running on the server: show their notice.
+    void this.taps.refresh();
     this.lifecycle.persist();
     this.api.demos().then(
       (d) => (this.demos = d),
@@ -251,6 +265,10 @@ export class App {
   /** In id order, from the live socket's list. */
   get unattached(): ConnListing[] {
     return this.lifecycle.unattached(this.live.known);
+  }
+  /** Whether `id` is another app's connection seen through a tap (it cannot send). */
+  isTapped(id: string | null | undefined): boolean {
+    return !!id && this.live.known.some((l) => l.id === id && l.tap === true);
   }
   /** How many connections the server holds. */
   get connCount(): number {
