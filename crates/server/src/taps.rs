@@ -101,7 +101,7 @@ fn view(id: u32, tap: &Tap) -> TapView {
     TapView {
         id: format!("t{id}"),
         listen: tap.addr().to_string(),
-        upstream: tap.upstream().to_string(),
+        upstream: tap.upstream().to_owned(),
         clients: c.clients,
         recorded: c.recorded,
         passed: c.passed,

@@ -14,8 +14,10 @@
 // What a peer or a user sends reaches this code: no `unwrap()` outside tests (STYLE.md).
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod ca;
 mod http;
 mod listen;
+mod proxy;
 mod ws;
 
 use std::future::Future;
@@ -32,7 +34,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use url::Url;
 
+pub use ca::Ca;
 pub use listen::{Tap, start};
+pub use proxy::{ProxySpec, start_proxy};
 
 /// What a relay's task runs: given its emitter, its commands and its cancel token, it
 /// relays and records until one side ends.

@@ -19,7 +19,6 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use url::Url;
 
 use crate::{Conns, Ctx, TapCounts, TapError, TapSpec, TapStats};
 
@@ -29,7 +28,9 @@ pub(crate) type RespBody = BoxBody<Bytes, std::io::Error>;
 /// A running tap. Dropping it does not stop it; [`Tap::stop`] does.
 pub struct Tap {
     addr: SocketAddr,
-    upstream: Url,
+    /// The upstream URL (reverse tap), or what the proxy decrypts.
+    what: String,
+    proxy: bool,
     stats: Arc<TapStats>,
     cancel: CancellationToken,
     tasks: TaskTracker,
@@ -41,8 +42,14 @@ impl Tap {
         self.addr
     }
 
-    pub fn upstream(&self) -> &Url {
-        &self.upstream
+    /// The upstream's URL for a reverse tap; for a proxy, `proxy` and the hosts it
+    /// decrypts.
+    pub fn upstream(&self) -> &str {
+        &self.what
+    }
+
+    pub fn is_proxy(&self) -> bool {
+        self.proxy
     }
 
     pub fn counts(&self) -> TapCounts {
@@ -71,19 +78,7 @@ pub async fn start(
     conns: Arc<dyn Conns>,
     cancel: CancellationToken,
 ) -> Result<Tap, TapError> {
-    if !spec.listen.ip().is_loopback() {
-        return Err(TapError::NotLoopback(spec.listen));
-    }
-    let listener = TcpListener::bind(spec.listen)
-        .await
-        .map_err(|e| TapError::Bind {
-            addr: spec.listen,
-            cause: e.to_string(),
-        })?;
-    let addr = listener.local_addr().map_err(|e| TapError::Bind {
-        addr: spec.listen,
-        cause: e.to_string(),
-    })?;
+    let listener = bind(spec.listen).await?;
     let http = crate::http::client(&spec.upstream, &spec.tls)
         .await
         .map_err(TapError::Tls)?;
@@ -96,8 +91,53 @@ pub async fn start(
         http,
     });
     let tasks = TaskTracker::new();
+    Ok(serve(
+        listener,
+        Mode::Reverse(ctx),
+        spec.upstream.to_string(),
+        stats,
+        cancel,
+        tasks,
+    ))
+}
+
+/// Binds a loopback address, refusing any other.
+pub(crate) async fn bind(listen: SocketAddr) -> Result<TcpListener, TapError> {
+    if !listen.ip().is_loopback() {
+        return Err(TapError::NotLoopback(listen));
+    }
+    TcpListener::bind(listen).await.map_err(|e| TapError::Bind {
+        addr: listen,
+        cause: e.to_string(),
+    })
+}
+
+/// What the listener does with each request.
+#[derive(Clone)]
+pub(crate) enum Mode {
+    /// Every request goes to one upstream.
+    Reverse(Arc<Ctx>),
+    /// Requests name their own (absolute-form, CONNECT).
+    Proxy(Arc<crate::proxy::ProxyCtx>),
+}
+
+/// Accepts the app's connections until `cancel` fires, serving each with HTTP/1.1 and
+/// upgrades.
+pub(crate) fn serve(
+    listener: TcpListener,
+    mode: Mode,
+    what: String,
+    stats: Arc<TapStats>,
+    cancel: CancellationToken,
+    tasks: TaskTracker,
+) -> Tap {
+    let addr = listener
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
     let accept_tasks = tasks.clone();
     let accept_cancel = cancel.clone();
+    let accept_stats = stats.clone();
+    let proxy = matches!(mode, Mode::Proxy(_));
     tasks.spawn(async move {
         loop {
             let (tcp, peer) = tokio::select! {
@@ -112,40 +152,58 @@ pub async fn start(
                 },
             };
             let _ = tcp.set_nodelay(true);
-            ctx.stats
+            accept_stats
                 .clients
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let ctx = ctx.clone();
+            let mode = mode.clone();
             let cancel = accept_cancel.clone();
-            accept_tasks.spawn(async move {
-                let stop = cancel.clone();
-                let service = service_fn(move |req| {
-                    let ctx = ctx.clone();
-                    let cancel = cancel.clone();
-                    async move { Ok::<_, Infallible>(route(req, ctx, peer, cancel).await) }
-                });
-                let conn = http1::Builder::new()
-                    .serve_connection(TokioIo::new(tcp), service)
-                    .with_upgrades();
-                // An app that goes away mid-request is its own business: the relays
-                // record what it means for a stream.
-                tokio::select! {
-                    _ = conn => {}
-                    () = stop.cancelled() => {}
-                }
-            });
+            accept_tasks.spawn(serve_connection(TokioIo::new(tcp), mode, peer, cancel));
         }
     });
-    Ok(Tap {
+    Tap {
         addr,
-        upstream: spec.upstream,
+        what,
+        proxy,
         stats,
         cancel,
         tasks,
-    })
+    }
 }
 
-async fn route(
+/// Serves one connection of the app (a TCP connection, or the TLS inside a proxy's
+/// CONNECT) until it ends or the tap stops.
+pub(crate) async fn serve_connection<I>(
+    io: I,
+    mode: Mode,
+    peer: SocketAddr,
+    cancel: CancellationToken,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let stop = cancel.clone();
+    let service = service_fn(move |req| {
+        let mode = mode.clone();
+        let cancel = cancel.clone();
+        async move {
+            let resp = match mode {
+                Mode::Reverse(ctx) => route(req, ctx, peer, cancel).await,
+                Mode::Proxy(p) => crate::proxy::route(req, p, peer, cancel).await,
+            };
+            Ok::<_, Infallible>(resp)
+        }
+    });
+    let conn = http1::Builder::new()
+        .serve_connection(io, service)
+        .with_upgrades();
+    // An app that goes away mid-request is its own business: the relays record what it
+    // means for a stream.
+    tokio::select! {
+        _ = conn => {}
+        () = stop.cancelled() => {}
+    }
+}
+
+pub(crate) async fn route(
     req: Request<Incoming>,
     ctx: Arc<Ctx>,
     peer: SocketAddr,
@@ -175,6 +233,13 @@ fn is_ws_upgrade(req: &Request<Incoming>) -> bool {
     req.method() == hyper::Method::GET
         && has(http::header::UPGRADE, "websocket")
         && has(http::header::CONNECTION, "upgrade")
+}
+
+/// An empty body: a 101's, or a CONNECT's 200.
+pub(crate) fn empty() -> RespBody {
+    http_body_util::Empty::new()
+        .map_err(|never| match never {})
+        .boxed()
 }
 
 /// A plain-text answer of the tap's own, for the app: `502` when the upstream could not
