@@ -15,10 +15,12 @@
 // recorded while the stream is still open. One line per test, screenshots in
 // e2e/artifacts/tap-*.png; exit 1 on failure.
 
-import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
 import { openUi } from './ui.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -59,8 +61,8 @@ function stopChild(child) {
 }
 
 /** The page server: stopped by its pid when this process ends, and by closing its stdin. */
-async function startPageServer() {
-  const child = spawn('python3', [join(here, 'tap_page.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
+async function startPageServer(args = []) {
+  const child = spawn('python3', [join(here, 'tap_page.py'), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   process.on('exit', () => stopChild(child));
   const port = await firstLine(
     child.stdout,
@@ -76,9 +78,10 @@ async function startPageServer() {
   };
 }
 
-/** `sscope tap` in front of `upstream`; its records are collected from stdout. */
-async function startCliTap(upstream) {
-  const child = spawn(bin, ['tap', '--listen', '127.0.0.1:0', '--upstream', upstream], {
+/** `sscope tap` with `args`; its records are collected from stdout, its address from
+ * stderr (`point the app at ADDR` for a reverse tap, `http://ADDR` for a proxy). */
+async function startCliTap(upstream, args = ['--listen', '127.0.0.1:0', '--upstream', upstream]) {
+  const child = spawn(bin, ['tap', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   process.on('exit', () => stopChild(child));
@@ -90,7 +93,11 @@ async function startCliTap(upstream) {
     partial = lines.pop() ?? '';
     for (const l of lines) if (l.trim()) records.push(JSON.parse(l));
   });
-  const addr = await firstLine(child.stderr, (b) => /point the app at (127\.0\.0\.1:\d+)/.exec(b)?.[1], 'address');
+  const addr = await firstLine(
+    child.stderr,
+    (b) => /(?:point the app at |HTTPS_PROXY to http:\/\/)(127\.0\.0\.1:\d+)/.exec(b)?.[1],
+    'address',
+  );
   const exited = new Promise((resolve) => child.once('exit', resolve));
   return {
     addr,
@@ -243,6 +250,140 @@ await test('the Tap panel: start, point a page at it, its streams open in panes 
   assert(left.length === 0, `no tap runs: ${JSON.stringify(left)}`);
 });
 
+// --- the proxy, with TLS ---------------------------------------------------------------
+
+const work = mkdtempSync(join(tmpdir(), 'streamscope-tap-e2e-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+/** A CA of the page server's own and its certificate for localhost (openssl). */
+function pageCerts() {
+  const at = (f) => join(work, f);
+  const run = (...args) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  run(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    at('page-ca.key'),
+    '-out',
+    at('page-ca.pem'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=e2e page CA',
+  );
+  run(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    at('page.key'),
+    '-out',
+    at('page.csr'),
+    '-subj',
+    '/CN=localhost',
+  );
+  writeFileSync(
+    at('page.ext'),
+    'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n',
+  );
+  run(
+    'x509',
+    '-req',
+    '-in',
+    at('page.csr'),
+    '-CA',
+    at('page-ca.pem'),
+    '-CAkey',
+    at('page-ca.key'),
+    '-CAcreateserial',
+    '-out',
+    at('page.pem'),
+    '-days',
+    '2',
+    '-extfile',
+    at('page.ext'),
+  );
+  return { ca: at('page-ca.pem'), cert: at('page.pem'), key: at('page.key') };
+}
+
+let tlsPage;
+let proxyTap;
+const dataDir = join(work, 'data');
+const tapCa = join(dataDir, 'tap-ca', 'ca.pem');
+try {
+  const certs = pageCerts();
+  tlsPage = await startPageServer(['--tls', certs.cert, certs.key]);
+  // The proxy trusts the page server's CA as a user gives a private one (--ca).
+  proxyTap = await startCliTap(null, [
+    '--proxy',
+    '127.0.0.1:0',
+    '--decrypt',
+    'localhost',
+    '--data-dir',
+    dataDir,
+    '--ca',
+    certs.ca,
+  ]);
+} catch (e) {
+  fatal(`cannot set up the proxy test: ${e.message}`);
+}
+const tlsUrl = `https://localhost:${tlsPage.port}`;
+
+await test('a page over TLS through `sscope tap --proxy`, its CA trusted in an NSS database as a user does', async () => {
+  // A temporary HOME whose NSS database trusts the tap's CA (certutil, libnss3-tools),
+  // so Chromium verifies the leaf the proxy presents for localhost as it would any.
+  const home = join(work, 'home');
+  const nss = `sql:${join(home, '.pki', 'nssdb')}`;
+  mkdirSync(join(home, '.pki', 'nssdb'), { recursive: true });
+  execFileSync('certutil', ['-d', nss, '-N', '--empty-password']);
+  execFileSync('certutil', ['-d', nss, '-A', '-t', 'C,,', '-n', 'streamscope', '-i', tapCa]);
+  const proxied = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    env: { ...process.env, HOME: home },
+    // Chromium sends loopback past any proxy unless told not to.
+    args: ['--no-sandbox', `--proxy-server=http://${proxyTap.addr}`, '--proxy-bypass-list=<-loopback>'],
+  });
+  try {
+    const app = await proxied.newPage();
+    await app.goto(`${tlsUrl}/`);
+    await until('the page saw three events and two echoes', () =>
+      seenOf(app).then((s) => s.sse.length === 3 && s.wsGot.length === 2),
+    );
+    await until('three event records', () => proxyTap.records.filter((r) => r.kind === 'event').length === 3);
+    await until(
+      'two echoes recorded',
+      () => proxyTap.records.filter((r) => r.dir === 'in' && r.kind === 'text').length === 2,
+    );
+    judge(proxyTap.records, await seenOf(app), { ended: false });
+    const ws = proxyTap.records.find((r) => r.proto === 'ws');
+    assert(ws.conn && /^c\d+$/.test(ws.conn), JSON.stringify(ws));
+    await app.evaluate(() => fetch('/finish'));
+    await until('the end of the stream', () => proxyTap.records.some((r) => r.kind === 'end'));
+  } finally {
+    await proxied.close();
+  }
+});
+
+await test('a Node client through HTTPS_PROXY (undici EnvHttpProxyAgent, NODE_EXTRA_CA_CERTS)', async () => {
+  const before = new Set(proxyTap.records.map((r) => r.conn));
+  const out = execFileSync(process.execPath, [join(here, 'tap_node_client.mjs'), `${tlsUrl}/events`], {
+    env: { ...process.env, HTTPS_PROXY: `http://${proxyTap.addr}`, NODE_EXTRA_CA_CERTS: tapCa, NO_PROXY: '' },
+    timeout: 20_000,
+  });
+  const got = JSON.parse(String(out));
+  assert(JSON.stringify(got) === JSON.stringify(['tick 1', 'tick 2', 'tick 3']), `Node read ${out}`);
+  await until(
+    'its events recorded',
+    () => proxyTap.records.filter((r) => !before.has(r.conn) && r.kind === 'event').length === 3,
+  );
+  const conn = proxyTap.records.find((r) => !before.has(r.conn));
+  assert(conn.proto === 'sse' && conn.kind === 'open', JSON.stringify(conn));
+});
+
 await test('no errors in the page, and no error answers to the page that no test provoked', async () => {
   assert(pageErrors.length === 0, pageErrors.join('\n'));
   assert(httpErrors.length === 0, httpErrors.join('\n'));
@@ -251,6 +392,8 @@ await test('no errors in the page, and no error answers to the page that no test
 // --- the end ----------------------------------------------------------------------------
 
 pageServer.stop();
+tlsPage.stop();
+await proxyTap.stop();
 await browser.close();
 await server.stop();
 const passed = results.filter((r) => r.ok).length;

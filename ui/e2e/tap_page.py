@@ -6,12 +6,15 @@ EventSource (`/events`: three events 200 ms apart, then nothing until `/finish` 
 requested, then one last event and the end). What the page sent and saw is in
 `window.seen`, for the test to compare with the records.
 
+With `--tls CERT KEY` it serves HTTPS (and so `wss://`) with that certificate.
+
 Prints {"port": N} on one line, then serves until stdin closes (so it never outlives
 the test that started it).
 """
 
 import asyncio
 import json
+import ssl
 import sys
 
 from aiohttp import web
@@ -55,7 +58,7 @@ async def socket(request):
 async def events(request):
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
     # Each stream waits for a /finish of its own.
-    finish = request.app["finish"] = asyncio.Event()
+    finish = request.app["finish"]["now"] = asyncio.Event()
     await resp.prepare(request)
     try:
         await resp.write(b"retry: 60000\n: page server hello\n\n")
@@ -72,20 +75,25 @@ async def events(request):
 
 
 async def finish(request):
-    request.app["finish"].set()
+    request.app["finish"]["now"].set()
     return web.Response(text="finishing\n")
 
 
 async def main():
     app = web.Application()
-    app["finish"] = asyncio.Event()
+    # The newest stream's finish, replaced by each stream (the dict itself stays).
+    app["finish"] = {"now": asyncio.Event()}
     app.router.add_get("/", page)
     app.router.add_get("/ws", socket)
     app.router.add_get("/events", events)
     app.router.add_get("/finish", finish)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    tls = None
+    if len(sys.argv) == 4 and sys.argv[1] == "--tls":
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(sys.argv[2], sys.argv[3])
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
     print(json.dumps({"port": port}), flush=True)
