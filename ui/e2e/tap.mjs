@@ -246,6 +246,30 @@ await test('the Tap panel: start, point a page at it, its streams open in panes 
   }
   await panel.getByRole('button', { name: 'Stop' }).click();
   await until('the notice gone once the tap stopped', async () => (await page.locator('.tapping').count()) === 0);
+  // The proxy from the panel: its address for HTTP(S)_PROXY, and its CA to save.
+  await panel.getByRole('radio', { name: 'Proxy' }).click();
+  await panel.locator('input[name="decrypt"]').fill('localhost, *.example.test');
+  await panel.getByRole('button', { name: 'Start proxy' }).click();
+  const point = await panel.locator('.tap .point').first().innerText();
+  assert(/HTTPS_PROXY to http:\/\/127\.0\.0\.1:\d+/.test(point), `where to point the app: ${point}`);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    panel.getByRole('button', { name: 'CA certificate' }).click(),
+  ]);
+  const pem = await download.createReadStream().then(async (s) => {
+    let text = '';
+    for await (const c of s) text += c;
+    return text;
+  });
+  assert(pem.startsWith('-----BEGIN CERTIFICATE-----'), `the CA as PEM: ${pem.slice(0, 40)}`);
+  await shot('proxy');
+  // Deleting the CA is refused while the proxy that holds it runs, and said so.
+  ui.expectHttpError('DELETE', /^\/api\/taps\/ca$/, 409);
+  await panel.getByRole('button', { name: 'Delete CA' }).click();
+  await until('the refusal shown', async () => /stop it first/.test(await panel.locator('.problem').innerText()));
+  await panel.getByRole('button', { name: 'Stop' }).click();
+  await panel.getByRole('button', { name: 'Delete CA' }).click();
+  await until('the deletion said', async () => /CA is deleted/.test(await panel.innerText()));
   const left = await ui.apiGet('/api/taps');
   assert(left.length === 0, `no tap runs: ${JSON.stringify(left)}`);
 });

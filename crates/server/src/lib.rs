@@ -178,6 +178,8 @@ impl Server {
             library = Some((lib, id));
         }
         let demo = demo::Demo::with_shutdown(stop.child_token());
+        let taps =
+            taps::TapsState::new(session.clone(), stop.child_token(), config.data_dir.clone());
         let ui = assets::UiFiles::new(Some(config.ui_dir.unwrap_or_else(assets::default_ui_dir)));
         let ui_built = ui.is_built();
         let live_sockets = TaskTracker::new();
@@ -193,7 +195,7 @@ impl Server {
                 format!("http://{addr}"),
                 stop.child_token(),
             ),
-            taps::TapsState::new(session.clone(), stop.child_token()),
+            taps,
         );
         let graceful = stop.clone();
         let task = tokio::spawn(async move {

@@ -140,3 +140,103 @@ async fn a_tap_is_refused_off_loopback_and_for_an_upstream_it_cannot_speak() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_proxy_from_the_api_records_an_absolute_form_stream_and_its_ca_is_served_and_deleted() {
+    support::within(async {
+        let dir = std::env::temp_dir().join(format!("sscope-taps-api-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let server = support::start_with(streamscope_server::ServerConfig {
+            data_dir: Some(dir.clone()),
+            ..Default::default()
+        })
+        .await;
+        let api = Api::of(&server);
+        let reply = api
+            .post(
+                "/api/taps",
+                &json!({"proxy": true, "decrypt": ["localhost"]}),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text());
+        let tap = reply.json();
+        assert_eq!(tap["proxy"], true, "{tap}");
+        let listen = tap["listen"].as_str().expect("listen").to_owned();
+
+        // The CA: made on first use, its key readable by the user alone.
+        let pem = api.get("/api/taps/ca").await;
+        assert_eq!(pem.status, 200);
+        assert!(
+            pem.text().starts_with("-----BEGIN CERTIFICATE-----"),
+            "{}",
+            pem.text()
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("tap-ca").join("ca-key.pem"))
+                .expect("the key file")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        api.delete("/api/taps/ca")
+            .await
+            .assert_error(409, "conflict");
+
+        // An app through the proxy, to this server's own SSE demo, by absolute form.
+        let client = reqwest::Client::builder()
+            .proxy(reqwest::Proxy::http(format!("http://{listen}")).expect("proxy"))
+            .build()
+            .expect("client");
+        let url = format!("{}/demo/sse/ticker?rate=20&count=3", api.base);
+        let body = client
+            .get(&url)
+            .header("accept", "text/event-stream")
+            .send()
+            .await
+            .expect("through the proxy")
+            .text()
+            .await
+            .expect("the stream");
+        assert_eq!(body.matches("data:").count(), 3, "{body}");
+        let tapped = wait_conn(&api, "tapped through the proxy", |c| c["tap"] == true).await;
+        let id = tapped["id"].as_str().expect("id").to_owned();
+        let records = api
+            .wait_records(&id, |r| r.iter().any(|r| r["kind"] == "end"))
+            .await;
+        assert_eq!(
+            records.iter().filter(|r| r["kind"] == "event").count(),
+            3,
+            "{}",
+            summary(&records)
+        );
+
+        let tap_id = tap["id"].as_str().expect("id");
+        assert_eq!(api.delete(&format!("/api/taps/{tap_id}")).await.status, 204);
+        assert_eq!(api.delete("/api/taps/ca").await.status, 204);
+        assert!(!dir.join("tap-ca").exists());
+        support::stop(server).await;
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_memory_only_server_cannot_decrypt_and_says_why() {
+    with_api(|api| async move {
+        let msg = api
+            .post(
+                "/api/taps",
+                &json!({"proxy": true, "decrypt": ["example.com"]}),
+            )
+            .await
+            .assert_error(422, "refused");
+        assert!(msg.contains("data directory"), "{msg}");
+        api.get("/api/taps/ca").await.assert_error(422, "refused");
+        // Without decrypting, a proxy needs no CA.
+        let reply = api.post("/api/taps", &json!({"proxy": true})).await;
+        assert_eq!(reply.status, 201, "{}", reply.text());
+    })
+    .await;
+}

@@ -31,6 +31,7 @@ pub struct Tap {
     /// The upstream URL (reverse tap), or what the proxy decrypts.
     what: String,
     proxy: bool,
+    decrypts: bool,
     stats: Arc<TapStats>,
     cancel: CancellationToken,
     tasks: TaskTracker,
@@ -50,6 +51,11 @@ impl Tap {
 
     pub fn is_proxy(&self) -> bool {
         self.proxy
+    }
+
+    /// A proxy that decrypts some hosts with the tap's CA.
+    pub fn decrypts(&self) -> bool {
+        self.decrypts
     }
 
     pub fn counts(&self) -> TapCounts {
@@ -138,6 +144,7 @@ pub(crate) fn serve(
     let accept_cancel = cancel.clone();
     let accept_stats = stats.clone();
     let proxy = matches!(mode, Mode::Proxy(_));
+    let decrypts = matches!(&mode, Mode::Proxy(p) if p.decrypts_any());
     tasks.spawn(async move {
         loop {
             let (tcp, peer) = tokio::select! {
@@ -164,6 +171,7 @@ pub(crate) fn serve(
         addr,
         what,
         proxy,
+        decrypts,
         stats,
         cancel,
         tasks,

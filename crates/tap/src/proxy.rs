@@ -52,6 +52,10 @@ pub(crate) struct ProxyCtx {
 }
 
 impl ProxyCtx {
+    pub(crate) fn decrypts_any(&self) -> bool {
+        !self.decrypt.is_empty()
+    }
+
     fn decrypts(&self, host: &str) -> bool {
         let host = host.to_ascii_lowercase();
         self.decrypt.iter().any(|d| {

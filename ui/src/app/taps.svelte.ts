@@ -12,6 +12,8 @@ export interface TapDeps {
     taps(): Promise<TapView[]>;
     startTap(req: StartTapRequest): Promise<TapView>;
     stopTap(id: string): Promise<void>;
+    tapCa(): Promise<Blob>;
+    deleteTapCa(): Promise<void>;
     list(): Promise<ConnView[]>;
   };
   /** Opens a connection in a new pane. */
@@ -25,6 +27,14 @@ export const TAP_POLL_MS = 1000;
  * stream the user closed the pane of is not opened again. */
 export function newTapConns(unattached: readonly ConnListing[], shown: ReadonlySet<string>): ConnListing[] {
   return unattached.filter((l) => l.tap === true && !shown.has(l.id));
+}
+
+/** Host names typed in one field: split at commas and spaces, empty ones dropped. */
+export function splitHosts(text: string): string[] {
+  return text
+    .split(/[\s,]+/)
+    .map((h) => h.trim())
+    .filter((h) => h.length > 0);
 }
 
 /** `ws://127.0.0.1:PORT` and `http://127.0.0.1:PORT`: where the app is pointed. */
@@ -58,10 +68,41 @@ export class Taps {
   }
 
   async start(port: number, upstream: string, insecure: boolean): Promise<TapView | null> {
+    return this.begin({ listen: `127.0.0.1:${port}`, upstream: upstream.trim(), insecure });
+  }
+
+  /** Starts a proxy; `decrypt` is the hosts typed, comma- or space-separated. */
+  async startProxy(port: number, decrypt: string): Promise<TapView | null> {
+    return this.begin({ listen: `127.0.0.1:${port}`, proxy: true, decrypt: splitHosts(decrypt) });
+  }
+
+  /** The CA certificate as a file to save, or null (the problem says why). */
+  async caFile(): Promise<Blob | null> {
+    this.problem = null;
+    try {
+      return await this.deps.api.tapCa();
+    } catch (e) {
+      this.problem = (e as ApiError).message ?? String(e);
+      return null;
+    }
+  }
+
+  async deleteCa(): Promise<boolean> {
+    this.problem = null;
+    try {
+      await this.deps.api.deleteTapCa();
+      return true;
+    } catch (e) {
+      this.problem = (e as ApiError).message ?? String(e);
+      return false;
+    }
+  }
+
+  private async begin(req: StartTapRequest): Promise<TapView | null> {
     this.problem = null;
     this.busy = true;
     try {
-      const tap = await this.deps.api.startTap({ listen: `127.0.0.1:${port}`, upstream: upstream.trim(), insecure });
+      const tap = await this.deps.api.startTap(req);
       this.list = [...this.list.filter((t) => t.id !== tap.id), tap];
       this.poll();
       return tap;

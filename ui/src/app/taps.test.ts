@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ConnListing, ConnView, TapView } from '../transport/types';
-import { newTapConns, tapAddresses, Taps } from './taps.svelte';
+import { newTapConns, splitHosts, tapAddresses, Taps } from './taps.svelte';
 
 function listing(id: string, tap?: boolean): ConnListing {
   return { id, proto: 'ws', url: 'ws://x/', name: id, state: 'open', since: '', ...(tap ? { tap } : {}) };
@@ -11,6 +11,14 @@ describe('taps', () => {
     const shown = new Set(['c2']);
     const got = newTapConns([listing('c1'), listing('c2', true), listing('c3', true)], shown);
     expect(got.map((l) => l.id)).toEqual(['c3']);
+  });
+
+  it('reads the hosts to decrypt from one field', () => {
+    expect(splitHosts(' api.example.com, *.example.org  localhost,,')).toEqual([
+      'api.example.com',
+      '*.example.org',
+      'localhost',
+    ]);
   });
 
   it('names the addresses the app is pointed at', () => {
@@ -27,6 +35,8 @@ describe('taps', () => {
           throw Object.assign(new Error('the tap listens on loopback only'), { code: 'bad_request' });
         },
         stopTap: async () => {},
+        tapCa: async () => new Blob(['-----BEGIN CERTIFICATE-----']),
+        deleteTapCa: async () => {},
         list: async () => [{ ...listing('c4', true) } as ConnView],
       },
       attach: (v) => attached.push(v.id),

@@ -158,6 +158,13 @@ export class Api {
   stopTap(id: string): Promise<void> {
     return this.call('DELETE', `/api/taps/${encodeURIComponent(id)}`);
   }
+  /** The proxy CA's certificate (PEM), made on first use. */
+  tapCa(): Promise<Blob> {
+    return this.blob('/api/taps/ca');
+  }
+  deleteTapCa(): Promise<void> {
+    return this.call('DELETE', '/api/taps/ca');
+  }
   /** The labs and the claims card. */
   labs(): Promise<LabCatalogue> {
     return this.call('GET', '/api/labs');

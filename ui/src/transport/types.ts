@@ -30,7 +30,10 @@ export interface TapView {
   id: string;
   /** Where the app under debug should connect: `127.0.0.1:PORT`. */
   listen: string;
+  /** The upstream's URL; for a proxy, `proxy (decrypting …)`. */
   upstream: string;
+  /** Present (true) for a proxy. */
+  proxy?: boolean;
   /** TCP connections the app opened to the tap. */
   clients: number;
   /** WebSockets and event streams recorded as connections. */
@@ -45,8 +48,13 @@ export interface TapView {
 export interface StartTapRequest {
   /** `127.0.0.1:PORT`; port 0 picks a free one. */
   listen: string;
-  upstream: string;
+  /** The endpoint, for a reverse tap. */
+  upstream?: string;
   insecure?: boolean;
+  /** An HTTP proxy instead of a reverse tap. */
+  proxy?: boolean;
+  /** The proxy's hosts to decrypt with the tap's CA. */
+  decrypt?: string[];
 }
 
 /** A connection as `/api/connections` and the live socket's `conns` show it: its
