@@ -79,6 +79,9 @@ pub(crate) async fn client(
         .tls_backend_preconfigured((*config).clone())
         .connect_timeout(streamscope_engine::conn::DEFAULT_CONNECT_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
+        // Never through HTTP_PROXY / HTTPS_PROXY: the app was pointed at this tap with
+        // those, and the tap would send its requests to itself.
+        .no_proxy()
         .no_gzip()
         .tcp_nodelay(true);
     builder

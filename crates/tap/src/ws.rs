@@ -292,7 +292,12 @@ fn request_head(req: &Request<Incoming>, target: &Url) -> Vec<u8> {
     head.extend_from_slice(target[Position::BeforeHost..Position::AfterPort].as_bytes());
     head.extend_from_slice(b"\r\n");
     for (k, v) in req.headers() {
-        if k == http::header::HOST {
+        // The proxy's own headers (an absolute-form upgrade through the proxy) are for
+        // this hop only.
+        if k == http::header::HOST
+            || k == http::header::PROXY_AUTHORIZATION
+            || k.as_str() == "proxy-connection"
+        {
             continue;
         }
         head.extend_from_slice(k.as_str().as_bytes());

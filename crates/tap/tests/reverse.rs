@@ -623,3 +623,56 @@ async fn a_tapped_connection_is_a_session_connection_that_refuses_to_send_and_cl
     .await
     .expect("within the deadline");
 }
+
+#[tokio::test]
+async fn a_posted_stream_keeps_the_apps_headers_and_body_and_records_the_body_as_out() {
+    tokio::time::timeout(DEADLINE, async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let (seen_tx, seen_rx) = oneshot::channel();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            let head = read_head(&mut s).await;
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .and_then(|v| v.trim().parse().ok())
+                .expect("the body's length is sent");
+            let body = read_exact(&mut s, length).await;
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\ndata: {\"token\":\"hi\"}\n\ndata: [DONE]\n\n")
+                .await
+                .expect("writes");
+            let _ = seen_tx.send((head, body));
+        });
+        let (tap, mut rx, _cancel) = tap_to(&format!("http://127.0.0.1:{port}/api")).await;
+        let mut s = TcpStream::connect(tap.addr()).await.expect("connect");
+        let body = r#"{"prompt":"hello","stream":true}"#;
+        s.write_all(
+            format!(
+                "POST /v1/stream HTTP/1.1\r\nHost: app\r\nAuthorization: Bearer sekrit\r\nAccept: text/event-stream\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .expect("writes");
+        let mut answer = Vec::new();
+        s.read_to_end(&mut answer).await.expect("reads");
+        assert!(String::from_utf8_lossy(&answer).contains("[DONE]"));
+        let (head, got) = seen_rx.await.expect("the endpoint saw the request");
+        assert!(head.starts_with("POST /api/v1/stream HTTP/1.1\r\n"), "{head}");
+        assert!(head.contains("authorization: Bearer sekrit"), "{head}");
+        assert!(head.contains("content-type: application/json"), "{head}");
+        assert_eq!(got, body.as_bytes());
+        let records = [next(&mut rx).await, next(&mut rx).await, next(&mut rx).await, next(&mut rx).await, next(&mut rx).await];
+        let kinds: Vec<(&str, Dir)> = records.iter().map(|r| (r.kind(), r.dir)).collect();
+        assert_eq!(
+            kinds,
+            [("text", Dir::Out), ("open", Dir::Meta), ("event", Dir::In), ("event", Dir::In), ("end", Dir::Meta)]
+        );
+        assert_eq!(records[0].body, Body::Text(body.into()));
+        tap.stop().await;
+    })
+    .await
+    .expect("within the deadline");
+}
