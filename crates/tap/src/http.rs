@@ -295,8 +295,27 @@ async fn stream_events(
     conn_cancel: CancellationToken,
     tap_cancel: CancellationToken,
 ) -> Result<Outcome, SinkClosed> {
+    // The body is relayed as it came, so a compressed stream reaches the parser
+    // compressed: say so once rather than record gibberish. (The tap asks for no
+    // compression when the app asked for an event stream; a `fetch` may not have.)
+    let coding = resp
+        .headers()
+        .get(http::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty() && v != "identity");
     let mut chunks = resp.bytes_stream();
     let mut parser = Some(Parser::new(Limits::default()));
+    if let Some(coding) = coding {
+        parser = None;
+        em.error(
+            Cause::BadRequest,
+            format!(
+                "the endpoint sent the event stream with Content-Encoding: {coding}; it is relayed as it came, its events not recorded (have the app send Accept-Encoding: identity)"
+            ),
+        )
+        .await?;
+    }
     let mut items: Vec<(Item, u64)> = Vec::new();
     let mut commands_open = true;
     loop {

@@ -676,3 +676,38 @@ async fn a_posted_stream_keeps_the_apps_headers_and_body_and_records_the_body_as
     .await
     .expect("within the deadline");
 }
+
+#[tokio::test]
+async fn a_compressed_event_stream_is_relayed_as_it_came_and_says_why_it_is_not_read() {
+    tokio::time::timeout(DEADLINE, async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        // Not real gzip: the tap must not touch the bytes either way.
+        let coded: &[u8] = &[0x1f, 0x8b, 8, 0, 1, 2, 3];
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            let head = read_head(&mut s).await;
+            assert!(!head.to_ascii_lowercase().contains("accept-encoding"), "{head}");
+            let mut answer = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Encoding: gzip\r\nConnection: close\r\n\r\n".to_vec();
+            answer.extend_from_slice(coded);
+            s.write_all(&answer).await.expect("writes");
+        });
+        let (tap, mut rx, _cancel) = tap_to(&format!("http://127.0.0.1:{port}")).await;
+        let mut s = TcpStream::connect(tap.addr()).await.expect("connect");
+        s.write_all(b"GET /e HTTP/1.1\r\nHost: app\r\nAccept: text/event-stream\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n")
+            .await
+            .expect("writes");
+        let mut answer = Vec::new();
+        s.read_to_end(&mut answer).await.expect("reads");
+        assert!(answer.windows(coded.len()).any(|w| w == coded), "the coded bytes pass unchanged");
+        assert_eq!(next(&mut rx).await.kind(), "open");
+        match next(&mut rx).await.body {
+            Body::Error { message, .. } => assert!(message.contains("Content-Encoding: gzip"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(next(&mut rx).await.kind(), "end");
+        tap.stop().await;
+    })
+    .await
+    .expect("within the deadline");
+}
