@@ -82,6 +82,12 @@ fn loopback(flag: &str, text: &str) -> Result<SocketAddr, String> {
 }
 
 pub(crate) fn run(args: &TapArgs) -> ExitCode {
+    if !args.decrypt.is_empty() && args.proxy.is_none() {
+        eprintln!(
+            "sscope: --decrypt is for the proxy (--proxy 127.0.0.1:PORT); a reverse tap speaks TLS to its upstream itself"
+        );
+        return ExitCode::from(2);
+    }
     let tls = TlsOptions {
         insecure: args.insecure,
         ca_file: args.ca.clone(),
