@@ -10,7 +10,9 @@
 // aiohttp compresses, since Chromium offers permessage-deflate) and an EventSource whose
 // stream stays open until the test asks it to end. Chromium loads the page through a
 // reverse tap, once started by `sscope tap` (records read from its stdout) and once from
-// the app's Tap panel (records read from the session, panes looked at). Each time the
+// the app's Tap panel (records read from the session, panes looked at); then through
+// `sscope tap --proxy`, over TLS with the tap's CA trusted in a temporary NSS database and
+// over plain http, and a Node client through HTTPS_PROXY. Each time the
 // records must match what the page sent and saw, in order, and the SSE events must be
 // recorded while the stream is still open. One line per test, screenshots in
 // e2e/artifacts/tap-*.png; exit 1 on failure.
@@ -387,6 +389,19 @@ await test('a page over TLS through `sscope tap --proxy`, its CA trusted in an N
     assert(ws.conn && /^c\d+$/.test(ws.conn), JSON.stringify(ws));
     await app.evaluate(() => fetch('/finish'));
     await until('the end of the stream', () => proxyTap.records.some((r) => r.kind === 'end'));
+    // A plain http:// page through the same proxy: the page by absolute form, its ws://
+    // inside a CONNECT (as Chromium sends it), both read without any certificate.
+    const before = new Set(proxyTap.records.map((r) => r.conn));
+    const fresh = () => proxyTap.records.filter((r) => !before.has(r.conn));
+    const plainApp = await proxied.newPage();
+    await plainApp.goto(`http://localhost:${pageServer.port}/`);
+    await until('the plain page saw three events and two echoes', () =>
+      seenOf(plainApp).then((s) => s.sse.length === 3 && s.wsGot.length === 2),
+    );
+    await until('its records', () => fresh().filter((r) => r.kind === 'event').length === 3);
+    await until('its echoes recorded', () => fresh().filter((r) => r.dir === 'in' && r.kind === 'text').length === 2);
+    judge(fresh(), await seenOf(plainApp), { ended: false });
+    await plainApp.evaluate(() => fetch('/finish'));
   } finally {
     await proxied.close();
   }

@@ -7,16 +7,22 @@
 //!   app's TLS with a certificate for that host signed by the tap's CA ([`crate::ca`]),
 //!   and serves the HTTP inside as the reverse tap does, the upstream `https://host:port`
 //!   verified as any connection is;
-//! - `CONNECT` to any other host: a byte tunnel, untouched and unread (counted only).
+//! - `CONNECT` to any other host: a byte tunnel, untouched and unread (counted only);
+//! - whatever the host, a `CONNECT` inside which the app speaks plain HTTP (a browser
+//!   sends `ws://` that way) is read as the reverse tap reads it, to `http://host:port`.
+//!   The first byte tells: an HTTP method's letter, or TLS's handshake record (0x16).
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
 
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use streamscope_engine::TlsOptions;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -25,6 +31,10 @@ use url::Url;
 use crate::ca::Ca;
 use crate::listen::{Mode, RespBody, Tap, bind, plain, serve};
 use crate::{Conns, Ctx, TapError, TapStats};
+
+/// How long a CONNECT waits for the app's first byte before it tunnels unread: clients
+/// of HTTP and TLS speak at once; a protocol whose server speaks first must not wait long.
+const FIRST_BYTE_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// What a proxy is asked to do.
 #[derive(Debug, Clone)]
@@ -139,73 +149,73 @@ pub(crate) async fn route(
         let host = authority.host().to_owned();
         let port = authority.port_u16().unwrap_or(443);
         let on_upgrade = hyper::upgrade::on(&mut req);
-        if p.decrypts(&host) {
+        let (Ok(plain_origin), Ok(tls_origin)) = (
+            Url::parse(&format!("http://{host}:{port}/")),
+            Url::parse(&format!("https://{host}:{port}/")),
+        ) else {
+            return plain(
+                StatusCode::BAD_REQUEST,
+                &format!("CONNECT {authority}: not a host and port"),
+            );
+        };
+        let tls_config = if p.decrypts(&host) {
             let Some(ca) = p.ca.clone() else {
                 return plain(StatusCode::BAD_GATEWAY, "the tap has no CA to decrypt with");
             };
-            let config = match ca.server_config(&host) {
-                Ok(c) => c,
+            match ca.server_config(&host) {
+                Ok(c) => Some(c),
                 Err(e) => return plain(StatusCode::BAD_GATEWAY, &e.to_string()),
-            };
-            let upstream = match Url::parse(&format!("https://{host}:{port}/")) {
-                Ok(u) => u,
-                Err(e) => {
-                    return plain(
-                        StatusCode::BAD_REQUEST,
-                        &format!("CONNECT {authority}: not a host and port ({e})"),
-                    );
-                }
-            };
-            let ctx = p.ctx_for(upstream);
-            let stats = p.stats.clone();
-            p.tasks.spawn(async move {
-                let Ok(upgraded) = on_upgrade.await else {
-                    return;
-                };
-                let acceptor = tokio_rustls::TlsAcceptor::from(config);
-                match acceptor.accept(TokioIo::new(upgraded)).await {
-                    Ok(tls) => serve_decrypted(TokioIo::new(tls), ctx, peer, cancel).await,
-                    // Most often the app does not trust the tap's CA (yet).
-                    Err(_) => {
-                        stats.failed.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            });
-            return Response::new(crate::listen::empty());
-        }
-        // Not listed: a tunnel, untouched.
-        let timeout = streamscope_engine::conn::DEFAULT_CONNECT_TIMEOUT;
-        let upstream =
-            match tokio::time::timeout(timeout, TcpStream::connect((host.as_str(), port))).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    p.stats.failed.fetch_add(1, Ordering::Relaxed);
-                    return plain(
-                        StatusCode::BAD_GATEWAY,
-                        &format!("could not connect to {authority}: {e}"),
-                    );
-                }
-                Err(_) => {
-                    p.stats.failed.fetch_add(1, Ordering::Relaxed);
-                    return plain(
-                        StatusCode::GATEWAY_TIMEOUT,
-                        &format!(
-                            "no connection to {authority} within {} s",
-                            timeout.as_secs()
-                        ),
-                    );
-                }
-            };
-        p.stats.passed.fetch_add(1, Ordering::Relaxed);
+            }
+        } else {
+            None
+        };
+        let task_p = p.clone();
         p.tasks.spawn(async move {
             let Ok(upgraded) = on_upgrade.await else {
                 return;
             };
             let mut app = TokioIo::new(upgraded);
-            let mut upstream = upstream;
-            tokio::select! {
-                _ = tokio::io::copy_bidirectional(&mut app, &mut upstream) => {}
-                () = cancel.cancelled() => {}
+            // What the app speaks inside the tunnel, from its first byte: a browser sends
+            // plain `ws://` through CONNECT too, and that is readable whatever the host.
+            // A protocol whose server speaks first sends nothing: after a short wait the
+            // tunnel opens as it is.
+            let mut first = [0u8; 1];
+            let n = tokio::select! {
+                r = app.read(&mut first) => Some(r),
+                () = tokio::time::sleep(FIRST_BYTE_WAIT) => None,
+                () = cancel.cancelled() => return,
+            };
+            let first = match n {
+                Some(Ok(1)) => Some(first[0]),
+                Some(_) => return,
+                None => None,
+            };
+            let prefixed = Prefixed {
+                prefix: first,
+                inner: app,
+            };
+            match (first.unwrap_or(0), tls_config) {
+                // An HTTP method: plain HTTP (or a ws:// upgrade) to host:port.
+                (b'A'..=b'Z', _) => {
+                    let ctx = task_p.ctx_for(plain_origin);
+                    serve_decrypted(TokioIo::new(prefixed), ctx, peer, cancel).await;
+                }
+                // A TLS handshake to a listed host: ended here, with the CA's leaf.
+                (0x16, Some(config)) => {
+                    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+                    match acceptor.accept(prefixed).await {
+                        Ok(tls) => {
+                            let ctx = task_p.ctx_for(tls_origin);
+                            serve_decrypted(TokioIo::new(tls), ctx, peer, cancel).await;
+                        }
+                        // Most often the app does not trust the tap's CA (yet).
+                        Err(_) => {
+                            task_p.stats.failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                // Anything else: a tunnel, untouched.
+                _ => tunnel(prefixed, &host, port, &task_p.stats, &cancel).await,
             }
         });
         return Response::new(crate::listen::empty());
@@ -250,5 +260,71 @@ where
     tokio::select! {
         _ = conn => {}
         () = stop.cancelled() => {}
+    }
+}
+
+/// Relays bytes between the app and `host:port` as they come, unread.
+async fn tunnel(
+    mut app: Prefixed<TokioIo<hyper::upgrade::Upgraded>>,
+    host: &str,
+    port: u16,
+    stats: &TapStats,
+    cancel: &CancellationToken,
+) {
+    let timeout = streamscope_engine::conn::DEFAULT_CONNECT_TIMEOUT;
+    let mut upstream = match tokio::time::timeout(timeout, TcpStream::connect((host, port))).await {
+        Ok(Ok(s)) => s,
+        // The app sees its tunnel closed; the count says one failed.
+        _ => {
+            stats.failed.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+    };
+    stats.passed.fetch_add(1, Ordering::Relaxed);
+    tokio::select! {
+        _ = tokio::io::copy_bidirectional(&mut app, &mut upstream) => {}
+        () = cancel.cancelled() => {}
+    }
+}
+
+/// The app's side of a tunnel with the byte already read to tell what it speaks put
+/// back in front.
+struct Prefixed<T> {
+    prefix: Option<u8>,
+    inner: T,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Prefixed<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if let Some(b) = self.prefix.take() {
+            if buf.remaining() > 0 {
+                buf.put_slice(&[b]);
+                return Poll::Ready(Ok(()));
+            }
+            self.prefix = Some(b);
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Prefixed<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

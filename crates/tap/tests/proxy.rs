@@ -299,3 +299,79 @@ async fn an_absolute_form_request_is_relayed_and_its_stream_recorded() {
     .await
     .expect("within the deadline");
 }
+
+#[tokio::test]
+async fn a_plain_websocket_inside_connect_is_read_as_a_browser_sends_ws_through_a_proxy() {
+    tokio::time::timeout(DEADLINE, async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            let head = read_head(&mut s).await;
+            let key = head
+                .lines()
+                .find_map(|l| l.strip_prefix("sec-websocket-key: "))
+                .expect("the key")
+                .trim()
+                .to_owned();
+            let accept =
+                tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+            let mut answer = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+            )
+            .into_bytes();
+            answer.extend_from_slice(&[0x81, 2, b'h', b'i']);
+            s.write_all(&answer).await.expect("writes");
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        });
+        // Not a host to decrypt: still read, since what goes inside is plain.
+        let (tap, mut rx) = proxy(&[], None, TlsOptions::default()).await;
+        let mut tcp = TcpStream::connect(tap.addr()).await.expect("connect");
+        tcp.write_all(format!("CONNECT 127.0.0.1:{port} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes())
+            .await
+            .expect("writes");
+        assert!(read_head(&mut tcp).await.starts_with("HTTP/1.1 200"));
+        tcp.write_all(format!("GET /feed HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").as_bytes())
+            .await
+            .expect("writes");
+        assert!(read_head(&mut tcp).await.starts_with("HTTP/1.1 101"));
+        let mut frame = [0u8; 4];
+        tcp.read_exact(&mut frame).await.expect("the endpoint's frame");
+        assert_eq!(frame, [0x81, 2, b'h', b'i']);
+        let open = next(&mut rx).await;
+        assert_eq!((open.proto, open.kind()), (Proto::Ws, "open"));
+        assert_eq!(next(&mut rx).await.body, Body::Text("hi".into()));
+        assert_eq!(tap.counts().passed, 0, "read, not tunnelled");
+        tap.stop().await;
+    })
+    .await
+    .expect("within the deadline");
+}
+
+#[tokio::test]
+async fn a_tunnel_to_a_server_that_speaks_first_opens_without_the_app_speaking() {
+    tokio::time::timeout(DEADLINE, async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            s.write_all(b"220 greetings\r\n").await.expect("writes");
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        });
+        let (tap, mut rx) = proxy(&[], None, TlsOptions::default()).await;
+        let mut tcp = TcpStream::connect(tap.addr()).await.expect("connect");
+        tcp.write_all(
+            format!("CONNECT 127.0.0.1:{port} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .expect("writes");
+        assert!(read_head(&mut tcp).await.starts_with("HTTP/1.1 200"));
+        let seen = read_until(&mut tcp, "220 greetings\r\n").await;
+        assert_eq!(seen, "220 greetings\r\n");
+        assert!(rx.try_recv().is_err(), "nothing recorded");
+        tap.stop().await;
+    })
+    .await
+    .expect("within the deadline");
+}
