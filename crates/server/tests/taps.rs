@@ -240,3 +240,38 @@ async fn a_memory_only_server_cannot_decrypt_and_says_why() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn taps_need_the_token_and_refuse_other_sites() {
+    with_api(|api| async move {
+        let anonymous = support::http()
+            .post(api.url("/api/taps"))
+            .header("content-type", "application/json")
+            .body(r#"{"upstream": "ws://127.0.0.1:1/"}"#)
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(anonymous.status(), 401);
+        let foreign = api
+            .request(reqwest::Method::POST, "/api/taps")
+            .header("origin", "http://evil.example")
+            .header("content-type", "application/json")
+            .body(r#"{"upstream": "ws://127.0.0.1:1/"}"#)
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(foreign.status(), 403);
+        let ca = support::http()
+            .get(api.url("/api/taps/ca"))
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(ca.status(), 401);
+        assert_eq!(
+            api.get("/api/taps").await.json(),
+            json!([]),
+            "nothing started"
+        );
+    })
+    .await;
+}
