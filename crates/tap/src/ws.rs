@@ -830,6 +830,60 @@ mod tests {
     }
 
     #[test]
+    fn a_frame_past_the_limit_is_one_problem_before_its_payload_is_held() {
+        let mut w = Watcher::new(Dir::In, None);
+        let mut seen = Vec::new();
+        // A binary frame that says it carries 2^40 bytes: refused from its header.
+        let mut head = vec![0x82, 127];
+        head.extend_from_slice(&(1u64 << 40).to_be_bytes());
+        w.feed(&head, &mut seen);
+        assert_eq!(seen.len(), 1);
+        assert!(
+            matches!(&seen[0], Seen::Problem(Cause::TooBig, m) if m.contains("the endpoint sent a frame of"))
+        );
+        assert!(w.buf.capacity() < 1 << 20, "nothing reserved for it");
+    }
+
+    #[test]
+    fn compressed_messages_inflate_per_direction_with_and_without_context_takeover() {
+        // What a peer sends with permessage-deflate: raw DEFLATE, sync-flushed, tail cut.
+        fn compress(c: &mut flate2::Compress, text: &[u8]) -> Vec<u8> {
+            let mut out = Vec::with_capacity(text.len() + 64);
+            c.compress_vec(text, &mut out, flate2::FlushCompress::Sync)
+                .expect("compresses");
+            assert!(out.ends_with(&[0, 0, 0xff, 0xff]));
+            out.truncate(out.len() - 4);
+            out
+        }
+        for takeover in [true, false] {
+            let mut c = flate2::Compress::new(flate2::Compression::fast(), false);
+            let mut w = Watcher::new(Dir::In, Some(!takeover));
+            let mut seen = Vec::new();
+            for _ in 0..3 {
+                if !takeover {
+                    c.reset();
+                }
+                let payload = compress(&mut c, b"the same words, the same words");
+                w.feed(&frame(true, 1, true, None, &payload), &mut seen);
+            }
+            let texts: Vec<_> = seen
+                .iter()
+                .map(|s| match s {
+                    Seen::Frame(_, Body::Text(t), wire) => {
+                        assert!(wire.compressed_size.is_some());
+                        t.as_str()
+                    }
+                    other => panic!("{other:?}"),
+                })
+                .collect();
+            assert_eq!(
+                texts, ["the same words, the same words"; 3],
+                "takeover {takeover}"
+            );
+        }
+    }
+
+    #[test]
     fn bad_text_stops_the_reading_of_that_direction_with_one_problem() {
         let mut w = Watcher::new(Dir::In, None);
         let mut seen = Vec::new();
