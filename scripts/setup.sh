@@ -15,6 +15,9 @@ apt_packages=(build-essential pkg-config curl python3 python3-pip time)
 # The desktop app (Tauri v2 on WebKitGTK) and its smoke test under Xvfb: WebKitWebDriver
 # comes from webkit2gtk-driver; ImageMagick renders the icons and the screen shots.
 apt_packages+=(libwebkit2gtk-4.1-dev xvfb xauth webkit2gtk-driver chromium imagemagick)
+# The tap's browser test trusts the proxy's generated CA in a temporary NSS database
+# (certutil), as a user does for Chromium; openssl makes the page server's certificate.
+apt_packages+=(libnss3-tools openssl)
 # The UI is built with Node and npm (Debian's are recent enough from bookworm on).
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || apt_packages+=(nodejs npm)
 

@@ -269,3 +269,32 @@ async fn help_shows_the_engines_defaults() {
     assert!(help.contains("[default: 3000]"), "{help}");
     assert!(help.contains("[default: 1048576]"), "{help}");
 }
+
+#[tokio::test]
+async fn a_tap_off_loopback_or_to_an_upstream_it_cannot_speak_is_a_usage_error() {
+    for args in [
+        &["tap", "--listen", "0.0.0.0:0", "--upstream", "{url}"][..],
+        &["tap", "--proxy", "192.0.2.1:8888"][..],
+        &[
+            "tap",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            "ftp://127.0.0.1/",
+        ][..],
+        &["tap", "--listen", "here", "--upstream", "{url}"][..],
+        &["tap", "--upstream", "{url}", "--decrypt", "example.com"][..],
+        &["tap"][..],
+    ] {
+        expect_usage_error_without_connecting(args).await;
+    }
+    let out = output(&[
+        "tap",
+        "--listen",
+        "0.0.0.0:0",
+        "--upstream",
+        "ws://127.0.0.1:1/",
+    ])
+    .await;
+    assert!(out.stderr_text().contains("loopback only"), "{out}");
+}

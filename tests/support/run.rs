@@ -548,6 +548,11 @@ impl Live {
         }
     }
 
+    /// What sscope wrote to stderr so far (`sscope tap` names its address there).
+    pub fn stderr_so_far(&self) -> String {
+        String::from_utf8_lossy(&snapshot(&self.stderr)).into_owned()
+    }
+
     /// Sends `signal` (`INT`, `TERM`, `HUP`) to sscope, by its process id.
     pub fn signal(&self, signal: &str) {
         let pid = self.child.id().expect("sscope is still running");

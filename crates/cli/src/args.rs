@@ -46,6 +46,9 @@ pub(crate) enum Cmd {
     Sessions(crate::sessions::SessionsArgs),
     /// Write a recorded session to a file (.ndjson).
     Export(crate::sessions::ExportArgs),
+    /// Sit between an app and its endpoint (reverse tap): relay its WebSocket and SSE
+    /// traffic unchanged and print both directions as records.
+    Tap(crate::tap::TapArgs),
 }
 
 #[derive(Debug, Args)]
@@ -218,7 +221,7 @@ impl std::fmt::Display for Secs {
     }
 }
 
-fn parse_secs(s: &str) -> Result<Secs, String> {
+pub(crate) fn parse_secs(s: &str) -> Result<Secs, String> {
     let v: f64 = s
         .trim()
         .parse()

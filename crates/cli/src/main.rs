@@ -16,6 +16,7 @@ mod lab;
 mod print;
 mod serve;
 mod sessions;
+mod tap;
 
 use std::process::ExitCode;
 
@@ -72,6 +73,9 @@ fn main() -> ExitCode {
     if let Cmd::Convert(a) = &cli.cmd {
         return convert::run(a);
     }
+    if let Cmd::Tap(a) = &cli.cmd {
+        return tap::run(a);
+    }
     let runtime = match runtime(tokio::runtime::Builder::new_current_thread()) {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -95,7 +99,8 @@ fn main() -> ExitCode {
         | Cmd::Lab(_)
         | Cmd::Sessions(_)
         | Cmd::Export(_)
-        | Cmd::Convert(_) => {
+        | Cmd::Convert(_)
+        | Cmd::Tap(_) => {
             return ExitCode::SUCCESS;
         }
     };

@@ -79,6 +79,9 @@ pub struct ListingView {
     pub name: String,
     pub state: &'static str,
     pub since: String,
+    /// Present (true) for another app's connection seen through a tap: it cannot send.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tap: bool,
 }
 
 impl From<&ConnListing> for ListingView {
@@ -90,6 +93,7 @@ impl From<&ConnListing> for ListingView {
             name: l.name.clone(),
             state: l.state.as_str(),
             since: l.since.to_string(),
+            tap: l.relay,
         }
     }
 }

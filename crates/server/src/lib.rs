@@ -39,6 +39,7 @@ mod postman;
 pub mod security;
 pub mod sessions;
 pub mod signals;
+pub mod taps;
 pub mod ui_socket;
 pub mod wire;
 
@@ -59,6 +60,9 @@ struct Stores {
 
 /// The whole server: demos, the guarded API and live stream (its sockets register with
 /// `live_sockets`), and the UI.
+// One call site, each argument a different part of the server; a struct would only
+// rename them.
+#[allow(clippy::too_many_arguments)]
 fn full_app(
     demo: &demo::Demo,
     session: Session,
@@ -67,6 +71,7 @@ fn full_app(
     live_sockets: TaskTracker,
     tags: wire::Tags,
     stores: Stores,
+    taps: taps::TapsState,
 ) -> Router {
     let Stores { labs, collections } = stores;
     let live = ui_socket::LiveState {
@@ -77,6 +82,7 @@ fn full_app(
         .merge(chart::router(live.session.clone()))
         .merge(labs::router(labs))
         .merge(collections::router(collections))
+        .merge(taps::router(taps))
         .merge(sessions::router(sessions::SessionsState::new(
             live.session.clone(),
         )));
@@ -187,6 +193,8 @@ impl Server {
             None => collections::Collections::in_memory(),
         };
         let demo = demo::Demo::with_shutdown(stop.child_token());
+        let taps =
+            taps::TapsState::new(session.clone(), stop.child_token(), config.data_dir.clone());
         let ui = assets::UiFiles::new(Some(config.ui_dir.unwrap_or_else(assets::default_ui_dir)));
         let ui_built = ui.is_built();
         let live_sockets = TaskTracker::new();
@@ -205,6 +213,7 @@ impl Server {
                 ),
                 collections,
             },
+            taps,
         );
         let graceful = stop.clone();
         let task = tokio::spawn(async move {

@@ -1003,6 +1003,7 @@ mod tests {
                 name: "ws/echo".into(),
                 state: ConnState::Closed,
                 since: Timestamp(1_767_323_046_000_300),
+                relay: false,
             },
             last_seq: 7,
             recorded_bytes: 512,

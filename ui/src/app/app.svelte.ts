@@ -31,6 +31,7 @@ import { resolveConfig } from '../store/vars';
 import { Live } from './live.svelte';
 import type { PaneState } from './pane.svelte';
 import { Panes } from './panes.svelte';
+import { Taps } from './taps.svelte';
 import { restoreTheme, saveTheme, type Theme } from './workspace';
 
 export class App {
@@ -49,6 +50,8 @@ export class App {
   readonly library: Library;
   /** Saved connections, collections and environments. */
   readonly saved: Collections;
+  /** Reverse taps: another app's traffic, relayed and recorded. */
+  readonly taps: Taps;
 
   /** Moves once per animation frame in which the store changed. */
   tick = $state(0);
@@ -61,6 +64,8 @@ export class App {
   /** The saved-connections menu and the environments editor. */
   savedOpen = $state(false);
   envEditorOpen = $state(false);
+  /** The Tap panel beside the panes. */
+  tapOpen = $state(false);
   /** A pane to scroll into view (the newest a lab run opened); the view clears it. */
   reveal: string | null = $state(null);
 
@@ -82,6 +87,7 @@ export class App {
     });
     this.library = new Library(this.api, host, this.lifecycle);
     this.saved = new Collections(this.api, host, this.lifecycle, () => this.demoUrl('/demo/ws/ticker', 'ws'));
+    this.taps = new Taps({ api: this.api, attach: (view) => void this.lifecycle.attach(view) });
     this.theme = restoreTheme(host.storage);
     const page = new URL(session.base);
     this.labs = new Labs({
@@ -116,6 +122,12 @@ export class App {
     return ids;
   }
 
+  /** Opens or closes the Tap panel. */
+  toggleTap(open = !this.tapOpen) {
+    this.tapOpen = open;
+    if (open) void this.taps.refresh();
+  }
+
   /** Opens or closes the labs panel; the list is fetched the first time it opens. */
   toggleLabs(open = !this.labsOpen) {
     this.labsOpen = open;
@@ -134,6 +146,8 @@ export class App {
     await this.live.start(this.lifecycle.list, { saved: this.lifecycle.recording, now });
     if (lib) this.lifecycle.recording = now;
     this.library.describeEarlier(this.lifecycle.list);
+    // Taps started before a reload keep running on the server: show their notice.
+    void this.taps.refresh();
     this.lifecycle.persist();
     // The environment switcher needs the environments at once.
     void this.saved.refresh();
@@ -273,6 +287,10 @@ export class App {
   /** In id order, from the live socket's list. */
   get unattached(): ConnListing[] {
     return this.lifecycle.unattached(this.live.known);
+  }
+  /** Whether `id` is another app's connection seen through a tap (it cannot send). */
+  isTapped(id: string | null | undefined): boolean {
+    return !!id && this.live.known.some((l) => l.id === id && l.tap === true);
   }
   /** How many connections the server holds. */
   get connCount(): number {

@@ -20,6 +20,8 @@ import type {
   RecordPage,
   RepeatRequest,
   SearchPage,
+  StartTapRequest,
+  TapView,
   SearchRequest,
   SendRequest,
   SessionList,
@@ -149,6 +151,24 @@ export class Api {
     if (r.after !== undefined) q.set('after', String(r.after));
     if (r.limit !== undefined) q.set('limit', String(r.limit));
     return this.call('GET', `/api/connections/${encodeURIComponent(id)}/search?${q}`);
+  }
+  /** The running reverse taps. */
+  taps(): Promise<TapView[]> {
+    return this.call('GET', '/api/taps');
+  }
+  /** Starts a reverse tap; the answer's `listen` carries the port picked for port 0. */
+  startTap(req: StartTapRequest): Promise<TapView> {
+    return this.call('POST', '/api/taps', req);
+  }
+  stopTap(id: string): Promise<void> {
+    return this.call('DELETE', `/api/taps/${encodeURIComponent(id)}`);
+  }
+  /** The proxy CA's certificate (PEM), made on first use. */
+  tapCa(): Promise<Blob> {
+    return this.blob('/api/taps/ca');
+  }
+  deleteTapCa(): Promise<void> {
+    return this.call('DELETE', '/api/taps/ca');
   }
   /** The labs and the claims card. */
   labs(): Promise<LabCatalogue> {

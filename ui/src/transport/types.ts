@@ -24,6 +24,40 @@ export interface ConnListing {
   name: string;
   state: ConnState;
   since: string;
+  /** Another app's connection seen through a tap: it cannot send (absent otherwise). */
+  tap?: boolean;
+}
+
+/** A running reverse tap, as `/api/taps` shows it. */
+export interface TapView {
+  id: string;
+  /** Where the app under debug should connect: `127.0.0.1:PORT`. */
+  listen: string;
+  /** The upstream's URL; for a proxy, `proxy (decrypting …)`. */
+  upstream: string;
+  /** Present (true) for a proxy. */
+  proxy?: boolean;
+  /** TCP connections the app opened to the tap. */
+  clients: number;
+  /** WebSockets and event streams recorded as connections. */
+  recorded: number;
+  /** Other requests passed through and counted, not recorded. */
+  passed: number;
+  /** Requests the upstream could not answer (the app got a 502). */
+  failed: number;
+}
+
+/** `POST /api/taps`. */
+export interface StartTapRequest {
+  /** `127.0.0.1:PORT`; port 0 picks a free one. */
+  listen: string;
+  /** The endpoint, for a reverse tap. */
+  upstream?: string;
+  insecure?: boolean;
+  /** An HTTP proxy instead of a reverse tap. */
+  proxy?: boolean;
+  /** The proxy's hosts to decrypt with the tap's CA. */
+  decrypt?: string[];
 }
 
 /** A connection as `/api/connections` and the live socket's `conns` show it: its
@@ -163,6 +197,7 @@ export type ErrorCode =
   | 'method_not_allowed'
   | 'gone'
   | 'conflict'
+  | 'busy'
   | 'unreachable'
   | 'unexpected';
 

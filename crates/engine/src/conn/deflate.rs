@@ -26,21 +26,21 @@ const INFLATE_MIN: usize = 256;
 
 /// The parameters the server agreed to (RFC 7692 §7.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Params {
+pub struct Params {
     /// The server starts each message with an empty window.
-    pub(crate) server_no_context_takeover: bool,
+    pub server_no_context_takeover: bool,
     /// We must start each message with an empty window.
-    pub(crate) client_no_context_takeover: bool,
+    pub client_no_context_takeover: bool,
     /// The server's window is at most 2^n bytes.
-    pub(crate) server_max_window_bits: Option<u8>,
+    pub server_max_window_bits: Option<u8>,
     /// Ours must be at most 2^n bytes.
-    pub(crate) client_max_window_bits: Option<u8>,
+    pub client_max_window_bits: Option<u8>,
 }
 
 /// Reads the server's `Sec-WebSocket-Extensions` answer to [`OFFER`]. Anything we did
 /// not offer, or a parameter RFC 7692 does not allow in an answer, is an error that
 /// names it: the handshake then fails (RFC 6455 §4.1, RFC 7692 §7.1).
-pub(crate) fn accept(header: &str) -> Result<Params, String> {
+pub fn accept(header: &str) -> Result<Params, String> {
     let elements: Vec<&str> = header
         .split(',')
         .map(str::trim)
@@ -97,47 +97,45 @@ pub(crate) fn accept(header: &str) -> Result<Params, String> {
 
 /// Why a compressed message could not be inflated.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum InflateError {
+pub enum InflateError {
     /// It would grow past the message limit.
     TooBig,
     /// The bytes are not DEFLATE data.
     Corrupt(String),
 }
 
-/// One connection's compression state, both ways.
-pub(crate) struct Deflate {
-    params: Params,
+/// One direction's inflating state: what a reader of that direction's compressed
+/// messages keeps between them. The client keeps one for the server's messages; the tap,
+/// which only watches, keeps one for each direction.
+pub struct Inflater {
     inflate: Decompress,
-    /// `None` when the server allowed us only a 256-byte window, which zlib cannot
-    /// write raw: we then send every message uncompressed, as RFC 7692 §6 allows.
-    compress: Option<Compress>,
+    /// The sender starts each message with an empty window (`*_no_context_takeover`).
+    fresh_each_message: bool,
 }
 
-impl std::fmt::Debug for Deflate {
+impl std::fmt::Debug for Inflater {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Deflate")
-            .field("params", &self.params)
+        f.debug_struct("Inflater")
+            .field("fresh_each_message", &self.fresh_each_message)
             .finish_non_exhaustive()
     }
 }
 
-impl Deflate {
-    pub(crate) fn new(params: Params) -> Self {
-        let bits = params.client_max_window_bits.unwrap_or(15);
-        let compress =
-            (bits >= 9).then(|| Compress::new_with_window_bits(Compression::fast(), false, bits));
-        Deflate {
-            params,
-            // Any window up to 32 KiB inflates with the largest one.
+impl Inflater {
+    /// `fresh_each_message`: the sender agreed to no context takeover, so its window
+    /// starts empty with each message. Any window up to 32 KiB inflates with the largest
+    /// one, so the window bits need not be known.
+    pub fn new(fresh_each_message: bool) -> Self {
+        Inflater {
             inflate: Decompress::new(false),
-            compress,
+            fresh_each_message,
         }
     }
 
     /// Inflates one frame's payload of a compressed message onto `out`; `fin` ends the
     /// message. `out` never holds more than `limit` bytes plus one (which is how going
     /// over is seen): a decompression bomb costs at most the limit.
-    pub(crate) fn inflate(
+    pub fn inflate(
         &mut self,
         input: &[u8],
         fin: bool,
@@ -147,8 +145,8 @@ impl Deflate {
         self.feed(input, out, limit)?;
         if fin {
             self.feed(&TAIL, out, limit)?;
-            if self.params.server_no_context_takeover {
-                // The server starts its next message afresh; so can we.
+            if self.fresh_each_message {
+                // The sender starts its next message afresh; so can we.
                 self.inflate.reset(false);
             }
         }
@@ -198,6 +196,48 @@ impl Deflate {
                 return Err(InflateError::Corrupt("no progress".into()));
             }
         }
+    }
+}
+
+/// One connection's compression state, both ways.
+pub(crate) struct Deflate {
+    params: Params,
+    inflate: Inflater,
+    /// `None` when the server allowed us only a 256-byte window, which zlib cannot
+    /// write raw: we then send every message uncompressed, as RFC 7692 §6 allows.
+    compress: Option<Compress>,
+}
+
+impl std::fmt::Debug for Deflate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deflate")
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Deflate {
+    pub(crate) fn new(params: Params) -> Self {
+        let bits = params.client_max_window_bits.unwrap_or(15);
+        let compress =
+            (bits >= 9).then(|| Compress::new_with_window_bits(Compression::fast(), false, bits));
+        Deflate {
+            params,
+            inflate: Inflater::new(params.server_no_context_takeover),
+            compress,
+        }
+    }
+
+    /// Inflates one frame's payload of the server's compressed message onto `out`
+    /// ([`Inflater::inflate`]).
+    pub(crate) fn inflate(
+        &mut self,
+        input: &[u8],
+        fin: bool,
+        out: &mut Vec<u8>,
+        limit: usize,
+    ) -> Result<(), InflateError> {
+        self.inflate.inflate(input, fin, out, limit)
     }
 
     /// Compresses one message; `None` when it goes uncompressed.

@@ -30,7 +30,8 @@ const MAX_HEAD: usize = 64 << 10;
 /// Headers accepted in a response head.
 const MAX_HEADERS: usize = 128;
 
-pub(crate) type Transport = MaybeTlsStream<TcpStream>;
+/// A connection's byte stream: TCP, or TLS over it.
+pub type Transport = MaybeTlsStream<TcpStream>;
 
 /// A completed handshake: the stream, bytes read past the head (the first frames), and
 /// the `open` record.
@@ -108,55 +109,7 @@ pub(crate) async fn open(
     offer_deflate: bool,
     tls_opts: &tls::TlsOptions,
 ) -> Result<Opened, Body> {
-    let host = url
-        .host_str()
-        .ok_or_else(|| error(Cause::BadRequest, format!("{url} has no host")))?;
-    let port = url
-        .port_or_known_default()
-        .ok_or_else(|| error(Cause::BadRequest, format!("{url} has no port")))?;
-    let addr = format!("{host}:{port}");
-    // Resolve first, so that a name that does not resolve is told apart from an
-    // address where nobody listens.
-    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host(&addr)
-        .await
-        .map_err(|e| error(Cause::Dns, format!("cannot resolve {host}: {e}")))?
-        .collect();
-    let tcp = TcpStream::connect(&addrs[..]).await.map_err(|e| {
-        error(
-            connect_cause(&e),
-            format!("could not connect to {addr}: {e}"),
-        )
-    })?;
-    // Interactive traffic: small frames (pings, commands) go out at once.
-    let _ = tcp.set_nodelay(true);
-
-    let mut stream = if url.scheme() == "wss" {
-        let config = tls::client_config(tls_opts, Alpn::None)
-            .await
-            .map_err(|e| error(Cause::TlsOther, e.to_string()))?;
-        let bare = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
-        let name = rustls::pki_types::ServerName::try_from(bare).map_err(|_| {
-            error(
-                Cause::BadRequest,
-                format!("{host} is not a valid TLS server name"),
-            )
-        })?;
-        let tls = TlsConnector::from(config)
-            .connect(name, tcp)
-            .await
-            .map_err(|e| {
-                error(
-                    tls_cause(&e).unwrap_or(Cause::TlsOther),
-                    format!("TLS handshake with {addr} failed: {e}"),
-                )
-            })?;
-        MaybeTlsStream::Rustls(tls)
-    } else {
-        MaybeTlsStream::Plain(tcp)
-    };
+    let mut stream = connect(url, tls_opts, Alpn::None).await?;
 
     let key = base64::engine::general_purpose::STANDARD.encode(rand_key());
     let request = request_bytes(url, &key, headers, subprotocols, offer_deflate);
@@ -323,6 +276,63 @@ pub(crate) async fn open(
             extensions,
         },
     })
+}
+
+/// Opens the transport to `url`'s host: TCP, then TLS for `wss://` and `https://`,
+/// verified as `tls_opts` says. Also what the tap dials its upstream with. Returns the
+/// `error` record's body when anything fails, with the cause told apart (no name, nobody
+/// listening, an untrusted certificate).
+pub async fn connect(url: &Url, tls_opts: &tls::TlsOptions, alpn: Alpn) -> Result<Transport, Body> {
+    let host = url
+        .host_str()
+        .ok_or_else(|| error(Cause::BadRequest, format!("{url} has no host")))?;
+    let port = url
+        .port_or_known_default()
+        .ok_or_else(|| error(Cause::BadRequest, format!("{url} has no port")))?;
+    let addr = format!("{host}:{port}");
+    // Resolve first, so that a name that does not resolve is told apart from an
+    // address where nobody listens.
+    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host(&addr)
+        .await
+        .map_err(|e| error(Cause::Dns, format!("cannot resolve {host}: {e}")))?
+        .collect();
+    let tcp = TcpStream::connect(&addrs[..]).await.map_err(|e| {
+        error(
+            connect_cause(&e),
+            format!("could not connect to {addr}: {e}"),
+        )
+    })?;
+    // Interactive traffic: small frames (pings, commands) go out at once.
+    let _ = tcp.set_nodelay(true);
+
+    let stream = if matches!(url.scheme(), "wss" | "https") {
+        let config = tls::client_config(tls_opts, alpn)
+            .await
+            .map_err(|e| error(Cause::TlsOther, e.to_string()))?;
+        let bare = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let name = rustls::pki_types::ServerName::try_from(bare).map_err(|_| {
+            error(
+                Cause::BadRequest,
+                format!("{host} is not a valid TLS server name"),
+            )
+        })?;
+        let tls = TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .map_err(|e| {
+                error(
+                    tls_cause(&e).unwrap_or(Cause::TlsOther),
+                    format!("TLS handshake with {addr} failed: {e}"),
+                )
+            })?;
+        MaybeTlsStream::Rustls(tls)
+    } else {
+        MaybeTlsStream::Plain(tcp)
+    };
+    Ok(stream)
 }
 
 fn rand_key() -> [u8; 16] {

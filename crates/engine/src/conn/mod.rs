@@ -5,7 +5,7 @@
 //! [`ConnHandle`] through which commands reach a task, how a run ends ([`Outcome`]),
 //! and the options both protocols take. Protocol details live in `ws` and `sse`.
 
-mod deflate;
+pub mod deflate;
 pub(crate) mod handshake;
 pub mod inflate;
 pub mod sse;
@@ -24,6 +24,7 @@ use crate::tls::TlsOptions;
 use streamscope_model::Cause;
 use streamscope_model::record::{Body, ConnId, Dir, Proto, Record, Timestamp, Wire};
 
+pub use handshake::{Transport, connect};
 pub use sse::SseOptions;
 pub use ws::WsOptions;
 
@@ -174,6 +175,25 @@ pub fn open_sse(
         cancel,
         move |mut em, rx, cancel| async move { sse::run(&opts, &mut em, rx, &cancel).await },
     )
+}
+
+/// Starts a connection whose records `run` produces itself, in a new task: the tap's
+/// relays, which watch another app's connection instead of opening their own. `run` gets
+/// the [`Emitter`] (so its records are stamped and numbered like any other), the
+/// commands (only [`Command::Close`] reaches a relay; the session refuses the rest) and
+/// the cancel token.
+pub fn open_relay<F, Fut>(
+    id: ConnId,
+    proto: Proto,
+    sink: RecordSink,
+    cancel: CancellationToken,
+    run: F,
+) -> ConnHandle
+where
+    F: FnOnce(Emitter, mpsc::Receiver<Command>, CancellationToken) -> Fut,
+    Fut: Future<Output = Result<Outcome, SinkClosed>> + Send + 'static,
+{
+    spawn(id, proto, sink, cancel, run)
 }
 
 /// What both protocols' tasks share: the command channel, the emitter, and reading a

@@ -108,6 +108,8 @@ struct Entry {
     repeat: Option<repeat::ActiveRepeat>,
     /// Cancelled when the connection task has ended: what close-then-forget waits for.
     ended: CancellationToken,
+    /// Another app's connection, watched through the tap: it takes no commands but close.
+    relay: bool,
 }
 
 struct State {
@@ -238,6 +240,7 @@ impl Session {
                     store,
                     stats,
                     commands: None,
+                    relay: false,
                     cancel: self.cancel.child_token(),
                     repeat: None,
                     ended: {
@@ -294,7 +297,7 @@ impl Session {
     /// Opens a WebSocket connection and starts recording it.
     pub fn open_ws(&self, opts: WsOptions, name: Option<String>) -> ConnId {
         let url = opts.url.to_string();
-        self.open(Proto::Ws, url, name, |id, sink, cancel| {
+        self.open(Proto::Ws, url, name, false, |id, sink, cancel| {
             conn::open_ws(id, opts, sink, cancel)
         })
     }
@@ -302,8 +305,22 @@ impl Session {
     /// Opens an SSE connection and starts recording it.
     pub fn open_sse(&self, opts: SseOptions, name: Option<String>) -> ConnId {
         let url = opts.url.to_string();
-        self.open(Proto::Sse, url, name, |id, sink, cancel| {
+        self.open(Proto::Sse, url, name, false, |id, sink, cancel| {
             conn::open_sse(id, opts, sink, cancel)
+        })
+    }
+
+    /// Records a connection another app makes through the tap: `run` relays it and
+    /// produces its records ([`conn::open_relay`]). Recording, statistics and the live
+    /// stream are as for any connection; commands other than close are refused, and close
+    /// reaches `run` as [`Command::Close`] (the relay then closes both sides).
+    pub fn open_relay<F, Fut>(&self, proto: Proto, url: String, name: String, run: F) -> ConnId
+    where
+        F: FnOnce(conn::Emitter, mpsc::Receiver<Command>, CancellationToken) -> Fut,
+        Fut: Future<Output = Result<Outcome, conn::SinkClosed>> + Send + 'static,
+    {
+        self.open(proto, url, Some(name), true, move |id, sink, cancel| {
+            conn::open_relay(id, proto, sink, cancel, run)
         })
     }
 
@@ -312,6 +329,7 @@ impl Session {
         proto: Proto,
         url: String,
         name: Option<String>,
+        relay: bool,
         start: impl FnOnce(ConnId, conn::RecordSink, CancellationToken) -> ConnHandle,
     ) -> ConnId {
         let id = ConnId(self.next_id.fetch_add(1, Ordering::Relaxed));
@@ -352,6 +370,7 @@ impl Session {
                     cancel: cancel.clone(),
                     repeat: None,
                     ended: CancellationToken::new(),
+                    relay,
                 },
             );
             st.relisted();
@@ -506,6 +525,11 @@ impl Session {
         let tx = {
             let st = self.lock();
             let e = st.conns.get(&id).ok_or(SessionError::UnknownConn(id))?;
+            if e.relay && !matches!(cmd, Command::Close { .. }) {
+                return Err(SessionError::Refused(
+                    "a tapped connection cannot send: it is another app's connection, relayed as it is (only close is possible)".into(),
+                ));
+            }
             if e.proto == Proto::Sse && !matches!(cmd, Command::Close { .. }) {
                 return Err(SessionError::Refused(
                     "an SSE connection cannot send: the stream flows from the server only (SSE apps send with a separate HTTP request)".into(),

@@ -130,6 +130,11 @@ impl Session {
         let (tx, cancel) = {
             let mut st = self.lock();
             let e = st.conns.get_mut(&id).ok_or(SessionError::UnknownConn(id))?;
+            if e.relay {
+                return Err(SessionError::Refused(
+                    "a tapped connection cannot send: it is another app's connection, relayed as it is".into(),
+                ));
+            }
             if e.proto == Proto::Sse {
                 return Err(SessionError::Refused(
                     "an SSE connection cannot send, so it cannot repeat: the stream flows from the server only".into(),

@@ -50,6 +50,8 @@ pub struct ConnListing {
     pub name: String,
     pub state: ConnState,
     pub since: Timestamp,
+    /// Another app's connection, seen through the tap: it takes no commands but close.
+    pub relay: bool,
 }
 
 impl State {
@@ -86,6 +88,7 @@ fn listing(id: ConnId, e: &Entry) -> ConnListing {
         name: e.name.clone(),
         state: e.state,
         since: e.since,
+        relay: e.relay,
     }
 }
 
