@@ -85,6 +85,16 @@ pub async fn start(
     cancel: CancellationToken,
 ) -> Result<Tap, TapError> {
     let listener = bind(spec.listen).await?;
+    let bound = listener.local_addr().map_err(|e| TapError::Bind {
+        addr: spec.listen,
+        cause: e.to_string(),
+    })?;
+    if is_self(&spec.upstream, bound) {
+        return Err(TapError::BadUpstream(format!(
+            "{} is the tap itself ({bound}): every request would come back to it; give the endpoint's address",
+            spec.upstream
+        )));
+    }
     let http = crate::http::client(&spec.upstream, &spec.tls)
         .await
         .map_err(TapError::Tls)?;
@@ -105,6 +115,19 @@ pub async fn start(
         cancel,
         tasks,
     ))
+}
+
+/// Whether `upstream` names the tap's own address: a loopback host at the port it
+/// listens on, which would relay each request back to itself until it runs out of
+/// sockets.
+fn is_self(upstream: &url::Url, bound: SocketAddr) -> bool {
+    let loopback = match upstream.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    loopback && upstream.port_or_known_default() == Some(bound.port())
 }
 
 /// Binds a loopback address, refusing any other.

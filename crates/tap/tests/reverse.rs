@@ -484,16 +484,22 @@ async fn an_app_that_drops_a_websocket_gives_an_error_record() {
     .expect("within the deadline");
 }
 
-/// A port where nobody listens: bound, then closed.
-async fn dead_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    l.local_addr().expect("addr").port()
+/// A port where nobody listens: bound but not listening, so a connection is refused, and
+/// kept bound while the test runs, so the tap cannot be given the same port (and then
+/// relay to itself).
+fn dead_port() -> (tokio::net::TcpSocket, u16) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind("127.0.0.1:0".parse().expect("addr"))
+        .expect("bind");
+    let port = socket.local_addr().expect("addr").port();
+    (socket, port)
 }
 
 #[tokio::test]
 async fn an_upstream_that_refuses_gives_error_records_and_502s_without_stopping_the_tap() {
     tokio::time::timeout(DEADLINE, async {
-        let port = dead_port().await;
+        let (_held, port) = dead_port();
         let (tap, mut rx, _cancel) = tap_to(&format!("http://127.0.0.1:{port}")).await;
         for request in [
             "GET /ws HTTP/1.1\r\nHost: app\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
@@ -711,4 +717,31 @@ async fn a_compressed_event_stream_is_relayed_as_it_came_and_says_why_it_is_not_
     })
     .await
     .expect("within the deadline");
+}
+
+#[tokio::test]
+async fn a_tap_whose_upstream_is_itself_is_refused_before_it_relays() {
+    // A free port, named as both the tap's address and its upstream (by name, too).
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    for upstream in [
+        format!("http://127.0.0.1:{port}/events"),
+        format!("ws://localhost:{port}/"),
+    ] {
+        let spec = TapSpec {
+            listen: format!("127.0.0.1:{port}").parse().expect("addr"),
+            upstream: parse_upstream(&upstream).expect("upstream"),
+            tls: TlsOptions::default(),
+        };
+        let (tx, _rx) = mpsc::channel(16);
+        let cancel = CancellationToken::new();
+        let conns = Arc::new(Printed::new(tx, cancel.clone()));
+        let refused = streamscope_tap::start(spec, conns, cancel).await;
+        let Err(e) = refused else {
+            panic!("a tap relaying to itself started ({upstream})");
+        };
+        assert!(e.to_string().contains("is the tap itself"), "{e}");
+    }
 }
