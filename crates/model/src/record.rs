@@ -93,6 +93,10 @@ pub struct Wire {
     pub frame_list: Vec<WireFrame>,
     /// On an `open` record: the opening handshake.
     pub handshake: Option<Handshake>,
+    /// On an SSE item of a `Transfer-Encoding: chunked` body: the chunk framing bytes
+    /// (size lines, extensions, the CRLF after each chunk's data) read before this item's
+    /// first byte and after the item before it. Absent when the body is not chunked.
+    pub framing_bytes: Option<u64>,
 }
 
 /// The opening handshake as it went (a contract addition).
@@ -398,6 +402,9 @@ impl Serialize for Record {
             if let Some(c) = w.compressed_size {
                 m.serialize_entry("compressed_size", &c)?;
             }
+            if let Some(f) = w.framing_bytes {
+                m.serialize_entry("framing_bytes", &f)?;
+            }
             if !w.frame_list.is_empty() {
                 m.serialize_entry("frame_list", &w.frame_list)?;
             }
@@ -498,6 +505,7 @@ pub(crate) struct Flat {
     pub(crate) wire_bytes: Option<u64>,
     pub(crate) frames: Option<u32>,
     pub(crate) compressed_size: Option<u64>,
+    pub(crate) framing_bytes: Option<u64>,
     pub(crate) frame_list: Option<Vec<WireFrame>>,
     pub(crate) request_size: Option<u64>,
     pub(crate) response_size: Option<u64>,
@@ -586,6 +594,7 @@ impl Flat {
         let wire = (f.wire_bytes.is_some()
             || f.frames.is_some()
             || f.compressed_size.is_some()
+            || f.framing_bytes.is_some()
             || f.frame_list.is_some()
             || handshake.is_some())
         .then(|| {
@@ -593,6 +602,7 @@ impl Flat {
                 bytes: f.wire_bytes.unwrap_or(0),
                 frames: f.frames.unwrap_or(0),
                 compressed_size: f.compressed_size,
+                framing_bytes: f.framing_bytes,
                 frame_list: f.frame_list.unwrap_or_default(),
                 handshake,
             })

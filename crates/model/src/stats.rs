@@ -65,11 +65,14 @@ impl Counts {
 }
 
 /// What a record's item cost on the wire. For SSE, `wire_bytes` counts the event stream's
-/// own bytes; a content-coded (gzip) stream carried them in `compressed_size` bytes. For
-/// WebSocket, `wire_bytes` already counts frames as they went, compressed or not.
+/// own bytes; a content-coded (gzip) stream carried them in `compressed_size` bytes, and a
+/// chunked body added `framing_bytes` of chunk framing. For WebSocket, `wire_bytes`
+/// already counts frames as they went, compressed or not.
 fn on_wire(r: &Record, w: &crate::record::Wire) -> u64 {
     match r.proto {
-        crate::record::Proto::Sse => w.compressed_size.unwrap_or(w.bytes),
+        crate::record::Proto::Sse => {
+            w.compressed_size.unwrap_or(w.bytes) + w.framing_bytes.unwrap_or(0)
+        }
         crate::record::Proto::Ws => w.bytes,
     }
 }
