@@ -506,6 +506,7 @@ mod wire_tests {
             bytes: 1_234,
             frames: 3,
             compressed_size: Some(1_200),
+            framing_bytes: None,
             frame_list: vec![
                 WireFrame {
                     fin: false,

@@ -831,6 +831,7 @@ mod tests {
             bytes: 13,
             frames: 2,
             compressed_size: Some(5),
+            framing_bytes: None,
             frame_list: vec![
                 WireFrame {
                     fin: false,
@@ -883,6 +884,28 @@ mod tests {
             "{json}"
         );
         assert_eq!(Record::from_json(&json).expect("reads back"), open);
+
+        let mut event = Record::test_at(
+            0,
+            Dir::In,
+            Body::Event {
+                event: "message".into(),
+                data: "x".into(),
+                id: None,
+            },
+        );
+        event.proto = Proto::Sse;
+        event.wire = Some(Box::new(Wire {
+            bytes: 9,
+            framing_bytes: Some(0),
+            ..Wire::default()
+        }));
+        let json = event.to_json();
+        assert!(
+            json.ends_with(r#""wire_bytes":9,"framing_bytes":0}"#),
+            "{json}"
+        );
+        assert_eq!(Record::from_json(&json).expect("reads back"), event);
     }
 
     #[test]

@@ -540,4 +540,44 @@ mod tests {
         assert_eq!((c.wire_out, c.wire_in), (250 + 11, 130 + 304));
         assert_eq!((c.bytes_out, c.bytes_in), (5, 307));
     }
+
+    #[test]
+    fn sse_on_the_wire_is_the_coded_or_stream_bytes_plus_chunk_framing() {
+        use crate::record::{Proto, Wire};
+        let t = 1_700_000_000_000_000;
+        let event = |wire: Wire| {
+            let mut r = Record::test_at(
+                t,
+                Dir::In,
+                Body::Event {
+                    event: "message".into(),
+                    data: "x".into(),
+                    id: None,
+                },
+            );
+            r.proto = Proto::Sse;
+            r.wire = Some(Box::new(wire));
+            r
+        };
+        let mut c = Counts::default();
+        // Plain and chunked: stream bytes and framing.
+        c.add(&event(Wire {
+            bytes: 9,
+            framing_bytes: Some(5),
+            ..Wire::default()
+        }));
+        // gzip and chunked: the coded bytes stand for the stream bytes.
+        c.add(&event(Wire {
+            bytes: 9,
+            compressed_size: Some(4),
+            framing_bytes: Some(3),
+            ..Wire::default()
+        }));
+        // Not chunked.
+        c.add(&event(Wire {
+            bytes: 9,
+            ..Wire::default()
+        }));
+        assert_eq!(c.wire_in, 9 + 5 + 4 + 3 + 9);
+    }
 }
