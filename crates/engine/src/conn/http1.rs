@@ -88,7 +88,8 @@ impl Dechunker {
 
     /// Framing read after the last piece of data (at the end: the last chunk and the
     /// trailers), which no piece carries.
-    pub(crate) fn unclaimed(&self) -> u64 {
+    #[cfg(test)]
+    fn unclaimed(&self) -> u64 {
         self.pending
     }
 
