@@ -1147,29 +1147,64 @@ async fn sse_malformed_chunk_framing_is_a_protocol_violation_without_reconnect()
 }
 
 #[tokio::test]
-async fn sse_303_turns_a_post_into_a_get_without_its_body() {
-    let server = RawServer::start(vec![
-        Script::redirect("303 See Other", "/stream"),
-        Script::sse("data: here\n\n").hold(),
-    ])
-    .await;
-    let run = sscope([
-        "sse",
-        &server.url("/start"),
-        "--body",
-        r#"{"q":1}"#,
-        "--count",
-        "1",
-    ])
-    .await;
-    run.expect_success();
-    let requests = server.requests();
-    assert_eq!(requests.len(), 2, "{requests:?}");
-    assert_eq!(requests[0].method, "POST");
-    assert_eq!(requests[0].body, br#"{"q":1}"#);
-    assert_eq!(requests[1].method, "GET");
-    assert!(requests[1].body.is_empty());
-    assert_eq!(requests[1].header("content-type"), None);
+async fn sse_endless_chunk_size_line_or_trailers_are_stopped_with_a_clear_error() {
+    let endless_size = [b"1;".to_vec(), vec![b'x'; 64 << 10]].concat();
+    let endless_trailers = [
+        chunk("data: a\n\n"),
+        b"0\r\n".to_vec(),
+        b"X-Pad: yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\r\n".repeat(2000),
+    ]
+    .concat();
+    for (body, says, cause) in [
+        (
+            endless_size,
+            "chunk-size line is longer than",
+            "protocol_violation",
+        ),
+        (
+            endless_trailers,
+            "trailers after the last chunk",
+            "protocol_violation",
+        ),
+    ] {
+        let script = Script::new().write(sse_chunked_head()).write(body).hold();
+        let server = RawServer::start(vec![script]).await;
+        let run = sscope(["sse", &server.url("/events"), "--retry", "50"]).await;
+        run.expect_failure();
+        assert_eq!(run.cause(), cause, "{run}");
+        let message = run.one("error").message.as_deref().unwrap_or_default();
+        assert!(message.contains(says), "{message}");
+        assert_eq!(server.connections(), 1, "not asked again: {run}");
+    }
+}
+
+#[tokio::test]
+async fn sse_303_and_301_turn_a_post_into_a_get_without_its_body() {
+    for status in ["303 See Other", "301 Moved Permanently", "302 Found"] {
+        let server = RawServer::start(vec![
+            Script::redirect(status, "/stream"),
+            Script::sse("data: here\n\n").hold(),
+        ])
+        .await;
+        let run = sscope([
+            "sse",
+            &server.url("/start"),
+            "--body",
+            r#"{"q":1}"#,
+            "--count",
+            "1",
+        ])
+        .await;
+        run.expect_success();
+        let requests = server.requests();
+        assert_eq!(requests.len(), 2, "{status}: {requests:?}");
+        assert_eq!(requests[0].method, "POST");
+        assert_eq!(requests[0].body, br#"{"q":1}"#);
+        assert_eq!(requests[1].method, "GET", "{status}");
+        assert!(requests[1].body.is_empty());
+        assert_eq!(requests[1].header("content-type"), None);
+        assert_eq!(requests[1].header("content-length"), None);
+    }
 }
 
 #[tokio::test]
