@@ -340,7 +340,8 @@ impl BodyReader {
         if self.ended() {
             return Ok(None);
         }
-        let input: Vec<u8> = if self.leftover.is_empty() {
+        let leftover = std::mem::take(&mut self.leftover);
+        let input: &[u8] = if leftover.is_empty() {
             let n = self.stream.read(&mut self.buf).await?;
             if n == 0 {
                 return match &self.framing {
@@ -353,15 +354,16 @@ impl BodyReader {
                     )),
                 };
             }
-            self.buf[..n].to_vec()
+            &self.buf[..n]
         } else {
-            std::mem::take(&mut self.leftover)
+            &leftover
         };
+        // Each byte is copied once, from the read buffer into the piece it belongs to.
         let mut pieces = Vec::new();
         match &mut self.framing {
             Framing::Chunked(d) => {
                 let before = d.pending;
-                d.feed(&input, &mut pieces).map_err(BodyError::Framing)?;
+                d.feed(input, &mut pieces).map_err(BodyError::Framing)?;
                 if pieces.is_empty() && d.pending > before {
                     // Framing alone: say so, with no data, so the caller sees bytes came.
                     pieces.push(Piece {
@@ -380,7 +382,7 @@ impl BodyReader {
             }
             Framing::Close => pieces.push(Piece {
                 framing: 0,
-                data: input,
+                data: input.to_vec(),
             }),
         }
         Ok(Some(pieces))
