@@ -309,6 +309,21 @@ async fn interop_aiohttp_sse_reconnects_with_last_event_id() {
         run.position("meta end") < run.position("meta reconnect"),
         "{run}"
     );
+    // aiohttp streams chunked, one chunk per write: the comment and the retry came in
+    // one 32-byte chunk ("20\r\n" before it), each event in its own (the CRLF after the
+    // chunk before, and "28\r\n" or "29\r\n").
+    let framing: Vec<(&str, Option<u64>)> = run
+        .records
+        .iter()
+        .filter(|r| r.dir == "in")
+        .map(|r| (r.kind.as_str(), r.framing_bytes))
+        .collect();
+    let first = [("comment", Some(4)), ("retry", Some(0))];
+    let event = ("event", Some(2 + 4));
+    let want = [
+        first[0], first[1], event, event, first[0], first[1], event, event,
+    ];
+    assert_eq!(framing, want, "{run}");
 }
 
 #[tokio::test]
@@ -357,6 +372,8 @@ async fn coded_sse_shares(coding: &str) {
             e.compressed_size < e.wire_bytes,
             "a repetitive event compresses"
         );
+        // Chunked too: each flush was one chunk, whose size line came before the event.
+        assert!(e.framing_bytes.is_some_and(|f| f > 0), "{run}");
     }
 }
 

@@ -1010,3 +1010,270 @@ async fn sse_items_carry_their_stream_bytes_field_names_and_line_ends_included()
         .map(|(k, n)| (k.to_owned(), Some(n)));
     assert_eq!(figures, want, "{run}");
 }
+
+/// The in-stream items of a run with their stream bytes and chunk framing bytes.
+fn item_figures(run: &streamscope_e2e::Run) -> Vec<(String, Option<u64>, Option<u64>)> {
+    run.records
+        .iter()
+        .filter(|r| r.dir == "in")
+        .map(|r| (r.kind.clone(), r.wire_bytes, r.framing_bytes))
+        .collect()
+}
+
+#[tokio::test]
+async fn sse_chunked_items_carry_the_framing_bytes_that_came_before_them() {
+    // One event per chunk, two events in one chunk (with a chunk extension), an event
+    // split across two chunks, a comment alone, then the last chunk with a trailer. Each
+    // write is its own TCP read, and the figures must not depend on how reads fall.
+    let pieces: Vec<Vec<u8>> = vec![
+        chunk("data: a\n\n"),
+        b"12;ext=1\r\ndata: b\n\ndata: c\n\n\r\n".to_vec(),
+        chunk("data: spl"),
+        chunk("it\n\n"),
+        chunk(": end\n"),
+    ];
+    let last = b"0\r\nX-Checksum: 1\r\n\r\n";
+    let body: Vec<u8> = pieces.iter().flatten().chain(last).copied().collect();
+    let script = Script::new()
+        .write(sse_chunked_head())
+        .trickle(&pieces, 30)
+        .write(last);
+    let server = RawServer::start(vec![script]).await;
+    let run = sscope(["sse", &server.url("/events"), "--no-reconnect"]).await;
+    run.expect_success();
+    run.expect_kinds(&[
+        "meta open",
+        "in event",
+        "in event",
+        "in event",
+        "in event",
+        "in comment",
+        "meta end",
+    ]);
+    let want = [
+        // "9\r\n" before it.
+        ("event", 9, 3),
+        // The CRLF after "a"'s data, then "12;ext=1\r\n".
+        ("event", 9, 2 + 10),
+        // Same chunk as "b": nothing came between them.
+        ("event", 9, 0),
+        // CRLF, "9\r\n", then in its second chunk CRLF and "4\r\n".
+        ("event", 13, 2 + 3 + 2 + 3),
+        // CRLF, "6\r\n".
+        ("comment", 6, 2 + 3),
+    ]
+    .map(|(k, w, f)| (k.to_owned(), Some(w), Some(f)));
+    assert_eq!(item_figures(&run), want, "{run}");
+    // Everything after the head is in some item's figures, but for what follows the last
+    // item: the CRLF after its data and the last chunk with its trailers.
+    let counted: u64 = want
+        .iter()
+        .map(|(_, w, f)| w.unwrap_or(0) + f.unwrap_or(0))
+        .sum();
+    assert_eq!(counted + 2 + last.len() as u64, body.len() as u64, "{run}");
+}
+
+#[tokio::test]
+async fn sse_chunked_figures_are_the_same_however_the_reads_fall() {
+    // The same body in one write and one byte at a time.
+    let body = [
+        chunk("data: a\n\ndata: b\n"),
+        chunk("\n"),
+        b"0\r\n\r\n".to_vec(),
+    ]
+    .concat();
+    let whole = Script::new().write(sse_chunked_head()).write(&body);
+    let bytes = Script::new()
+        .write(sse_chunked_head())
+        .trickle(body.iter().map(|b| [*b]), 2);
+    for script in [whole, bytes] {
+        let server = RawServer::start(vec![script]).await;
+        let run = sscope(["sse", &server.url("/events"), "--no-reconnect"]).await;
+        run.expect_success();
+        // "11\r\n" before "a"; "b" gets the CRLF and "1\r\n" before its last line end.
+        let want = [("event", 9, 4), ("event", 9, 2 + 3)]
+            .map(|(k, w, f)| (k.to_owned(), Some(w), Some(f)));
+        assert_eq!(item_figures(&run), want, "{run}");
+    }
+}
+
+#[tokio::test]
+async fn sse_body_without_chunked_framing_has_no_framing_bytes() {
+    let length = Script::respond(
+        "200 OK",
+        &[("Content-Type", "text/event-stream")],
+        "data: a\n\n",
+    );
+    for script in [Script::sse("data: a\n\n"), length] {
+        let server = RawServer::start(vec![script]).await;
+        let run = sscope(["sse", &server.url("/events"), "--no-reconnect"]).await;
+        run.expect_success();
+        run.expect_kinds(&["meta open", "in event", "meta end"]);
+        assert_eq!(
+            item_figures(&run),
+            [("event".to_owned(), Some(9), None)],
+            "{run}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sse_malformed_chunk_framing_is_a_protocol_violation_without_reconnect() {
+    let cases: [(&[u8], &str); 3] = [
+        (b"zz\r\ndata: a\n\n\r\n", "hexadecimal size"),
+        // The size says 4 bytes, the data runs on: no CRLF where the chunk ends.
+        (b"4\r\ndata: a\n\n\r\n", "not followed by CRLF"),
+        (b"9 junk\r\ndata: a\n\n\r\n", "other than `;`"),
+    ];
+    for (bad, says) in cases {
+        let script = Script::new()
+            .write(sse_chunked_head())
+            .write(chunk("retry: 50\n"))
+            .pause_ms(30)
+            .write(bad)
+            .hold();
+        let server = RawServer::start(vec![script]).await;
+        let run = sscope(["sse", &server.url("/events")]).await;
+        run.expect_failure();
+        run.expect_kinds(&["meta open", "in retry", "meta error"]);
+        assert_eq!(run.cause(), "protocol_violation", "{run}");
+        let message = run.one("error").message.as_deref().unwrap_or_default();
+        assert!(
+            message.contains("malformed chunked body") && message.contains(says),
+            "{message}"
+        );
+        assert_eq!(server.connections(), 1, "not asked again: {run}");
+    }
+}
+
+#[tokio::test]
+async fn sse_endless_chunk_size_line_or_trailers_are_stopped_with_a_clear_error() {
+    let endless_size = [b"1;".to_vec(), vec![b'x'; 64 << 10]].concat();
+    let endless_trailers = [
+        chunk("data: a\n\n"),
+        b"0\r\n".to_vec(),
+        b"X-Pad: yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\r\n".repeat(2000),
+    ]
+    .concat();
+    for (body, says, cause) in [
+        (
+            endless_size,
+            "chunk-size line is longer than",
+            "protocol_violation",
+        ),
+        (
+            endless_trailers,
+            "trailers after the last chunk",
+            "protocol_violation",
+        ),
+    ] {
+        let script = Script::new().write(sse_chunked_head()).write(body).hold();
+        let server = RawServer::start(vec![script]).await;
+        let run = sscope(["sse", &server.url("/events"), "--retry", "50"]).await;
+        run.expect_failure();
+        assert_eq!(run.cause(), cause, "{run}");
+        let message = run.one("error").message.as_deref().unwrap_or_default();
+        assert!(message.contains(says), "{message}");
+        assert_eq!(server.connections(), 1, "not asked again: {run}");
+    }
+}
+
+#[tokio::test]
+async fn sse_303_and_301_turn_a_post_into_a_get_without_its_body() {
+    for status in ["303 See Other", "301 Moved Permanently", "302 Found"] {
+        let server = RawServer::start(vec![
+            Script::redirect(status, "/stream"),
+            Script::sse("data: here\n\n").hold(),
+        ])
+        .await;
+        let run = sscope([
+            "sse",
+            &server.url("/start"),
+            "--body",
+            r#"{"q":1}"#,
+            "--count",
+            "1",
+        ])
+        .await;
+        run.expect_success();
+        let requests = server.requests();
+        assert_eq!(requests.len(), 2, "{status}: {requests:?}");
+        assert_eq!(requests[0].method, "POST");
+        assert_eq!(requests[0].body, br#"{"q":1}"#);
+        assert_eq!(requests[1].method, "GET", "{status}");
+        assert!(requests[1].body.is_empty());
+        assert_eq!(requests[1].header("content-type"), None);
+        assert_eq!(requests[1].header("content-length"), None);
+    }
+}
+
+#[tokio::test]
+async fn sse_307_keeps_the_post_and_its_body() {
+    let server = RawServer::start(vec![
+        Script::redirect("307 Temporary Redirect", "/stream"),
+        Script::sse("data: here\n\n").hold(),
+    ])
+    .await;
+    let run = sscope(["sse", &server.url("/start"), "--body", "hi", "--count", "1"]).await;
+    run.expect_success();
+    let requests = server.requests();
+    assert_eq!(requests[1].method, "POST");
+    assert_eq!(requests[1].body, b"hi");
+}
+
+#[tokio::test]
+async fn sse_redirect_to_another_origin_drops_authorization_and_cookie() {
+    let other = RawServer::start(vec![Script::sse("data: there\n\n").hold()]).await;
+    let first = RawServer::start(vec![
+        Script::redirect("302 Found", &other.url("/stream")),
+        Script::sse("data: here\n\n").hold(),
+    ])
+    .await;
+    let run = sscope([
+        "sse",
+        &first.url("/start"),
+        "--auth-bearer",
+        "s3cret",
+        "-H",
+        "Cookie: a=1",
+        "-H",
+        "X-Kept: yes",
+        "--count",
+        "1",
+    ])
+    .await;
+    run.expect_success();
+    assert_eq!(
+        first.request().header("authorization"),
+        Some("Bearer s3cret")
+    );
+    let moved = other.request();
+    assert_eq!(moved.header("authorization"), None, "{moved:?}");
+    assert_eq!(moved.header("cookie"), None, "{moved:?}");
+    assert_eq!(moved.header("x-kept"), Some("yes"));
+}
+
+#[tokio::test]
+async fn sse_endless_redirects_stop_after_the_limit_with_an_error() {
+    let loops: Vec<Script> = (0..12)
+        .map(|_| Script::redirect("302 Found", "/again"))
+        .collect();
+    let server = RawServer::start(loops).await;
+    let run = sscope(["sse", &server.url("/start"), "--no-reconnect"]).await;
+    run.expect_failure();
+    run.expect_kinds(&["meta error"]);
+    let error = run.one("error");
+    assert_eq!(error.cause.as_deref(), Some("handshake_rejected"), "{run}");
+    assert!(
+        error
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("too many redirects")),
+        "{run}"
+    );
+    assert_eq!(
+        server.connections(),
+        11,
+        "the first request and ten redirects"
+    );
+}

@@ -40,6 +40,8 @@ pub struct Record {
     pub wire_bytes: Option<u64>,
     pub frames: Option<u64>,
     pub compressed_size: Option<u64>,
+    /// Chunk framing bytes before an SSE item (a chunked body only).
+    pub framing_bytes: Option<u64>,
     pub frame_list: Option<Vec<Frame>>,
     pub request_size: Option<u64>,
     pub response_size: Option<u64>,
@@ -366,7 +368,19 @@ fn check_wire(r: &Record) -> Result<(), String> {
         if r.compressed_size.is_some() && !items.contains(&r.kind.as_str()) {
             return Err(format!("`compressed_size` on an SSE {:?} record", r.kind));
         }
+        // An item's share of a chunked body's framing: only with its stream bytes.
+        if r.framing_bytes.is_some()
+            && (!items.contains(&r.kind.as_str()) || r.wire_bytes.is_none())
+        {
+            return Err(format!(
+                "`framing_bytes` on an SSE {:?} record without `wire_bytes`",
+                r.kind
+            ));
+        }
     } else {
+        if r.framing_bytes.is_some() {
+            return Err("`framing_bytes` on a WebSocket record".into());
+        }
         only_on(
             r,
             r.compressed_size.is_some(),

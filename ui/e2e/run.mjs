@@ -99,6 +99,10 @@ await test('SSE ticker: named events with ids, and their fields in the detail', 
   const text = await detail.innerText();
   assert(/event\s+tick/.test(text) && /id\s+2/.test(text), `detail lacks event/id: ${text}`);
   assert(text.includes('"sent_at"'), 'JSON tree missing');
+  // The demo streams chunked HTTP/1.1: the event's chunk framing beside its stream bytes.
+  const wire = await detail.locator('[data-testid=wire]').innerText();
+  assert(/On the wire[\s\S]*B, \+ \d+ B chunk framing/.test(wire), `no chunk framing in the detail: ${wire}`);
+  await detail.screenshot({ path: join(artifacts, 'sse-detail-framing.png') });
   await shot('02-tickers-light');
 });
 

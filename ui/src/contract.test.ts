@@ -134,7 +134,28 @@ describe('wire figures', () => {
     expect(r.compressed_size).toBe(7);
   });
 
+  const chunkedEvent = {
+    t: '2026-12-07T01:13:02.939082Z',
+    conn: 'c2',
+    proto: 'sse',
+    seq: 2,
+    dir: 'in',
+    kind: 'event',
+    size: 1,
+    event: 'message',
+    data: 'a',
+    wire_bytes: 9,
+    framing_bytes: 3,
+  };
+
+  it('read chunk framing on an SSE item', () => {
+    expect(parseRecord(chunkedEvent).framing_bytes).toBe(3);
+  });
+
   it.each([
+    [{ ...chunkedEvent, framing_bytes: '3' }, /framing_bytes must be a number/],
+    [{ ...chunkedEvent, wire_bytes: undefined }, /carry framing_bytes, beside wire_bytes/],
+    [{ ...fragmented, framing_bytes: 2 }, /only SSE events, comments and retries carry framing_bytes/],
     [{ ...fragmented, frames: 3 }, /lists every frame/],
     [{ ...fragmented, frame_list: [{ fin: true }, { fin: true }] }, /frame_list entry/],
     [{ ...fragmented, wire_bytes: '11' }, /wire_bytes must be a number/],

@@ -64,8 +64,12 @@ export interface StreamRecord {
   wire_bytes?: number;
   /** Frames that carried the message (1 for a control frame). */
   frames?: number;
-  /** The payload as it crossed the wire, when permessage-deflate compressed it. */
+  /** The payload as it crossed the wire, when permessage-deflate compressed it (SSE: the
+   * item's share of a gzip or br body's bytes). */
   compressed_size?: number;
+  /** SSE items of a `Transfer-Encoding: chunked` body: the chunk framing bytes (size lines,
+   * extensions, CRLFs) read before the item's first byte and after the item before it. */
+  framing_bytes?: number;
   /** Each frame of a message that went in more than one. */
   frame_list?: WireFrame[];
   /** On WebSocket `open`: the handshake request's and response head's bytes. */
@@ -194,8 +198,14 @@ export function parseRecord(value: unknown): StreamRecord {
     'extensions',
   ])
     optional(r, f, 'string');
-  for (const f of ['wire_bytes', 'frames', 'compressed_size', 'request_size', 'response_size'])
+  for (const f of ['wire_bytes', 'frames', 'compressed_size', 'framing_bytes', 'request_size', 'response_size'])
     optional(r, f, 'number');
+  need(
+    r.framing_bytes === undefined ||
+      (r.proto === 'sse' && ['event', 'comment', 'retry'].includes(kind) && r.wire_bytes !== undefined),
+    'only SSE events, comments and retries carry framing_bytes, beside wire_bytes',
+    r,
+  );
   need(r.frames === undefined || (r.proto === 'ws' && WIRE_KINDS.has(kind)), 'only WebSocket frames carry frames', r);
   for (const f of ['request_size', 'response_size', 'extensions'])
     need(r[f] === undefined || (r.proto === 'ws' && kind === 'open'), `only WebSocket open records carry ${f}`, r);

@@ -51,6 +51,8 @@ pub enum TlsError {
 pub enum Alpn {
     None,
     Http,
+    /// HTTP/1.1 only: the SSE client reads the HTTP/1.1 framing itself.
+    Http1,
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -178,6 +180,9 @@ fn config_with(
     };
     if alpn == Alpn::Http {
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    }
+    if alpn == Alpn::Http1 {
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
     }
     Ok(Arc::new(config))
 }

@@ -39,6 +39,9 @@ pub const TAG_WIRE: u8 = 0x0c;
 const WIRE_COMPRESSED: u64 = 1;
 const WIRE_HANDSHAKE: u64 = 2;
 const WIRE_EXTENSIONS: u64 = 4;
+/// `framing_bytes` follows, after everything else: older data, without the bit, reads
+/// as it always did.
+const WIRE_FRAMING: u64 = 8;
 
 /// Where encoded bytes go: a buffer, or a counter that sizes a record before it is
 /// placed. One encoder serves both, so the size and the bytes cannot disagree.
@@ -136,6 +139,9 @@ fn encode_wire(w: &Wire, out: &mut impl Sink) {
             flags |= WIRE_EXTENSIONS;
         }
     }
+    if w.framing_bytes.is_some() {
+        flags |= WIRE_FRAMING;
+    }
     put_varint(out, flags);
     put_varint(out, w.bytes);
     put_varint(out, u64::from(w.frames));
@@ -158,6 +164,9 @@ fn encode_wire(w: &Wire, out: &mut impl Sink) {
             put_bytes(out, e.as_bytes());
         }
     }
+    if let Some(f) = w.framing_bytes {
+        put_varint(out, f);
+    }
 }
 
 /// Reads what [`encode_record`] wrote, or a body from before wire figures existed.
@@ -174,7 +183,7 @@ pub fn decode_record(rd: &mut Reader<'_>) -> Option<(Dir, Body, Option<Box<Wire>
 
 fn decode_wire(rd: &mut Reader<'_>) -> Option<Wire> {
     let flags = rd.varint()?;
-    if flags & !(WIRE_COMPRESSED | WIRE_HANDSHAKE | WIRE_EXTENSIONS) != 0 {
+    if flags & !(WIRE_COMPRESSED | WIRE_HANDSHAKE | WIRE_EXTENSIONS | WIRE_FRAMING) != 0 {
         return None;
     }
     let bytes = rd.varint()?;
@@ -213,10 +222,16 @@ fn decode_wire(rd: &mut Reader<'_>) -> Option<Wire> {
     } else {
         None
     };
+    let framing_bytes = if flags & WIRE_FRAMING != 0 {
+        Some(rd.varint()?)
+    } else {
+        None
+    };
     Some(Wire {
         bytes,
         frames,
         compressed_size,
+        framing_bytes,
         frame_list,
         handshake,
     })
@@ -491,6 +506,7 @@ mod wire_tests {
             bytes: 1_234,
             frames: 3,
             compressed_size: Some(1_200),
+            framing_bytes: None,
             frame_list: vec![
                 WireFrame {
                     fin: false,
@@ -545,6 +561,35 @@ mod wire_tests {
             decode_record(&mut Reader { buf: &old }),
             Some((Dir::Out, body, None))
         );
+    }
+
+    #[test]
+    fn framing_bytes_round_trip_and_wire_written_before_them_reads_unchanged() {
+        let event = Body::Event {
+            event: "message".into(),
+            data: "x".into(),
+            id: None,
+        };
+        let chunked = Wire {
+            bytes: 9,
+            compressed_size: Some(4),
+            framing_bytes: Some(5),
+            ..Wire::default()
+        };
+        let mut buf = Vec::new();
+        encode_record(Dir::In, &event, Some(&chunked), &mut buf);
+        let got = decode_record(&mut Reader { buf: &buf }).expect("decodes");
+        assert_eq!(got.2.as_deref(), Some(&chunked));
+        // Bytes as a store wrote them before `framing_bytes` existed: tag, flags
+        // (compressed), bytes, frames, compressed size, no frame list, then the body.
+        let mut old = vec![TAG_WIRE, 1, 9, 0, 4, 0];
+        encode_body(Dir::In, &event, &mut old);
+        let got = decode_record(&mut Reader { buf: &old }).expect("old data decodes");
+        let want = Wire {
+            framing_bytes: None,
+            ..chunked
+        };
+        assert_eq!(got, (Dir::In, event, Some(Box::new(want))));
     }
 
     #[test]

@@ -93,6 +93,10 @@ pub struct Wire {
     pub frame_list: Vec<WireFrame>,
     /// On an `open` record: the opening handshake.
     pub handshake: Option<Handshake>,
+    /// On an SSE item of a `Transfer-Encoding: chunked` body: the chunk framing bytes
+    /// (size lines, extensions, the CRLF after each chunk's data) read before this item's
+    /// first byte and after the item before it. Absent when the body is not chunked.
+    pub framing_bytes: Option<u64>,
 }
 
 /// The opening handshake as it went (a contract addition).
@@ -398,6 +402,9 @@ impl Serialize for Record {
             if let Some(c) = w.compressed_size {
                 m.serialize_entry("compressed_size", &c)?;
             }
+            if let Some(f) = w.framing_bytes {
+                m.serialize_entry("framing_bytes", &f)?;
+            }
             if !w.frame_list.is_empty() {
                 m.serialize_entry("frame_list", &w.frame_list)?;
             }
@@ -498,6 +505,7 @@ pub(crate) struct Flat {
     pub(crate) wire_bytes: Option<u64>,
     pub(crate) frames: Option<u32>,
     pub(crate) compressed_size: Option<u64>,
+    pub(crate) framing_bytes: Option<u64>,
     pub(crate) frame_list: Option<Vec<WireFrame>>,
     pub(crate) request_size: Option<u64>,
     pub(crate) response_size: Option<u64>,
@@ -586,6 +594,7 @@ impl Flat {
         let wire = (f.wire_bytes.is_some()
             || f.frames.is_some()
             || f.compressed_size.is_some()
+            || f.framing_bytes.is_some()
             || f.frame_list.is_some()
             || handshake.is_some())
         .then(|| {
@@ -593,6 +602,7 @@ impl Flat {
                 bytes: f.wire_bytes.unwrap_or(0),
                 frames: f.frames.unwrap_or(0),
                 compressed_size: f.compressed_size,
+                framing_bytes: f.framing_bytes,
                 frame_list: f.frame_list.unwrap_or_default(),
                 handshake,
             })
@@ -821,6 +831,7 @@ mod tests {
             bytes: 13,
             frames: 2,
             compressed_size: Some(5),
+            framing_bytes: None,
             frame_list: vec![
                 WireFrame {
                     fin: false,
@@ -873,6 +884,28 @@ mod tests {
             "{json}"
         );
         assert_eq!(Record::from_json(&json).expect("reads back"), open);
+
+        let mut event = Record::test_at(
+            0,
+            Dir::In,
+            Body::Event {
+                event: "message".into(),
+                data: "x".into(),
+                id: None,
+            },
+        );
+        event.proto = Proto::Sse;
+        event.wire = Some(Box::new(Wire {
+            bytes: 9,
+            framing_bytes: Some(0),
+            ..Wire::default()
+        }));
+        let json = event.to_json();
+        assert!(
+            json.ends_with(r#""wire_bytes":9,"framing_bytes":0}"#),
+            "{json}"
+        );
+        assert_eq!(Record::from_json(&json).expect("reads back"), event);
     }
 
     #[test]

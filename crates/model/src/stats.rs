@@ -65,11 +65,14 @@ impl Counts {
 }
 
 /// What a record's item cost on the wire. For SSE, `wire_bytes` counts the event stream's
-/// own bytes; a content-coded (gzip) stream carried them in `compressed_size` bytes. For
-/// WebSocket, `wire_bytes` already counts frames as they went, compressed or not.
+/// own bytes; a content-coded (gzip) stream carried them in `compressed_size` bytes, and a
+/// chunked body added `framing_bytes` of chunk framing. For WebSocket, `wire_bytes`
+/// already counts frames as they went, compressed or not.
 fn on_wire(r: &Record, w: &crate::record::Wire) -> u64 {
     match r.proto {
-        crate::record::Proto::Sse => w.compressed_size.unwrap_or(w.bytes),
+        crate::record::Proto::Sse => {
+            w.compressed_size.unwrap_or(w.bytes) + w.framing_bytes.unwrap_or(0)
+        }
         crate::record::Proto::Ws => w.bytes,
     }
 }
@@ -536,5 +539,45 @@ mod tests {
         }
         assert_eq!((c.wire_out, c.wire_in), (250 + 11, 130 + 304));
         assert_eq!((c.bytes_out, c.bytes_in), (5, 307));
+    }
+
+    #[test]
+    fn sse_on_the_wire_is_the_coded_or_stream_bytes_plus_chunk_framing() {
+        use crate::record::{Proto, Wire};
+        let t = 1_700_000_000_000_000;
+        let event = |wire: Wire| {
+            let mut r = Record::test_at(
+                t,
+                Dir::In,
+                Body::Event {
+                    event: "message".into(),
+                    data: "x".into(),
+                    id: None,
+                },
+            );
+            r.proto = Proto::Sse;
+            r.wire = Some(Box::new(wire));
+            r
+        };
+        let mut c = Counts::default();
+        // Plain and chunked: stream bytes and framing.
+        c.add(&event(Wire {
+            bytes: 9,
+            framing_bytes: Some(5),
+            ..Wire::default()
+        }));
+        // gzip and chunked: the coded bytes stand for the stream bytes.
+        c.add(&event(Wire {
+            bytes: 9,
+            compressed_size: Some(4),
+            framing_bytes: Some(3),
+            ..Wire::default()
+        }));
+        // Not chunked.
+        c.add(&event(Wire {
+            bytes: 9,
+            ..Wire::default()
+        }));
+        assert_eq!(c.wire_in, 9 + 5 + 4 + 3 + 9);
     }
 }

@@ -40,7 +40,8 @@
 //! microseconds since the Unix epoch, then each record's difference from the one before;
 //! `dir` has one letter per record (`i`n, `o`ut). `&preview=N` keeps the first N characters
 //! of each `data` (`size` still counts the whole payload). When a run's records carry
-//! wire figures, a `"wire_bytes":[…|null]` column gives each one's `wire_bytes` (a
+//! wire figures, a `"wire_bytes":[…|null]` column gives each one's `wire_bytes`, and
+//! when any has chunk framing, a `"framing_bytes":[…|null]` column its `framing_bytes` (a
 //! WebSocket record in a run went in one frame, uncompressed: its `frames` is 1; a record
 //! with more to say, fragments or compression, goes whole). A run costs a browser about
 //! half the bytes of the same records as objects, and the bytes are what a browser pays
@@ -405,6 +406,9 @@ struct Run {
     /// Each record's `wire_bytes`, `null` where it has none.
     wire: Vec<u8>,
     any_wire: bool,
+    /// Each record's `framing_bytes` (SSE over chunked HTTP/1.1), `null` where none.
+    framing: Vec<u8>,
+    any_framing: bool,
 }
 
 impl Run {
@@ -424,6 +428,8 @@ impl Run {
             id: Vec::new(),
             wire: Vec::new(),
             any_wire: false,
+            framing: Vec::new(),
+            any_framing: false,
         }
     }
 
@@ -435,6 +441,7 @@ impl Run {
             + self.event.len()
             + self.id.len()
             + self.wire.len()
+            + self.framing.len()
     }
 
     /// Whether `r` continues this run: same connection and kind, the next seq.
@@ -449,6 +456,7 @@ impl Run {
             self.size.push(b',');
             self.data.push(b',');
             self.wire.push(b',');
+            self.framing.push(b',');
             if self.kind == RunKind::Event {
                 self.event.push(b',');
                 self.id.push(b',');
@@ -468,6 +476,13 @@ impl Run {
                 put_int(&mut self.wire, i64::try_from(w.bytes).unwrap_or(i64::MAX));
             }
             None => self.wire.extend_from_slice(b"null"),
+        }
+        match r.wire.as_deref().and_then(|w| w.framing_bytes) {
+            Some(f) => {
+                self.any_framing = true;
+                put_int(&mut self.framing, i64::try_from(f).unwrap_or(i64::MAX));
+            }
+            None => self.framing.extend_from_slice(b"null"),
         }
         let (data, event, id) = match &r.body {
             Body::Text(text) => (text.as_str(), "", None),
@@ -510,6 +525,10 @@ impl Run {
         if self.any_wire {
             out.extend_from_slice(br#"],"wire_bytes":["#);
             out.extend_from_slice(&self.wire);
+        }
+        if self.any_framing {
+            out.extend_from_slice(br#"],"framing_bytes":["#);
+            out.extend_from_slice(&self.framing);
         }
         out.extend_from_slice(b"]}}");
     }

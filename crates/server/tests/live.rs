@@ -67,6 +67,13 @@ fn expand(batch: &Value) -> Vec<Value> {
                     r["frames"] = json!(1);
                 }
             }
+            if let Some(framing) = run
+                .get("framing_bytes")
+                .map(|f| &f[i])
+                .filter(|f| !f.is_null())
+            {
+                r["framing_bytes"] = framing.clone();
+            }
             out.push(r);
         }
     }

@@ -175,6 +175,8 @@ export interface Run {
   id?: (string | null)[];
   /** Each record's `wire_bytes` (null where none), when any record of the run has it. */
   wire_bytes?: (number | null)[];
+  /** Each record's `framing_bytes` (null where none), when any record of the run has it. */
+  framing_bytes?: (number | null)[];
 }
 
 /** Rows of one connection in seq order, gathered before they become a chunk. */

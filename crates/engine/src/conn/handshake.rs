@@ -7,6 +7,7 @@
 //! head, including the extensions the server agreed to (only what we offered). Framing
 //! after the handshake is [`super::ws_wire`]'s.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -122,59 +123,13 @@ pub(crate) async fn open(
     stream.write_all(&request).await.map_err(send_failed)?;
     stream.flush().await.map_err(send_failed)?;
 
-    let mut buf = Vec::with_capacity(1024);
-    let head_len = loop {
-        if let Some(end) = find_head_end(&buf) {
-            break end;
-        }
-        if buf.len() > MAX_HEAD {
-            return Err(error(
-                Cause::TooBig,
-                format!(
-                    "{url} sent a response head longer than {} KiB",
-                    MAX_HEAD >> 10
-                ),
-            ));
-        }
-        let mut chunk = [0u8; 4096];
-        let n = stream.read(&mut chunk).await.map_err(|e| {
-            error(
-                Cause::TransportLost,
-                format!("connection to {url} failed during the handshake: {e}"),
-            )
-        })?;
-        if n == 0 {
-            let what = if buf.is_empty() {
-                "closed the connection without answering the handshake"
-            } else {
-                "closed the connection in the middle of its response"
-            };
-            return Err(error(Cause::TransportLost, format!("{url} {what}")));
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-
-    let mut parsed_headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut response = httparse::Response::new(&mut parsed_headers);
-    match response.parse(&buf[..head_len]) {
-        Ok(httparse::Status::Complete(_)) => {}
-        Ok(httparse::Status::Partial) | Err(_) => {
-            let first =
-                String::from_utf8_lossy(buf.split(|&b| b == b'\n').next().unwrap_or_default())
-                    .trim()
-                    .chars()
-                    .take(80)
-                    .collect::<String>();
-            return Err(error(
-                Cause::ProtocolViolation,
-                format!("{url} did not answer with HTTP (first line {first:?})"),
-            ));
-        }
-    }
-    let status = response.code.unwrap_or(0);
-    let reason = response.reason.unwrap_or("").to_owned();
-    let headers = collect(response.headers);
-    let leftover = buf[head_len..].to_vec();
+    let ResponseHead {
+        status,
+        reason,
+        headers,
+        head_len,
+        leftover,
+    } = read_head(&mut stream, url, "the handshake").await?;
     let get = |name: &str| {
         headers
             .iter()
@@ -278,11 +233,102 @@ pub(crate) async fn open(
     })
 }
 
+/// A response head as read: status, reason, headers (lower-case names), its size, and
+/// the bytes read past it.
+pub(crate) struct ResponseHead {
+    pub status: u16,
+    pub reason: String,
+    pub headers: Headers,
+    pub head_len: usize,
+    pub leftover: Vec<u8>,
+}
+
+/// Reads one HTTP/1.1 response head from `stream`, bounded by [`MAX_HEAD`] bytes and
+/// [`MAX_HEADERS`] headers. `what` names the exchange in messages ("the handshake").
+pub(crate) async fn read_head(
+    stream: &mut Transport,
+    url: &Url,
+    what: &str,
+) -> Result<ResponseHead, Body> {
+    let mut buf = Vec::with_capacity(1024);
+    let head_len = loop {
+        if let Some(end) = find_head_end(&buf) {
+            break end;
+        }
+        if buf.len() > MAX_HEAD {
+            return Err(error(
+                Cause::TooBig,
+                format!(
+                    "{url} sent a response head longer than {} KiB",
+                    MAX_HEAD >> 10
+                ),
+            ));
+        }
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).await.map_err(|e| {
+            error(
+                Cause::TransportLost,
+                format!("connection to {url} failed during {what}: {e}"),
+            )
+        })?;
+        if n == 0 {
+            let happened = if buf.is_empty() {
+                format!("closed the connection without answering {what}")
+            } else {
+                "closed the connection in the middle of its response".to_owned()
+            };
+            return Err(error(Cause::TransportLost, format!("{url} {happened}")));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+
+    let mut parsed_headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut parsed_headers);
+    match response.parse(&buf[..head_len]) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) | Err(_) => {
+            let first =
+                String::from_utf8_lossy(buf.split(|&b| b == b'\n').next().unwrap_or_default())
+                    .trim()
+                    .chars()
+                    .take(80)
+                    .collect::<String>();
+            return Err(error(
+                Cause::ProtocolViolation,
+                format!("{url} did not answer with HTTP (first line {first:?})"),
+            ));
+        }
+    }
+    let status = response.code.unwrap_or(0);
+    let reason = response.reason.unwrap_or("").to_owned();
+    let headers = collect(response.headers);
+    let leftover = buf[head_len..].to_vec();
+    Ok(ResponseHead {
+        status,
+        reason,
+        headers,
+        head_len,
+        leftover,
+    })
+}
+
 /// Opens the transport to `url`'s host: TCP, then TLS for `wss://` and `https://`,
 /// verified as `tls_opts` says. Also what the tap dials its upstream with. Returns the
 /// `error` record's body when anything fails, with the cause told apart (no name, nobody
 /// listening, an untrusted certificate).
 pub async fn connect(url: &Url, tls_opts: &tls::TlsOptions, alpn: Alpn) -> Result<Transport, Body> {
+    let tcp = tcp_connect(url).await?;
+    if !matches!(url.scheme(), "wss" | "https") {
+        return Ok(MaybeTlsStream::Plain(tcp));
+    }
+    let config = tls::client_config(tls_opts, alpn)
+        .await
+        .map_err(|e| error(Cause::TlsOther, e.to_string()))?;
+    secure(tcp, url, config).await
+}
+
+/// Resolves `url`'s host and connects over TCP.
+async fn tcp_connect(url: &Url) -> Result<TcpStream, Body> {
     let host = url
         .host_str()
         .ok_or_else(|| error(Cause::BadRequest, format!("{url} has no host")))?;
@@ -304,35 +350,50 @@ pub async fn connect(url: &Url, tls_opts: &tls::TlsOptions, alpn: Alpn) -> Resul
     })?;
     // Interactive traffic: small frames (pings, commands) go out at once.
     let _ = tcp.set_nodelay(true);
+    Ok(tcp)
+}
 
-    let stream = if matches!(url.scheme(), "wss" | "https") {
-        let config = tls::client_config(tls_opts, alpn)
-            .await
-            .map_err(|e| error(Cause::TlsOther, e.to_string()))?;
-        let bare = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
-        let name = rustls::pki_types::ServerName::try_from(bare).map_err(|_| {
+/// Opens the transport to `url`'s host with a TLS configuration built beforehand (used
+/// only for `https://` and `wss://`).
+pub(crate) async fn connect_with(
+    url: &Url,
+    config: &Arc<rustls::ClientConfig>,
+) -> Result<Transport, Body> {
+    let tcp = tcp_connect(url).await?;
+    if !matches!(url.scheme(), "wss" | "https") {
+        return Ok(MaybeTlsStream::Plain(tcp));
+    }
+    secure(tcp, url, config.clone()).await
+}
+
+/// TLS over `tcp`, verified as `config` says, for `url`'s host.
+async fn secure(
+    tcp: TcpStream,
+    url: &Url,
+    config: Arc<rustls::ClientConfig>,
+) -> Result<Transport, Body> {
+    let host = url.host_str().unwrap_or_default();
+    let addr = format!("{host}:{}", url.port_or_known_default().unwrap_or(0));
+    let bare = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let name = rustls::pki_types::ServerName::try_from(bare).map_err(|_| {
+        error(
+            Cause::BadRequest,
+            format!("{host} is not a valid TLS server name"),
+        )
+    })?;
+    let tls = TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .map_err(|e| {
             error(
-                Cause::BadRequest,
-                format!("{host} is not a valid TLS server name"),
+                tls_cause(&e).unwrap_or(Cause::TlsOther),
+                format!("TLS handshake with {addr} failed: {e}"),
             )
         })?;
-        let tls = TlsConnector::from(config)
-            .connect(name, tcp)
-            .await
-            .map_err(|e| {
-                error(
-                    tls_cause(&e).unwrap_or(Cause::TlsOther),
-                    format!("TLS handshake with {addr} failed: {e}"),
-                )
-            })?;
-        MaybeTlsStream::Rustls(tls)
-    } else {
-        MaybeTlsStream::Plain(tcp)
-    };
-    Ok(stream)
+    Ok(MaybeTlsStream::Rustls(tls))
 }
 
 fn rand_key() -> [u8; 16] {
@@ -392,7 +453,7 @@ pub(crate) fn request_bytes(
     out
 }
 
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -480,7 +541,7 @@ async fn first_body_line(
 
 /// The first non-empty line of `body`, trimmed and cut to 200 characters. Unless `at_end`,
 /// only a line that is known complete (a line end follows it) counts.
-fn first_line(body: &[u8], at_end: bool) -> Option<String> {
+pub(crate) fn first_line(body: &[u8], at_end: bool) -> Option<String> {
     let text = String::from_utf8_lossy(body);
     let mut rest: &str = &text;
     loop {

@@ -2,8 +2,8 @@
 //! the bytes that came over the wire and the bytes they became, so that a stream inflating
 //! past [`MAX_RATIO`] (a bomb: megabytes on the wire, gigabytes of events) is refused.
 //!
-//! reqwest would decode gzip by itself, but it hides the wire bytes, so the SSE client turns
-//! that off and comes here. The event-stream parsing of the decoded bytes is `sse`'s;
+//! The SSE client reads HTTP/1.1 itself (`http1`) and decodes the content coding here, to
+//! count the bytes on the wire and bound how far they inflate. The event-stream parsing of the decoded bytes is `sse`'s;
 //! decoding itself is flate2's (gzip) and brotli-decompressor's (br).
 
 use brotli_decompressor::DecompressorWriter;

@@ -7,6 +7,7 @@
 
 pub mod deflate;
 pub(crate) mod handshake;
+mod http1;
 pub mod inflate;
 pub mod sse;
 pub mod ws;

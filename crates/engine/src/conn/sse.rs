@@ -1,28 +1,34 @@
-//! An SSE connection task: reqwest's byte stream, our parser, and reconnection as a
-//! browser's `EventSource` does it.
+//! An SSE connection task: our own HTTP/1.1 exchange (`http1`), our parser, and
+//! reconnection as a browser's `EventSource` does it.
 //!
 //! It owns the request (method, body, `Accept`, `Cache-Control`, `Last-Event-ID`), the
-//! response checks (200 and `text/event-stream`, 204 means stop), the read loop, and
-//! the reconnect state machine with its `end`, `error` and `reconnect` records. One
-//! connection keeps one `conn` and one `seq` across reconnections.
+//! redirects (followed as `fetch` follows them), the response checks (200 and
+//! `text/event-stream`, 204 means stop), the read loop, and the reconnect state machine
+//! with its `end`, `error` and `reconnect` records. One connection keeps one `conn` and
+//! one `seq` across reconnections.
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use std::sync::Arc;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 /// The HTTP method of an SSE request.
-pub use reqwest::Method;
+pub use http::Method;
 
-use super::handshake::{connect_cause, tls_cause};
+use super::handshake::{self, ResponseHead, Transport};
+use super::http1::{BodyError, BodyReader, Framing};
 use super::inflate::{Inflate, InflateError};
-use super::ws::collect_headers;
 use super::{
-    Command, CommonOptions, Emitter, Outcome, SinkClosed, count_not_reached, secs, sleep_until_opt,
+    Command, CommonOptions, Emitter, Outcome, SinkClosed, count_not_reached, error_body, secs,
+    sleep_until_opt,
 };
 use crate::tls::{self, Alpn, TlsOptions};
 use streamscope_model::Cause;
@@ -136,7 +142,7 @@ pub(crate) async fn run(
     cmds: mpsc::Receiver<Command>,
     cancel: &CancellationToken,
 ) -> Result<Outcome, SinkClosed> {
-    let client = match build_client(opts).await {
+    let tls = match tls_config(opts).await {
         Ok(c) => c,
         Err((cause, message)) => {
             em.error(cause, message).await?;
@@ -149,12 +155,13 @@ pub(crate) async fn run(
     };
     let mut s = Stream {
         opts,
-        client,
+        tls,
         parser: Parser::new(opts.limits),
         retry: opts.retry,
         ever_opened: false,
         items: Vec::new(),
         coded: CodedShare::default(),
+        framing: 0,
     };
     s.parser.set_last_event_id(opts.last_event_id.clone());
     if opts.common.count == Some(0) {
@@ -244,7 +251,7 @@ async fn deadline_outcome(opts: &SseOptions, em: &mut Emitter) -> Result<Outcome
 /// The state that lives across reconnections.
 struct Stream<'a> {
     opts: &'a SseOptions,
-    client: reqwest::Client,
+    tls: Arc<rustls::ClientConfig>,
     parser: Parser,
     /// The reconnection time in force (the spec's "reconnection time").
     retry: Duration,
@@ -253,6 +260,9 @@ struct Stream<'a> {
     items: Vec<(Item, u64)>,
     /// The content-coded bytes not yet shared out among items (gzip streams).
     coded: CodedShare,
+    /// Chunked-framing bytes read before data that no item has taken yet: the next item
+    /// parsed takes them all.
+    framing: u64,
 }
 
 /// Shares a content-coded stream's wire bytes out among the items decoded from them,
@@ -301,20 +311,19 @@ impl Stream<'_> {
         let opts = self.opts;
         self.parser.start_stream();
         self.coded = CodedShare::default();
-        let request = self.request();
+        let exchange = self.exchange();
         let response = tokio::select! {
             biased;
             _ = cancel.cancelled() => return Ok(Round::Done(Outcome::Cancelled)),
             _ = sleep_until_opt(opts.common.deadline) => {
                 return Ok(Round::Done(deadline_outcome(opts, em).await?));
             }
-            r = tokio::time::timeout(opts.common.connect_timeout, request.send()) => r,
+            r = tokio::time::timeout(opts.common.connect_timeout, exchange) => r,
         };
         let response = match response {
             Ok(Ok(r)) => r,
-            Ok(Err(e)) => {
-                let (cause, message) = describe_request_error(&e, &opts.url);
-                em.error(cause, message).await?;
+            Ok(Err(body)) => {
+                em.emit(Dir::Meta, body).await?;
                 return Ok(Round::Broken { opened: false });
             }
             Err(_) => {
@@ -330,27 +339,47 @@ impl Stream<'_> {
                 return Ok(Round::Broken { opened: false });
             }
         };
-
-        let status = response.status();
-        let headers = collect_headers(response.headers());
+        let Response {
+            stream,
+            head:
+                ResponseHead {
+                    status,
+                    reason,
+                    headers,
+                    leftover,
+                    ..
+                },
+        } = response;
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.to_owned())
+        };
+        let content_encoding = header("content-encoding");
         // WHATWG: 204 No Content tells the client to stop reconnecting.
-        if status.as_u16() == 204 {
+        if status == 204 {
             em.emit(Dir::Meta, Body::End).await?;
             return Ok(Round::Done(Outcome::Completed));
         }
         // WHATWG: any other status than 200, or another Content-Type, fails the
         // connection for good.
-        if status.as_u16() != 200 {
-            let line = first_body_line(response).await;
-            let reason = status
-                .canonical_reason()
+        if status != 200 {
+            let line = match Framing::of(status, &headers) {
+                Ok(framing) => {
+                    let reader = BodyReader::new(stream, leftover, framing);
+                    first_body_line(reader, content_encoding.as_deref()).await
+                }
+                Err(_) => None,
+            };
+            let reason = http::StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .map(str::to_owned)
+                .or_else(|| Some(reason.trim().to_owned()).filter(|r| !r.is_empty()))
                 .map(|r| format!(" {r}"))
                 .unwrap_or_default();
-            let mut message = format!(
-                "server answered {}{reason} from {}",
-                status.as_u16(),
-                opts.url
-            );
+            let mut message = format!("server answered {status}{reason} from {}", opts.url);
             if let Some(line) = line {
                 message.push_str(": ");
                 message.push_str(&line);
@@ -361,19 +390,14 @@ impl Stream<'_> {
                 Body::Error {
                     message,
                     cause: Some(Cause::HandshakeRejected),
-                    status: Some(status.as_u16()),
+                    status: Some(status),
                     headers: Some(headers),
                 },
             )
             .await?;
             return Ok(Round::Done(Outcome::Failed));
         }
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
+        let content_type = header("content-type").unwrap_or_default();
         if !is_event_stream(&content_type) {
             let shown = if content_type.is_empty() {
                 "no Content-Type".to_owned()
@@ -396,6 +420,23 @@ impl Stream<'_> {
             return Ok(Round::Done(Outcome::Failed));
         }
 
+        let framing = match Framing::of(status, &headers) {
+            Ok(f) => f,
+            Err(why) => {
+                em.emit(
+                    Dir::Meta,
+                    Body::Error {
+                        message: format!("{} answered 200, but {why}; not reconnecting", opts.url),
+                        cause: Some(Cause::ProtocolViolation),
+                        status: Some(200),
+                        headers: Some(headers),
+                    },
+                )
+                .await?;
+                return Ok(Round::Done(Outcome::Failed));
+            }
+        };
+
         self.ever_opened = true;
         em.emit(
             Dir::Meta,
@@ -407,8 +448,10 @@ impl Stream<'_> {
         )
         .await?;
 
-        let mut inflate = inflate_for(&response);
-        let mut body = response.bytes_stream();
+        let mut inflate = Inflate::for_encoding(content_encoding.as_deref());
+        let mut body = BodyReader::new(stream, leftover, framing);
+        let chunked = body.is_chunked();
+        self.framing = 0;
         let mut idle_deadline = opts.idle_timeout.map(|d| Instant::now() + d);
         loop {
             tokio::select! {
@@ -426,39 +469,55 @@ impl Stream<'_> {
                     em.error(Cause::IdleTimeout, format!("no data for {idle}: treating the stream as broken")).await?;
                     return Ok(Round::Broken { opened: true });
                 }
-                chunk = body.next() => match chunk {
-                    Some(Ok(bytes)) => {
+                read = body.next() => match read {
+                    Ok(Some(pieces)) => {
                         if let Some(d) = opts.idle_timeout {
                             idle_deadline = Some(Instant::now() + d);
                         }
-                        inflate.push(bytes);
-                        loop {
-                            match inflate.pull() {
-                                Ok(Some(piece)) => {
-                                    let coded = inflate.take_wire();
-                                    if let Some(outcome) = self.chunk(&piece, coded, em).await? {
-                                        return Ok(Round::Done(outcome));
+                        for piece in pieces {
+                            self.framing += piece.framing;
+                            if piece.data.is_empty() {
+                                continue;
+                            }
+                            inflate.push(Bytes::from(piece.data));
+                            loop {
+                                match inflate.pull() {
+                                    Ok(Some(data)) => {
+                                        let coded = inflate.take_wire();
+                                        if let Some(outcome) = self.chunk(&data, coded, chunked, em).await? {
+                                            return Ok(Round::Done(outcome));
+                                        }
                                     }
-                                }
-                                Ok(None) => break,
-                                Err(e) => {
-                                    // A bomb or a corrupt body is the same again on
-                                    // a reconnection: fail for good.
-                                    let cause = match e {
-                                        InflateError::Ratio { .. } => Cause::TooBig,
-                                        InflateError::Corrupt { .. } => Cause::ProtocolViolation,
-                                    };
-                                    em.error(cause, e.to_string()).await?;
-                                    return Ok(Round::Done(Outcome::Failed));
+                                    Ok(None) => break,
+                                    Err(e) => {
+                                        // A bomb or a corrupt body is the same again on
+                                        // a reconnection: fail for good.
+                                        let cause = match e {
+                                            InflateError::Ratio { .. } => Cause::TooBig,
+                                            InflateError::Corrupt { .. } => Cause::ProtocolViolation,
+                                        };
+                                        em.error(cause, e.to_string()).await?;
+                                        return Ok(Round::Done(Outcome::Failed));
+                                    }
                                 }
                             }
                         }
                     }
-                    Some(Err(e)) => {
-                        em.error(Cause::TransportLost, format!("the stream broke: {}", error_chain(&e))).await?;
+                    Err(BodyError::Framing(why)) => {
+                        // Framing that does not parse is the server's fault, and the same
+                        // again on a reconnection: fail for good.
+                        em.error(
+                            Cause::ProtocolViolation,
+                            format!("{} sent a malformed chunked body: {why}", opts.url),
+                        )
+                        .await?;
+                        return Ok(Round::Done(Outcome::Failed));
+                    }
+                    Err(e) => {
+                        em.error(Cause::TransportLost, format!("the stream broke: {e}")).await?;
                         return Ok(Round::Broken { opened: true });
                     }
-                    None => {
+                    Ok(None) => {
                         // WHATWG: an unfinished event at the end of the stream is dropped.
                         em.emit(Dir::Meta, Body::End).await?;
                         return Ok(Round::Ended);
@@ -467,13 +526,14 @@ impl Stream<'_> {
             }
         }
     }
-
     /// Parses one chunk and records its items. `coded`: the content-coded bytes it was
-    /// decoded from, if it was. `Some` ends the run.
+    /// decoded from, if it was; `chunked`: whether the body has chunked framing, whose
+    /// bytes read so far the first item takes. `Some` ends the run.
     async fn chunk(
         &mut self,
         bytes: &[u8],
         coded: Option<u64>,
+        chunked: bool,
         em: &mut Emitter,
     ) -> Result<Option<Outcome>, SinkClosed> {
         if let Some(wire) = coded {
@@ -499,6 +559,7 @@ impl Stream<'_> {
             let wire = Wire {
                 bytes: stream_bytes,
                 compressed_size: coded.map(|_| self.coded.take(stream_bytes)),
+                framing_bytes: chunked.then(|| std::mem::take(&mut self.framing)),
                 ..Wire::default()
             };
             em.emit_wire(Dir::In, body, wire).await?;
@@ -520,28 +581,29 @@ impl Stream<'_> {
         Ok(None)
     }
 
-    fn request(&self) -> reqwest::RequestBuilder {
+    /// The request's headers, ours first, then the user's: a user header replaces ours of
+    /// the same name (say `Accept` or `Host`); repeats of a user header add up.
+    fn request_headers(&self) -> Vec<(String, String)> {
         let opts = self.opts;
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            reqwest::header::ACCEPT,
-            HeaderValue::from_static("text/event-stream"),
-        );
-        headers.insert(
-            reqwest::header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        );
-        // What reqwest would ask for itself; the client decodes it (conn/inflate.rs), so
-        // it can bound how far a body inflates.
-        headers.insert(
-            reqwest::header::ACCEPT_ENCODING,
-            HeaderValue::from_static(super::inflate::ACCEPT_ENCODING),
-        );
+        let mut ours: Vec<(String, String)> = vec![
+            (
+                "User-Agent".into(),
+                concat!("sscope/", env!("CARGO_PKG_VERSION")).into(),
+            ),
+            ("Accept".into(), "text/event-stream".into()),
+            ("Cache-Control".into(), "no-store".into()),
+            // The codings the client decodes itself (conn/inflate.rs), so it can bound how
+            // far a body inflates and count the bytes on the wire.
+            (
+                "Accept-Encoding".into(),
+                super::inflate::ACCEPT_ENCODING.into(),
+            ),
+        ];
         if let Some(id) = self.parser.last_event_id().filter(|id| !id.is_empty()) {
             // An id that cannot be a header value (a control character) is not sent,
             // as a browser would not send it either.
-            if let Ok(v) = HeaderValue::from_str(id) {
-                headers.insert("last-event-id", v);
+            if HeaderValue::from_str(id).is_ok() {
+                ours.push(("Last-Event-ID".into(), id.to_owned()));
             }
         }
         if let Some(body) = &opts.body {
@@ -551,36 +613,203 @@ impl Stream<'_> {
             } else {
                 "text/plain; charset=utf-8"
             };
-            headers.insert(reqwest::header::CONTENT_TYPE, HeaderValue::from_static(ct));
+            ours.push(("Content-Type".into(), ct.into()));
         }
-        // The user's headers replace our defaults of the same name; repeats add up.
-        let mut replaced: Vec<HeaderName> = Vec::new();
-        for (name, value) in &opts.common.headers {
-            let (Ok(name), Ok(value)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) else {
-                continue;
+        if !opts.url.username().is_empty() {
+            // Credentials in the URL, as a browser and reqwest send them: Basic auth.
+            let user = handshake::percent_decode(opts.url.username());
+            let pass = opts
+                .url
+                .password()
+                .map(handshake::percent_decode)
+                .unwrap_or_default();
+            let cred = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+            ours.push(("Authorization".into(), format!("Basic {cred}")));
+        }
+        // Only names and values HTTP allows (no CR or LF can split the head).
+        let user: Vec<(String, String)> = opts
+            .common
+            .headers
+            .iter()
+            .filter(|(name, value)| {
+                HeaderName::from_bytes(name.as_bytes()).is_ok()
+                    && HeaderValue::from_str(value).is_ok()
+            })
+            .cloned()
+            .collect();
+        ours.retain(|(name, _)| !user.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)));
+        ours.extend(user);
+        ours
+    }
+
+    /// Sends the request and reads the response head, following redirects as `fetch`
+    /// does. Returns the `error` record's body when anything fails.
+    async fn exchange(&self) -> Result<Response, Body> {
+        let opts = self.opts;
+        let mut url = opts.url.clone();
+        let mut method = opts.method.clone();
+        let mut body = opts.body.clone();
+        let mut headers = self.request_headers();
+        let mut redirects = 0;
+        loop {
+            let mut stream = handshake::connect_with(&url, &self.tls).await?;
+            let request = request_bytes(&method, &url, &headers, body.as_deref());
+            let send_failed = |e: std::io::Error| {
+                error_body(
+                    Cause::TransportLost,
+                    format!("connection to {url} failed while sending the request: {e}"),
+                )
             };
-            if replaced.contains(&name) {
-                headers.append(name, value);
-            } else {
-                headers.insert(name.clone(), value);
-                replaced.push(name);
+            stream.write_all(&request).await.map_err(send_failed)?;
+            stream.flush().await.map_err(send_failed)?;
+            let head = loop {
+                let head = handshake::read_head(&mut stream, &url, "the request").await?;
+                // An interim response (100 Continue, 103 Early Hints): the real one follows.
+                if (100..200).contains(&head.status) && head.status != 101 {
+                    continue;
+                }
+                break head;
+            };
+            let location = head
+                .headers
+                .iter()
+                .find(|(k, _)| k == "location")
+                .map(|(_, v)| v.clone());
+            let Some(location) = location.filter(|_| is_redirect(head.status)) else {
+                return Ok(Response { stream, head });
+            };
+            let next = url.join(&location).map_err(|e| {
+                error_body(
+                    Cause::ProtocolViolation,
+                    format!(
+                        "{url} redirected ({}) to {location:?}, which is not a URL: {e}",
+                        head.status
+                    ),
+                )
+            })?;
+            if !matches!(next.scheme(), "http" | "https") {
+                return Err(error_body(
+                    Cause::HandshakeRejected,
+                    format!(
+                        "{url} redirected to {next}, which is not http:// or https://; not following"
+                    ),
+                ));
             }
+            redirects += 1;
+            if redirects > MAX_REDIRECTS {
+                return Err(Body::Error {
+                    message: format!(
+                        "too many redirects from {}: more than {MAX_REDIRECTS}, the last to {next}",
+                        opts.url
+                    ),
+                    cause: Some(Cause::HandshakeRejected),
+                    status: Some(head.status),
+                    headers: Some(head.headers),
+                });
+            }
+            // fetch: 303 turns any method but HEAD into GET; 301 and 302 turn POST into
+            // GET. The body and its headers go with the method.
+            let to_get = (head.status == 303 && method != Method::HEAD)
+                || (matches!(head.status, 301 | 302) && method == Method::POST);
+            if to_get {
+                method = Method::GET;
+                body = None;
+                headers.retain(|(n, _)| {
+                    !n.eq_ignore_ascii_case("content-type")
+                        && !n.eq_ignore_ascii_case("content-length")
+                });
+            }
+            // Credentials are not sent to another origin (as reqwest and fetch do), nor a
+            // Host the user set for the first one.
+            if !same_origin(&url, &next) {
+                headers.retain(|(n, _)| {
+                    !n.eq_ignore_ascii_case("host")
+                        && !SENSITIVE.iter().any(|s| n.eq_ignore_ascii_case(s))
+                });
+            }
+            url = next;
         }
-        let mut req = self
-            .client
-            .request(opts.method.clone(), opts.url.clone())
-            .headers(headers);
-        if let Some(body) = &opts.body {
-            req = req.body(body.clone());
-        }
-        req
     }
 }
 
-async fn build_client(opts: &SseOptions) -> Result<reqwest::Client, (Cause, String)> {
+/// Redirects followed, as reqwest's default policy and browsers do.
+pub const MAX_REDIRECTS: u32 = 10;
+
+/// Headers dropped on a redirect to another origin.
+const SENSITIVE: [&str; 5] = [
+    "authorization",
+    "cookie",
+    "cookie2",
+    "proxy-authorization",
+    "www-authenticate",
+];
+
+fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// A response whose head has been read, and its transport.
+struct Response {
+    stream: Transport,
+    head: ResponseHead,
+}
+
+/// The request head (and body): the URL's path and query, `Host` unless the user gave
+/// one, the headers, and `Content-Length` for a body (or an empty POST).
+fn request_bytes(
+    method: &Method,
+    url: &Url,
+    headers: &[(String, String)],
+    body: Option<&str>,
+) -> Vec<u8> {
+    let mut target = url.path().to_owned();
+    if target.is_empty() {
+        target.push('/');
+    }
+    if let Some(q) = url.query() {
+        target.push('?');
+        target.push_str(q);
+    }
+    let mut out = format!("{method} {target} HTTP/1.1\r\n").into_bytes();
+    let mut line = |name: &str, value: &str| {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    };
+    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        let host = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_owned(),
+            _ => String::new(),
+        };
+        line("Host", &host);
+    }
+    for (name, value) in headers {
+        if name.eq_ignore_ascii_case("content-length") {
+            continue;
+        }
+        line(name, value);
+    }
+    let bodyless = *method == Method::GET || *method == Method::HEAD;
+    if body.is_some() || !bodyless {
+        line("Content-Length", &body.map_or(0, str::len).to_string());
+    }
+    out.extend_from_slice(b"\r\n");
+    if let Some(body) = body {
+        out.extend_from_slice(body.as_bytes());
+    }
+    out
+}
+
+/// The TLS configuration of every connection of the run, HTTP/1.1 only by ALPN.
+async fn tls_config(opts: &SseOptions) -> Result<Arc<rustls::ClientConfig>, (Cause, String)> {
     // A plain http:// stream never reads the CA file (a redirect to https then trusts the
     // system's roots only): a bad CA file must not break what does not use it.
     let tls_opts = if opts.url.scheme() == "https" {
@@ -591,24 +820,9 @@ async fn build_client(opts: &SseOptions) -> Result<reqwest::Client, (Cause, Stri
             ..opts.common.tls.clone()
         }
     };
-    let tls = tls::client_config(&tls_opts, Alpn::Http)
+    tls::client_config(&tls_opts, Alpn::Http1)
         .await
-        .map_err(|e| (Cause::TlsOther, e.to_string()))?;
-    reqwest::Client::builder()
-        .tls_backend_preconfigured((*tls).clone())
-        .connect_timeout(opts.common.connect_timeout)
-        .redirect(reqwest::redirect::Policy::limited(10))
-        // Decoded in `inflate`, which counts the wire bytes that reqwest's decoder hides.
-        .no_gzip()
-        .user_agent(concat!("sscope/", env!("CARGO_PKG_VERSION")))
-        .tcp_nodelay(true)
-        .build()
-        .map_err(|e| {
-            (
-                Cause::TlsOther,
-                format!("cannot set up the HTTP client: {}", error_chain(&e)),
-            )
-        })
+        .map_err(|e| (Cause::TlsOther, e.to_string()))
 }
 
 /// `text/event-stream`, with any parameters, in any case.
@@ -619,105 +833,28 @@ fn is_event_stream(content_type: &str) -> bool {
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("text/event-stream"))
 }
 
-/// The decoder for a response's `Content-Encoding` (we decode gzip ourselves, to count
-/// the bytes on the wire: `conn/inflate.rs`).
-fn inflate_for(response: &reqwest::Response) -> Inflate {
-    Inflate::for_encoding(
-        response
-            .headers()
-            .get(reqwest::header::CONTENT_ENCODING)
-            .and_then(|v| v.to_str().ok()),
-    )
-}
-
 /// The first non-empty line of an error response, for the message: bounded in size and
 /// time, so a huge or stalled error body cannot hold the run.
-async fn first_body_line(response: reqwest::Response) -> Option<String> {
+async fn first_body_line(mut body: BodyReader, content_encoding: Option<&str>) -> Option<String> {
     const MAX: usize = 4096;
     // An error page may be gzip-encoded too; a bomb here ends the read like its end.
-    let mut inflate = inflate_for(&response);
-    let mut body = response.bytes_stream();
+    let mut inflate = Inflate::for_encoding(content_encoding);
     let mut buf = Vec::new();
     let read = async {
-        'read: while let Some(Ok(chunk)) = body.next().await {
-            inflate.push(chunk);
-            while let Ok(Some(piece)) = inflate.pull() {
-                buf.extend_from_slice(&piece);
-                if buf.len() >= MAX || buf.contains(&b'\n') {
-                    break 'read;
+        'read: while let Ok(Some(pieces)) = body.next().await {
+            for piece in pieces {
+                inflate.push(Bytes::from(piece.data));
+                while let Ok(Some(data)) = inflate.pull() {
+                    buf.extend_from_slice(&data);
+                    if buf.len() >= MAX || buf.contains(&b'\n') {
+                        break 'read;
+                    }
                 }
             }
         }
     };
     let _ = tokio::time::timeout(Duration::from_secs(2), read).await;
-    let text = String::from_utf8_lossy(&buf[..buf.len().min(MAX)]).into_owned();
-    text.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .map(|l| l.chars().take(200).collect())
-}
-
-/// A request error with its causes, which is where reqwest keeps the useful words.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
-}
-
-fn describe_request_error(e: &reqwest::Error, url: &Url) -> (Cause, String) {
-    // reqwest's outer layers ("error sending request for url …", "client error
-    // (Connect)") repeat the URL; the innermost causes say what went wrong.
-    let mut causes = Vec::new();
-    let mut io = None;
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(s) = source {
-        causes.push(s.to_string());
-        if let Some(err) = s.downcast_ref::<std::io::Error>() {
-            io = Some(connect_cause(err));
-        }
-        source = s.source();
-    }
-    let tls = tls_cause(e);
-    let chain = if causes.len() > 2 {
-        causes[causes.len() - 2..].join(": ")
-    } else {
-        causes.join(": ")
-    };
-    // hyper-util's resolver error is not a public type: its words are what tell a name
-    // that does not resolve apart from other connect failures.
-    let dns = causes.iter().any(|c| c.starts_with("dns error"));
-    if let Some(cause) = tls {
-        (cause, format!("TLS handshake with {url} failed: {chain}"))
-    } else if e.is_connect() && dns {
-        (
-            Cause::Dns,
-            format!("cannot resolve the host of {url}: {chain}"),
-        )
-    } else if e.is_connect() {
-        (
-            io.unwrap_or(Cause::TransportLost),
-            format!("could not connect to {url}: {chain}"),
-        )
-    } else if e.is_redirect() {
-        (
-            Cause::HandshakeRejected,
-            format!("too many redirects from {url}: {chain}"),
-        )
-    } else if e.is_timeout() {
-        (Cause::ConnectTimeout, format!("{url} timed out: {chain}"))
-    } else {
-        (
-            Cause::TransportLost,
-            format!("request to {url} failed: {chain}"),
-        )
-    }
+    handshake::first_line(&buf[..buf.len().min(MAX)], true)
 }
 
 #[cfg(test)]

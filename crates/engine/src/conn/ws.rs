@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
-use http::HeaderMap;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -24,7 +23,7 @@ use super::{
     Command, CommonOptions, Emitter, Outcome, SinkClosed, count_not_reached, secs, sleep_until_opt,
 };
 use streamscope_model::Cause;
-use streamscope_model::record::{Body, Dir, Handshake, Headers, Wire};
+use streamscope_model::record::{Body, Dir, Handshake, Wire};
 
 type Socket = WsStream<Transport>;
 
@@ -557,20 +556,4 @@ async fn connect(opts: &WsOptions) -> Result<(Socket, Body, Handshake), Body> {
         opened.deflate.map(Deflate::new),
     );
     Ok((ws, opened.open, opened.handshake))
-}
-
-/// Response headers as records carry them: lower-case names, repeats joined by `, `,
-/// in first-seen order.
-pub(crate) fn collect_headers(map: &HeaderMap) -> Headers {
-    let mut out: Headers = Vec::with_capacity(map.keys_len());
-    for name in map.keys() {
-        let joined = map
-            .get_all(name)
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .collect::<Vec<_>>()
-            .join(", ");
-        out.push((name.as_str().to_owned(), joined));
-    }
-    out
 }

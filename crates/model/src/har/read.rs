@@ -167,6 +167,7 @@ impl WsMessage<'_> {
             bytes: self.wire_bytes.unwrap_or(0),
             frames,
             compressed_size: self.compressed_size,
+            framing_bytes: None,
             frame_list: self.frame_list.clone().unwrap_or_default(),
             handshake: None,
         }))
@@ -709,6 +710,7 @@ fn ws_records(
                 bytes: 0,
                 frames: 0,
                 compressed_size: None,
+                framing_bytes: None,
                 frame_list: Vec::new(),
                 handshake: Some(Handshake {
                     request_size: request_size.unwrap_or(0),

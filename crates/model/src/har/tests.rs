@@ -677,6 +677,7 @@ fn export_carries_wire_figures_as_custom_fields_and_import_reads_them_back() {
         bytes: 11,
         frames: 2,
         compressed_size: Some(7),
+        framing_bytes: None,
         frame_list: listed.to_vec(),
         handshake: None,
     }));
