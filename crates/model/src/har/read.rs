@@ -99,16 +99,16 @@ struct Request<'a> {
     url: Cow<'a, str>,
     /// Bytes of the request head, -1 when unknown (HAR 1.2): a WebSocket handshake's
     /// `request_size`.
-    #[serde(rename = "headersSize", default)]
-    headers_size: Option<i64>,
+    #[serde(rename = "headersSize", default, deserialize_with = "lenient_size")]
+    headers_size: Option<u64>,
 }
 
 #[derive(Deserialize)]
 struct Response<'a> {
     status: i64,
     /// Bytes of the response head, -1 when unknown: a handshake's `response_size`.
-    #[serde(rename = "headersSize", default)]
-    headers_size: Option<i64>,
+    #[serde(rename = "headersSize", default, deserialize_with = "lenient_size")]
+    headers_size: Option<u64>,
     #[serde(rename = "statusText", default, borrow)]
     status_text: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
@@ -274,6 +274,21 @@ pub fn read(input: &[u8], limits: &Limits) -> Result<Import, HarError> {
         );
     }
     Ok(import)
+}
+
+/// HAR's `headersSize`: a size where it is a whole number of bytes; `None` for -1 (HAR's
+/// "unknown") and for anything a tool wrote that is not a size (a float, a string, null),
+/// which only an informational field would be refused for.
+fn lenient_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let v = <Option<serde_json::Value> as Deserialize>::deserialize(d)?;
+    Ok(v.and_then(|v| match v {
+        serde_json::Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 1e15)
+                .map(|f| f as u64)
+        }),
+        _ => None,
+    }))
 }
 
 /// A connection's records before they are numbered.
@@ -694,11 +709,7 @@ fn ws_records(
     let mut out: Events = Vec::with_capacity(messages.len() + 2);
     let mut wires = Wires::new();
     // The handshake's sizes, where the file knows them (HAR's `headersSize`, -1 if not).
-    let known = |size: Option<i64>| size.and_then(|s| u64::try_from(s).ok());
-    let (request_size, response_size) = (
-        known(e.request.headers_size),
-        known(e.response.headers_size),
-    );
+    let (request_size, response_size) = (e.request.headers_size, e.response.headers_size);
     if request_size.is_some() || response_size.is_some() {
         let extensions = hdrs
             .iter()

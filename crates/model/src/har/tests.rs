@@ -1043,3 +1043,30 @@ proptest! {
         let _ = read(&bytes, &Limits::default());
     }
 }
+
+#[test]
+fn a_headers_size_a_tool_wrote_oddly_is_unknown_not_an_error() {
+    for (odd, want) in [
+        ("-1", None),
+        ("389.0", Some(389)),
+        ("\"389\"", None),
+        ("null", None),
+        ("12.5", None),
+    ] {
+        let text = CHROME.replacen(
+            r#""headersSize": 389"#,
+            &format!(r#""headersSize": {odd}"#),
+            1,
+        );
+        assert_ne!(text, CHROME, "the fixture has the request's headersSize");
+        let i = import(&text);
+        let open = &of(&i, 1)[0];
+        let size = open
+            .wire
+            .as_ref()
+            .and_then(|w| w.handshake.as_ref())
+            .map(|h| h.request_size);
+        // The response's 211 still counts; the request's is 0 when unknown.
+        assert_eq!(size, Some(want.unwrap_or(0)), "headersSize {odd}");
+    }
+}
