@@ -4,6 +4,9 @@
 //! plain HTTP endpoint reached by an absolute-form request, and a raw TCP peer behind a
 //! tunnel. Every server listens on port 0 and stops with its test.
 
+mod support;
+use support::{DEADLINE, next, read_head};
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,8 +18,6 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-
-const DEADLINE: Duration = Duration::from_secs(20);
 
 /// A directory of this test's own, removed on drop.
 struct TempDir(std::path::PathBuf);
@@ -64,28 +65,6 @@ async fn proxy(
             .await
             .expect("the proxy starts");
     (tap, rx)
-}
-
-async fn next(rx: &mut mpsc::Receiver<Record>) -> Record {
-    tokio::time::timeout(Duration::from_secs(10), rx.recv())
-        .await
-        .expect("a record within 10 s")
-        .expect("the channel is open")
-}
-
-async fn read_head<S: AsyncRead + Unpin>(s: &mut S) -> String {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        let n = s.read(&mut byte).await.expect("reads the head");
-        assert!(
-            n == 1,
-            "closed in the head: {:?}",
-            String::from_utf8_lossy(&buf)
-        );
-        buf.push(byte[0]);
-    }
-    String::from_utf8(buf).expect("ASCII head")
 }
 
 /// Reads until `needle` has come; returns all read.

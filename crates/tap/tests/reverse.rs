@@ -3,6 +3,9 @@
 //! third-party endpoint), and the engine's own client as the app. Every server listens on
 //! port 0 and stops with its test.
 
+mod support;
+use support::{DEADLINE, next, read_head};
+
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,9 +18,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_util::sync::CancellationToken;
-
-/// Every test's deadline.
-const DEADLINE: Duration = Duration::from_secs(20);
 
 async fn tap_to(upstream: &str) -> (Tap, mpsc::Receiver<Record>, CancellationToken) {
     let (tx, rx) = mpsc::channel(1024);
@@ -34,13 +34,6 @@ async fn tap_to(upstream: &str) -> (Tap, mpsc::Receiver<Record>, CancellationTok
     (tap, rx, cancel)
 }
 
-async fn next(rx: &mut mpsc::Receiver<Record>) -> Record {
-    tokio::time::timeout(Duration::from_secs(10), rx.recv())
-        .await
-        .expect("a record within 10 s")
-        .expect("the channel is open")
-}
-
 /// One WebSocket frame as it goes on the wire.
 fn frame(fin: bool, opcode: u8, mask: Option<[u8; 4]>, payload: &[u8]) -> Vec<u8> {
     let mut out = vec![(u8::from(fin) << 7) | opcode];
@@ -55,21 +48,6 @@ fn frame(fin: bool, opcode: u8, mask: Option<[u8; 4]>, payload: &[u8]) -> Vec<u8
         None => out.extend_from_slice(payload),
     }
     out
-}
-
-async fn read_head(s: &mut TcpStream) -> String {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        let n = s.read(&mut byte).await.expect("reads the head");
-        assert!(
-            n == 1,
-            "closed in the head: {:?}",
-            String::from_utf8_lossy(&buf)
-        );
-        buf.push(byte[0]);
-    }
-    String::from_utf8(buf).expect("ASCII head")
 }
 
 async fn read_exact(s: &mut TcpStream, n: usize) -> Vec<u8> {
