@@ -180,6 +180,19 @@ await test('the saved connection opens with one click at the resolved URL, the s
     'the pane offers Save to its saved connection',
   );
   await shot('05-opened');
+  // A message's variables: those with a value go in, the others are sent as typed.
+  const message = p.getByLabel('Text message');
+  await message.fill('hi {{host}} {{nope}}');
+  const note = p.locator('.sender .status');
+  await until('the note names the variables', async () => {
+    const t = await note.innerText();
+    return t.includes('{{host}} filled in') && t.includes('{{nope}} sent as typed');
+  });
+  await p.locator('button.send').click();
+  await until(
+    'the message echoed with the variable filled in',
+    async () => (await p.locator('.viewport .row', { hasText: `hi ${host} {{nope}}` }).count()) === 2,
+  );
   // The README's picture: the menu open over the pane it opened, the environment chosen.
   await openSaved();
   await page.screenshot({

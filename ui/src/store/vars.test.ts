@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildOpen, defaultConfig, persistable, restoreConfig, type PaneConfig } from './config';
 import {
   envLookup,
+  fillKnown,
   resolveConfig,
   secretSlots,
   secretValues,
@@ -131,5 +132,29 @@ describe('secrets', () => {
     const b2 = buildOpen(withSecrets(stripped, { 'header X-Api-Key': 'key-3' }));
     expect(b2).toMatchObject({ ok: false, field: 'auth' });
     expect(buildOpen(withSecrets(stripped, { 'header X-Api-Key': 'k', bearer: 't' })).ok).toBe(true);
+  });
+});
+
+describe('variables in a message', () => {
+  const env = {
+    id: 'e1',
+    name: 'local',
+    vars: [
+      { name: 'user', value: 'ada' },
+      { name: 'token', value: '', secret: true },
+    ],
+  };
+  it('fills what has a value and leaves the rest as typed, naming both', () => {
+    const r = fillKnown('{"u":"{{user}}","t":"{{token}}","x":"{{ nope }}","again":"{{user}}"}', envLookup(env, {}));
+    expect(r.text).toBe('{"u":"ada","t":"{{token}}","x":"{{ nope }}","again":"ada"}');
+    expect(r.filled).toEqual(['user']);
+    expect(r.left).toEqual(['token', 'nope']);
+  });
+  it('uses a secret value this window holds', () => {
+    expect(fillKnown('Bearer {{token}}', envLookup(env, { token: 's3' })).text).toBe('Bearer s3');
+  });
+  it('leaves every variable as typed when no environment is chosen', () => {
+    const r = fillKnown('{{user}}', envLookup(null, {}));
+    expect(r).toEqual({ text: '{{user}}', filled: [], left: ['user'] });
   });
 });

@@ -59,6 +59,24 @@ export function substitute(text: string, lookup: Lookup): { ok: true; text: stri
   return failed === null ? { ok: true, text: out } : { ok: false, message: failed };
 }
 
+/** A message's text with the variables that have a value put in, and the others left as
+ * typed: a message may well hold literal braces (a template, a Handlebars payload), so
+ * unlike a connection's settings it is never refused for them. */
+export function fillKnown(text: string, lookup: Lookup): { text: string; filled: string[]; left: string[] } {
+  const filled: string[] = [];
+  const left: string[] = [];
+  const out = text.replace(VAR, (whole, name: string) => {
+    const r = lookup(name);
+    if ('missing' in r) {
+      if (!left.includes(name)) left.push(name);
+      return whole;
+    }
+    if (!filled.includes(name)) filled.push(name);
+    return r.value;
+  });
+  return { text: out, filled, left };
+}
+
 /** Looks variables up in `env`, secret values in `secrets` (by variable name). Each
  * failure names the variable and the environment, and says what to do. */
 export function envLookup(env: Environment | null, secrets: Readonly<Record<string, string>>): Lookup {
