@@ -201,10 +201,13 @@ export class Collections {
     const to = pane.savedAs;
     if (!to) return false;
     const config = $state.snapshot(pane.config) as PaneConfig;
+    // The secret slots the saved version had: one the new settings no longer have (a
+    // secret header renamed or removed, bearer switched to basic) leaves the keychain.
+    const before = this.collections.find((c) => c.id === to.collection)?.items.find((x) => x.id === to.item);
     const it = await this.run(() => this.api.editSaved(to.collection, to.item, { config: withoutSecrets(config) }));
     if (!it) return false;
     this.replaceItem(to.collection, it);
-    await this.keepSecrets(it.id, config);
+    await this.keepSecrets(it.id, config, before ? restoreConfig(before.config, this.fallbackUrl()) : undefined);
     return true;
   }
 
@@ -345,17 +348,21 @@ export class Collections {
     );
   }
 
-  /** Desktop: the config's secrets into the keychain; slots without a value removed. */
-  private async keepSecrets(item: string, config: PaneConfig) {
+  /** Desktop: the config's secrets into the keychain; slots without a value removed, and
+   * the slots of the settings it replaces (`before`) that it no longer has. */
+  private async keepSecrets(item: string, config: PaneConfig, before?: PaneConfig) {
     const keys = this.host.secrets;
     if (!keys) return;
     const values = secretValues(config);
     try {
-      for (const s of secretSlots(config)) {
+      const slots = secretSlots(config);
+      for (const s of slots) {
         const key = itemSecretKey(item, s.key);
         if (values[s.key]) await keys.set(key, values[s.key]);
         else await keys.remove(key);
       }
+      for (const old of before ? secretSlots(before) : [])
+        if (!slots.some((s) => s.key === old.key)) await keys.remove(itemSecretKey(item, old.key));
     } catch (e) {
       this.error = `keychain: ${message(e)}`;
     }

@@ -84,6 +84,22 @@ describe('saved connections', () => {
     expect(opened[0].url).toBe('wss://{{host}}/feed');
   });
 
+  it('saved back with a secret header renamed and the bearer dropped, leave no stale keychain entry', async () => {
+    const keys = memoryKeychain();
+    const { c } = setup(keys);
+    await c.refresh();
+    const pane = paneWithSecrets();
+    const it = (await c.saveCurrent(pane, 'k1', 'feed')) as SavedItem;
+    pane.config = {
+      ...pane.config,
+      auth: 'none',
+      bearer: '',
+      headers: [{ name: 'X-Token', value: 'new-SECRET', on: true, secret: true }],
+    };
+    expect(await c.saveBack(pane)).toBe(true);
+    expect([...keys.map.entries()]).toEqual([[`saved/${it.id}/header X-Token`, 'new-SECRET']]);
+  });
+
   it('in a browser are opened only after the secrets are asked for again', async () => {
     const { c, sent, opened } = setup();
     await c.refresh();
