@@ -646,13 +646,21 @@ impl Clock {
                 format!("time {raw} is outside the years 0000 to 9999"),
             ));
         }
+        // Past 10^11 seconds (the year 5138) a time in seconds reads as milliseconds, so
+        // no HAR, ours included, could carry it back unchanged.
+        if micros >= MILLIS_FROM * 1e6 {
+            return Err(at.error(
+                field,
+                format!("time {raw} falls after the year 5138, which a HAR's times cannot tell from milliseconds: is it in the right unit?"),
+            ));
+        }
         self.last = Timestamp(micros as i64);
         Ok(self.last)
     }
 }
 
 fn started(e: &Entry<'_>, at: &EntryAt) -> Result<Timestamp, HarError> {
-    Timestamp::parse_rfc3339(&e.started).ok_or_else(|| {
+    let t = Timestamp::parse_rfc3339(&e.started).ok_or_else(|| {
         at.error(
             ".startedDateTime",
             format!(
@@ -660,7 +668,18 @@ fn started(e: &Entry<'_>, at: &EntryAt) -> Result<Timestamp, HarError> {
                 e.started
             ),
         )
-    })
+    })?;
+    // Its messages' times are written in seconds, which past 10^11 read as milliseconds.
+    if t.0 as f64 >= MILLIS_FROM * 1e6 {
+        return Err(at.error(
+            ".startedDateTime",
+            format!(
+                "{:?} is after the year 5138, past what a HAR's message times can carry",
+                e.started
+            ),
+        ));
+    }
+    Ok(t)
 }
 
 /// A WebSocket entry's records: `open` from the handshake, then its messages.

@@ -1070,3 +1070,17 @@ fn a_headers_size_a_tool_wrote_oddly_is_unknown_not_an_error() {
         assert_eq!(size, Some(want.unwrap_or(0)), "headersSize {odd}");
     }
 }
+
+#[test]
+fn a_message_time_after_the_year_5138_is_refused_as_a_likely_wrong_unit() {
+    // 1.76e14 ms is the year 7560: in seconds it would be read back as milliseconds.
+    let text = PLAYWRIGHT.replacen("1764095199001.125", "176409519900152.1", 1);
+    assert_ne!(text, PLAYWRIGHT, "the fixture has the message time");
+    let e = read(text.as_bytes(), &Limits::default()).expect_err("refused");
+    assert!(e.to_string().contains("after the year 5138"), "{e}");
+    // An entry that starts then would give its events that time too.
+    let late = CHROME.replace("\"startedDateTime\": \"2025-", "\"startedDateTime\": \"9705-");
+    assert_ne!(late, CHROME);
+    let e = read(late.as_bytes(), &Limits::default()).expect_err("refused");
+    assert!(e.to_string().contains("after the year 5138"), "{e}");
+}
