@@ -1079,7 +1079,10 @@ fn a_message_time_after_the_year_5138_is_refused_as_a_likely_wrong_unit() {
     let e = read(text.as_bytes(), &Limits::default()).expect_err("refused");
     assert!(e.to_string().contains("after the year 5138"), "{e}");
     // An entry that starts then would give its events that time too.
-    let late = CHROME.replace("\"startedDateTime\": \"2025-", "\"startedDateTime\": \"9705-");
+    let late = CHROME.replace(
+        "\"startedDateTime\": \"2025-",
+        "\"startedDateTime\": \"9705-",
+    );
     assert_ne!(late, CHROME);
     let e = read(late.as_bytes(), &Limits::default()).expect_err("refused");
     assert!(e.to_string().contains("after the year 5138"), "{e}");
