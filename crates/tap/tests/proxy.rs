@@ -5,7 +5,7 @@
 //! tunnel. Every server listens on port 0 and stops with its test.
 
 mod support;
-use support::{DEADLINE, next, read_head};
+use support::{DEADLINE, accept_for, next, read_head};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -286,15 +286,7 @@ async fn a_plain_websocket_inside_connect_is_read_as_a_browser_sends_ws_through_
         let port = listener.local_addr().expect("addr").port();
         tokio::spawn(async move {
             let (mut s, _) = listener.accept().await.expect("accept");
-            let head = read_head(&mut s).await;
-            let key = head
-                .lines()
-                .find_map(|l| l.strip_prefix("sec-websocket-key: "))
-                .expect("the key")
-                .trim()
-                .to_owned();
-            let accept =
-                tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+            let accept = accept_for(&read_head(&mut s).await);
             let mut answer = format!(
                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
             )

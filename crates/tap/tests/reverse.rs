@@ -4,7 +4,7 @@
 //! port 0 and stops with its test.
 
 mod support;
-use support::{DEADLINE, next, read_head};
+use support::{DEADLINE, accept_for, next, read_head};
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -69,15 +69,9 @@ async fn scripted_endpoint(
     tokio::spawn(async move {
         let (mut s, _) = listener.accept().await.expect("accept");
         let head = read_head(&mut s).await;
-        let key = head
-            .lines()
-            .find_map(|l| l.strip_prefix("sec-websocket-key: "))
-            .expect("the app's key is forwarded")
-            .trim()
-            .to_owned();
         let answer = format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\nSec-WebSocket-Protocol: chat\r\n\r\n",
-            derive_accept_key(key.as_bytes())
+            accept_for(&head)
         );
         let mut first = answer.into_bytes();
         first.extend_from_slice(&script);

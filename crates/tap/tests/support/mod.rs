@@ -18,6 +18,17 @@ pub(crate) async fn next(rx: &mut mpsc::Receiver<Record>) -> Record {
         .expect("the channel is open")
 }
 
+/// The `Sec-WebSocket-Accept` an endpoint answers to the key a forwarded handshake
+/// `head` carries (lower-case header names, as the tap forwards them).
+pub(crate) fn accept_for(head: &str) -> String {
+    let key = head
+        .lines()
+        .find_map(|l| l.strip_prefix("sec-websocket-key: "))
+        .expect("the app's key is forwarded")
+        .trim();
+    tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes())
+}
+
 /// An HTTP head, through its blank line, read a byte at a time so nothing after it is
 /// taken.
 pub(crate) async fn read_head<S: AsyncRead + Unpin>(s: &mut S) -> String {
