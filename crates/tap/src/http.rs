@@ -167,14 +167,7 @@ pub(crate) async fn relay(
                 } else {
                     Cause::TransportLost
                 };
-                let record = error(cause, message.clone());
-                let run: RelayRun = Box::new(move |mut em, _, _| {
-                    Box::pin(async move {
-                        em.emit(Dir::Meta, record).await?;
-                        Ok(Outcome::Failed)
-                    })
-                });
-                ctx.conns.open(Proto::Sse, target.to_string(), name, run);
+                ctx.record_failure(Proto::Sse, &target, name, error(cause, message.clone()));
             }
             return plain(StatusCode::BAD_GATEWAY, &message);
         }
@@ -208,13 +201,7 @@ pub(crate) async fn relay(
                 status: Some(status.as_u16()),
                 headers: Some(recorded_headers),
             };
-            let run: RelayRun = Box::new(move |mut em, _, _| {
-                Box::pin(async move {
-                    em.emit(Dir::Meta, record).await?;
-                    Ok(Outcome::Failed)
-                })
-            });
-            ctx.conns.open(Proto::Sse, target.to_string(), name, run);
+            ctx.record_failure(Proto::Sse, &target, name, record);
             ctx.stats.recorded.fetch_add(1, Ordering::Relaxed);
         } else {
             ctx.stats.passed.fetch_add(1, Ordering::Relaxed);

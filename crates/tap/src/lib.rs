@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use streamscope_engine::conn::{Emitter, SinkClosed, open_relay};
 use streamscope_engine::session::Session;
-use streamscope_engine::{Command, ConnId, Outcome, Proto, RecordSink, TlsOptions};
+use streamscope_engine::{Body, Command, ConnId, Dir, Outcome, Proto, RecordSink, TlsOptions};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -198,6 +198,18 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
+    /// Records a relay that ended before it began (an upstream that refused or answered
+    /// with an error) as a connection of one record, `error`.
+    pub(crate) fn record_failure(&self, proto: Proto, target: &Url, name: String, error: Body) {
+        let run: RelayRun = Box::new(move |mut em, _, _| {
+            Box::pin(async move {
+                em.emit(Dir::Meta, error).await?;
+                Ok(Outcome::Failed)
+            })
+        });
+        self.conns.open(proto, target.to_string(), name, run);
+    }
+
     /// The upstream URL for the app's request target `path_and_query`, with the scheme
     /// for `ws` (true) or HTTP.
     pub(crate) fn target(&self, path_and_query: &str, ws: bool) -> Url {

@@ -178,13 +178,7 @@ fn failed(ctx: &Ctx, target: Url, name: String, body: Body) -> Response<RespBody
         Body::Error { message, .. } => message.clone(),
         _ => "the upstream failed".to_owned(),
     };
-    let run: RelayRun = Box::new(move |mut em, _, _| {
-        Box::pin(async move {
-            em.emit(Dir::Meta, body).await?;
-            Ok(Outcome::Failed)
-        })
-    });
-    ctx.conns.open(Proto::Ws, target.to_string(), name, run);
+    ctx.record_failure(Proto::Ws, &target, name, body);
     ctx.stats.failed.fetch_add(1, Ordering::Relaxed);
     plain(StatusCode::BAD_GATEWAY, &message)
 }
@@ -236,13 +230,7 @@ async fn refused(
         status: Some(answer.status),
         headers: Some(answer.headers.clone()),
     };
-    let run: RelayRun = Box::new(move |mut em, _, _| {
-        Box::pin(async move {
-            em.emit(Dir::Meta, record).await?;
-            Ok(Outcome::Failed)
-        })
-    });
-    ctx.conns.open(Proto::Ws, target.to_string(), name, run);
+    ctx.record_failure(Proto::Ws, &target, name, record);
     ctx.stats.recorded.fetch_add(1, Ordering::Relaxed);
     let mut resp = Response::new(
         http_body_util::Full::new(Bytes::from(body))
